@@ -1,0 +1,55 @@
+"""A simulated hotline platform receiving Lianxin's signed status callbacks."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from gateway.domain.errors import SignatureError
+from gateway.signing import MessageVerifier, parse_verifying_key
+
+
+@dataclass
+class HotlineSimulator:
+    """Verifies each callback's signature, de-duplicates by id, keeps statuses per order."""
+
+    gateway_keys: list[str]
+    received: Counter[str] = field(default_factory=Counter)
+    statuses: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    transfers: list[dict[str, Any]] = field(default_factory=list)
+    refused: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._verifier = MessageVerifier([parse_verifying_key(k) for k in self.gateway_keys])
+        self.app = Starlette(routes=[Route("/callbacks", self._callback, methods=["POST"])])
+
+    async def _callback(self, request: Request) -> JSONResponse:
+        body = await request.body()
+        try:
+            message = self._verifier.verify(request.headers, body)
+        except SignatureError as exc:
+            self.refused += 1
+            return JSONResponse({"error": exc.message}, 401)
+        payload = json.loads(body)
+        with self._lock:
+            first = message.msg_id not in self.received
+            self.received[message.msg_id] += 1
+            if first and payload["type"] == "work_order.status":
+                self.statuses[payload["order_id"]].append(payload["status"])
+            elif first:
+                self.transfers.append(payload)
+        return JSONResponse({"ok": True, "duplicate": not first})
+
+    def last_status(self, order_id: str) -> str | None:
+        """The newest status reported for `order_id`."""
+        seen = self.statuses.get(order_id)
+        return seen[-1] if seen else None

@@ -1,0 +1,41 @@
+"""The FastAPI application: lifespan builds the gateway through the composition root."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from gateway.api import errors
+from gateway.api.limits import BodyLimit
+from gateway.api.routers import health, inbound, work_orders
+from gateway.bootstrap import Gateway, bootstrap
+from gateway.settings import Settings
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
+    """An app that bootstraps Lianxin on start-up and shuts it down cleanly."""
+    settings = settings or Settings()
+    build: Callable[[], Gateway] = lambda: bootstrap(settings, **overrides)  # noqa: E731
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        gw = build()
+        app.state.gateway = gw
+        gw.start()
+        try:
+            yield
+        finally:
+            await gw.aclose()
+
+    app = FastAPI(
+        title="Lianxin 连心", version="0.1.0", lifespan=lifespan,
+        description="Inter-agency integration gateway for 12345 government-service hotlines.",
+    )
+    errors.install(app)
+    for router in (work_orders.router, inbound.router, health.router):
+        app.include_router(router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,46 @@
+"""Work orders from the hotline platform: intake, state and timeline, hotline events."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Response
+
+from gateway.api.deps import gateway
+from gateway.bootstrap import Gateway
+from gateway.domain.messages import HotlineEvent
+from gateway.domain.workorder import WorkOrderIn
+from gateway.service.queries import order_timeline
+
+router = APIRouter(prefix="/v1/work-orders", tags=["work orders"])
+GatewayDep = Annotated[Gateway, Depends(gateway)]
+
+
+@router.post("", status_code=202, summary="Submit a work order (idempotent on flow_id + revision)")
+async def submit(order: WorkOrderIn, response: Response, gw: GatewayDep) -> dict[str, Any]:
+    """Store, route and queue a work order; the same revision again changes nothing."""
+    result = await gw.store.write(lambda uow: gw.intake.accept(uow, order))
+    if result.handoff_ids:
+        gw.dispatcher.wake()
+    if not result.created:
+        response.status_code = 200
+    stored = result.order
+    return {
+        "id": stored.id, "flow_id": stored.flow_id, "revision": stored.revision,
+        "status": stored.status, "created": result.created,
+        "lead_agency": stored.lead_agency, "assisting_agencies": stored.assisting_agencies,
+        "handoffs": list(result.handoff_ids), "links": {"self": f"/v1/work-orders/{stored.id}"},
+    }
+
+
+@router.get("/{order_id}", summary="A work order's state and the timeline of every handoff")
+async def show(order_id: str, gw: GatewayDep) -> dict[str, Any]:
+    """The order, each handoff's delivery state, and every audit step."""
+    return await gw.store.read(lambda uow: order_timeline(uow, order_id))
+
+
+@router.post("/{order_id}/events", summary="A hotline-side event: supplement, supervise, cancel…")
+async def post_event(order_id: str, event: HotlineEvent, gw: GatewayDep) -> dict[str, Any]:
+    """Apply the event through the state machine and tell the agencies."""
+    outcome = await gw.sync.hotline_event(order_id, event)
+    return {"result": outcome.result, "order_id": outcome.order_id, "status": outcome.status}

@@ -1,0 +1,147 @@
+"""The composition root: settings in, a wired Gateway out. Nothing else reads settings.
+
+Tests and the demo call the same `bootstrap` with overrides (connectors, clock), so the
+object graph under test is the one that runs in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import connectors
+from gateway.domain.errors import ConfigError
+from gateway.domain.messages import HOTLINE
+from gateway.mapping.loader import load_mappings
+from gateway.mapping.profiles import AgencyProfile
+from gateway.service.directory import Directory
+from gateway.service.dispatch import Dispatcher, DispatchSettings
+from gateway.service.intake import Intake
+from gateway.service.ports import Connector
+from gateway.service.status_sync import StatusSync
+from gateway.settings import Settings
+from gateway.signing import (
+    MessageSigner,
+    MessageVerifier,
+    SigningKey,
+    generate_ed25519_key,
+    parse_signing_key,
+    parse_verifying_key,
+)
+from gateway.store.migrate import upgrade
+from gateway.store.sql import SqlStore
+
+log = logging.getLogger("lianxin")
+
+
+@dataclass
+class Gateway:
+    """The running object graph."""
+
+    settings: Settings
+    store: SqlStore
+    directory: Directory
+    intake: Intake
+    sync: StatusSync
+    dispatcher: Dispatcher
+    connectors: dict[str, Connector]
+    public_keys: list[str]
+    _task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @property
+    def running(self) -> bool:
+        """True while the dispatcher task is alive."""
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        """Start delivering from the outbox."""
+        self._task = asyncio.create_task(self.dispatcher.run(), name="lianxin-dispatcher")
+        self.dispatcher.wake()
+
+    async def aclose(self) -> None:
+        """Stop delivering, finish what is under way, release every resource."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            await self.dispatcher.drain()
+        for connector in self.connectors.values():
+            await connector.aclose()
+        await self.store.aclose()
+
+
+def bootstrap(
+    settings: Settings,
+    *,
+    connector_overrides: Mapping[str, Connector] | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Gateway:
+    """Migrate the database, load mappings, and wire the gateway."""
+    upgrade(settings.database_url)
+    mappings = load_mappings(settings.mappings_dir, settings.catalogue, connectors.TRANSPORTS)
+    profiles = {name: _with_endpoint(p, settings) for name, p in mappings.agencies.items()}
+    if HOTLINE not in profiles:
+        raise ConfigError(f"{settings.mappings_dir}/agencies: no profile with id 'hotline'")
+    directory = Directory(profiles=profiles, catalogue=mappings.catalogue)
+    own_keys = _own_keys(settings)
+    store = SqlStore(settings.database_url)
+    overrides = dict(connector_overrides or {})
+    wired = {name: overrides.get(name) or connectors.resolve(p.transport)(p)
+             for name, p in profiles.items()}
+    signers = {name: _signer(p, own_keys, settings) for name, p in profiles.items()}
+    dispatcher = Dispatcher(
+        store, directory, wired, signers,
+        DispatchSettings(owner=settings.node_id, poll_interval=settings.poll_interval,
+                         lease_seconds=settings.lease_seconds),
+        clock=clock,
+    )
+    verifiers = {name: _verifier(p, settings) for name, p in profiles.items()}
+    sync = StatusSync(store, directory, verifiers, dispatcher.wake, clock)
+    return Gateway(
+        settings=settings, store=store, directory=directory, intake=Intake(directory, clock),
+        sync=sync, dispatcher=dispatcher, connectors=wired,
+        public_keys=[k.verifying_key().public_text() for k in own_keys],
+    )
+
+
+def _with_endpoint(profile: AgencyProfile, settings: Settings) -> AgencyProfile:
+    endpoint = settings.agency_endpoints.get(profile.id, profile.endpoint)
+    if profile.id == HOTLINE and settings.hotline_callback_url:
+        endpoint = settings.hotline_callback_url
+    if not endpoint and profile.transport != "memory":
+        where = "LIANXIN_HOTLINE_CALLBACK_URL" if profile.id == HOTLINE else "LIANXIN_AGENCY_ENDPOINTS"
+        raise ConfigError(f"agency '{profile.id}' has no endpoint: set it in its mapping file or {where}")
+    return profile.model_copy(update={"endpoint": endpoint})
+
+
+def _own_keys(settings: Settings) -> list[SigningKey]:
+    if settings.signing_keys:
+        return [parse_signing_key(k.get_secret_value()) for k in settings.signing_keys]
+    key = parse_signing_key(generate_ed25519_key())
+    log.warning(
+        "LIANXIN_SIGNING_KEYS is not set: signing with a throw-away key %s (public %s); "
+        "agencies cannot verify it after a restart", key.key_id, key.verifying_key().public_text(),
+    )
+    return [key]
+
+
+def _signer(profile: AgencyProfile, own: list[SigningKey], settings: Settings) -> MessageSigner:
+    if profile.signing.scheme == "v1a":
+        return MessageSigner(own)
+    secret = settings.agency_secrets.get(profile.id)
+    if secret is None:
+        raise ConfigError(
+            f"agency '{profile.id}' signs with v1 (HMAC) but LIANXIN_AGENCY_SECRETS has no secret for it"
+        )
+    return MessageSigner([parse_signing_key(secret.get_secret_value())])
+
+
+def _verifier(profile: AgencyProfile, settings: Settings) -> MessageVerifier:
+    texts = [*profile.inbound.public_keys, *settings.agency_keys.get(profile.id, [])]
+    secret = settings.agency_secrets.get(profile.id)
+    if secret is not None:
+        texts.append(secret.get_secret_value())
+    keys = [parse_verifying_key(text) for text in texts]
+    return MessageVerifier(keys, tolerance=profile.inbound.tolerance)

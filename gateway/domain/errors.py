@@ -1,0 +1,173 @@
+"""Every error Lianxin raises on purpose, in one tree.
+
+    LianxinError
+    ├── ConfigError                 settings or environment unusable
+    │   └── MappingError            a mapping file is invalid (names file, entry, problem)
+    ├── InputError                  a caller sent something we refuse (4xx)
+    │   ├── UnknownAgency           no profile by that name (with a "did you mean")
+    │   ├── UnknownOrder
+    │   ├── NotAddressed            an agency acting on an order not handed to it
+    │   ├── NoRoute                 no catalogue rule matches the order
+    │   ├── Unmappable              the agency's code tables cannot express a value
+    │   ├── RevisionConflict        intake revision older than the stored one
+    │   ├── PayloadTooLarge
+    │   └── SignatureError          missing, malformed, forged or stale signature
+    ├── IllegalTransition           the state machine refuses the update
+    │   └── StaleUpdate             the update is older than what was applied
+    ├── DeliveryError               one delivery attempt failed
+    │   ├── TransientDelivery       worth retrying (5xx, 408/409/425/429, timeouts, refused)
+    │   └── PermanentDelivery       retrying cannot help (other 4xx, 410 disables the endpoint)
+    └── AuditError                  the audit trail cannot be written or does not verify
+
+Whether a delivery error is retryable is part of its type: the dispatcher looks at
+the class, never at status codes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LianxinError(Exception):
+    """Base of every deliberate Lianxin error."""
+
+    code = "lianxin_error"
+    http_status = 500
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class ConfigError(LianxinError):
+    """Settings or environment that Lianxin cannot start with."""
+
+    code = "config_error"
+
+
+class MappingError(ConfigError):
+    """A file under mappings/ is invalid; the message names file, entry and problem."""
+
+    code = "mapping_error"
+
+
+class InputError(LianxinError):
+    """A caller sent something Lianxin refuses."""
+
+    code = "invalid_input"
+    http_status = 400
+
+
+class UnknownAgency(InputError):
+    """No agency profile has that name."""
+
+    code = "unknown_agency"
+    http_status = 404
+
+
+class UnknownOrder(InputError):
+    """No work order has that id."""
+
+    code = "unknown_order"
+    http_status = 404
+
+
+class NotAddressed(InputError):
+    """An agency sent an update about an order that was not handed to it."""
+
+    code = "not_addressed"
+    http_status = 403
+
+
+class NoRoute(InputError):
+    """No routing rule matches the order and none was named explicitly."""
+
+    code = "no_route"
+    http_status = 422
+
+
+class Unmappable(InputError):
+    """The agency's mapping has no code for a value the order carries."""
+
+    code = "unmappable"
+    http_status = 422
+
+
+class RevisionConflict(InputError):
+    """The intake carries an older revision than the one stored."""
+
+    code = "revision_conflict"
+    http_status = 409
+
+
+class PayloadTooLarge(InputError):
+    """The request body exceeds the configured limit."""
+
+    code = "payload_too_large"
+    http_status = 413
+
+
+class SignatureError(InputError):
+    """A message signature is missing, malformed, forged or outside the tolerance."""
+
+    code = "invalid_signature"
+    http_status = 401
+
+
+class IllegalTransition(LianxinError):
+    """The state machine does not allow this update from the current state."""
+
+    code = "illegal_transition"
+    http_status = 409
+
+
+class StaleUpdate(IllegalTransition):
+    """The update happened before the last one applied to the order."""
+
+    code = "stale_update"
+
+
+class DeliveryError(LianxinError):
+    """One delivery attempt failed."""
+
+    code = "delivery_failed"
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+        throttled: bool = False,
+        **details: Any,
+    ) -> None:
+        super().__init__(message, **details)
+        self.status_code = status_code
+        self.retry_after = retry_after
+        self.throttled = throttled
+
+
+class TransientDelivery(DeliveryError):
+    """A failure that a later attempt may overcome."""
+
+    code = "delivery_transient"
+    retryable = True
+
+
+class PermanentDelivery(DeliveryError):
+    """A failure that no retry can fix; `disable` marks the endpoint gone (HTTP 410)."""
+
+    code = "delivery_permanent"
+
+    def __init__(self, message: str, *, disable: bool = False, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.disable = disable
+
+
+class AuditError(LianxinError):
+    """The audit trail cannot be written, or it does not verify."""
+
+    code = "audit_error"
+    http_status = 503

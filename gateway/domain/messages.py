@@ -1,0 +1,120 @@
+"""Handoffs, receipts and the messages that cross Lianxin's edges.
+
+A ``Handoff`` is one durable message to one party (an agency, or the hotline platform
+for status callbacks). Its id is made once, when the row is written, and is the
+idempotency key every attempt carries. Its body is fixed then too, so the digest in
+the audit trail always matches what was sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from gateway.domain.workorder import AwareDatetime, Strict, WorkOrderIn
+
+HOTLINE = "hotline"  # the party name of the hotline platform in handoffs and audit
+
+
+class Lane(StrEnum):
+    """Delivery lanes: emergency handoffs never wait behind normal ones."""
+
+    emergency = "emergency"
+    normal = "normal"
+
+
+class HandoffState(StrEnum):
+    """Where a handoff stands in the outbox."""
+
+    pending = "pending"
+    in_flight = "in_flight"
+    delivered = "delivered"
+    dead = "dead"
+
+
+class HandoffKind(StrEnum):
+    """What a handoff carries."""
+
+    transfer = "transfer"  # a work order to the agency that must act
+    event = "event"  # a hotline event (supplement, supervise, cancel…) to the agency
+    status = "status"  # a status change back to the hotline platform
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """One durable message in the outbox."""
+
+    id: str
+    order_id: str
+    agency: str
+    kind: HandoffKind
+    lane: Lane
+    body: bytes
+    body_digest: str
+    attempts: int = 0
+    state: HandoffState = HandoffState.pending
+    next_attempt_at: float = 0.0
+    created_at: float = 0.0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a connector sends for one attempt: the fixed body plus fresh signature headers."""
+
+    handoff_id: str
+    agency: str
+    endpoint: str
+    body: bytes
+    headers: dict[str, str]
+    timeout: float
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """An agency's acknowledgement of one delivery."""
+
+    status_code: int
+    response_digest: str
+    agency_ref: str | None = None
+    details: dict[str, str] = field(default_factory=dict)
+
+
+class StatusUpdate(Strict):
+    """A signed update from an agency about an order addressed to it."""
+
+    type: Literal["status"] = "status"
+    order_id: str | None = Field(default=None, max_length=64)
+    flow_id: str | None = Field(default=None, max_length=64)
+    status: str = Field(min_length=1, max_length=64, description="the agency's own code or ours")
+    reason: str | None = Field(default=None, max_length=2000)
+    result: str | None = Field(default=None, max_length=20_000)
+    agency_ref: str | None = Field(default=None, max_length=64)
+    occurred_at: AwareDatetime
+
+
+class TransferIn(Strict):
+    """A new matter an agency hands to the hotline (e.g. 110's 双非 transfers)."""
+
+    type: Literal["transfer"]
+    work_order: WorkOrderIn
+
+
+HotlineEventType = Literal[
+    "supplement", "supervise", "cancel", "approve_extension", "resolve", "revisit",
+    "reopen", "archive",
+]
+
+
+class HotlineEvent(Strict):
+    """A hotline-side event about an order: a supplement, supervision, cancel, revisit result…"""
+
+    type: HotlineEventType
+    event_id: str = Field(min_length=1, max_length=64, description="idempotency key")
+    occurred_at: AwareDatetime
+    reason: str | None = Field(default=None, max_length=2000)
+    note: str | None = Field(default=None, max_length=20_000)
+    satisfaction: int | None = Field(default=None, ge=1, le=5, description="revisit score 1–5")

@@ -1,0 +1,134 @@
+"""The unified work order (工单): one model for every side of a handoff.
+
+The hotline platform posts it; mappings turn it into each agency's payload; agencies'
+updates move its status. Fields holding a citizen's personal data carry
+``x-personal-data: true`` in the JSON Schema so every consumer can see which they are.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from gateway.domain.states import Status
+
+PERSONAL = {"x-personal-data": True}
+
+
+class Category(StrEnum):
+    """The five request types a 12345 hotline takes."""
+
+    consult = "consult"  # 咨询
+    help = "help"  # 求助
+    complaint = "complaint"  # 投诉
+    report = "report"  # 举报
+    suggestion = "suggestion"  # 建议
+
+
+class Urgency(StrEnum):
+    """How fast the receiving agency must act; emergency uses its own delivery lane."""
+
+    normal = "normal"
+    urgent = "urgent"
+    emergency = "emergency"
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamp must carry a UTC offset, e.g. 2026-11-24T08:00:00+08:00")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+
+
+class Strict(BaseModel):
+    """Base for wire models: unknown fields are refused, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Coordinates(Strict):
+    """A point with the datum it is expressed in (Chinese maps often use GCJ-02)."""
+
+    longitude: float = Field(ge=-180, le=180)
+    latitude: float = Field(ge=-90, le=90)
+    datum: Literal["WGS84", "GCJ02", "BD09", "CGCS2000"] = "WGS84"
+
+
+class Location(Strict):
+    """Where the matter is: address, 6-digit administrative division code, optional point."""
+
+    address: str = Field(min_length=1, max_length=500)
+    division_code: str = Field(pattern=r"^\d{6}$", description="行政区划代码 (GB/T 2260)")
+    coordinates: Coordinates | None = None
+
+
+class Caller(Strict):
+    """The citizen who called; every field is personal data."""
+
+    name: str | None = Field(default=None, max_length=100, json_schema_extra=PERSONAL)
+    phone: str | None = Field(
+        default=None, pattern=r"^\+?[0-9\-]{3,20}$", json_schema_extra=PERSONAL
+    )
+    id_number: str | None = Field(
+        default=None, pattern=r"^[0-9]{17}[0-9Xx]$", json_schema_extra=PERSONAL
+    )
+    confidential: bool = Field(default=False, description="是否保密: caller asked to stay anonymous")
+
+
+class Attachment(Strict):
+    """A file referred to by digest; the bytes travel separately."""
+
+    name: str = Field(min_length=1, max_length=255, pattern=r"^[^/\\\x00]+$")
+    media_type: str = Field(default="application/octet-stream", max_length=100)
+    size: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class Deadlines(Strict):
+    """When the agency must sign for, reply to and resolve the order."""
+
+    acknowledge_by: AwareDatetime | None = None
+    reply_by: AwareDatetime | None = None
+    resolve_by: AwareDatetime | None = None
+
+
+class WorkOrderIn(Strict):
+    """A work order as the hotline platform submits it."""
+
+    flow_id: str = Field(min_length=1, max_length=64, description="hotline flow id (工单流水号)")
+    acceptance_no: str = Field(min_length=1, max_length=64, description="受理编号")
+    revision: int = Field(default=1, ge=1, description="bumped by the hotline on each change")
+    partner_ids: dict[str, str] = Field(
+        default_factory=dict, description="ids on partner systems by agency, e.g. 110's JJDBH"
+    )
+    category: Category
+    matter_code: str | None = Field(default=None, max_length=64, description="事项编码")
+    urgency: Urgency = Urgency.normal
+    title: str = Field(min_length=1, max_length=200)
+    content: str = Field(min_length=1, max_length=20_000)
+    location: Location | None = None
+    caller: Caller | None = None
+    attachments: list[Attachment] = Field(default_factory=list, max_length=50)
+    received_at: AwareDatetime
+    due: Deadlines = Field(default_factory=Deadlines)
+    channel: str = Field(default="phone", max_length=32, description="intake channel")
+    route_to: list[str] | None = Field(
+        default=None,
+        max_length=10,
+        description="agencies chosen by the operator; skips the catalogue when given",
+    )
+
+
+class WorkOrder(WorkOrderIn):
+    """A work order as Lianxin holds it: the submission plus its id, origin and status."""
+
+    id: str
+    origin: str = Field(default="hotline", description="'hotline' or the agency that transferred it")
+    status: Status = Status.received
+    lead_agency: str | None = None
+    assisting_agencies: list[str] = Field(default_factory=list)

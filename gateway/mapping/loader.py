@@ -1,0 +1,92 @@
+"""Read and validate the files under mappings/ once, at start-up.
+
+Every problem becomes a MappingError that names the file, the entry and what is
+wrong, so an integration admin can fix a file without reading code.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from gateway.domain.errors import MappingError
+from gateway.mapping.profiles import AgencyProfile, Catalogue
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Mappings:
+    """The validated contents of one mappings/ directory."""
+
+    agencies: dict[str, AgencyProfile]
+    catalogue: Catalogue
+
+
+def load_mappings(
+    root: Path, catalogue_file: str, known_transports: Iterable[str]
+) -> Mappings:
+    """Load agencies/*.toml and the named catalogue; raise MappingError on the first problem."""
+    transports = sorted(known_transports)
+    agencies: dict[str, AgencyProfile] = {}
+    for path in sorted((root / "agencies").glob("*.toml")):
+        profile = _parse(path, AgencyProfile)
+        if profile.id in agencies:
+            raise MappingError(f"{path}: agency id '{profile.id}' is defined twice")
+        if profile.transport not in transports:
+            raise MappingError(
+                f"{path}: transport: unknown transport '{profile.transport}'"
+                + suggestion(profile.transport, transports)
+            )
+        agencies[profile.id] = profile
+    if not agencies:
+        raise MappingError(f"{root / 'agencies'}: no agency profiles (*.toml) found")
+    catalogue_path = root / catalogue_file
+    catalogue = _parse(catalogue_path, Catalogue)
+    _check_rules(catalogue_path, catalogue, agencies)
+    return Mappings(agencies=agencies, catalogue=catalogue)
+
+
+def suggestion(word: str, choices: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' when a close match exists, else the list of choices."""
+    options = sorted(choices)
+    close = difflib.get_close_matches(word, options, n=1)
+    if close:
+        return f" (did you mean '{close[0]}'?)"
+    return f" (known: {', '.join(options)})"
+
+
+def _parse(path: Path, model: type[M]) -> M:
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise MappingError(f"{path}: file not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise MappingError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(file)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise MappingError(f"{path}: {where}: {first['msg']}{more}") from exc
+
+
+def _check_rules(path: Path, catalogue: Catalogue, agencies: dict[str, AgencyProfile]) -> None:
+    seen: set[str] = set()
+    for index, rule in enumerate(catalogue.rules):
+        entry = f"rules[{index}] (id '{rule.id}')"
+        if rule.id in seen:
+            raise MappingError(f"{path}: {entry}: rule id used twice")
+        seen.add(rule.id)
+        for agency in rule.agencies:
+            if agency not in agencies:
+                raise MappingError(
+                    f"{path}: {entry}: unknown agency '{agency}'" + suggestion(agency, agencies)
+                )

@@ -1,0 +1,140 @@
+"""Agency profiles and routing catalogues: the data in mappings/, as validated models.
+
+An agency profile says how to reach one agency (transport, endpoint, timeouts), how to
+sign for it and verify it, how its status codes map onto ours, how its payload is
+shaped, and how to retry. A catalogue says which orders go to which agencies. Both are
+data: a new agency is a new file, not new code.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gateway.domain.messages import Lane
+from gateway.domain.states import Status
+from gateway.domain.workorder import Category, Urgency
+
+#: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h (Standard Webhooks)
+DEFAULT_SCHEDULE = (0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
+AGENCY_ID = r"^[a-z0-9][a-z0-9\-]{1,48}$"
+
+
+class Model(BaseModel):
+    """Mapping models refuse unknown keys so a typo is an error, not a silent default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RetryPolicy(Model):
+    """When to try a failed delivery again, and when to give up."""
+
+    schedule: tuple[float, ...] = Field(default=DEFAULT_SCHEDULE, min_length=1)
+    jitter: float = Field(default=0.2, ge=0, le=0.5)
+    throttle_floor: float = Field(
+        default=60.0, ge=0, description="a timeout or 429 waits at least this long (s)"
+    )
+
+    @field_validator("schedule")
+    @classmethod
+    def _non_negative(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(delay < 0 for delay in value):
+            raise ValueError("delays must be >= 0 seconds")
+        return value
+
+
+class SigningPolicy(Model):
+    """How our outbound messages to this agency are signed."""
+
+    scheme: str = Field(default="v1a", pattern=r"^v1a?$")
+
+
+class InboundPolicy(Model):
+    """Keys that verify this agency's messages to us (public keys may sit in the file)."""
+
+    public_keys: tuple[str, ...] = ()
+    tolerance: float = Field(default=300.0, gt=0, le=3600)
+
+    @field_validator("public_keys")
+    @classmethod
+    def _only_public(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for key in value:
+            if not key.startswith("whpk_"):
+                raise ValueError("only public keys (whpk_…) belong in a mapping file")
+        return value
+
+
+class FieldRule(Model):
+    """One target field of the agency's payload: copied from a path, coded, or constant."""
+
+    source: str | None = Field(default=None, description="dotted path in the work order")
+    codes: str | None = Field(default=None, description="name of a code table")
+    const: str | int | bool | None = None
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> FieldRule:
+        if (self.source is None) == (self.const is None):
+            raise ValueError("give exactly one of 'source' or 'const'")
+        return self
+
+
+class AgencyProfile(Model):
+    """Everything Lianxin knows about one agency."""
+
+    id: str = Field(pattern=AGENCY_ID)
+    name: str = Field(min_length=1)
+    transport: str = Field(min_length=1)
+    endpoint: str = Field(default="", description="overridable by LIANXIN_AGENCY_ENDPOINTS")
+    timeout: float = Field(default=10.0, gt=0, le=300)
+    concurrency: int = Field(default=8, ge=1, le=256)
+    lane: Lane = Lane.normal
+    signing: SigningPolicy = SigningPolicy()
+    inbound: InboundPolicy = InboundPolicy()
+    retry: RetryPolicy = RetryPolicy()
+    status_map: dict[str, Status] = Field(default_factory=dict)
+    code_tables: dict[str, dict[str, str]] = Field(default_factory=dict)
+    payload: dict[str, FieldRule] = Field(
+        default_factory=dict, description="target dotted path → rule; empty sends our schema"
+    )
+
+    @model_validator(mode="after")
+    def _codes_exist(self) -> AgencyProfile:
+        for target, rule in self.payload.items():
+            if rule.codes and rule.codes not in self.code_tables:
+                raise ValueError(f"payload.{target}: no code table named '{rule.codes}'")
+        return self
+
+    def status_for(self, code: str) -> Status | None:
+        """Our status for the agency's code (their own word, or ours verbatim)."""
+        if code in self.status_map:
+            return self.status_map[code]
+        return Status(code) if code in Status.__members__ else None
+
+
+class Rule(Model):
+    """One catalogue entry: every given criterion must match; within one, any value does."""
+
+    id: str = Field(min_length=1)
+    agencies: tuple[str, ...] = Field(min_length=1, description="first is the lead (主办)")
+    categories: tuple[Category, ...] = ()
+    matter_codes: tuple[str, ...] = Field(default=(), description="exact, or a prefix ending in *")
+    keywords: tuple[str, ...] = ()
+    divisions: tuple[str, ...] = Field(default=(), description="division code prefixes")
+    urgency: tuple[Urgency, ...] = ()
+
+    @field_validator("divisions")
+    @classmethod
+    def _digits(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for prefix in value:
+            if not re.fullmatch(r"\d{2,6}", prefix):
+                raise ValueError(f"division prefix '{prefix}' must be 2–6 digits")
+        return value
+
+
+class Catalogue(Model):
+    """A versioned, ordered list of routing rules; the first rule that matches wins."""
+
+    version: str = Field(min_length=1)
+    description: str = ""
+    rules: tuple[Rule, ...] = Field(min_length=1)

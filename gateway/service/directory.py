@@ -1,0 +1,38 @@
+"""The agencies Lianxin knows and the catalogue that routes to them, looked up by name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.domain.errors import UnknownAgency
+from gateway.domain.messages import HOTLINE
+from gateway.mapping.loader import Mappings, suggestion
+from gateway.mapping.profiles import AgencyProfile, Catalogue
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Validated agency profiles (the hotline platform included) and the active catalogue."""
+
+    profiles: dict[str, AgencyProfile]
+    catalogue: Catalogue
+
+    @classmethod
+    def from_mappings(cls, mappings: Mappings) -> Directory:
+        """A directory over what the mapping loader validated."""
+        return cls(profiles=dict(mappings.agencies), catalogue=mappings.catalogue)
+
+    def profile(self, agency: str) -> AgencyProfile:
+        """The profile named `agency`, or UnknownAgency with a suggestion."""
+        try:
+            return self.profiles[agency]
+        except KeyError:
+            raise UnknownAgency(
+                f"no agency profile named '{agency}'" + suggestion(agency, self.profiles),
+                agency=agency,
+            ) from None
+
+    @property
+    def agency_ids(self) -> set[str]:
+        """Every agency an order may be routed to (the hotline platform is not one)."""
+        return {name for name in self.profiles if name != HOTLINE}

@@ -1,0 +1,273 @@
+"""The outbox dispatcher: claim due handoffs, sign, deliver, record what happened.
+
+Each lane (emergency, normal) has its own claim loop, so a backlog of normal handoffs
+never delays an emergency one. Claims take a lease: a process that dies mid-delivery
+leaves rows whose lease runs out, and any process claims them again with the same
+idempotency id. Outcomes are written in batches by one recorder (group commit), each
+with its audit entries; a transfer acknowledged by the lead agency marks the order
+dispatched and tells the hotline platform.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from gateway.domain.errors import DeliveryError, PermanentDelivery, TransientDelivery
+from gateway.domain.messages import HOTLINE, Delivery, Handoff, HandoffKind, Lane, Receipt
+from gateway.domain.states import Actor, Status, check_transition
+from gateway.service import envelopes
+from gateway.service.directory import Directory
+from gateway.service.outbox import enqueue
+from gateway.service.ports import AuditEvent, Connector, Store, UnitOfWork
+from gateway.service.retry import next_delay
+from gateway.signing import MessageSigner
+
+log = logging.getLogger("lianxin.dispatch")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One delivery attempt and how it ended."""
+
+    handoff: Handoff
+    endpoint: str
+    signature: str
+    started: float
+    finished: float
+    receipt: Receipt | None = None
+    error: DeliveryError | None = None
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    """How hard the dispatcher works."""
+
+    owner: str
+    batch: int = 64
+    capacity: int = 256
+    poll_interval: float = 1.0
+    lease_seconds: float = 60.0
+
+
+class Dispatcher:
+    """Moves handoffs from the outbox to the agencies."""
+
+    def __init__(
+        self,
+        store: Store,
+        directory: Directory,
+        connectors: Mapping[str, Connector],
+        signers: Mapping[str, MessageSigner],
+        settings: DispatchSettings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.directory = directory
+        self.connectors = connectors
+        self.signers = signers
+        self.settings = settings
+        self.clock = clock
+        self._wake = {lane: asyncio.Event() for lane in Lane}
+        self._limits = {
+            (name, lane): asyncio.Semaphore(profile.concurrency)
+            for name, profile in directory.profiles.items() for lane in Lane
+        }
+        self._busy = dict.fromkeys(Lane, 0)
+        self._freed = {lane: asyncio.Event() for lane in Lane}
+        self._per_agency: Counter[str] = Counter()
+        self._outcomes: asyncio.Queue[Attempt] = asyncio.Queue()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        """Tell every lane that new handoffs are waiting (called after each commit)."""
+        for event in self._wake.values():
+            event.set()
+
+    async def run(self) -> None:
+        """Run both lanes and the recorder until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._record_loop())
+            for lane in Lane:
+                group.create_task(self._claim_loop(lane))
+
+    async def drain(self) -> None:
+        """Wait for deliveries under way to finish and their outcomes to be written."""
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=self.settings.lease_seconds)
+        await self._flush_outcomes()
+
+    async def _claim_loop(self, lane: Lane) -> None:
+        wake = self._wake[lane]
+        while True:
+            wake.clear()
+            claimed = await self._claim(lane)
+            if not claimed:
+                try:
+                    await asyncio.wait_for(wake.wait(), self.settings.poll_interval)
+                except TimeoutError:
+                    pass
+                continue
+            for handoff in claimed:
+                task = asyncio.create_task(self._attempt(handoff))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _claim(self, lane: Lane) -> list[Handoff]:
+        while self._busy[lane] >= self.settings.capacity:  # wait for room before leasing more
+            self._freed[lane].clear()
+            await self._freed[lane].wait()
+        free = min(self.settings.batch, self.settings.capacity - self._busy[lane])
+        saturated = [name for name, count in self._per_agency.items()
+                     if count >= 2 * self.directory.profiles[name].concurrency]
+        now = self.clock()
+
+        def claim(uow: UnitOfWork) -> list[Handoff]:
+            skip = sorted(uow.agencies.disabled().union(saturated))
+            return uow.handoffs.claim(
+                now, free, lane, now + self.settings.lease_seconds, self.settings.owner, skip
+            )
+
+        try:
+            claimed = await self.store.write(claim)
+        except Exception:
+            log.exception("claiming %s handoffs failed; trying again after the poll interval", lane)
+            return []
+        self._busy[lane] += len(claimed)
+        for handoff in claimed:
+            self._per_agency[handoff.agency] += 1
+        return claimed
+
+    async def _attempt(self, handoff: Handoff) -> None:
+        profile = self.directory.profile(handoff.agency)
+        signature = ""
+        started = self.clock()
+        try:
+            async with self._limits[handoff.agency, handoff.lane]:
+                headers = self.signers[handoff.agency].headers(handoff.id, handoff.body)
+                signature = headers["webhook-signature"]
+                delivery = Delivery(handoff.id, handoff.agency, profile.endpoint, handoff.body,
+                                    headers, profile.timeout)
+                receipt = await self.connectors[handoff.agency].deliver(delivery)
+            attempt = Attempt(handoff, profile.endpoint, signature, started, self.clock(), receipt)
+        except DeliveryError as exc:
+            attempt = Attempt(handoff, profile.endpoint, signature, started, self.clock(), error=exc)
+        except Exception as exc:  # a connector bug must not lose the handoff
+            log.exception("connector for %s failed unexpectedly", handoff.agency)
+            error = TransientDelivery(f"unexpected {type(exc).__name__}: {exc}")
+            attempt = Attempt(handoff, profile.endpoint, signature, started, self.clock(), error=error)
+        finally:
+            self._busy[handoff.lane] -= 1
+            self._per_agency[handoff.agency] -= 1
+            self._freed[handoff.lane].set()
+        self._outcomes.put_nowait(attempt)
+
+    async def _record_loop(self) -> None:
+        while True:
+            first = await self._outcomes.get()
+            self._outcomes.put_nowait(first)
+            await self._flush_outcomes()
+
+    async def _flush_outcomes(self) -> None:
+        batch: list[Attempt] = []
+        while not self._outcomes.empty() and len(batch) < 512:
+            batch.append(self._outcomes.get_nowait())
+        if not batch:
+            return
+        try:
+            created = await self.store.write(lambda uow: [self._record(uow, a) for a in batch])
+        except Exception:
+            # The leases run out and the handoffs are claimed again: nothing is lost.
+            log.exception("recording %d delivery outcomes failed", len(batch))
+            return
+        if any(created):
+            self.wake()
+
+    def _record(self, uow: UnitOfWork, attempt: Attempt) -> bool:
+        handoff = attempt.handoff
+        base = {"attempt": handoff.attempts, "endpoint": attempt.endpoint}
+        uow.audit.append(AuditEvent(
+            "signed", order_id=handoff.order_id, handoff_id=handoff.id, party=handoff.agency,
+            payload_digest=handoff.body_digest, signature=attempt.signature, detail=base,
+        ))
+        uow.audit.append(AuditEvent(
+            "sent", order_id=handoff.order_id, handoff_id=handoff.id, party=handoff.agency,
+            payload_digest=handoff.body_digest,
+            detail={**base, "ms": round((attempt.finished - attempt.started) * 1000, 1)},
+        ))
+        if attempt.receipt is not None:
+            return self._acknowledged(uow, attempt, attempt.receipt)
+        assert attempt.error is not None
+        self._failed(uow, attempt, attempt.error)
+        return False
+
+    def _acknowledged(self, uow: UnitOfWork, attempt: Attempt, receipt: Receipt) -> bool:
+        handoff = attempt.handoff
+        uow.handoffs.delivered(handoff.id, attempt.finished, receipt)
+        uow.audit.append(AuditEvent(
+            "acknowledged", order_id=handoff.order_id, handoff_id=handoff.id,
+            party=handoff.agency, payload_digest=receipt.response_digest,
+            detail={"request_digest": handoff.body_digest, "status": receipt.status_code,
+                    "agency_ref": receipt.agency_ref},
+        ))
+        if handoff.kind != HandoffKind.transfer or handoff.agency == HOTLINE:
+            return False
+        return self._mark_dispatched(uow, handoff, receipt)
+
+    def _mark_dispatched(self, uow: UnitOfWork, handoff: Handoff, receipt: Receipt) -> bool:
+        stored = uow.orders.get(handoff.order_id)
+        if stored is None or stored.order.lead_agency != handoff.agency:
+            return False
+        order = stored.order
+        if order.status not in (Status.received, Status.returned, Status.reopened):
+            return False  # the agency's own update already moved it on
+        check_transition(order.status, Status.dispatched, Actor.system, None)
+        uow.orders.set_status(order.id, Status.dispatched, None)
+        uow.audit.append(AuditEvent(
+            "status_applied", order_id=order.id, handoff_id=handoff.id, party=handoff.agency,
+            detail={"from": order.status.value, "to": Status.dispatched.value,
+                    "agency_ref": receipt.agency_ref},
+        ))
+        moved = order.model_copy(update={"status": Status.dispatched})
+        payload = envelopes.status(moved, order.status, handoff.agency,
+                                   agency_ref=receipt.agency_ref,
+                                   occurred_at=_iso(self.clock()))
+        enqueue(uow, moved, self.directory.profile(HOTLINE), HandoffKind.status, payload,
+                self.clock())
+        return True
+
+    def _failed(self, uow: UnitOfWork, attempt: Attempt, error: DeliveryError) -> None:
+        handoff = attempt.handoff
+        profile = self.directory.profile(handoff.agency)
+        detail = {"attempt": handoff.attempts, "error": error.message, "status": error.status_code,
+                  "retryable": error.retryable}
+        uow.audit.append(AuditEvent("failed", order_id=handoff.order_id, handoff_id=handoff.id,
+                                    party=handoff.agency, detail=detail))
+        delay = next_delay(profile.retry, handoff.attempts, error)
+        if delay is None:
+            uow.handoffs.dead(handoff.id, error.message, error.status_code)
+            uow.audit.append(AuditEvent(
+                "dead_lettered", order_id=handoff.order_id, handoff_id=handoff.id,
+                party=handoff.agency,
+                detail={"attempts": handoff.attempts, "last_error": error.message},
+            ))
+        else:
+            at = attempt.finished + delay
+            uow.handoffs.reschedule(handoff.id, at, error.message, error.status_code)
+            uow.audit.append(AuditEvent(
+                "retry_scheduled", order_id=handoff.order_id, handoff_id=handoff.id,
+                party=handoff.agency, detail={"in_seconds": round(delay, 3), "at": at},
+            ))
+        if isinstance(error, PermanentDelivery) and error.disable:
+            uow.agencies.disable(handoff.agency, error.message, attempt.finished)
+            uow.audit.append(AuditEvent("agency_disabled", party=handoff.agency,
+                                        detail={"reason": error.message}))
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat()

@@ -1,0 +1,76 @@
+"""The JSON messages Lianxin sends: transfers and events to agencies, status to the hotline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.domain.messages import HotlineEvent
+from gateway.domain.states import Status
+from gateway.domain.workorder import WorkOrder
+from gateway.mapping.payload import render
+from gateway.mapping.profiles import AgencyProfile
+
+
+def _ids(order: WorkOrder) -> dict[str, Any]:
+    return {
+        "order_id": order.id,
+        "flow_id": order.flow_id,
+        "acceptance_no": order.acceptance_no,
+        "partner_ids": order.partner_ids,
+    }
+
+
+def transfer(order: WorkOrder, profile: AgencyProfile, *, lead: bool, rule: str,
+             catalogue: str) -> dict[str, Any]:
+    """A work order handed to an agency, in the shape its profile asks for."""
+    document = order.model_dump(mode="json", exclude={"route_to"})
+    return {
+        "type": "work_order.transfer",
+        **_ids(order),
+        "role": "lead" if lead else "assist",
+        "routing": {"catalogue": catalogue, "rule": rule},
+        "work_order": render(profile, document),
+    }
+
+
+def status(order: WorkOrder, previous: Status, agency: str | None, *,
+           agency_status: str | None = None, reason: str | None = None,
+           result: str | None = None, agency_ref: str | None = None,
+           occurred_at: str) -> dict[str, Any]:
+    """A status change reported to the hotline platform."""
+    return {
+        "type": "work_order.status",
+        **_ids(order),
+        "status": order.status.value,
+        "previous": previous.value,
+        "agency": agency,
+        "agency_status": agency_status,
+        "agency_ref": agency_ref,
+        "reason": reason,
+        "result": result,
+        "occurred_at": occurred_at,
+    }
+
+
+def event(order: WorkOrder, profile: AgencyProfile, hotline_event: HotlineEvent) -> dict[str, Any]:
+    """A hotline event forwarded to an agency working on the order."""
+    body: dict[str, Any] = {
+        "type": "work_order.event",
+        **_ids(order),
+        "event": hotline_event.type,
+        "status": order.status.value,
+        **hotline_event.model_dump(mode="json", exclude={"type"}),
+    }
+    if hotline_event.type == "supplement":
+        body["work_order"] = render(profile, order.model_dump(mode="json", exclude={"route_to"}))
+    return body
+
+
+def transfer_in(order: WorkOrder, agency: str) -> dict[str, Any]:
+    """A matter an agency transferred, handed on to the hotline platform."""
+    return {
+        "type": "work_order.transfer",
+        **_ids(order),
+        "from_agency": agency,
+        "work_order": order.model_dump(mode="json", exclude={"route_to"}),
+    }

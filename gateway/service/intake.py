@@ -1,0 +1,106 @@
+"""Intake: a hotline work order becomes a stored order, routed handoffs and audit entries.
+
+Everything one intake writes commits in one transaction. Intake is idempotent on the
+hotline's flow id and revision: the same revision again returns what was stored; a
+newer revision is a supplement sent on to the agencies; an older one is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gateway.domain.errors import RevisionConflict
+from gateway.domain.ids import new_id
+from gateway.domain.messages import HOTLINE, HandoffKind, HotlineEvent
+from gateway.domain.workorder import WorkOrder, WorkOrderIn
+from gateway.mapping.routing import route
+from gateway.service import envelopes
+from gateway.service.audit import canonical_json, digest
+from gateway.service.directory import Directory
+from gateway.service.outbox import enqueue
+from gateway.service.ports import AuditEvent, UnitOfWork
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """The stored order, and whether this call created or changed it."""
+
+    order: WorkOrder
+    created: bool
+    handoff_ids: tuple[str, ...] = ()
+
+
+class Intake:
+    """Accepts work orders from the hotline platform."""
+
+    def __init__(self, directory: Directory, clock: Callable[[], float]) -> None:
+        self.directory = directory
+        self.clock = clock
+
+    def accept(self, uow: UnitOfWork, submitted: WorkOrderIn) -> IntakeResult:
+        """Store, route and enqueue `submitted` (runs inside one unit of work)."""
+        stored = uow.orders.find(HOTLINE, submitted.flow_id)
+        if stored is None:
+            return self._create(uow, submitted)
+        current = stored.order
+        if submitted.revision == current.revision:
+            return IntakeResult(current, created=False)
+        if submitted.revision < current.revision:
+            raise RevisionConflict(
+                f"revision {submitted.revision} is older than stored revision {current.revision}",
+                flow_id=submitted.flow_id, stored_revision=current.revision,
+            )
+        return self._supplement(uow, current, submitted)
+
+    def _create(self, uow: UnitOfWork, submitted: WorkOrderIn) -> IntakeResult:
+        now = self.clock()
+        chosen = route(submitted, self.directory.catalogue, self.directory.agency_ids)
+        order = WorkOrder(
+            **submitted.model_dump(), id=new_id("wo"), lead_agency=chosen.lead,
+            assisting_agencies=list(chosen.agencies[1:]),
+        )
+        uow.orders.add(order, now)
+        uow.audit.append(AuditEvent(
+            "received", order_id=order.id, party=HOTLINE, payload_digest=_digest(order),
+            detail={"flow_id": order.flow_id, "revision": order.revision},
+        ))
+        uow.audit.append(AuditEvent(
+            "routed", order_id=order.id,
+            detail={"agencies": list(chosen.agencies), "rule": chosen.rule_id,
+                    "catalogue": chosen.catalogue_version},
+        ))
+        ids = []
+        for agency in chosen.agencies:
+            profile = self.directory.profile(agency)
+            payload = envelopes.transfer(
+                order, profile, lead=agency == chosen.lead, rule=chosen.rule_id,
+                catalogue=chosen.catalogue_version,
+            )
+            ids.append(enqueue(uow, order, profile, HandoffKind.transfer, payload, now).id)
+        return IntakeResult(order, created=True, handoff_ids=tuple(ids))
+
+    def _supplement(self, uow: UnitOfWork, current: WorkOrder, submitted: WorkOrderIn) -> IntakeResult:
+        now = self.clock()
+        changes = submitted.model_dump(exclude={"route_to"})
+        order = WorkOrder.model_validate({**current.model_dump(), **changes})
+        uow.orders.replace(order)
+        uow.audit.append(AuditEvent(
+            "supplemented", order_id=order.id, party=HOTLINE, payload_digest=_digest(order),
+            detail={"revision": order.revision, "previous_revision": current.revision},
+        ))
+        note = HotlineEvent(
+            type="supplement", event_id=f"revision-{order.revision}",
+            occurred_at=submitted.received_at, note=f"revision {order.revision}",
+        )
+        ids = []
+        for agency in [order.lead_agency, *order.assisting_agencies]:
+            if agency:
+                profile = self.directory.profile(agency)
+                payload = envelopes.event(order, profile, note)
+                ids.append(enqueue(uow, order, profile, HandoffKind.event, payload, now).id)
+        return IntakeResult(order, created=True, handoff_ids=tuple(ids))
+
+
+def _digest(order: WorkOrder) -> str:
+    return digest(canonical_json(order.model_dump(mode="json")))

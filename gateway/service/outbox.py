@@ -1,0 +1,52 @@
+"""Write handoffs into the outbox: fixed body, digest and idempotency id, audited."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gateway.domain.ids import new_id
+from gateway.domain.messages import Handoff, HandoffKind, Lane
+from gateway.domain.workorder import Urgency, WorkOrder
+from gateway.mapping.profiles import AgencyProfile
+from gateway.service.audit import digest
+from gateway.service.ports import AuditEvent, UnitOfWork
+
+
+def encode(payload: dict[str, Any]) -> bytes:
+    """The wire form of a JSON payload: compact UTF-8 (Chinese text stays readable)."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def lane_for(order: WorkOrder, profile: AgencyProfile) -> Lane:
+    """Emergency orders and emergency agencies (119/120) use the emergency lane."""
+    if order.urgency == Urgency.emergency or profile.lane == Lane.emergency:
+        return Lane.emergency
+    return Lane.normal
+
+
+def enqueue(
+    uow: UnitOfWork,
+    order: WorkOrder,
+    profile: AgencyProfile,
+    kind: HandoffKind,
+    payload: dict[str, Any],
+    now: float,
+) -> Handoff:
+    """Add one handoff for `profile` carrying `payload`, with its audit entry, to `uow`."""
+    handoff_id = new_id("msg")
+    body = encode({"id": handoff_id, **payload})
+    handoff = Handoff(
+        id=handoff_id, order_id=order.id, agency=profile.id, kind=kind,
+        lane=lane_for(order, profile), body=body, body_digest=digest(body),
+        next_attempt_at=now, created_at=now,
+    )
+    uow.handoffs.add(handoff)
+    uow.audit.append(
+        AuditEvent(
+            "mapped", order_id=order.id, handoff_id=handoff_id, party=profile.id,
+            payload_digest=handoff.body_digest,
+            detail={"kind": kind.value, "lane": handoff.lane.value, "bytes": len(body)},
+        )
+    )
+    return handoff

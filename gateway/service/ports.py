@@ -1,0 +1,133 @@
+"""The ports the service layer depends on; adapters in gateway/store and connectors/ fill them.
+
+Service code is plain Python over these Protocols: it never imports SQLAlchemy, httpx,
+zeep or paho. A unit of work is one transaction: everything a step writes (order,
+handoffs, audit entries, de-duplication marks) commits together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from gateway.domain.messages import Delivery, Handoff, Lane, Receipt
+from gateway.domain.states import Status
+from gateway.domain.workorder import WorkOrder
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StoredOrder:
+    """A work order with the bookkeeping the store keeps beside it."""
+
+    order: WorkOrder
+    last_update_at: float  # occurred_at of the last applied agency update (stale check)
+    created_at: float
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One step to put on record."""
+
+    event: str
+    order_id: str | None = None
+    handoff_id: str | None = None
+    party: str | None = None
+    payload_digest: str | None = None
+    signature: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """An audit entry as stored, with its place and hashes in the chain."""
+
+    seq: int
+    at_us: int
+    event: str
+    order_id: str | None
+    handoff_id: str | None
+    party: str | None
+    payload_digest: str | None
+    signature: str | None
+    detail: str  # canonical JSON, exactly as hashed
+    prev_hash: str
+    entry_hash: str
+
+
+@dataclass(frozen=True)
+class HandoffView:
+    """A handoff's state for timelines and admin views."""
+
+    handoff: Handoff
+    delivered_at: float | None
+    agency_ref: str | None
+    last_status: int | None
+
+
+class Orders(Protocol):
+    def find(self, origin: str, flow_id: str) -> StoredOrder | None: ...
+    def get(self, order_id: str) -> StoredOrder | None: ...
+    def add(self, order: WorkOrder, now: float) -> None: ...
+    def replace(self, order: WorkOrder) -> None: ...
+    def set_status(self, order_id: str, status: Status, last_update_at: float | None) -> None: ...
+
+
+class Handoffs(Protocol):
+    def add(self, handoff: Handoff) -> None: ...
+    def claim(
+        self, now: float, limit: int, lane: Lane, lease_until: float, owner: str,
+        skip_agencies: Sequence[str],
+    ) -> list[Handoff]: ...
+    def delivered(self, handoff_id: str, now: float, receipt: Receipt) -> None: ...
+    def reschedule(self, handoff_id: str, at: float, error: str, status: int | None) -> None: ...
+    def dead(self, handoff_id: str, error: str, status: int | None) -> None: ...
+    def for_order(self, order_id: str) -> list[HandoffView]: ...
+    def count_by_state(self) -> dict[str, int]: ...
+
+
+class Inbound(Protocol):
+    def remember(self, party: str, message_id: str, now: float) -> bool:
+        """Record a message id; False when that party already sent it."""
+        ...
+
+
+class Agencies(Protocol):
+    def disable(self, agency: str, reason: str, now: float) -> None: ...
+    def disabled(self) -> set[str]: ...
+
+
+class AuditLog(Protocol):
+    def append(self, event: AuditEvent) -> None: ...
+    def for_order(self, order_id: str) -> list[AuditRecord]: ...
+
+
+class UnitOfWork(Protocol):
+    orders: Orders
+    handoffs: Handoffs
+    inbound: Inbound
+    agencies: Agencies
+    audit: AuditLog
+
+
+class Store(Protocol):
+    """Runs a function inside one transaction, off the event loop."""
+
+    async def write(self, work: Callable[[UnitOfWork], T]) -> T: ...
+    async def read(self, work: Callable[[UnitOfWork], T]) -> T: ...
+    def audit_records(self) -> Iterator[AuditRecord]: ...
+    def audit_head(self) -> tuple[int, str]: ...
+    async def aclose(self) -> None: ...
+
+
+class Connector(Protocol):
+    """One transport to one agency: deliver a signed message, get a receipt or an error."""
+
+    async def deliver(self, delivery: Delivery) -> Receipt: ...
+    async def aclose(self) -> None: ...
+
+
+WakeUp = Callable[[], None]
+AsyncWork = Callable[[], Awaitable[None]]

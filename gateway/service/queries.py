@@ -1,0 +1,45 @@
+"""Read models: an order with every handoff and audit step, for the API and the console."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.domain.errors import UnknownOrder
+from gateway.service.ports import UnitOfWork
+
+
+def _iso(epoch: float | None) -> str | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat()
+
+
+def order_timeline(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
+    """The order, its handoffs and its audit entries, oldest first."""
+    stored = uow.orders.get(order_id)
+    if stored is None:
+        raise UnknownOrder(f"no work order with id '{order_id}'", order_id=order_id)
+    handoffs = [
+        {
+            "id": view.handoff.id, "agency": view.handoff.agency, "kind": view.handoff.kind,
+            "lane": view.handoff.lane, "state": view.handoff.state,
+            "attempts": view.handoff.attempts, "last_error": view.handoff.last_error,
+            "last_status": view.last_status, "agency_ref": view.agency_ref,
+            "created_at": _iso(view.handoff.created_at), "delivered_at": _iso(view.delivered_at),
+            "payload_digest": view.handoff.body_digest,
+        }
+        for view in uow.handoffs.for_order(order_id)
+    ]
+    timeline = [
+        {
+            "seq": entry.seq, "at": _iso(entry.at_us / 1e6), "event": entry.event,
+            "party": entry.party, "handoff_id": entry.handoff_id,
+            "payload_digest": entry.payload_digest, "detail": json.loads(entry.detail),
+        }
+        for entry in uow.audit.for_order(order_id)
+    ]
+    order = stored.order
+    return {
+        "id": order.id, "status": order.status, "work_order": order.model_dump(mode="json"),
+        "handoffs": handoffs, "timeline": timeline,
+    }

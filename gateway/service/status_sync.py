@@ -1,0 +1,252 @@
+"""Status sync: agency updates and hotline events through the one state machine.
+
+Agency messages are verified (signature, tolerance), de-duplicated by message id,
+checked against the state machine and for staleness, applied, and reported to the
+hotline platform as signed handoffs through the outbox. Whatever is refused is put on
+record in a transaction of its own and never applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from gateway.domain.errors import InputError, LianxinError, NotAddressed, StaleUpdate, UnknownOrder
+from gateway.domain.ids import new_id
+from gateway.domain.messages import (
+    HOTLINE,
+    HandoffKind,
+    HotlineEvent,
+    StatusUpdate,
+    TransferIn,
+)
+from gateway.domain.states import Actor, Status, check_transition
+from gateway.domain.workorder import WorkOrder
+from gateway.service import envelopes
+from gateway.service.audit import canonical_json, digest
+from gateway.service.directory import Directory
+from gateway.service.outbox import enqueue
+from gateway.service.ports import AuditEvent, Store, UnitOfWork
+from gateway.signing import MessageVerifier
+
+AgencyMessage = TypeAdapter(StatusUpdate | TransferIn)
+
+EVENT_TARGETS: dict[str, Status | None] = {
+    "supplement": None,
+    "supervise": Status.supervised,
+    "cancel": Status.cancelled,
+    "approve_extension": Status.extension_approved,
+    "resolve": Status.resolved,
+    "revisit": Status.revisited,
+    "reopen": Status.reopened,
+    "archive": Status.archived,
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one inbound message."""
+
+    result: str  # applied | duplicate | recorded | created
+    order_id: str | None = None
+    status: str | None = None
+
+
+class StatusSync:
+    """Applies inbound agency messages and hotline events."""
+
+    def __init__(
+        self,
+        store: Store,
+        directory: Directory,
+        verifiers: Mapping[str, MessageVerifier],
+        wake: Callable[[], None],
+        clock: Callable[[], float],
+    ) -> None:
+        self.store = store
+        self.directory = directory
+        self.verifiers = verifiers
+        self.wake = wake
+        self.clock = clock
+
+    async def receive(self, agency: str, headers: Mapping[str, str], body: bytes) -> Outcome:
+        """Verify, parse and apply one signed message from `agency`; audit any refusal."""
+        message: StatusUpdate | TransferIn | None = None
+        try:
+            self.directory.profile(agency)
+            verified = self.verifiers[agency].verify(headers, body)
+            message = _parse(body)
+            parsed = message
+            outcome = await self.store.write(
+                lambda uow: self._apply_message(uow, agency, verified.msg_id, parsed)
+            )
+        except LianxinError as exc:
+            order_id = message.order_id if isinstance(message, StatusUpdate) else None
+            await self._refused(agency, order_id, exc, digest(body))
+            raise
+        self.wake()
+        return outcome
+
+    async def hotline_event(self, order_id: str, event: HotlineEvent) -> Outcome:
+        """Apply one hotline event to an order and tell the agencies working on it."""
+        try:
+            outcome = await self.store.write(lambda uow: self._apply_event(uow, order_id, event))
+        except LianxinError as exc:
+            await self._refused(HOTLINE, order_id, exc, digest(event.model_dump_json()))
+            raise
+        self.wake()
+        return outcome
+
+    async def _refused(self, party: str, order_id: str | None, exc: LianxinError,
+                       body_digest: str) -> None:
+        entry = AuditEvent(
+            "refused", order_id=order_id, party=party, payload_digest=body_digest,
+            detail={"code": exc.code, "message": exc.message},
+        )
+        await self.store.write(lambda uow: uow.audit.append(entry))
+
+    def _apply_message(self, uow: UnitOfWork, agency: str, msg_id: str,
+                       message: StatusUpdate | TransferIn) -> Outcome:
+        if not uow.inbound.remember(agency, msg_id, self.clock()):
+            return Outcome("duplicate")
+        if isinstance(message, TransferIn):
+            return self._accept_transfer(uow, agency, msg_id, message)
+        return self._apply_update(uow, agency, msg_id, message)
+
+    def _apply_update(self, uow: UnitOfWork, agency: str, msg_id: str,
+                      update: StatusUpdate) -> Outcome:
+        order, last_update_at = _find(uow, update)
+        if agency not in (order.lead_agency, *order.assisting_agencies):
+            raise NotAddressed(f"order {order.id} is not addressed to '{agency}'", agency=agency)
+        profile = self.directory.profile(agency)
+        target = profile.status_for(update.status)
+        if target is None:
+            known = ", ".join(sorted(profile.status_map)) or "our status names"
+            raise InputError(f"unknown status code '{update.status}' (known: {known})")
+        occurred = update.occurred_at.timestamp()
+        if occurred < last_update_at:
+            raise StaleUpdate(
+                f"update from {update.occurred_at.isoformat()} is older than the last one applied",
+                order_id=order.id,
+            )
+        common = {"msg_id": msg_id, "agency_status": update.status, "target": target.value}
+        if agency != order.lead_agency:
+            self._forward(uow, order, order.status, agency, update)
+            self._record(uow, "assist_update", order, agency, common)
+            return Outcome("recorded", order.id, order.status.value)
+        if order.status == Status.received and target != Status.dispatched:
+            order = self._move(uow, order, Status.dispatched, Actor.system, None, None, agency,
+                               {"implied_by": msg_id})
+        previous = order.status
+        order = self._move(uow, order, target, Actor.agency, update.reason, occurred, agency,
+                           {**common, "reason": update.reason})
+        self._forward(uow, order, previous, agency, update)
+        return Outcome("applied", order.id, order.status.value)
+
+    def _accept_transfer(self, uow: UnitOfWork, agency: str, msg_id: str,
+                         transfer: TransferIn) -> Outcome:
+        submitted = transfer.work_order
+        existing = uow.orders.find(agency, submitted.flow_id)
+        if existing is not None:
+            return Outcome("duplicate", existing.order.id, existing.order.status.value)
+        now = self.clock()
+        order = WorkOrder(
+            **submitted.model_dump(exclude={"route_to", "partner_ids"}), id=new_id("wo"),
+            origin=agency, partner_ids={**submitted.partner_ids, agency: submitted.flow_id},
+        )
+        uow.orders.add(order, now)
+        uow.audit.append(AuditEvent(
+            "received", order_id=order.id, party=agency,
+            payload_digest=digest(canonical_json(order.model_dump(mode="json"))),
+            detail={"msg_id": msg_id, "partner_id": submitted.flow_id},
+        ))
+        hotline = self.directory.profile(HOTLINE)
+        enqueue(uow, order, hotline, HandoffKind.transfer, envelopes.transfer_in(order, agency), now)
+        return Outcome("created", order.id, order.status.value)
+
+    def _apply_event(self, uow: UnitOfWork, order_id: str, event: HotlineEvent) -> Outcome:
+        stored = uow.orders.get(order_id)
+        if stored is None:
+            raise UnknownOrder(f"no work order with id '{order_id}'", order_id=order_id)
+        order = stored.order
+        if not uow.inbound.remember(HOTLINE, f"{order_id}/{event.event_id}", self.clock()):
+            return Outcome("duplicate", order.id, order.status.value)
+        target = EVENT_TARGETS[event.type]
+        detail = {"event": event.type, "event_id": event.event_id, "reason": event.reason,
+                  "satisfaction": event.satisfaction}
+        if target is None:
+            self._record(uow, "event_recorded", order, HOTLINE, detail)
+        else:
+            order = self._move(uow, order, target, Actor.hotline, event.reason, None, HOTLINE,
+                               detail)
+        self._notify_agencies(uow, order, event)
+        return Outcome("applied", order.id, order.status.value)
+
+    def _notify_agencies(self, uow: UnitOfWork, order: WorkOrder, event: HotlineEvent) -> None:
+        now = self.clock()
+        for agency in (order.lead_agency, *order.assisting_agencies):
+            if agency:
+                profile = self.directory.profile(agency)
+                payload = envelopes.event(order, profile, event)
+                enqueue(uow, order, profile, HandoffKind.event, payload, now)
+        if event.type == "reopen" and order.lead_agency:
+            profile = self.directory.profile(order.lead_agency)
+            payload = envelopes.transfer(order, profile, lead=True, rule="reopen",
+                                         catalogue=self.directory.catalogue.version)
+            enqueue(uow, order, profile, HandoffKind.transfer, payload, now)
+
+    def _move(self, uow: UnitOfWork, order: WorkOrder, target: Status, actor: Actor,
+              reason: str | None, occurred: float | None, party: str,
+              detail: dict[str, Any]) -> WorkOrder:
+        check_transition(order.status, target, actor, reason)
+        uow.orders.set_status(order.id, target, occurred)
+        self._record(uow, "status_applied", order, party,
+                     {**detail, "from": order.status.value, "to": target.value})
+        return order.model_copy(update={"status": target})
+
+    def _forward(self, uow: UnitOfWork, order: WorkOrder, previous: Status, agency: str,
+                 update: StatusUpdate) -> None:
+        payload = envelopes.status(
+            order, previous, agency, agency_status=update.status, reason=update.reason,
+            result=update.result, agency_ref=update.agency_ref,
+            occurred_at=update.occurred_at.isoformat(),
+        )
+        enqueue(uow, order, self.directory.profile(HOTLINE), HandoffKind.status, payload,
+                self.clock())
+
+    @staticmethod
+    def _record(uow: UnitOfWork, event: str, order: WorkOrder, party: str,
+                detail: dict[str, Any]) -> None:
+        uow.audit.append(AuditEvent(event, order_id=order.id, party=party, detail=detail))
+
+
+def _find(uow: UnitOfWork, update: StatusUpdate) -> tuple[WorkOrder, float]:
+    stored = None
+    if update.order_id:
+        stored = uow.orders.get(update.order_id)
+    elif update.flow_id:
+        stored = uow.orders.find(HOTLINE, update.flow_id)
+    else:
+        raise InputError("a status update needs order_id or flow_id")
+    if stored is None:
+        raise UnknownOrder("no work order matches this update",
+                           order_id=update.order_id, flow_id=update.flow_id)
+    return stored.order, stored.last_update_at
+
+
+def _parse(body: bytes) -> StatusUpdate | TransferIn:
+    try:
+        return AgencyMessage.validate_json(body)
+    except ValidationError as exc:
+        raise InputError("message does not match the schema", errors=_errors(exc)) from exc
+
+
+def _errors(exc: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]}
+        for e in exc.errors(include_url=False, include_input=False)
+    ][:20]
+

@@ -1,0 +1,38 @@
+"""Typed settings, read once from the environment (prefix LIANXIN_) by the composition root."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything Lianxin reads from its environment; dict values are JSON."""
+
+    model_config = SettingsConfigDict(env_prefix="LIANXIN_", extra="ignore")
+
+    database_url: str = Field(default="sqlite:///./lianxin.db")
+    mappings_dir: Path = Field(default=REPO_ROOT / "mappings")
+    catalogue: str = Field(default="routing/catalogue.toml", description="relative to mappings_dir")
+    hotline_callback_url: str | None = Field(default=None, description="endpoint of 'hotline'")
+    agency_endpoints: dict[str, str] = Field(default_factory=dict)
+    signing_keys: list[SecretStr] = Field(
+        default_factory=list, description="our whsk_ keys; all sign (rotation), first is newest"
+    )
+    agency_keys: dict[str, list[str]] = Field(
+        default_factory=dict, description="extra whpk_ keys per agency that verify its messages"
+    )
+    agency_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict, description="whsec_ shared secret per agency using v1 (HMAC)"
+    )
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    poll_interval: float = Field(default=1.0, gt=0)
+    lease_seconds: float = Field(default=60.0, gt=0)
+    node_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    log_level: str = "INFO"

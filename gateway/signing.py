@@ -1,0 +1,258 @@
+"""Message signing and verification following Standard Webhooks; call sites see no crypto.
+
+Headers `webhook-id`, `webhook-timestamp`, `webhook-signature`; the signed content is
+`{id}.{timestamp}.{body}`. `v1a,<base64>` is Ed25519 (the default: agencies verify with
+our public key and cannot sign as us), `v1,<base64>` is HMAC-SHA256 with a shared secret.
+A header may carry several space-separated signatures, so keys rotate without downtime.
+Keys are text: `whsec_<b64 secret>`, `whsk_<b64 Ed25519 seed>`, `whpk_<b64 public key>`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from gateway.domain.errors import ConfigError, SignatureError
+
+HEADER_ID = "webhook-id"
+HEADER_TIMESTAMP = "webhook-timestamp"
+HEADER_SIGNATURE = "webhook-signature"
+DEFAULT_TOLERANCE = 300.0
+
+
+class VerifyingKey(Protocol):
+    """A key that checks signatures of one scheme."""
+
+    key_id: str
+    scheme: str
+
+    def verify(self, content: bytes, signature: bytes) -> bool: ...
+    def public_text(self) -> str: ...
+
+
+class SigningKey(Protocol):
+    """A key that makes signatures of one scheme."""
+
+    key_id: str
+    scheme: str
+
+    def sign(self, content: bytes) -> str: ...
+    def verifying_key(self) -> VerifyingKey: ...
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def _key_id(material: bytes) -> str:
+    return hashlib.sha256(material).hexdigest()[:8]
+
+
+class _HmacKey:
+    scheme = "v1"
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+        self.key_id = _key_id(b"hmac:" + secret)
+
+    def sign(self, content: bytes) -> str:
+        return "v1," + _b64(hmac.new(self._secret, content, hashlib.sha256).digest())
+
+    def verify(self, content: bytes, signature: bytes) -> bool:
+        expected = hmac.new(self._secret, content, hashlib.sha256).digest()
+        return hmac.compare_digest(expected, signature)
+
+    def verifying_key(self) -> _HmacKey:
+        return self
+
+    def public_text(self) -> str:
+        raise ValueError("an HMAC secret has no public form")
+
+
+class _Ed25519PublicKey:
+    scheme = "v1a"
+
+    def __init__(self, raw: bytes) -> None:
+        self._raw = raw
+        self._key = Ed25519PublicKey.from_public_bytes(raw)
+        self.key_id = _key_id(raw)
+
+    def verify(self, content: bytes, signature: bytes) -> bool:
+        try:
+            self._key.verify(signature, content)
+        except InvalidSignature:
+            return False
+        return True
+
+    def public_text(self) -> str:
+        return "whpk_" + _b64(self._raw)
+
+
+class _Ed25519Key:
+    scheme = "v1a"
+
+    def __init__(self, seed: bytes) -> None:
+        self._key = Ed25519PrivateKey.from_private_bytes(seed)
+        raw = self._key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self._public = _Ed25519PublicKey(raw)
+        self.key_id = self._public.key_id
+
+    def sign(self, content: bytes) -> str:
+        return "v1a," + _b64(self._key.sign(content))
+
+    def verifying_key(self) -> _Ed25519PublicKey:
+        return self._public
+
+
+def _decode(text: str, prefix: str) -> bytes:
+    try:
+        return base64.b64decode(text[len(prefix):], validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ConfigError(f"key starting '{prefix}' is not valid base64") from exc
+
+
+def parse_signing_key(text: str) -> SigningKey:
+    """A signing key from `whsec_…` (HMAC) or `whsk_…` (Ed25519 seed) text."""
+    if text.startswith("whsec_"):
+        return _HmacKey(_decode(text, "whsec_"))
+    if text.startswith("whsk_"):
+        seed = _decode(text, "whsk_")
+        if len(seed) != 32:
+            raise ConfigError("an Ed25519 key (whsk_) must hold 32 bytes")
+        return _Ed25519Key(seed)
+    raise ConfigError("a signing key must start with whsec_ or whsk_")
+
+
+def parse_verifying_key(text: str) -> VerifyingKey:
+    """A verifying key from `whsec_…`, `whsk_…` or `whpk_…` text."""
+    if text.startswith("whpk_"):
+        raw = _decode(text, "whpk_")
+        if len(raw) != 32:
+            raise ConfigError("an Ed25519 public key (whpk_) must hold 32 bytes")
+        return _Ed25519PublicKey(raw)
+    return parse_signing_key(text).verifying_key()
+
+
+def generate_ed25519_key() -> str:
+    """A new Ed25519 signing key as `whsk_` text."""
+    return "whsk_" + _b64(secrets.token_bytes(32))
+
+
+def generate_hmac_secret() -> str:
+    """A new HMAC secret as `whsec_` text."""
+    return "whsec_" + _b64(secrets.token_bytes(32))
+
+
+def public_text_of(signing_key_text: str) -> str:
+    """The `whpk_` public key of a `whsk_` signing key."""
+    return parse_signing_key(signing_key_text).verifying_key().public_text()
+
+
+def signed_content(msg_id: str, timestamp: int, body: bytes) -> bytes:
+    """What the signature covers: `{id}.{timestamp}.{body}`."""
+    return f"{msg_id}.{timestamp}.".encode() + body
+
+
+class MessageSigner:
+    """Signs messages with every key it holds (several during a rotation)."""
+
+    def __init__(self, keys: Sequence[SigningKey]) -> None:
+        if not keys:
+            raise ConfigError("a signer needs at least one key")
+        self.keys = list(keys)
+
+    def signature(self, msg_id: str, timestamp: int, body: bytes) -> str:
+        """The `webhook-signature` header value."""
+        content = signed_content(msg_id, timestamp, body)
+        return " ".join(key.sign(content) for key in self.keys)
+
+    def headers(self, msg_id: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+        """The three Standard Webhooks headers for one message."""
+        ts = int(time.time()) if timestamp is None else timestamp
+        return {
+            HEADER_ID: msg_id,
+            HEADER_TIMESTAMP: str(ts),
+            HEADER_SIGNATURE: self.signature(msg_id, ts, body),
+        }
+
+
+@dataclass(frozen=True)
+class VerifiedMessage:
+    """A message whose signature checked out."""
+
+    msg_id: str
+    timestamp: int
+    key_id: str
+
+
+class MessageVerifier:
+    """Checks the headers and signature of incoming messages."""
+
+    def __init__(
+        self,
+        keys: Sequence[VerifyingKey],
+        tolerance: float = DEFAULT_TOLERANCE,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.keys = list(keys)
+        self.tolerance = tolerance
+        self.clock = clock
+
+    def verify(self, headers: Mapping[str, str], body: bytes) -> VerifiedMessage:
+        """The verified message, or SignatureError saying what is wrong."""
+        lowered = {name.lower(): value for name, value in headers.items()}
+        msg_id, stamp, header = (_required(lowered, name) for name in
+                                 (HEADER_ID, HEADER_TIMESTAMP, HEADER_SIGNATURE))
+        timestamp = self._fresh(stamp)
+        if not self.keys:
+            raise SignatureError("no key is configured to verify this sender", reason="no_key")
+        content = signed_content(msg_id, timestamp, body)
+        for scheme, signature in _entries(header):
+            for key in self.keys:
+                if key.scheme == scheme and key.verify(content, signature):
+                    return VerifiedMessage(msg_id, timestamp, key.key_id)
+        raise SignatureError("no signature matches a known key", reason="no_match")
+
+    def _fresh(self, stamp: str) -> int:
+        try:
+            timestamp = int(stamp)
+        except ValueError:
+            raise SignatureError("webhook-timestamp is not an integer", reason="bad_timestamp") from None
+        skew = self.clock() - timestamp
+        if skew > self.tolerance:
+            raise SignatureError(f"message is {skew:.0f}s old; the limit is {self.tolerance:.0f}s",
+                                 reason="too_old")
+        if -skew > self.tolerance:
+            raise SignatureError(f"message is {-skew:.0f}s in the future", reason="too_new")
+        return timestamp
+
+
+def _required(headers: Mapping[str, str], name: str) -> str:
+    value = headers.get(name)
+    if not value:
+        raise SignatureError(f"missing header {name}", reason="missing_header", header=name)
+    return value
+
+
+def _entries(header: str) -> list[tuple[str, bytes]]:
+    entries = []
+    for part in header.split():
+        scheme, sep, encoded = part.partition(",")
+        if not sep:
+            raise SignatureError("malformed webhook-signature entry", reason="malformed")
+        try:
+            entries.append((scheme, base64.b64decode(encoded, validate=True)))
+        except (binascii.Error, ValueError):
+            raise SignatureError("webhook-signature is not base64", reason="malformed") from None
+    return entries

@@ -1,0 +1,270 @@
+"""SQL implementations of the service ports, all working on one open connection."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, exists, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from gateway.domain.messages import Handoff, HandoffKind, HandoffState, Lane, Receipt
+from gateway.domain.states import Status
+from gateway.domain.workorder import WorkOrder
+from gateway.service.audit import GENESIS, canonical_json, entry_hash
+from gateway.service.ports import AuditEvent, AuditRecord, HandoffView, StoredOrder
+from gateway.store.schema import (
+    agency_state,
+    audit_head,
+    audit_log,
+    handoffs,
+    inbound_messages,
+    work_orders,
+)
+
+ACTIVE = (HandoffState.pending.value, HandoffState.in_flight.value)
+
+
+class SqlOrders:
+    """Work orders, stored as their JSON document plus indexed columns."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def find(self, origin: str, flow_id: str) -> StoredOrder | None:
+        query = select(work_orders).where(
+            work_orders.c.origin == origin, work_orders.c.flow_id == flow_id
+        )
+        return _stored(self.conn.execute(query).first())
+
+    def get(self, order_id: str) -> StoredOrder | None:
+        query = select(work_orders).where(work_orders.c.id == order_id)
+        return _stored(self.conn.execute(query).first())
+
+    def add(self, order: WorkOrder, now: float) -> None:
+        self.conn.execute(
+            insert(work_orders).values(
+                **_columns(order), origin=order.origin, flow_id=order.flow_id,
+                id=order.id, last_update_at=0.0, created_at=now,
+            )
+        )
+
+    def replace(self, order: WorkOrder) -> None:
+        query = update(work_orders).where(work_orders.c.id == order.id)
+        self.conn.execute(query.values(**_columns(order)))
+
+    def set_status(self, order_id: str, status: Status, last_update_at: float | None) -> None:
+        stored = self.get(order_id)
+        assert stored is not None, order_id
+        order = stored.order.model_copy(update={"status": status})
+        values: dict[str, Any] = _columns(order)
+        if last_update_at is not None:
+            values["last_update_at"] = last_update_at
+        self.conn.execute(update(work_orders).where(work_orders.c.id == order_id).values(values))
+
+
+def _columns(order: WorkOrder) -> dict[str, Any]:
+    return {
+        "revision": order.revision,
+        "status": order.status.value,
+        "lead_agency": order.lead_agency,
+        "document": order.model_dump_json(),
+    }
+
+
+def _stored(row: Any) -> StoredOrder | None:
+    if row is None:
+        return None
+    order = WorkOrder.model_validate_json(row.document)
+    return StoredOrder(order=order, last_update_at=row.last_update_at, created_at=row.created_at)
+
+
+class SqlHandoffs:
+    """The outbox: handoffs written with their order, claimed by workers with a lease."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, handoff: Handoff) -> None:
+        self.conn.execute(
+            insert(handoffs).values(
+                id=handoff.id, order_id=handoff.order_id, agency=handoff.agency,
+                kind=handoff.kind.value, lane=handoff.lane.value, body=handoff.body,
+                body_digest=handoff.body_digest, state=handoff.state.value,
+                attempts=handoff.attempts, next_attempt_at=handoff.next_attempt_at,
+                created_at=handoff.created_at,
+            )
+        )
+
+    def claim(
+        self, now: float, limit: int, lane: Lane, lease_until: float, owner: str,
+        skip_agencies: Sequence[str],
+    ) -> list[Handoff]:
+        """Lease up to `limit` due handoffs, each the oldest open one of its order and agency."""
+        earlier = handoffs.alias("earlier")
+        older_open = exists().where(
+            earlier.c.order_id == handoffs.c.order_id,
+            earlier.c.agency == handoffs.c.agency,
+            earlier.c.seq < handoffs.c.seq,
+            earlier.c.state.in_(ACTIVE),
+        )
+        due = or_(
+            and_(handoffs.c.state == HandoffState.pending.value, handoffs.c.next_attempt_at <= now),
+            and_(handoffs.c.state == HandoffState.in_flight.value, handoffs.c.lease_until < now),
+        )
+        query = (
+            select(handoffs)
+            .where(due, handoffs.c.lane == lane.value, ~older_open)
+            .order_by(handoffs.c.next_attempt_at, handoffs.c.seq)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=handoffs)
+        )
+        if skip_agencies:
+            query = query.where(handoffs.c.agency.not_in(list(skip_agencies)))
+        rows = self.conn.execute(query).all()
+        if not rows:
+            return []
+        ids = [row.id for row in rows]
+        self.conn.execute(
+            update(handoffs)
+            .where(handoffs.c.id.in_(ids))
+            .values(state=HandoffState.in_flight.value, lease_until=lease_until,
+                    lease_owner=owner, attempts=handoffs.c.attempts + 1)
+        )
+        return [_handoff(row, attempts=row.attempts + 1) for row in rows]
+
+    def delivered(self, handoff_id: str, now: float, receipt: Receipt) -> None:
+        self._set(handoff_id, state=HandoffState.delivered.value, delivered_at=now,
+                  last_status=receipt.status_code, agency_ref=receipt.agency_ref,
+                  last_error=None, lease_until=None)
+
+    def reschedule(self, handoff_id: str, at: float, error: str, status: int | None) -> None:
+        self._set(handoff_id, state=HandoffState.pending.value, next_attempt_at=at,
+                  last_error=error, last_status=status, lease_until=None)
+
+    def dead(self, handoff_id: str, error: str, status: int | None) -> None:
+        self._set(handoff_id, state=HandoffState.dead.value, last_error=error,
+                  last_status=status, lease_until=None)
+
+    def for_order(self, order_id: str) -> list[HandoffView]:
+        query = select(handoffs).where(handoffs.c.order_id == order_id).order_by(handoffs.c.seq)
+        return [
+            HandoffView(_handoff(row), row.delivered_at, row.agency_ref, row.last_status)
+            for row in self.conn.execute(query)
+        ]
+
+    def count_by_state(self) -> dict[str, int]:
+        query = select(handoffs.c.state, func.count()).group_by(handoffs.c.state)
+        return {state: count for state, count in self.conn.execute(query).all()}
+
+    def _set(self, handoff_id: str, **values: Any) -> None:
+        self.conn.execute(update(handoffs).where(handoffs.c.id == handoff_id).values(**values))
+
+
+def _handoff(row: Any, attempts: int | None = None) -> Handoff:
+    return Handoff(
+        id=row.id, order_id=row.order_id, agency=row.agency, kind=HandoffKind(row.kind),
+        lane=Lane(row.lane), body=bytes(row.body), body_digest=row.body_digest,
+        attempts=row.attempts if attempts is None else attempts,
+        state=HandoffState(row.state), next_attempt_at=row.next_attempt_at,
+        created_at=row.created_at, last_error=row.last_error,
+    )
+
+
+class SqlInbound:
+    """Ids of messages already received, per sending party."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def remember(self, party: str, message_id: str, now: float) -> bool:
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(inbound_messages)
+            .values(party=party, message_id=message_id, received_at=now)
+            .on_conflict_do_nothing()
+            .returning(inbound_messages.c.message_id)
+        )
+        return self.conn.execute(statement).first() is not None
+
+
+class SqlAgencies:
+    """Per-agency operating state (disabled endpoints)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def disable(self, agency: str, reason: str, now: float) -> None:
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(agency_state).values(
+            agency=agency, disabled=True, reason=reason, updated_at=now
+        )
+        self.conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["agency"],
+                set_={"disabled": True, "reason": reason, "updated_at": now},
+            )
+        )
+
+    def disabled(self) -> set[str]:
+        query = select(agency_state.c.agency).where(agency_state.c.disabled.is_(True))
+        return set(self.conn.execute(query).scalars())
+
+
+class SqlAuditLog:
+    """Append-only, hash-chained audit entries; appends serialise on the head row."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._head: tuple[int, str] | None = None
+        self._dirty = False
+
+    def append(self, event: AuditEvent) -> None:
+        seq, prev = self._lock_head()
+        seq += 1
+        at_us = time.time_ns() // 1000
+        fields = {
+            "event": event.event, "order_id": event.order_id, "handoff_id": event.handoff_id,
+            "party": event.party, "payload_digest": event.payload_digest,
+            "signature": event.signature, "detail": canonical_json(event.detail),
+        }
+        digest = entry_hash(prev, seq, at_us, fields)
+        self.conn.execute(
+            insert(audit_log).values(seq=seq, at_us=at_us, prev_hash=prev, entry_hash=digest,
+                                     **fields)
+        )
+        self._head = (seq, digest)
+        self._dirty = True
+
+    def flush(self) -> None:
+        """Move the head row to the last entry appended in this transaction."""
+        if self._dirty and self._head is not None:
+            seq, digest = self._head
+            query = update(audit_head).where(audit_head.c.id == 1)
+            self.conn.execute(query.values(seq=seq, hash=digest))
+            self._dirty = False
+
+    def for_order(self, order_id: str) -> list[AuditRecord]:
+        query = select(audit_log).where(audit_log.c.order_id == order_id).order_by(audit_log.c.seq)
+        return [record(row) for row in self.conn.execute(query)]
+
+    def _lock_head(self) -> tuple[int, str]:
+        if self._head is None:
+            query = select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
+            row = self.conn.execute(query.with_for_update()).first()
+            if row is None:
+                self.conn.execute(insert(audit_head).values(id=1, seq=0, hash=GENESIS))
+                row = (0, GENESIS)
+            self._head = (row[0], row[1])
+        return self._head
+
+
+def record(row: Any) -> AuditRecord:
+    """An AuditRecord from an audit_log row."""
+    return AuditRecord(
+        seq=row.seq, at_us=row.at_us, event=row.event, order_id=row.order_id,
+        handoff_id=row.handoff_id, party=row.party, payload_digest=row.payload_digest,
+        signature=row.signature, detail=row.detail, prev_hash=row.prev_hash,
+        entry_hash=row.entry_hash,
+    )

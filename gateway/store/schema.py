@@ -1,0 +1,102 @@
+"""Tables, as SQLAlchemy Core metadata; Alembic migrations create them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+work_orders = Table(
+    "work_orders",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("origin", String(50), nullable=False),
+    Column("flow_id", String(64), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("lead_agency", String(50)),
+    Column("document", Text, nullable=False),
+    Column("last_update_at", Float, nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("origin", "flow_id", name="uq_work_orders_origin_flow"),
+)
+
+handoffs = Table(
+    "handoffs",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("order_id", String(40), nullable=False),
+    Column("agency", String(50), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("lane", String(16), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("body_digest", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("lease_until", Float),
+    Column("lease_owner", String(80)),
+    Column("last_error", Text),
+    Column("last_status", Integer),
+    Column("agency_ref", String(64)),
+    Column("created_at", Float, nullable=False),
+    Column("delivered_at", Float),
+    Index("ix_handoffs_due", "state", "lane", "next_attempt_at"),
+    Index("ix_handoffs_fifo", "order_id", "agency", "seq"),
+)
+
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    Column("party", String(50), primary_key=True),
+    Column("message_id", String(160), primary_key=True),
+    Column("received_at", Float, nullable=False),
+)
+
+agency_state = Table(
+    "agency_state",
+    metadata,
+    Column("agency", String(50), primary_key=True),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("reason", Text),
+    Column("updated_at", Float, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("at_us", BigInteger, nullable=False),
+    Column("event", String(40), nullable=False),
+    Column("order_id", String(40)),
+    Column("handoff_id", String(40)),
+    Column("party", String(50)),
+    Column("payload_digest", String(64)),
+    Column("signature", Text),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+    Index("ix_audit_order", "order_id"),
+)
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
