@@ -117,7 +117,8 @@ class _Ed25519Key:
 
 def _decode(text: str, prefix: str) -> bytes:
     try:
-        return base64.b64decode(text[len(prefix):], validate=True)
+        encoded = text[len(prefix):]
+        return base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ConfigError(f"key starting '{prefix}' is not valid base64") from exc
 

@@ -265,8 +265,10 @@ class Dispatcher:
             ))
         if isinstance(error, PermanentDelivery) and error.disable:
             uow.agencies.disable(handoff.agency, error.message, attempt.finished)
-            uow.audit.append(AuditEvent("agency_disabled", party=handoff.agency,
-                                        detail={"reason": error.message}))
+            uow.audit.append(AuditEvent(
+                "agency_disabled", order_id=handoff.order_id, handoff_id=handoff.id,
+                party=handoff.agency, detail={"reason": error.message},
+            ))
 
 
 def _iso(epoch: float) -> str:
