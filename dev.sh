@@ -40,7 +40,10 @@ setup() { ensure_python; ensure_venv; ensure_installed; }
 
 case "${1:-}" in
   demo) shift; setup; exec .venv/bin/lianxin demo "$@" ;;
-  test) shift; setup; exec .venv/bin/python -m pytest "$@" ;;
+  test) shift; setup
+        .venv/bin/ruff check gateway connectors tests
+        .venv/bin/mypy
+        exec .venv/bin/python -m pytest "$@" ;;
   setup) setup ;;
   *) echo "usage: ./dev.sh demo [--keep DIR] | test [pytest args] | setup" >&2; exit 2 ;;
 esac

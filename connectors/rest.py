@@ -29,17 +29,18 @@ class RestConnector:
     """One pooled HTTP client per agency, its size bounded by the profile's concurrency."""
 
     def __init__(self, profile: AgencyProfile, transport: httpx.AsyncBaseTransport | None = None):
-        limits = httpx.Limits(max_connections=profile.concurrency,
-                              max_keepalive_connections=profile.concurrency)
-        self.client = httpx.AsyncClient(limits=limits, transport=transport,
-                                        timeout=profile.timeout)
+        limits = httpx.Limits(
+            max_connections=profile.concurrency, max_keepalive_connections=profile.concurrency
+        )
+        self.client = httpx.AsyncClient(limits=limits, transport=transport, timeout=profile.timeout)
 
     async def deliver(self, delivery: Delivery) -> Receipt:
         """POST the body; a 2xx is the receipt, anything else a typed delivery error."""
         headers = {"content-type": "application/json", **delivery.headers}
         try:
-            response = await self.client.post(delivery.endpoint, content=delivery.body,
-                                               headers=headers, timeout=delivery.timeout)
+            response = await self.client.post(
+                delivery.endpoint, content=delivery.body, headers=headers, timeout=delivery.timeout
+            )
         except httpx.TimeoutException as exc:
             raise TransientDelivery(f"timed out after {delivery.timeout}s", throttled=True) from exc
         except httpx.HTTPError as exc:
@@ -54,12 +55,17 @@ class RestConnector:
 def _receipt(response: httpx.Response) -> Receipt:
     status = response.status_code
     if 200 <= status < 300:
-        return Receipt(status, hashlib.sha256(response.content).hexdigest(),
-                       agency_ref=_agency_ref(response))
+        return Receipt(
+            status, hashlib.sha256(response.content).hexdigest(), agency_ref=_agency_ref(response)
+        )
     message = f"HTTP {status}: {response.text[:200]}"
     if status >= 500 or status in RETRYABLE_4XX:
-        raise TransientDelivery(message, status_code=status, throttled=status in THROTTLING,
-                                retry_after=_retry_after(response))
+        raise TransientDelivery(
+            message,
+            status_code=status,
+            throttled=status in THROTTLING,
+            retry_after=_retry_after(response),
+        )
     raise PermanentDelivery(message, status_code=status, disable=status == 410)
 
 

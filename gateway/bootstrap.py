@@ -88,20 +88,33 @@ def bootstrap(
     own_keys = _own_keys(settings)
     store = SqlStore(settings.database_url)
     overrides = dict(connector_overrides or {})
-    wired = {name: overrides.get(name) or connectors.resolve(p.transport)(p)
-             for name, p in profiles.items()}
+    wired = {
+        name: overrides.get(name) or connectors.resolve(p.transport)(p)
+        for name, p in profiles.items()
+    }
     signers = {name: _signer(p, own_keys, settings) for name, p in profiles.items()}
     dispatcher = Dispatcher(
-        store, directory, wired, signers,
-        DispatchSettings(owner=settings.node_id, poll_interval=settings.poll_interval,
-                         lease_seconds=settings.lease_seconds),
+        store,
+        directory,
+        wired,
+        signers,
+        DispatchSettings(
+            owner=settings.node_id,
+            poll_interval=settings.poll_interval,
+            lease_seconds=settings.lease_seconds,
+        ),
         clock=clock,
     )
     verifiers = {name: _verifier(p, settings) for name, p in profiles.items()}
     sync = StatusSync(store, directory, verifiers, dispatcher.wake, clock)
     return Gateway(
-        settings=settings, store=store, directory=directory, intake=Intake(directory, clock),
-        sync=sync, dispatcher=dispatcher, connectors=wired,
+        settings=settings,
+        store=store,
+        directory=directory,
+        intake=Intake(directory, clock),
+        sync=sync,
+        dispatcher=dispatcher,
+        connectors=wired,
         public_keys=[k.verifying_key().public_text() for k in own_keys],
     )
 
@@ -111,8 +124,12 @@ def _with_endpoint(profile: AgencyProfile, settings: Settings) -> AgencyProfile:
     if profile.id == HOTLINE and settings.hotline_callback_url:
         endpoint = settings.hotline_callback_url
     if not endpoint and profile.transport != "memory":
-        where = "LIANXIN_HOTLINE_CALLBACK_URL" if profile.id == HOTLINE else "LIANXIN_AGENCY_ENDPOINTS"
-        raise ConfigError(f"agency '{profile.id}' has no endpoint: set it in its mapping file or {where}")
+        where = (
+            "LIANXIN_HOTLINE_CALLBACK_URL" if profile.id == HOTLINE else "LIANXIN_AGENCY_ENDPOINTS"
+        )
+        raise ConfigError(
+            f"agency '{profile.id}' has no endpoint: set it in its mapping file or {where}"
+        )
     return profile.model_copy(update={"endpoint": endpoint})
 
 
@@ -122,7 +139,9 @@ def _own_keys(settings: Settings) -> list[SigningKey]:
     key = parse_signing_key(generate_ed25519_key())
     log.warning(
         "LIANXIN_SIGNING_KEYS is not set: signing with a throw-away key %s (public %s); "
-        "agencies cannot verify it after a restart", key.key_id, key.verifying_key().public_text(),
+        "agencies cannot verify it after a restart",
+        key.key_id,
+        key.verifying_key().public_text(),
     )
     return [key]
 
@@ -133,7 +152,8 @@ def _signer(profile: AgencyProfile, own: list[SigningKey], settings: Settings) -
     secret = settings.agency_secrets.get(profile.id)
     if secret is None:
         raise ConfigError(
-            f"agency '{profile.id}' signs with v1 (HMAC) but LIANXIN_AGENCY_SECRETS has no secret for it"
+            f"agency '{profile.id}' signs with v1 (HMAC) "
+            "but LIANXIN_AGENCY_SECRETS has no secret for it"
         )
     return MessageSigner([parse_signing_key(secret.get_secret_value())])
 

@@ -55,9 +55,12 @@ def _serve(args: argparse.Namespace) -> int:
     from gateway.settings import Settings
 
     settings = Settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning",
-                access_log=False)
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    uvicorn.run(
+        create_app(settings), host=args.host, port=args.port, log_level="warning", access_log=False
+    )
     return 0
 
 

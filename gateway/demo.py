@@ -13,13 +13,14 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from connectors.simulators.agency import AgencySimulator, Script
 from connectors.simulators.hotline import HotlineSimulator
@@ -31,10 +32,14 @@ from gateway.settings import Settings
 from gateway.signing import generate_ed25519_key, public_text_of
 from gateway.store.sql import SqlStore
 
-TAX_SCRIPT = Script(steps=(("已签收", 0.3), ("办理中", 0.5), ("已办结", 0.5)),
-                    result="已电话告知纳税人专项附加扣除的填报路径，纳税人表示清楚。")
-CITY_SCRIPT = Script(steps=(("accepted", 0.3), ("working", 0.5), ("closed", 0.5)),
-                     result="执法队员已到场核查，责令整改，现场已恢复正常。")
+TAX_SCRIPT = Script(
+    steps=(("已签收", 0.3), ("办理中", 0.5), ("已办结", 0.5)),
+    result="已电话告知纳税人专项附加扣除的填报路径，纳税人表示清楚。",
+)
+CITY_SCRIPT = Script(
+    steps=(("accepted", 0.3), ("working", 0.5), ("closed", 0.5)),
+    result="执法队员已到场核查，责令整改，现场已恢复正常。",
+)
 OUTAGE_SECONDS = 2.0
 
 
@@ -74,8 +79,10 @@ def _stage(workdir: Path) -> Iterator[Stage]:
         gateway_server = ServerThread()
         gateway_url = gateway_server.url
         agencies, settings_keys, endpoints = {}, {}, {}
-        for agency, prefix, script in (("tax-12366", "SW", TAX_SCRIPT),
-                                       ("city-management", "CG", CITY_SCRIPT)):
+        for agency, prefix, script in (
+            ("tax-12366", "SW", TAX_SCRIPT),
+            ("city-management", "CG", CITY_SCRIPT),
+        ):
             key = generate_ed25519_key()
             sim = AgencySimulator(agency, gateway_url, [gateway_public], key, script, prefix)
             server = stack.enter_context(ServerThread(sim.app))
@@ -83,9 +90,12 @@ def _stage(workdir: Path) -> Iterator[Stage]:
             endpoints[agency] = f"{server.url}/orders"
         database_url = f"sqlite:///{workdir / 'lianxin.db'}"
         settings = Settings(
-            database_url=database_url, hotline_callback_url=f"{hotline_server.url}/callbacks",
-            agency_endpoints=endpoints, agency_keys=settings_keys,
-            signing_keys=[gateway_key], poll_interval=0.5,  # type: ignore[list-item]
+            database_url=database_url,
+            hotline_callback_url=f"{hotline_server.url}/callbacks",
+            agency_endpoints=endpoints,
+            agency_keys=settings_keys,
+            signing_keys=[SecretStr(gateway_key)],
+            poll_interval=0.5,
         )
         agencies["city-management"].go_down(OUTAGE_SECONDS)
         gateway_server.start(create_app(settings))
@@ -95,7 +105,10 @@ def _stage(workdir: Path) -> Iterator[Stage]:
 
 def _play(stage: Stage, timeout: float) -> int:
     started = time.monotonic()
-    say = lambda text: print(f"[{time.monotonic() - started:5.1f}s] {text}", flush=True)  # noqa: E731
+
+    def say(text: str) -> None:
+        print(f"[{time.monotonic() - started:5.1f}s] {text}", flush=True)
+
     say(f"gateway up at {stage.gateway_url}; city-management is DOWN for {OUTAGE_SECONDS:.0f}s")
     with httpx.Client(base_url=stage.gateway_url, timeout=10) as client:
         orders = _submit(client, say)
@@ -105,7 +118,7 @@ def _play(stage: Stage, timeout: float) -> int:
     return _summarise(stage, orders, finals, time.monotonic() - started)
 
 
-def _submit(client: httpx.Client, say: Any) -> dict[str, str]:
+def _submit(client: httpx.Client, say: Callable[[str], None]) -> dict[str, str]:
     orders: dict[str, str] = {}
     for order in DEMO_ORDERS:
         response = client.post("/v1/work-orders", json=order)
@@ -115,15 +128,19 @@ def _submit(client: httpx.Client, say: Any) -> dict[str, str]:
         agencies = " + ".join([body["lead_agency"], *body["assisting_agencies"]])
         say(f"submitted {order['flow_id']} 「{order['title']}」 → {agencies}")
         orders[body["id"]] = order["title"]
-    supplement = {**DEMO_ORDERS[0], "revision": 2,
-                  "content": DEMO_ORDERS[0]["content"] + " 补充：今晚22点后仍在施工。"}
+    supplement = {
+        **DEMO_ORDERS[0],
+        "revision": 2,
+        "content": DEMO_ORDERS[0]["content"] + " 补充：今晚22点后仍在施工。",
+    }
     client.post("/v1/work-orders", json=supplement).raise_for_status()
     say(f"supplemented {supplement['flow_id']} with revision 2")
     return orders
 
 
-def _follow(client: httpx.Client, orders: dict[str, str], say: Any,
-            timeout: float) -> dict[str, str]:
+def _follow(
+    client: httpx.Client, orders: dict[str, str], say: Callable[[str], None], timeout: float
+) -> dict[str, str]:
     seen: dict[str, str] = {}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -138,18 +155,22 @@ def _follow(client: httpx.Client, orders: dict[str, str], say: Any,
     return seen
 
 
-def _revisit(client: httpx.Client, orders: dict[str, str], say: Any) -> None:
+def _revisit(client: httpx.Client, orders: dict[str, str], say: Callable[[str], None]) -> None:
     for order_id in orders:
-        event = {"type": "revisit", "event_id": "revisit-1", "satisfaction": 5,
-                 "occurred_at": "2026-11-24T10:00:00+08:00", "note": "市民表示满意"}
+        event = {
+            "type": "revisit",
+            "event_id": "revisit-1",
+            "satisfaction": 5,
+            "occurred_at": "2026-11-24T10:00:00+08:00",
+            "note": "市民表示满意",
+        }
         response = client.post(f"/v1/work-orders/{order_id}/events", json=event)
         if response.status_code >= 400:
             say(f"revisit refused for {order_id}: {response.json()}")
     say("hotline recorded revisits (回访) for every resolved order")
 
 
-def _summarise(stage: Stage, orders: dict[str, str], finals: dict[str, Any],
-               elapsed: float) -> int:
+def _summarise(stage: Stage, orders: dict[str, str], finals: dict[str, Any], elapsed: float) -> int:
     handoffs = [h for body in finals.values() for h in body["handoffs"]]
     events = [e["event"] for body in finals.values() for e in body["timeline"]]
     store = SqlStore(stage.database_url)
@@ -160,19 +181,27 @@ def _summarise(stage: Stage, orders: dict[str, str], finals: dict[str, Any],
     problems = _problems(stage, finals, handoffs, events, report.ok)
     print("\n── summary ─────────────────────────────────────────")
     print(f"orders            {len(orders)}")
-    print(f"handoffs          {len(handoffs)} "
-          f"({sum(h['state'] == 'delivered' for h in handoffs)} delivered)")
+    print(
+        f"handoffs          {len(handoffs)} "
+        f"({sum(h['state'] == 'delivered' for h in handoffs)} delivered)"
+    )
     print(f"retries           {events.count('retry_scheduled')} (city-management outage)")
-    print(f"callbacks         {sum(len(v) for v in stage.hotline.statuses.values())} "
-          f"status callbacks to the hotline, all signatures verified")
+    print(
+        f"callbacks         {sum(len(v) for v in stage.hotline.statuses.values())} "
+        f"status callbacks to the hotline, all signatures verified"
+    )
     finals_count: dict[str, int] = {}
     for body in finals.values():
         finals_count[body["status"]] = finals_count.get(body["status"], 0) + 1
     print(f"final states      {finals_count}")
-    print(f"duplicates        {sum(a.duplicates() for a in stage.agencies.values())} "
-          "repeated deliveries (each applied once by the receiver)")
-    print(f"audit chain       {report.entries} entries, "
-          + ("verified" if report.ok else f"BROKEN at {report.seq}: {report.problem}"))
+    print(
+        f"duplicates        {sum(a.duplicates() for a in stage.agencies.values())} "
+        "repeated deliveries (each applied once by the receiver)"
+    )
+    print(
+        f"audit chain       {report.entries} entries, "
+        + ("verified" if report.ok else f"BROKEN at {report.seq}: {report.problem}")
+    )
     print(f"elapsed           {elapsed:.1f}s")
     for problem in problems:
         print(f"PROBLEM: {problem}")
@@ -180,11 +209,21 @@ def _summarise(stage: Stage, orders: dict[str, str], finals: dict[str, Any],
     return 0 if not problems else 1
 
 
-def _problems(stage: Stage, finals: dict[str, Any], handoffs: list[dict[str, Any]],
-              events: list[str], audit_ok: bool) -> list[str]:
-    problems = [f"{oid} ended {body['status']}, expected revisited"
-                for oid, body in finals.items() if body["status"] != "revisited"]
-    problems += [f"handoff {h['id']} is {h['state']}" for h in handoffs if h["state"] != "delivered"]
+def _problems(
+    stage: Stage,
+    finals: dict[str, Any],
+    handoffs: list[dict[str, Any]],
+    events: list[str],
+    audit_ok: bool,
+) -> list[str]:
+    problems = [
+        f"{oid} ended {body['status']}, expected revisited"
+        for oid, body in finals.items()
+        if body["status"] != "revisited"
+    ]
+    problems += [
+        f"handoff {h['id']} is {h['state']}" for h in handoffs if h["state"] != "delivered"
+    ]
     if "retry_scheduled" not in events:
         problems.append("the outage caused no retry")
     for order_id in finals:

@@ -117,7 +117,7 @@ class _Ed25519Key:
 
 def _decode(text: str, prefix: str) -> bytes:
     try:
-        encoded = text[len(prefix):]
+        encoded = text[len(prefix) :]
         return base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ConfigError(f"key starting '{prefix}' is not valid base64") from exc
@@ -213,8 +213,9 @@ class MessageVerifier:
     def verify(self, headers: Mapping[str, str], body: bytes) -> VerifiedMessage:
         """The verified message, or SignatureError saying what is wrong."""
         lowered = {name.lower(): value for name, value in headers.items()}
-        msg_id, stamp, header = (_required(lowered, name) for name in
-                                 (HEADER_ID, HEADER_TIMESTAMP, HEADER_SIGNATURE))
+        msg_id, stamp, header = (
+            _required(lowered, name) for name in (HEADER_ID, HEADER_TIMESTAMP, HEADER_SIGNATURE)
+        )
         timestamp = self._fresh(stamp)
         if not self.keys:
             raise SignatureError("no key is configured to verify this sender", reason="no_key")
@@ -229,11 +230,14 @@ class MessageVerifier:
         try:
             timestamp = int(stamp)
         except ValueError:
-            raise SignatureError("webhook-timestamp is not an integer", reason="bad_timestamp") from None
+            raise SignatureError(
+                "webhook-timestamp is not an integer", reason="bad_timestamp"
+            ) from None
         skew = self.clock() - timestamp
         if skew > self.tolerance:
-            raise SignatureError(f"message is {skew:.0f}s old; the limit is {self.tolerance:.0f}s",
-                                 reason="too_old")
+            raise SignatureError(
+                f"message is {skew:.0f}s old; the limit is {self.tolerance:.0f}s", reason="too_old"
+            )
         if -skew > self.tolerance:
             raise SignatureError(f"message is {-skew:.0f}s in the future", reason="too_new")
         return timestamp

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -108,9 +109,12 @@ def make_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
             agencies[agency], keys[agency] = sim, key
             pubs[agency], endpoints[agency] = [public_text_of(key)], f"{server.url}/orders"
         settings = Settings(
-            database_url=database_url, hotline_callback_url=f"{servers[0].url}/callbacks",
-            agency_endpoints=endpoints, agency_keys=pubs,
-            signing_keys=[gateway_key], poll_interval=0.2,  # type: ignore[list-item]
+            database_url=database_url,
+            hotline_callback_url=f"{servers[0].url}/callbacks",
+            agency_endpoints=endpoints,
+            agency_keys=pubs,
+            signing_keys=[SecretStr(gateway_key)],
+            poll_interval=0.2,
             **overrides,
         )
         servers.append(gateway_server.start(create_app(settings)))

@@ -61,10 +61,12 @@ class AgencySimulator:
         self._verifier = MessageVerifier([parse_verifying_key(k) for k in self.gateway_keys])
         self._signer = MessageSigner([parse_signing_key(self.signing_key)])
         self._tasks: set[asyncio.Task[None]] = set()
-        self.app = Starlette(routes=[
-            Route("/orders", self._orders, methods=["POST"]),
-            Route("/stats", self._stats, methods=["GET"]),
-        ])
+        self.app = Starlette(
+            routes=[
+                Route("/orders", self._orders, methods=["POST"]),
+                Route("/stats", self._stats, methods=["GET"]),
+            ]
+        )
 
     async def _orders(self, request: Request) -> JSONResponse:
         body = await request.body()
@@ -91,18 +93,25 @@ class AgencySimulator:
         return JSONResponse({"id": case_no, "duplicate": not first})
 
     async def _stats(self, _request: Request) -> JSONResponse:
-        return JSONResponse({
-            "deliveries": sum(self.received.values()), "unique": len(self.received),
-            "refused": self.refused, "updates_sent": self.updates_sent,
-        })
+        return JSONResponse(
+            {
+                "deliveries": sum(self.received.values()),
+                "unique": len(self.received),
+                "refused": self.refused,
+                "updates_sent": self.updates_sent,
+            }
+        )
 
     async def _send_updates(self, order_id: str, case_no: str) -> None:
         async with httpx.AsyncClient(timeout=10) as client:
             for code, delay in self.script.steps:
                 await asyncio.sleep(delay)
                 update: dict[str, Any] = {
-                    "type": "status", "order_id": order_id, "status": code,
-                    "agency_ref": case_no, "occurred_at": datetime.now(UTC).isoformat(),
+                    "type": "status",
+                    "order_id": order_id,
+                    "status": code,
+                    "agency_ref": case_no,
+                    "occurred_at": datetime.now(UTC).isoformat(),
                 }
                 if code == self.script.steps[-1][0]:
                     update["result"] = self.script.result
@@ -114,8 +123,9 @@ class AgencySimulator:
         for _ in range(5):  # the agency side retries a little, as real systems do
             headers = {"content-type": "application/json", **self._signer.headers(msg_id, body)}
             try:
-                response = await client.post(f"{self.gateway_url}/v1/inbound/{self.agency}",
-                                             content=body, headers=headers)
+                response = await client.post(
+                    f"{self.gateway_url}/v1/inbound/{self.agency}", content=body, headers=headers
+                )
             except httpx.HTTPError:
                 await asyncio.sleep(0.2)
                 continue

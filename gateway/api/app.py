@@ -31,7 +31,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
             await gw.aclose()
 
     app = FastAPI(
-        title="Lianxin 连心", version="0.1.0", lifespan=lifespan,
+        title="Lianxin 连心",
+        version="0.1.0",
+        lifespan=lifespan,
         description="Inter-agency integration gateway for 12345 government-service hotlines.",
     )
     errors.install(app)

@@ -38,7 +38,9 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     ][:20]
     if any(e.get("type") == "json_invalid" for e in exc.errors()):
         return JSONResponse(error_body("malformed_json", "the body is not valid JSON", errors), 400)
-    return JSONResponse(error_body("validation_error", "the body does not match the schema", errors), 422)
+    return JSONResponse(
+        error_body("validation_error", "the body does not match the schema", errors), 422
+    )
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -41,9 +41,16 @@ class BodyLimit:
     async def _refuse(self, send: Send) -> None:
         payload = error_body("payload_too_large", f"request body exceeds {self.max_bytes} bytes")
         raw = json.dumps(payload).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(raw)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(raw)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": raw})
 
 

@@ -104,8 +104,14 @@ class TransferIn(Strict):
 
 
 HotlineEventType = Literal[
-    "supplement", "supervise", "cancel", "approve_extension", "resolve", "revisit",
-    "reopen", "archive",
+    "supplement",
+    "supervise",
+    "cancel",
+    "approve_extension",
+    "resolve",
+    "revisit",
+    "reopen",
+    "archive",
 ]
 
 

@@ -102,7 +102,7 @@ def check_transition(current: Status, target: Status, actor: Actor, reason: str 
 
 def transition_table() -> list[tuple[str, str, str]]:
     """(from, to, actors) rows, sorted, for docs and tests."""
-    rows = []
+    rows: list[tuple[str, str, str]] = []
     for target, (actors, sources) in TRANSITIONS.items():
         who = ", ".join(sorted(a.value for a in actors))
         rows.extend((source.value, target.value, who) for source in sources)

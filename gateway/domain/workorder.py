@@ -12,10 +12,11 @@ from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from gateway.domain.states import Status
 
-PERSONAL = {"x-personal-data": True}
+PERSONAL: JsonDict = {"x-personal-data": True}
 
 
 class Category(StrEnum):
@@ -77,7 +78,9 @@ class Caller(Strict):
     id_number: str | None = Field(
         default=None, pattern=r"^[0-9]{17}[0-9Xx]$", json_schema_extra=PERSONAL
     )
-    confidential: bool = Field(default=False, description="是否保密: caller asked to stay anonymous")
+    confidential: bool = Field(
+        default=False, description="是否保密: caller asked to stay anonymous"
+    )
 
 
 class Attachment(Strict):
@@ -128,7 +131,9 @@ class WorkOrder(WorkOrderIn):
     """A work order as Lianxin holds it: the submission plus its id, origin and status."""
 
     id: str
-    origin: str = Field(default="hotline", description="'hotline' or the agency that transferred it")
+    origin: str = Field(
+        default="hotline", description="'hotline' or the agency that transferred it"
+    )
     status: Status = Status.received
     lead_agency: str | None = None
     assisting_agencies: list[str] = Field(default_factory=list)

@@ -29,9 +29,7 @@ class Mappings:
     catalogue: Catalogue
 
 
-def load_mappings(
-    root: Path, catalogue_file: str, known_transports: Iterable[str]
-) -> Mappings:
+def load_mappings(root: Path, catalogue_file: str, known_transports: Iterable[str]) -> Mappings:
     """Load agencies/*.toml and the named catalogue; raise MappingError on the first problem."""
     transports = sorted(known_transports)
     agencies: dict[str, AgencyProfile] = {}

@@ -63,6 +63,4 @@ def matches(rule: Rule, order: WorkOrderIn) -> bool:
 def _code_matches(patterns: tuple[str, ...], code: str | None) -> bool:
     if code is None:
         return False
-    return any(
-        code.startswith(p[:-1]) if p.endswith("*") else code == p for p in patterns
-    )
+    return any(code.startswith(p[:-1]) if p.endswith("*") else code == p for p in patterns)

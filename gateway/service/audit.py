@@ -77,7 +77,9 @@ def verify_chain(records: Iterable[AuditRecord], head: tuple[int, str]) -> Chain
     head_seq, head_hash = head
     if head_seq != expected_seq - 1 or head_hash != prev:
         return ChainReport(
-            count, False, head_seq,
+            count,
+            False,
+            head_seq,
             f"chain ends at entry {expected_seq - 1} but the head records entry {head_seq}",
         )
     return ChainReport(count, True)

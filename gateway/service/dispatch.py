@@ -11,6 +11,7 @@ dispatched and tells the hotline platform.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
@@ -76,7 +77,8 @@ class Dispatcher:
         self._wake = {lane: asyncio.Event() for lane in Lane}
         self._limits = {
             (name, lane): asyncio.Semaphore(profile.concurrency)
-            for name, profile in directory.profiles.items() for lane in Lane
+            for name, profile in directory.profiles.items()
+            for lane in Lane
         }
         self._busy = dict.fromkeys(Lane, 0)
         self._freed = {lane: asyncio.Event() for lane in Lane}
@@ -108,10 +110,8 @@ class Dispatcher:
             wake.clear()
             claimed = await self._claim(lane)
             if not claimed:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), self.settings.poll_interval)
-                except TimeoutError:
-                    pass
                 continue
             for handoff in claimed:
                 task = asyncio.create_task(self._attempt(handoff))
@@ -123,8 +123,11 @@ class Dispatcher:
             self._freed[lane].clear()
             await self._freed[lane].wait()
         free = min(self.settings.batch, self.settings.capacity - self._busy[lane])
-        saturated = [name for name, count in self._per_agency.items()
-                     if count >= 2 * self.directory.profiles[name].concurrency]
+        saturated = [
+            name
+            for name, count in self._per_agency.items()
+            if count >= 2 * self.directory.profiles[name].concurrency
+        ]
         now = self.clock()
 
         def claim(uow: UnitOfWork) -> list[Handoff]:
@@ -151,16 +154,26 @@ class Dispatcher:
             async with self._limits[handoff.agency, handoff.lane]:
                 headers = self.signers[handoff.agency].headers(handoff.id, handoff.body)
                 signature = headers["webhook-signature"]
-                delivery = Delivery(handoff.id, handoff.agency, profile.endpoint, handoff.body,
-                                    headers, profile.timeout)
+                delivery = Delivery(
+                    handoff.id,
+                    handoff.agency,
+                    profile.endpoint,
+                    handoff.body,
+                    headers,
+                    profile.timeout,
+                )
                 receipt = await self.connectors[handoff.agency].deliver(delivery)
             attempt = Attempt(handoff, profile.endpoint, signature, started, self.clock(), receipt)
         except DeliveryError as exc:
-            attempt = Attempt(handoff, profile.endpoint, signature, started, self.clock(), error=exc)
+            attempt = Attempt(
+                handoff, profile.endpoint, signature, started, self.clock(), error=exc
+            )
         except Exception as exc:  # a connector bug must not lose the handoff
             log.exception("connector for %s failed unexpectedly", handoff.agency)
             error = TransientDelivery(f"unexpected {type(exc).__name__}: {exc}")
-            attempt = Attempt(handoff, profile.endpoint, signature, started, self.clock(), error=error)
+            attempt = Attempt(
+                handoff, profile.endpoint, signature, started, self.clock(), error=error
+            )
         finally:
             self._busy[handoff.lane] -= 1
             self._per_agency[handoff.agency] -= 1
@@ -191,15 +204,27 @@ class Dispatcher:
     def _record(self, uow: UnitOfWork, attempt: Attempt) -> bool:
         handoff = attempt.handoff
         base = {"attempt": handoff.attempts, "endpoint": attempt.endpoint}
-        uow.audit.append(AuditEvent(
-            "signed", order_id=handoff.order_id, handoff_id=handoff.id, party=handoff.agency,
-            payload_digest=handoff.body_digest, signature=attempt.signature, detail=base,
-        ))
-        uow.audit.append(AuditEvent(
-            "sent", order_id=handoff.order_id, handoff_id=handoff.id, party=handoff.agency,
-            payload_digest=handoff.body_digest,
-            detail={**base, "ms": round((attempt.finished - attempt.started) * 1000, 1)},
-        ))
+        uow.audit.append(
+            AuditEvent(
+                "signed",
+                order_id=handoff.order_id,
+                handoff_id=handoff.id,
+                party=handoff.agency,
+                payload_digest=handoff.body_digest,
+                signature=attempt.signature,
+                detail=base,
+            )
+        )
+        uow.audit.append(
+            AuditEvent(
+                "sent",
+                order_id=handoff.order_id,
+                handoff_id=handoff.id,
+                party=handoff.agency,
+                payload_digest=handoff.body_digest,
+                detail={**base, "ms": round((attempt.finished - attempt.started) * 1000, 1)},
+            )
+        )
         if attempt.receipt is not None:
             return self._acknowledged(uow, attempt, attempt.receipt)
         assert attempt.error is not None
@@ -209,12 +234,20 @@ class Dispatcher:
     def _acknowledged(self, uow: UnitOfWork, attempt: Attempt, receipt: Receipt) -> bool:
         handoff = attempt.handoff
         uow.handoffs.delivered(handoff.id, attempt.finished, receipt)
-        uow.audit.append(AuditEvent(
-            "acknowledged", order_id=handoff.order_id, handoff_id=handoff.id,
-            party=handoff.agency, payload_digest=receipt.response_digest,
-            detail={"request_digest": handoff.body_digest, "status": receipt.status_code,
-                    "agency_ref": receipt.agency_ref},
-        ))
+        uow.audit.append(
+            AuditEvent(
+                "acknowledged",
+                order_id=handoff.order_id,
+                handoff_id=handoff.id,
+                party=handoff.agency,
+                payload_digest=receipt.response_digest,
+                detail={
+                    "request_digest": handoff.body_digest,
+                    "status": receipt.status_code,
+                    "agency_ref": receipt.agency_ref,
+                },
+            )
+        )
         if handoff.kind != HandoffKind.transfer or handoff.agency == HOTLINE:
             return False
         return self._mark_dispatched(uow, handoff, receipt)
@@ -228,47 +261,85 @@ class Dispatcher:
             return False  # the agency's own update already moved it on
         check_transition(order.status, Status.dispatched, Actor.system, None)
         uow.orders.set_status(order.id, Status.dispatched, None)
-        uow.audit.append(AuditEvent(
-            "status_applied", order_id=order.id, handoff_id=handoff.id, party=handoff.agency,
-            detail={"from": order.status.value, "to": Status.dispatched.value,
-                    "agency_ref": receipt.agency_ref},
-        ))
+        uow.audit.append(
+            AuditEvent(
+                "status_applied",
+                order_id=order.id,
+                handoff_id=handoff.id,
+                party=handoff.agency,
+                detail={
+                    "from": order.status.value,
+                    "to": Status.dispatched.value,
+                    "agency_ref": receipt.agency_ref,
+                },
+            )
+        )
         moved = order.model_copy(update={"status": Status.dispatched})
-        payload = envelopes.status(moved, order.status, handoff.agency,
-                                   agency_ref=receipt.agency_ref,
-                                   occurred_at=_iso(self.clock()))
-        enqueue(uow, moved, self.directory.profile(HOTLINE), HandoffKind.status, payload,
-                self.clock())
+        payload = envelopes.status(
+            moved,
+            order.status,
+            handoff.agency,
+            agency_ref=receipt.agency_ref,
+            occurred_at=_iso(self.clock()),
+        )
+        enqueue(
+            uow, moved, self.directory.profile(HOTLINE), HandoffKind.status, payload, self.clock()
+        )
         return True
 
     def _failed(self, uow: UnitOfWork, attempt: Attempt, error: DeliveryError) -> None:
         handoff = attempt.handoff
         profile = self.directory.profile(handoff.agency)
-        detail = {"attempt": handoff.attempts, "error": error.message, "status": error.status_code,
-                  "retryable": error.retryable}
-        uow.audit.append(AuditEvent("failed", order_id=handoff.order_id, handoff_id=handoff.id,
-                                    party=handoff.agency, detail=detail))
+        detail = {
+            "attempt": handoff.attempts,
+            "error": error.message,
+            "status": error.status_code,
+            "retryable": error.retryable,
+        }
+        uow.audit.append(
+            AuditEvent(
+                "failed",
+                order_id=handoff.order_id,
+                handoff_id=handoff.id,
+                party=handoff.agency,
+                detail=detail,
+            )
+        )
         delay = next_delay(profile.retry, handoff.attempts, error)
         if delay is None:
             uow.handoffs.dead(handoff.id, error.message, error.status_code)
-            uow.audit.append(AuditEvent(
-                "dead_lettered", order_id=handoff.order_id, handoff_id=handoff.id,
-                party=handoff.agency,
-                detail={"attempts": handoff.attempts, "last_error": error.message},
-            ))
+            uow.audit.append(
+                AuditEvent(
+                    "dead_lettered",
+                    order_id=handoff.order_id,
+                    handoff_id=handoff.id,
+                    party=handoff.agency,
+                    detail={"attempts": handoff.attempts, "last_error": error.message},
+                )
+            )
         else:
             at = attempt.finished + delay
             uow.handoffs.reschedule(handoff.id, at, error.message, error.status_code)
-            uow.audit.append(AuditEvent(
-                "retry_scheduled", order_id=handoff.order_id, handoff_id=handoff.id,
-                party=handoff.agency, detail={"in_seconds": round(delay, 3), "at": at},
-            ))
+            uow.audit.append(
+                AuditEvent(
+                    "retry_scheduled",
+                    order_id=handoff.order_id,
+                    handoff_id=handoff.id,
+                    party=handoff.agency,
+                    detail={"in_seconds": round(delay, 3), "at": at},
+                )
+            )
         if isinstance(error, PermanentDelivery) and error.disable:
             uow.agencies.disable(handoff.agency, error.message, attempt.finished)
-            uow.audit.append(AuditEvent(
-                "agency_disabled", order_id=handoff.order_id, handoff_id=handoff.id,
-                party=handoff.agency, detail={"reason": error.message},
-            ))
+            uow.audit.append(
+                AuditEvent(
+                    "agency_disabled",
+                    order_id=handoff.order_id,
+                    handoff_id=handoff.id,
+                    party=handoff.agency,
+                    detail={"reason": error.message},
+                )
+            )
 
 
 def _iso(epoch: float) -> str:

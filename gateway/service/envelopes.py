@@ -20,8 +20,9 @@ def _ids(order: WorkOrder) -> dict[str, Any]:
     }
 
 
-def transfer(order: WorkOrder, profile: AgencyProfile, *, lead: bool, rule: str,
-             catalogue: str) -> dict[str, Any]:
+def transfer(
+    order: WorkOrder, profile: AgencyProfile, *, lead: bool, rule: str, catalogue: str
+) -> dict[str, Any]:
     """A work order handed to an agency, in the shape its profile asks for."""
     document = order.model_dump(mode="json", exclude={"route_to"})
     return {
@@ -33,10 +34,17 @@ def transfer(order: WorkOrder, profile: AgencyProfile, *, lead: bool, rule: str,
     }
 
 
-def status(order: WorkOrder, previous: Status, agency: str | None, *,
-           agency_status: str | None = None, reason: str | None = None,
-           result: str | None = None, agency_ref: str | None = None,
-           occurred_at: str) -> dict[str, Any]:
+def status(
+    order: WorkOrder,
+    previous: Status,
+    agency: str | None,
+    *,
+    agency_status: str | None = None,
+    reason: str | None = None,
+    result: str | None = None,
+    agency_ref: str | None = None,
+    occurred_at: str,
+) -> dict[str, Any]:
     """A status change reported to the hotline platform."""
     return {
         "type": "work_order.status",

@@ -49,7 +49,8 @@ class Intake:
         if submitted.revision < current.revision:
             raise RevisionConflict(
                 f"revision {submitted.revision} is older than stored revision {current.revision}",
-                flow_id=submitted.flow_id, stored_revision=current.revision,
+                flow_id=submitted.flow_id,
+                stored_revision=current.revision,
             )
         return self._supplement(uow, current, submitted)
 
@@ -57,41 +58,66 @@ class Intake:
         now = self.clock()
         chosen = route(submitted, self.directory.catalogue, self.directory.agency_ids)
         order = WorkOrder(
-            **submitted.model_dump(), id=new_id("wo"), lead_agency=chosen.lead,
+            **submitted.model_dump(),
+            id=new_id("wo"),
+            lead_agency=chosen.lead,
             assisting_agencies=list(chosen.agencies[1:]),
         )
         uow.orders.add(order, now)
-        uow.audit.append(AuditEvent(
-            "received", order_id=order.id, party=HOTLINE, payload_digest=_digest(order),
-            detail={"flow_id": order.flow_id, "revision": order.revision},
-        ))
-        uow.audit.append(AuditEvent(
-            "routed", order_id=order.id,
-            detail={"agencies": list(chosen.agencies), "rule": chosen.rule_id,
-                    "catalogue": chosen.catalogue_version},
-        ))
+        uow.audit.append(
+            AuditEvent(
+                "received",
+                order_id=order.id,
+                party=HOTLINE,
+                payload_digest=_digest(order),
+                detail={"flow_id": order.flow_id, "revision": order.revision},
+            )
+        )
+        uow.audit.append(
+            AuditEvent(
+                "routed",
+                order_id=order.id,
+                detail={
+                    "agencies": list(chosen.agencies),
+                    "rule": chosen.rule_id,
+                    "catalogue": chosen.catalogue_version,
+                },
+            )
+        )
         ids = []
         for agency in chosen.agencies:
             profile = self.directory.profile(agency)
             payload = envelopes.transfer(
-                order, profile, lead=agency == chosen.lead, rule=chosen.rule_id,
+                order,
+                profile,
+                lead=agency == chosen.lead,
+                rule=chosen.rule_id,
                 catalogue=chosen.catalogue_version,
             )
             ids.append(enqueue(uow, order, profile, HandoffKind.transfer, payload, now).id)
         return IntakeResult(order, created=True, handoff_ids=tuple(ids))
 
-    def _supplement(self, uow: UnitOfWork, current: WorkOrder, submitted: WorkOrderIn) -> IntakeResult:
+    def _supplement(
+        self, uow: UnitOfWork, current: WorkOrder, submitted: WorkOrderIn
+    ) -> IntakeResult:
         now = self.clock()
         changes = submitted.model_dump(exclude={"route_to"})
         order = WorkOrder.model_validate({**current.model_dump(), **changes})
         uow.orders.replace(order)
-        uow.audit.append(AuditEvent(
-            "supplemented", order_id=order.id, party=HOTLINE, payload_digest=_digest(order),
-            detail={"revision": order.revision, "previous_revision": current.revision},
-        ))
+        uow.audit.append(
+            AuditEvent(
+                "supplemented",
+                order_id=order.id,
+                party=HOTLINE,
+                payload_digest=_digest(order),
+                detail={"revision": order.revision, "previous_revision": current.revision},
+            )
+        )
         note = HotlineEvent(
-            type="supplement", event_id=f"revision-{order.revision}",
-            occurred_at=submitted.received_at, note=f"revision {order.revision}",
+            type="supplement",
+            event_id=f"revision-{order.revision}",
+            occurred_at=submitted.received_at,
+            note=f"revision {order.revision}",
         )
         ids = []
         for agency in [order.lead_agency, *order.assisting_agencies]:

@@ -37,14 +37,23 @@ def enqueue(
     handoff_id = new_id("msg")
     body = encode({"id": handoff_id, **payload})
     handoff = Handoff(
-        id=handoff_id, order_id=order.id, agency=profile.id, kind=kind,
-        lane=lane_for(order, profile), body=body, body_digest=digest(body),
-        next_attempt_at=now, created_at=now,
+        id=handoff_id,
+        order_id=order.id,
+        agency=profile.id,
+        kind=kind,
+        lane=lane_for(order, profile),
+        body=body,
+        body_digest=digest(body),
+        next_attempt_at=now,
+        created_at=now,
     )
     uow.handoffs.add(handoff)
     uow.audit.append(
         AuditEvent(
-            "mapped", order_id=order.id, handoff_id=handoff_id, party=profile.id,
+            "mapped",
+            order_id=order.id,
+            handoff_id=handoff_id,
+            party=profile.id,
             payload_digest=handoff.body_digest,
             detail={"kind": kind.value, "lane": handoff.lane.value, "bytes": len(body)},
         )

@@ -78,7 +78,12 @@ class Orders(Protocol):
 class Handoffs(Protocol):
     def add(self, handoff: Handoff) -> None: ...
     def claim(
-        self, now: float, limit: int, lane: Lane, lease_until: float, owner: str,
+        self,
+        now: float,
+        limit: int,
+        lane: Lane,
+        lease_until: float,
+        owner: str,
         skip_agencies: Sequence[str],
     ) -> list[Handoff]: ...
     def delivered(self, handoff_id: str, now: float, receipt: Receipt) -> None: ...
@@ -105,11 +110,18 @@ class AuditLog(Protocol):
 
 
 class UnitOfWork(Protocol):
-    orders: Orders
-    handoffs: Handoffs
-    inbound: Inbound
-    agencies: Agencies
-    audit: AuditLog
+    """The repositories of one transaction."""
+
+    @property
+    def orders(self) -> Orders: ...
+    @property
+    def handoffs(self) -> Handoffs: ...
+    @property
+    def inbound(self) -> Inbound: ...
+    @property
+    def agencies(self) -> Agencies: ...
+    @property
+    def audit(self) -> AuditLog: ...
 
 
 class Store(Protocol):

@@ -21,25 +21,38 @@ def order_timeline(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
         raise UnknownOrder(f"no work order with id '{order_id}'", order_id=order_id)
     handoffs = [
         {
-            "id": view.handoff.id, "agency": view.handoff.agency, "kind": view.handoff.kind,
-            "lane": view.handoff.lane, "state": view.handoff.state,
-            "attempts": view.handoff.attempts, "last_error": view.handoff.last_error,
-            "last_status": view.last_status, "agency_ref": view.agency_ref,
-            "created_at": _iso(view.handoff.created_at), "delivered_at": _iso(view.delivered_at),
+            "id": view.handoff.id,
+            "agency": view.handoff.agency,
+            "kind": view.handoff.kind,
+            "lane": view.handoff.lane,
+            "state": view.handoff.state,
+            "attempts": view.handoff.attempts,
+            "last_error": view.handoff.last_error,
+            "last_status": view.last_status,
+            "agency_ref": view.agency_ref,
+            "created_at": _iso(view.handoff.created_at),
+            "delivered_at": _iso(view.delivered_at),
             "payload_digest": view.handoff.body_digest,
         }
         for view in uow.handoffs.for_order(order_id)
     ]
     timeline = [
         {
-            "seq": entry.seq, "at": _iso(entry.at_us / 1e6), "event": entry.event,
-            "party": entry.party, "handoff_id": entry.handoff_id,
-            "payload_digest": entry.payload_digest, "detail": json.loads(entry.detail),
+            "seq": entry.seq,
+            "at": _iso(entry.at_us / 1e6),
+            "event": entry.event,
+            "party": entry.party,
+            "handoff_id": entry.handoff_id,
+            "payload_digest": entry.payload_digest,
+            "detail": json.loads(entry.detail),
         }
         for entry in uow.audit.for_order(order_id)
     ]
     order = stored.order
     return {
-        "id": order.id, "status": order.status, "work_order": order.model_dump(mode="json"),
-        "handoffs": handoffs, "timeline": timeline,
+        "id": order.id,
+        "status": order.status,
+        "work_order": order.model_dump(mode="json"),
+        "handoffs": handoffs,
+        "timeline": timeline,
     }

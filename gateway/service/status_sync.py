@@ -100,24 +100,30 @@ class StatusSync:
         self.wake()
         return outcome
 
-    async def _refused(self, party: str, order_id: str | None, exc: LianxinError,
-                       body_digest: str) -> None:
+    async def _refused(
+        self, party: str, order_id: str | None, exc: LianxinError, body_digest: str
+    ) -> None:
         entry = AuditEvent(
-            "refused", order_id=order_id, party=party, payload_digest=body_digest,
+            "refused",
+            order_id=order_id,
+            party=party,
+            payload_digest=body_digest,
             detail={"code": exc.code, "message": exc.message},
         )
         await self.store.write(lambda uow: uow.audit.append(entry))
 
-    def _apply_message(self, uow: UnitOfWork, agency: str, msg_id: str,
-                       message: StatusUpdate | TransferIn) -> Outcome:
+    def _apply_message(
+        self, uow: UnitOfWork, agency: str, msg_id: str, message: StatusUpdate | TransferIn
+    ) -> Outcome:
         if not uow.inbound.remember(agency, msg_id, self.clock()):
             return Outcome("duplicate")
         if isinstance(message, TransferIn):
             return self._accept_transfer(uow, agency, msg_id, message)
         return self._apply_update(uow, agency, msg_id, message)
 
-    def _apply_update(self, uow: UnitOfWork, agency: str, msg_id: str,
-                      update: StatusUpdate) -> Outcome:
+    def _apply_update(
+        self, uow: UnitOfWork, agency: str, msg_id: str, update: StatusUpdate
+    ) -> Outcome:
         order, last_update_at = _find(uow, update)
         if agency not in (order.lead_agency, *order.assisting_agencies):
             raise NotAddressed(f"order {order.id} is not addressed to '{agency}'", agency=agency)
@@ -138,33 +144,58 @@ class StatusSync:
             self._record(uow, "assist_update", order, agency, common)
             return Outcome("recorded", order.id, order.status.value)
         if order.status == Status.received and target != Status.dispatched:
-            order = self._move(uow, order, Status.dispatched, Actor.system, None, None, agency,
-                               {"implied_by": msg_id})
+            order = self._move(
+                uow,
+                order,
+                Status.dispatched,
+                Actor.system,
+                None,
+                None,
+                agency,
+                {"implied_by": msg_id},
+            )
         previous = order.status
-        order = self._move(uow, order, target, Actor.agency, update.reason, occurred, agency,
-                           {**common, "reason": update.reason})
+        order = self._move(
+            uow,
+            order,
+            target,
+            Actor.agency,
+            update.reason,
+            occurred,
+            agency,
+            {**common, "reason": update.reason},
+        )
         self._forward(uow, order, previous, agency, update)
         return Outcome("applied", order.id, order.status.value)
 
-    def _accept_transfer(self, uow: UnitOfWork, agency: str, msg_id: str,
-                         transfer: TransferIn) -> Outcome:
+    def _accept_transfer(
+        self, uow: UnitOfWork, agency: str, msg_id: str, transfer: TransferIn
+    ) -> Outcome:
         submitted = transfer.work_order
         existing = uow.orders.find(agency, submitted.flow_id)
         if existing is not None:
             return Outcome("duplicate", existing.order.id, existing.order.status.value)
         now = self.clock()
         order = WorkOrder(
-            **submitted.model_dump(exclude={"route_to", "partner_ids"}), id=new_id("wo"),
-            origin=agency, partner_ids={**submitted.partner_ids, agency: submitted.flow_id},
+            **submitted.model_dump(exclude={"route_to", "partner_ids"}),
+            id=new_id("wo"),
+            origin=agency,
+            partner_ids={**submitted.partner_ids, agency: submitted.flow_id},
         )
         uow.orders.add(order, now)
-        uow.audit.append(AuditEvent(
-            "received", order_id=order.id, party=agency,
-            payload_digest=digest(canonical_json(order.model_dump(mode="json"))),
-            detail={"msg_id": msg_id, "partner_id": submitted.flow_id},
-        ))
+        uow.audit.append(
+            AuditEvent(
+                "received",
+                order_id=order.id,
+                party=agency,
+                payload_digest=digest(canonical_json(order.model_dump(mode="json"))),
+                detail={"msg_id": msg_id, "partner_id": submitted.flow_id},
+            )
+        )
         hotline = self.directory.profile(HOTLINE)
-        enqueue(uow, order, hotline, HandoffKind.transfer, envelopes.transfer_in(order, agency), now)
+        enqueue(
+            uow, order, hotline, HandoffKind.transfer, envelopes.transfer_in(order, agency), now
+        )
         return Outcome("created", order.id, order.status.value)
 
     def _apply_event(self, uow: UnitOfWork, order_id: str, event: HotlineEvent) -> Outcome:
@@ -175,13 +206,18 @@ class StatusSync:
         if not uow.inbound.remember(HOTLINE, f"{order_id}/{event.event_id}", self.clock()):
             return Outcome("duplicate", order.id, order.status.value)
         target = EVENT_TARGETS[event.type]
-        detail = {"event": event.type, "event_id": event.event_id, "reason": event.reason,
-                  "satisfaction": event.satisfaction}
+        detail = {
+            "event": event.type,
+            "event_id": event.event_id,
+            "reason": event.reason,
+            "satisfaction": event.satisfaction,
+        }
         if target is None:
             self._record(uow, "event_recorded", order, HOTLINE, detail)
         else:
-            order = self._move(uow, order, target, Actor.hotline, event.reason, None, HOTLINE,
-                               detail)
+            order = self._move(
+                uow, order, target, Actor.hotline, event.reason, None, HOTLINE, detail
+            )
         self._notify_agencies(uow, order, event)
         return Outcome("applied", order.id, order.status.value)
 
@@ -194,32 +230,54 @@ class StatusSync:
                 enqueue(uow, order, profile, HandoffKind.event, payload, now)
         if event.type == "reopen" and order.lead_agency:
             profile = self.directory.profile(order.lead_agency)
-            payload = envelopes.transfer(order, profile, lead=True, rule="reopen",
-                                         catalogue=self.directory.catalogue.version)
+            payload = envelopes.transfer(
+                order, profile, lead=True, rule="reopen", catalogue=self.directory.catalogue.version
+            )
             enqueue(uow, order, profile, HandoffKind.transfer, payload, now)
 
-    def _move(self, uow: UnitOfWork, order: WorkOrder, target: Status, actor: Actor,
-              reason: str | None, occurred: float | None, party: str,
-              detail: dict[str, Any]) -> WorkOrder:
+    def _move(
+        self,
+        uow: UnitOfWork,
+        order: WorkOrder,
+        target: Status,
+        actor: Actor,
+        reason: str | None,
+        occurred: float | None,
+        party: str,
+        detail: dict[str, Any],
+    ) -> WorkOrder:
         check_transition(order.status, target, actor, reason)
         uow.orders.set_status(order.id, target, occurred)
-        self._record(uow, "status_applied", order, party,
-                     {**detail, "from": order.status.value, "to": target.value})
+        self._record(
+            uow,
+            "status_applied",
+            order,
+            party,
+            {**detail, "from": order.status.value, "to": target.value},
+        )
         return order.model_copy(update={"status": target})
 
-    def _forward(self, uow: UnitOfWork, order: WorkOrder, previous: Status, agency: str,
-                 update: StatusUpdate) -> None:
+    def _forward(
+        self, uow: UnitOfWork, order: WorkOrder, previous: Status, agency: str, update: StatusUpdate
+    ) -> None:
         payload = envelopes.status(
-            order, previous, agency, agency_status=update.status, reason=update.reason,
-            result=update.result, agency_ref=update.agency_ref,
+            order,
+            previous,
+            agency,
+            agency_status=update.status,
+            reason=update.reason,
+            result=update.result,
+            agency_ref=update.agency_ref,
             occurred_at=update.occurred_at.isoformat(),
         )
-        enqueue(uow, order, self.directory.profile(HOTLINE), HandoffKind.status, payload,
-                self.clock())
+        enqueue(
+            uow, order, self.directory.profile(HOTLINE), HandoffKind.status, payload, self.clock()
+        )
 
     @staticmethod
-    def _record(uow: UnitOfWork, event: str, order: WorkOrder, party: str,
-                detail: dict[str, Any]) -> None:
+    def _record(
+        uow: UnitOfWork, event: str, order: WorkOrder, party: str, detail: dict[str, Any]
+    ) -> None:
         uow.audit.append(AuditEvent(event, order_id=order.id, party=party, detail=detail))
 
 
@@ -232,8 +290,9 @@ def _find(uow: UnitOfWork, update: StatusUpdate) -> tuple[WorkOrder, float]:
     else:
         raise InputError("a status update needs order_id or flow_id")
     if stored is None:
-        raise UnknownOrder("no work order matches this update",
-                           order_id=update.order_id, flow_id=update.flow_id)
+        raise UnknownOrder(
+            "no work order matches this update", order_id=update.order_id, flow_id=update.flow_id
+        )
     return stored.order, stored.last_update_at
 
 
@@ -249,4 +308,3 @@ def _errors(exc: ValidationError) -> list[dict[str, str]]:
         {"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]}
         for e in exc.errors(include_url=False, include_input=False)
     ][:20]
-

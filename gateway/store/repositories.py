@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import Connection, and_, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from gateway.domain.errors import AuditError
 from gateway.domain.messages import Handoff, HandoffKind, HandoffState, Lane, Receipt
 from gateway.domain.states import Status
 from gateway.domain.workorder import WorkOrder
-from gateway.service.audit import GENESIS, canonical_json, entry_hash
+from gateway.service.audit import canonical_json, entry_hash
 from gateway.service.ports import AuditEvent, AuditRecord, HandoffView, StoredOrder
 from gateway.store.schema import (
     agency_state,
@@ -45,8 +46,12 @@ class SqlOrders:
     def add(self, order: WorkOrder, now: float) -> None:
         self.conn.execute(
             insert(work_orders).values(
-                **_columns(order), origin=order.origin, flow_id=order.flow_id,
-                id=order.id, last_update_at=0.0, created_at=now,
+                **_columns(order),
+                origin=order.origin,
+                flow_id=order.flow_id,
+                id=order.id,
+                last_update_at=0.0,
+                created_at=now,
             )
         )
 
@@ -89,16 +94,27 @@ class SqlHandoffs:
     def add(self, handoff: Handoff) -> None:
         self.conn.execute(
             insert(handoffs).values(
-                id=handoff.id, order_id=handoff.order_id, agency=handoff.agency,
-                kind=handoff.kind.value, lane=handoff.lane.value, body=handoff.body,
-                body_digest=handoff.body_digest, state=handoff.state.value,
-                attempts=handoff.attempts, next_attempt_at=handoff.next_attempt_at,
+                id=handoff.id,
+                order_id=handoff.order_id,
+                agency=handoff.agency,
+                kind=handoff.kind.value,
+                lane=handoff.lane.value,
+                body=handoff.body,
+                body_digest=handoff.body_digest,
+                state=handoff.state.value,
+                attempts=handoff.attempts,
+                next_attempt_at=handoff.next_attempt_at,
                 created_at=handoff.created_at,
             )
         )
 
     def claim(
-        self, now: float, limit: int, lane: Lane, lease_until: float, owner: str,
+        self,
+        now: float,
+        limit: int,
+        lane: Lane,
+        lease_until: float,
+        owner: str,
         skip_agencies: Sequence[str],
     ) -> list[Handoff]:
         """Lease up to `limit` due handoffs, each the oldest open one of its order and agency."""
@@ -129,23 +145,44 @@ class SqlHandoffs:
         self.conn.execute(
             update(handoffs)
             .where(handoffs.c.id.in_(ids))
-            .values(state=HandoffState.in_flight.value, lease_until=lease_until,
-                    lease_owner=owner, attempts=handoffs.c.attempts + 1)
+            .values(
+                state=HandoffState.in_flight.value,
+                lease_until=lease_until,
+                lease_owner=owner,
+                attempts=handoffs.c.attempts + 1,
+            )
         )
         return [_handoff(row, attempts=row.attempts + 1) for row in rows]
 
     def delivered(self, handoff_id: str, now: float, receipt: Receipt) -> None:
-        self._set(handoff_id, state=HandoffState.delivered.value, delivered_at=now,
-                  last_status=receipt.status_code, agency_ref=receipt.agency_ref,
-                  last_error=None, lease_until=None)
+        self._set(
+            handoff_id,
+            state=HandoffState.delivered.value,
+            delivered_at=now,
+            last_status=receipt.status_code,
+            agency_ref=receipt.agency_ref,
+            last_error=None,
+            lease_until=None,
+        )
 
     def reschedule(self, handoff_id: str, at: float, error: str, status: int | None) -> None:
-        self._set(handoff_id, state=HandoffState.pending.value, next_attempt_at=at,
-                  last_error=error, last_status=status, lease_until=None)
+        self._set(
+            handoff_id,
+            state=HandoffState.pending.value,
+            next_attempt_at=at,
+            last_error=error,
+            last_status=status,
+            lease_until=None,
+        )
 
     def dead(self, handoff_id: str, error: str, status: int | None) -> None:
-        self._set(handoff_id, state=HandoffState.dead.value, last_error=error,
-                  last_status=status, lease_until=None)
+        self._set(
+            handoff_id,
+            state=HandoffState.dead.value,
+            last_error=error,
+            last_status=status,
+            lease_until=None,
+        )
 
     def for_order(self, order_id: str) -> list[HandoffView]:
         query = select(handoffs).where(handoffs.c.order_id == order_id).order_by(handoffs.c.seq)
@@ -164,11 +201,18 @@ class SqlHandoffs:
 
 def _handoff(row: Any, attempts: int | None = None) -> Handoff:
     return Handoff(
-        id=row.id, order_id=row.order_id, agency=row.agency, kind=HandoffKind(row.kind),
-        lane=Lane(row.lane), body=bytes(row.body), body_digest=row.body_digest,
+        id=row.id,
+        order_id=row.order_id,
+        agency=row.agency,
+        kind=HandoffKind(row.kind),
+        lane=Lane(row.lane),
+        body=bytes(row.body),
+        body_digest=row.body_digest,
         attempts=row.attempts if attempts is None else attempts,
-        state=HandoffState(row.state), next_attempt_at=row.next_attempt_at,
-        created_at=row.created_at, last_error=row.last_error,
+        state=HandoffState(row.state),
+        next_attempt_at=row.next_attempt_at,
+        created_at=row.created_at,
+        last_error=row.last_error,
     )
 
 
@@ -225,14 +269,19 @@ class SqlAuditLog:
         seq += 1
         at_us = time.time_ns() // 1000
         fields = {
-            "event": event.event, "order_id": event.order_id, "handoff_id": event.handoff_id,
-            "party": event.party, "payload_digest": event.payload_digest,
-            "signature": event.signature, "detail": canonical_json(event.detail),
+            "event": event.event,
+            "order_id": event.order_id,
+            "handoff_id": event.handoff_id,
+            "party": event.party,
+            "payload_digest": event.payload_digest,
+            "signature": event.signature,
+            "detail": canonical_json(event.detail),
         }
         digest = entry_hash(prev, seq, at_us, fields)
         self.conn.execute(
-            insert(audit_log).values(seq=seq, at_us=at_us, prev_hash=prev, entry_hash=digest,
-                                     **fields)
+            insert(audit_log).values(
+                seq=seq, at_us=at_us, prev_hash=prev, entry_hash=digest, **fields
+            )
         )
         self._head = (seq, digest)
         self._dirty = True
@@ -253,9 +302,8 @@ class SqlAuditLog:
         if self._head is None:
             query = select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
             row = self.conn.execute(query.with_for_update()).first()
-            if row is None:
-                self.conn.execute(insert(audit_head).values(id=1, seq=0, hash=GENESIS))
-                row = (0, GENESIS)
+            if row is None:  # fail closed: no evidence, no exchange
+                raise AuditError("the audit head row is missing: migrate the database")
             self._head = (row[0], row[1])
         return self._head
 
@@ -263,8 +311,15 @@ class SqlAuditLog:
 def record(row: Any) -> AuditRecord:
     """An AuditRecord from an audit_log row."""
     return AuditRecord(
-        seq=row.seq, at_us=row.at_us, event=row.event, order_id=row.order_id,
-        handoff_id=row.handoff_id, party=row.party, payload_digest=row.payload_digest,
-        signature=row.signature, detail=row.detail, prev_hash=row.prev_hash,
+        seq=row.seq,
+        at_us=row.at_us,
+        event=row.event,
+        order_id=row.order_id,
+        handoff_id=row.handoff_id,
+        party=row.party,
+        payload_digest=row.payload_digest,
+        signature=row.signature,
+        detail=row.detail,
+        prev_hash=row.prev_hash,
         entry_hash=row.entry_hash,
     )

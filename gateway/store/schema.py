@@ -37,7 +37,9 @@ work_orders = Table(
 handoffs = Table(
     "handoffs",
     metadata,
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("id", String(40), nullable=False, unique=True),
     Column("order_id", String(40), nullable=False),
     Column("agency", String(50), nullable=False),
@@ -79,7 +81,9 @@ agency_state = Table(
 audit_log = Table(
     "audit_log",
     metadata,
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    ),
     Column("at_us", BigInteger, nullable=False),
     Column("event", String(40), nullable=False),
     Column("order_id", String(40)),

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 
 from gateway.service.audit import GENESIS
-from gateway.service.ports import AuditRecord
+from gateway.service.ports import AuditRecord, UnitOfWork
 from gateway.store.repositories import (
     SqlAgencies,
     SqlAuditLog,
@@ -64,8 +64,7 @@ def create_store_engine(url: str, *, writers: int = 4) -> Engine:
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # let the "begin" hook issue BEGIN IMMEDIATE
     cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000",
-                   "foreign_keys=ON"):
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000", "foreign_keys=ON"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
@@ -80,16 +79,16 @@ class SqlStore:
         threads = 1 if self.is_sqlite else writers
         self._writer = ThreadPoolExecutor(threads, thread_name_prefix="lianxin-db")
 
-    async def write(self, work: Callable[[SqlUnitOfWork], T]) -> T:
+    async def write(self, work: Callable[[UnitOfWork], T]) -> T:
         """Run `work` in one transaction and return its result once committed."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._writer, self.run_sync, work)
 
-    async def read(self, work: Callable[[SqlUnitOfWork], T]) -> T:
+    async def read(self, work: Callable[[UnitOfWork], T]) -> T:
         """Run a read-only `work` (SQLite reads share the writer thread: they are short)."""
         return await self.write(work)
 
-    def run_sync(self, work: Callable[[SqlUnitOfWork], T]) -> T:
+    def run_sync(self, work: Callable[[UnitOfWork], T]) -> T:
         """Run `work` in one transaction on the calling thread."""
         with self.engine.begin() as conn:
             uow = SqlUnitOfWork(conn)

@@ -24,22 +24,38 @@ ORDERS = 1000
 
 
 @pytest.fixture
-def world(database_url: str, tmp_path: Path) -> Iterator[tuple[GatewayProcess, AgencySimulator, HotlineSimulator]]:
+def world(
+    database_url: str, tmp_path: Path
+) -> Iterator[tuple[GatewayProcess, AgencySimulator, HotlineSimulator]]:
     key = generate_ed25519_key()
     port = free_port()
     hotline = HotlineSimulator([public_text_of(key)])
     agency_key = generate_ed25519_key()
-    tax = AgencySimulator("tax-12366", f"http://127.0.0.1:{port}", [public_text_of(key)],
-                          agency_key, Script(steps=()), "SW")
+    tax = AgencySimulator(
+        "tax-12366",
+        f"http://127.0.0.1:{port}",
+        [public_text_of(key)],
+        agency_key,
+        Script(steps=()),
+        "SW",
+    )
     with ServerThread(hotline.app) as hotline_server, ServerThread(tax.app) as tax_server:
-        gateway = GatewayProcess(port, {
-            "database_url": database_url,
-            "hotline_callback_url": f"{hotline_server.url}/callbacks",
-            "agency_endpoints": {"tax-12366": f"{tax_server.url}/orders",
-                                 "city-management": f"{tax_server.url}/orders"},
-            "agency_keys": {"tax-12366": [public_text_of(agency_key)]},
-            "signing_keys": [key], "lease_seconds": 3, "poll_interval": 0.2,
-        }, tmp_path / "gateway.log")
+        gateway = GatewayProcess(
+            port,
+            {
+                "database_url": database_url,
+                "hotline_callback_url": f"{hotline_server.url}/callbacks",
+                "agency_endpoints": {
+                    "tax-12366": f"{tax_server.url}/orders",
+                    "city-management": f"{tax_server.url}/orders",
+                },
+                "agency_keys": {"tax-12366": [public_text_of(agency_key)]},
+                "signing_keys": [key],
+                "lease_seconds": 3,
+                "poll_interval": 0.2,
+            },
+            tmp_path / "gateway.log",
+        )
         gateway.start()
         try:
             yield gateway, tax, hotline
@@ -63,13 +79,16 @@ def submit_all(url: str, done: list[str]) -> None:
 
 
 def test_sigkill_mid_stream_loses_nothing_and_applies_nothing_twice(
-    world: tuple[GatewayProcess, AgencySimulator, HotlineSimulator], database_url: str,
+    world: tuple[GatewayProcess, AgencySimulator, HotlineSimulator],
+    database_url: str,
 ) -> None:
     gateway, tax, hotline = world
     submitted: list[str] = []
     feeder = threading.Thread(target=submit_all, args=(gateway.url, submitted))
     feeder.start()
-    wait_until(lambda: tax.unique_deliveries() >= ORDERS // 3, timeout=120, what="a third delivered")
+    wait_until(
+        lambda: tax.unique_deliveries() >= ORDERS // 3, timeout=120, what="a third delivered"
+    )
     gateway.kill()
     killed_at = tax.unique_deliveries()
     gateway.start()
@@ -88,9 +107,15 @@ def test_sigkill_mid_stream_loses_nothing_and_applies_nothing_twice(
         wait_until(all_delivered, timeout=30, what="every outcome recorded")
     finally:
         store.engine.dispose()
-    print(f"killed after {killed_at} deliveries; {tax.duplicates()} redelivered ids, "
-          f"each processed once by the receiver")
-    verify = subprocess.run([sys.executable, "-m", "gateway.cli", "audit", "verify",
-                             "--database", database_url], capture_output=True, text=True,
-                            timeout=120, check=False)
+    print(
+        f"killed after {killed_at} deliveries; {tax.duplicates()} redelivered ids, "
+        f"each processed once by the receiver"
+    )
+    verify = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "audit", "verify", "--database", database_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert verify.returncode == 0, verify.stderr

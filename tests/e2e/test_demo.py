@@ -11,15 +11,28 @@ def test_the_demo_passes_and_keeps_its_files_when_asked(tmp_path: Path) -> None:
     keep = tmp_path / "demo"
     result = subprocess.run(
         [sys.executable, "-m", "gateway.cli", "demo", "--keep", str(keep)],
-        capture_output=True, text=True, timeout=180, check=False,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "demo passed" in result.stdout
     assert "audit chain" in result.stdout and "verified" in result.stdout
     assert (keep / "lianxin.db").exists() and (keep / "lianxin.log").exists()
     verify = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "audit", "verify", "--database",
-         f"sqlite:///{keep / 'lianxin.db'}"],
-        capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "audit",
+            "verify",
+            "--database",
+            f"sqlite:///{keep / 'lianxin.db'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert verify.returncode == 0, verify.stderr

@@ -23,7 +23,9 @@ router = APIRouter(prefix="/v1/inbound", tags=["agencies"])
     },
 )
 async def receive(
-    agency: str, request: Request, response: Response,
+    agency: str,
+    request: Request,
+    response: Response,
     gw: Annotated[Gateway, Depends(gateway)],
 ) -> dict[str, Any]:
     """Verify, de-duplicate and apply; a repeated webhook-id is acknowledged, not re-applied."""

@@ -26,10 +26,15 @@ async def submit(order: WorkOrderIn, response: Response, gw: GatewayDep) -> dict
         response.status_code = 200
     stored = result.order
     return {
-        "id": stored.id, "flow_id": stored.flow_id, "revision": stored.revision,
-        "status": stored.status, "created": result.created,
-        "lead_agency": stored.lead_agency, "assisting_agencies": stored.assisting_agencies,
-        "handoffs": list(result.handoff_ids), "links": {"self": f"/v1/work-orders/{stored.id}"},
+        "id": stored.id,
+        "flow_id": stored.flow_id,
+        "revision": stored.revision,
+        "status": stored.status,
+        "created": result.created,
+        "lead_agency": stored.lead_agency,
+        "assisting_agencies": stored.assisting_agencies,
+        "handoffs": list(result.handoff_ids),
+        "links": {"self": f"/v1/work-orders/{stored.id}"},
     }
 
 

@@ -21,11 +21,15 @@ def fast_retries(tmp_path: Path) -> Path:
     for sub in ("agencies", "routing"):
         (root / sub).mkdir(parents=True)
         for source in (REPO_ROOT / "mappings" / sub).glob("*.toml"):
-            (root / sub / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+            (root / sub / source.name).write_text(
+                source.read_text(encoding="utf-8"), encoding="utf-8"
+            )
     tax = root / "agencies" / "tax-12366.toml"
     text = tax.read_text(encoding="utf-8")
-    text = text.replace("schedule = [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]",
-                        "schedule = [0, 0.2, 0.2]")
+    text = text.replace(
+        "schedule = [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]",
+        "schedule = [0, 0.2, 0.2]",
+    )
     tax.write_text(text, encoding="utf-8")
     return root
 
@@ -40,7 +44,8 @@ def events_of(client: httpx.Client, order_id: str) -> list[str]:
 
 
 def test_an_agency_that_recovers_gets_the_order_on_a_retry(
-    make_stack: Callable[..., Stack], fast_retries: Path,
+    make_stack: Callable[..., Stack],
+    fast_retries: Path,
 ) -> None:
     stack = make_stack(mappings_dir=fast_retries)
     stack.agencies["tax-12366"].fail_next = 2
@@ -54,7 +59,8 @@ def test_an_agency_that_recovers_gets_the_order_on_a_retry(
 
 
 def test_an_agency_down_for_good_dead_letters_the_handoff_with_its_last_error(
-    make_stack: Callable[..., Stack], fast_retries: Path,
+    make_stack: Callable[..., Stack],
+    fast_retries: Path,
 ) -> None:
     stack = make_stack(mappings_dir=fast_retries)
     stack.agencies["tax-12366"].fail_next = 100
@@ -69,7 +75,8 @@ def test_an_agency_down_for_good_dead_letters_the_handoff_with_its_last_error(
 
 
 def test_a_permanent_refusal_is_dead_lettered_at_once(
-    make_stack: Callable[..., Stack], fast_retries: Path,
+    make_stack: Callable[..., Stack],
+    fast_retries: Path,
 ) -> None:
     stack = make_stack(mappings_dir=fast_retries)
     tax = stack.agencies["tax-12366"]
@@ -81,7 +88,8 @@ def test_a_permanent_refusal_is_dead_lettered_at_once(
 
 
 def test_a_410_disables_the_agency_and_holds_its_other_handoffs(
-    make_stack: Callable[..., Stack], fast_retries: Path,
+    make_stack: Callable[..., Stack],
+    fast_retries: Path,
 ) -> None:
     stack = make_stack(mappings_dir=fast_retries)
     tax = stack.agencies["tax-12366"]

@@ -31,11 +31,13 @@ def client(stack: Stack) -> httpx.Client:
 def count(stack: Stack, table: Any, *where: Any) -> int:
     store = SqlStore(stack.settings.database_url)
     try:
-        return int(store.run_sync(
-            lambda uow: uow.orders.conn.execute(  # type: ignore[attr-defined]
-                select(func.count()).select_from(table).where(*where)
-            ).scalar_one()
-        ))
+        return int(
+            store.run_sync(
+                lambda uow: uow.orders.conn.execute(  # type: ignore[attr-defined]
+                    select(func.count()).select_from(table).where(*where)
+                ).scalar_one()
+            )
+        )
     finally:
         store.engine.dispose()
 
@@ -46,19 +48,27 @@ def error_of(response: httpx.Response) -> str:
 
 def dispatched(client: httpx.Client) -> str:
     order_id = str(client.post("/v1/work-orders", json=order()).json()["id"])
-    wait_until(lambda: client.get(f"/v1/work-orders/{order_id}").json()["status"] == "dispatched",
-               what="dispatched")
+    wait_until(
+        lambda: client.get(f"/v1/work-orders/{order_id}").json()["status"] == "dispatched",
+        what="dispatched",
+    )
     return order_id
 
 
 def update(order_id: str, status: str, **more: Any) -> dict[str, Any]:
-    return {"type": "status", "order_id": order_id, "status": status,
-            "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()), **more}
+    return {
+        "type": "status",
+        "order_id": order_id,
+        "status": status,
+        "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+        **more,
+    }
 
 
 def test_malformed_json_is_a_400_and_stores_nothing(stack: Stack, client: httpx.Client) -> None:
-    response = client.post("/v1/work-orders", content=b'{"flow_id": ',
-                           headers={"content-type": "application/json"})
+    response = client.post(
+        "/v1/work-orders", content=b'{"flow_id": ', headers={"content-type": "application/json"}
+    )
     assert (response.status_code, error_of(response)) == (400, "malformed_json")
     assert count(stack, work_orders) == 0
 
@@ -73,7 +83,9 @@ def test_a_missing_field_is_a_422_naming_the_field(stack: Stack, client: httpx.C
 
 
 def test_an_order_no_rule_routes_is_a_422(stack: Stack, client: httpx.Client) -> None:
-    response = client.post("/v1/work-orders", json=order(title="问路", content="请问市图书馆几点开门"))
+    response = client.post(
+        "/v1/work-orders", json=order(title="问路", content="请问市图书馆几点开门")
+    )
     assert (response.status_code, error_of(response)) == (422, "no_route")
     assert count(stack, work_orders) == 0
 
@@ -91,17 +103,21 @@ def test_a_message_for_an_unknown_agency_is_a_404(stack: Stack, client: httpx.Cl
 
 
 def test_a_ten_megabyte_body_is_a_413(stack: Stack, client: httpx.Client) -> None:
-    response = client.post("/v1/work-orders", content=b"x" * 10_000_000,
-                           headers={"content-type": "application/json"})
+    response = client.post(
+        "/v1/work-orders", content=b"x" * 10_000_000, headers={"content-type": "application/json"}
+    )
     assert (response.status_code, error_of(response)) == (413, "payload_too_large")
     assert count(stack, work_orders) == 0
 
 
 def test_a_forged_signature_is_a_401_audited_and_not_applied(
-    stack: Stack, client: httpx.Client,
+    stack: Stack,
+    client: httpx.Client,
 ) -> None:
     order_id = dispatched(client)
-    forged = signed_post(client, "tax-12366", generate_ed25519_key(), update(order_id, "已签收"), "m-1")
+    forged = signed_post(
+        client, "tax-12366", generate_ed25519_key(), update(order_id, "已签收"), "m-1"
+    )
     assert (forged.status_code, error_of(forged)) == (401, "invalid_signature")
     assert client.get(f"/v1/work-orders/{order_id}").json()["status"] == "dispatched"
     assert count(stack, audit_log, audit_log.c.event == "refused") == 1
@@ -110,8 +126,14 @@ def test_a_forged_signature_is_a_401_audited_and_not_applied(
 def test_a_stale_signature_is_a_401(stack: Stack, client: httpx.Client) -> None:
     order_id = dispatched(client)
     old = int(time.time()) - 600
-    response = signed_post(client, "tax-12366", stack.agency_keys["tax-12366"],
-                           update(order_id, "已签收"), "m-1", timestamp=old)
+    response = signed_post(
+        client,
+        "tax-12366",
+        stack.agency_keys["tax-12366"],
+        update(order_id, "已签收"),
+        "m-1",
+        timestamp=old,
+    )
     assert (response.status_code, error_of(response)) == (401, "invalid_signature")
     assert client.get(f"/v1/work-orders/{order_id}").json()["status"] == "dispatched"
 
@@ -122,8 +144,11 @@ def test_an_illegal_transition_is_a_409_and_audited(stack: Stack, client: httpx.
     response = signed_post(client, "tax-12366", key, update(order_id, "已办结"), "m-1")
     assert (response.status_code, error_of(response)) == (409, "illegal_transition")
     assert client.get(f"/v1/work-orders/{order_id}").json()["status"] == "dispatched"
-    refusals = [e for e in client.get(f"/v1/work-orders/{order_id}").json()["timeline"]
-                if e["event"] == "refused"]
+    refusals = [
+        e
+        for e in client.get(f"/v1/work-orders/{order_id}").json()["timeline"]
+        if e["event"] == "refused"
+    ]
     assert len(refusals) == 1 and refusals[0]["detail"]["code"] == "illegal_transition"
 
 
@@ -132,21 +157,30 @@ def test_a_return_without_reason_is_refused(stack: Stack, client: httpx.Client) 
     key = stack.agency_keys["tax-12366"]
     response = signed_post(client, "tax-12366", key, update(order_id, "已退回"), "m-1")
     assert (response.status_code, error_of(response)) == (400, "invalid_input")
-    returned = signed_post(client, "tax-12366", key,
-                           update(order_id, "已退回", reason="非本单位职责"), "m-2")
+    returned = signed_post(
+        client, "tax-12366", key, update(order_id, "已退回", reason="非本单位职责"), "m-2"
+    )
     assert returned.json()["status"] == "returned"
 
 
 def test_a_repeated_message_id_is_acknowledged_but_applied_once(
-    stack: Stack, client: httpx.Client,
+    stack: Stack,
+    client: httpx.Client,
 ) -> None:
     order_id = dispatched(client)
     key = stack.agency_keys["tax-12366"]
     first = signed_post(client, "tax-12366", key, update(order_id, "已签收"), "m-1")
     again = signed_post(client, "tax-12366", key, update(order_id, "已签收"), "m-1")
     assert (first.json()["result"], again.json()["result"]) == ("applied", "duplicate")
-    assert count(stack, audit_log, audit_log.c.event == "status_applied",
-                 audit_log.c.order_id == order_id) == 2  # dispatched + signed, once each
+    assert (
+        count(
+            stack,
+            audit_log,
+            audit_log.c.event == "status_applied",
+            audit_log.c.order_id == order_id,
+        )
+        == 2
+    )  # dispatched + signed, once each
 
 
 def test_an_update_older_than_the_last_applied_is_stale(stack: Stack, client: httpx.Client) -> None:
@@ -159,7 +193,8 @@ def test_an_update_older_than_the_last_applied_is_stale(stack: Stack, client: ht
 
 
 def test_another_agency_cannot_update_an_order_not_handed_to_it(
-    stack: Stack, client: httpx.Client,
+    stack: Stack,
+    client: httpx.Client,
 ) -> None:
     order_id = dispatched(client)
     key = stack.agency_keys["city-management"]

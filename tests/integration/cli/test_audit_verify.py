@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 
 from connectors.memory import MemoryConnector
@@ -21,9 +22,14 @@ def filled(url: str) -> None:
     """Three orders through intake and delivery (memory connectors): ~30 audit entries."""
 
     async def run() -> None:
-        settings = Settings(database_url=url, hotline_callback_url="memory://hotline",
-                            signing_keys=[generate_ed25519_key()])  # type: ignore[list-item]
-        fakes = {name: MemoryConnector(name) for name in ("hotline", "tax-12366", "city-management")}
+        settings = Settings(
+            database_url=url,
+            hotline_callback_url="memory://hotline",
+            signing_keys=[SecretStr(generate_ed25519_key())],
+        )
+        fakes = {
+            name: MemoryConnector(name) for name in ("hotline", "tax-12366", "city-management")
+        }
         gw = bootstrap(settings, connector_overrides=fakes)
         gw.start()
         for n in range(3):
@@ -40,7 +46,10 @@ def filled(url: str) -> None:
 def verify(url: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "gateway.cli", "audit", "verify", "--database", url],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -62,23 +71,42 @@ def test_an_untouched_trail_verifies(database_url: str) -> None:
 @pytest.mark.parametrize(
     ("statements", "named", "why"),
     [
-        (["UPDATE audit_log SET event = 'acknowledged' WHERE seq = 7"], 7,
-         "content does not match its hash"),
+        (
+            ["UPDATE audit_log SET event = 'acknowledged' WHERE seq = 7"],
+            7,
+            "content does not match its hash",
+        ),
         (["DELETE FROM audit_log WHERE seq = 5"], 6, "entry 5 is missing"),
-        (["INSERT INTO audit_log (seq, at_us, event, detail, prev_hash, entry_hash) "
-          "SELECT max(seq) + 1, 0, 'sent', '{}', 'x', 'y' FROM audit_log"], None,
-         "link to the previous entry is broken"),
-        (["UPDATE audit_log SET seq = -4 WHERE seq = 4",
-          "UPDATE audit_log SET seq = 4 WHERE seq = 3",
-          "UPDATE audit_log SET seq = 3 WHERE seq = -4"], 3,
-         "link to the previous entry is broken"),
-        (["DELETE FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)"], None,
-         "but the head records"),
+        (
+            [
+                "INSERT INTO audit_log (seq, at_us, event, detail, prev_hash, entry_hash) "
+                "SELECT max(seq) + 1, 0, 'sent', '{}', 'x', 'y' FROM audit_log"
+            ],
+            None,
+            "link to the previous entry is broken",
+        ),
+        (
+            [
+                "UPDATE audit_log SET seq = -4 WHERE seq = 4",
+                "UPDATE audit_log SET seq = 4 WHERE seq = 3",
+                "UPDATE audit_log SET seq = 3 WHERE seq = -4",
+            ],
+            3,
+            "link to the previous entry is broken",
+        ),
+        (
+            ["DELETE FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)"],
+            None,
+            "but the head records",
+        ),
     ],
     ids=["edited", "deleted", "inserted", "reordered", "tail-cut"],
 )
 def test_tampering_is_found_and_the_entry_named(
-    database_url: str, statements: list[str], named: int | None, why: str,
+    database_url: str,
+    statements: list[str],
+    named: int | None,
+    why: str,
 ) -> None:
     filled(database_url)
     tamper(database_url, *statements)

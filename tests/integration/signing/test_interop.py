@@ -38,8 +38,11 @@ def test_a_v1_signature_made_by_standardwebhooks_verifies_with_ours() -> None:
     secret = generate_hmac_secret()
     now = datetime.now(UTC)
     signature = Webhook(secret).sign("msg_2", now, BODY.decode())
-    headers = {"webhook-id": "msg_2", "webhook-timestamp": str(int(now.timestamp())),
-               "webhook-signature": signature}
+    headers = {
+        "webhook-id": "msg_2",
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signature,
+    }
     assert MessageVerifier([parse_verifying_key(secret)]).verify(headers, BODY).msg_id == "msg_2"
 
 
@@ -58,8 +61,11 @@ def test_a_v1a_signature_made_by_pynacl_verifies_with_ours() -> None:
     public = "whpk_" + base64.b64encode(bytes(signing.verify_key)).decode()
     stamp = int(time.time())
     signature = signing.sign(signed_content("msg_4", stamp, BODY)).signature
-    headers = {"webhook-id": "msg_4", "webhook-timestamp": str(stamp),
-               "webhook-signature": "v1a," + base64.b64encode(signature).decode()}
+    headers = {
+        "webhook-id": "msg_4",
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": "v1a," + base64.b64encode(signature).decode(),
+    }
     assert MessageVerifier([parse_verifying_key(public)]).verify(headers, BODY).msg_id == "msg_4"
 
 
@@ -70,13 +76,25 @@ def test_an_agency_update_signed_by_standardwebhooks_is_applied(
     stack = make_stack(agency_secrets={"tax-12366": secret})
     with httpx.Client(base_url=stack.url) as client:
         order_id = client.post("/v1/work-orders", json=order()).json()["id"]
-        wait_until(lambda: client.get(f"/v1/work-orders/{order_id}").json()["status"] == "dispatched")
+        wait_until(
+            lambda: client.get(f"/v1/work-orders/{order_id}").json()["status"] == "dispatched"
+        )
         now = datetime.now(UTC)
-        update = json.dumps({"type": "status", "order_id": order_id, "status": "已签收",
-                             "occurred_at": now.isoformat()}, ensure_ascii=False)
-        headers = {"webhook-id": "sw-1", "webhook-timestamp": str(int(now.timestamp())),
-                   "webhook-signature": Webhook(secret).sign("sw-1", now, update),
-                   "content-type": "application/json"}
+        update = json.dumps(
+            {
+                "type": "status",
+                "order_id": order_id,
+                "status": "已签收",
+                "occurred_at": now.isoformat(),
+            },
+            ensure_ascii=False,
+        )
+        headers = {
+            "webhook-id": "sw-1",
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": Webhook(secret).sign("sw-1", now, update),
+            "content-type": "application/json",
+        }
         response = client.post("/v1/inbound/tax-12366", content=update.encode(), headers=headers)
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "signed"

@@ -9,10 +9,20 @@ from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
 
 
-def handoff(n: int, order: str = "wo_1", agency: str = "tax", lane: Lane = Lane.normal,
-            at: float = 0.0) -> Handoff:
-    return Handoff(id=f"msg_{n}", order_id=order, agency=agency, kind=HandoffKind.transfer,
-                   lane=lane, body=b"{}", body_digest="0" * 64, next_attempt_at=at, created_at=at)
+def handoff(
+    n: int, order: str = "wo_1", agency: str = "tax", lane: Lane = Lane.normal, at: float = 0.0
+) -> Handoff:
+    return Handoff(
+        id=f"msg_{n}",
+        order_id=order,
+        agency=agency,
+        kind=HandoffKind.transfer,
+        lane=lane,
+        body=b"{}",
+        body_digest="0" * 64,
+        next_attempt_at=at,
+        created_at=at,
+    )
 
 
 def store_with(url: str, *handoffs: Handoff) -> SqlStore:
@@ -22,8 +32,14 @@ def store_with(url: str, *handoffs: Handoff) -> SqlStore:
     return store
 
 
-def claim(store: SqlStore, now: float = 10.0, limit: int = 10, lane: Lane = Lane.normal,
-          lease: float = 60.0, skip: tuple[str, ...] = ()) -> list[str]:
+def claim(
+    store: SqlStore,
+    now: float = 10.0,
+    limit: int = 10,
+    lane: Lane = Lane.normal,
+    lease: float = 60.0,
+    skip: tuple[str, ...] = (),
+) -> list[str]:
     claimed = store.run_sync(
         lambda uow: uow.handoffs.claim(now, limit, lane, now + lease, "node-a", list(skip))
     )
@@ -31,8 +47,9 @@ def claim(store: SqlStore, now: float = 10.0, limit: int = 10, lane: Lane = Lane
 
 
 def test_only_the_oldest_open_handoff_of_an_order_and_agency_is_claimed(database_url: str) -> None:
-    store = store_with(database_url, handoff(1), handoff(2), handoff(3, order="wo_2"),
-                       handoff(4, agency="city"))
+    store = store_with(
+        database_url, handoff(1), handoff(2), handoff(3, order="wo_2"), handoff(4, agency="city")
+    )
     assert sorted(claim(store)) == ["msg_1", "msg_3", "msg_4"]
     store.run_sync(lambda uow: uow.handoffs.delivered("msg_1", 11.0, Receipt(200, "x")))
     assert claim(store, now=12.0) == ["msg_2"]

@@ -3,7 +3,14 @@ from __future__ import annotations
 import pytest
 
 from gateway.domain.errors import IllegalTransition, InputError
-from gateway.domain.states import TERMINAL, TRANSITIONS, Actor, Status, check_transition, transition_table
+from gateway.domain.states import (
+    TERMINAL,
+    TRANSITIONS,
+    Actor,
+    Status,
+    check_transition,
+    transition_table,
+)
 
 
 def test_the_main_loop_is_legal_step_by_step() -> None:

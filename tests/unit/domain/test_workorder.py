@@ -14,8 +14,12 @@ SCHEMA_FILE = Path(__file__).parents[3] / "docs" / "work-order.schema.json"
 
 def valid(**changes: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
-        "flow_id": "GZ-1", "acceptance_no": "SL-1", "category": "consult", "title": "咨询",
-        "content": "个税如何申报", "received_at": "2026-11-24T08:00:00+08:00",
+        "flow_id": "GZ-1",
+        "acceptance_no": "SL-1",
+        "category": "consult",
+        "title": "咨询",
+        "content": "个税如何申报",
+        "received_at": "2026-11-24T08:00:00+08:00",
     }
     return {**base, **changes}
 

@@ -9,30 +9,49 @@ from gateway.domain.workorder import WorkOrderIn
 from gateway.mapping.profiles import Catalogue
 from gateway.mapping.routing import route
 
-CATALOGUE = Catalogue.model_validate({
-    "version": "t-1",
-    "rules": [
-        {"id": "tax-code", "agencies": ["tax"], "matter_codes": ["TAX-*"]},
-        {"id": "noise-tianhe", "agencies": ["city", "env"], "keywords": ["噪音"],
-         "divisions": ["440106"], "categories": ["complaint"]},
-        {"id": "urgent-gas", "agencies": ["gas"], "urgency": ["urgent", "emergency"],
-         "keywords": ["燃气"]},
-    ],
-})
+CATALOGUE = Catalogue.model_validate(
+    {
+        "version": "t-1",
+        "rules": [
+            {"id": "tax-code", "agencies": ["tax"], "matter_codes": ["TAX-*"]},
+            {
+                "id": "noise-tianhe",
+                "agencies": ["city", "env"],
+                "keywords": ["噪音"],
+                "divisions": ["440106"],
+                "categories": ["complaint"],
+            },
+            {
+                "id": "urgent-gas",
+                "agencies": ["gas"],
+                "urgency": ["urgent", "emergency"],
+                "keywords": ["燃气"],
+            },
+        ],
+    }
+)
 KNOWN = {"tax", "city", "env", "gas"}
 
 
 def order(**changes: Any) -> WorkOrderIn:
     base: dict[str, Any] = {
-        "flow_id": "F1", "acceptance_no": "A1", "category": "complaint", "title": "标题",
-        "content": "内容", "received_at": "2026-11-24T08:00:00+08:00",
+        "flow_id": "F1",
+        "acceptance_no": "A1",
+        "category": "complaint",
+        "title": "标题",
+        "content": "内容",
+        "received_at": "2026-11-24T08:00:00+08:00",
     }
     return WorkOrderIn.model_validate({**base, **changes})
 
 
 def test_a_matter_code_prefix_routes_to_its_agency() -> None:
     chosen = route(order(matter_code="TAX-0102"), CATALOGUE, KNOWN)
-    assert (chosen.agencies, chosen.rule_id, chosen.catalogue_version) == (("tax",), "tax-code", "t-1")
+    assert (chosen.agencies, chosen.rule_id, chosen.catalogue_version) == (
+        ("tax",),
+        "tax-code",
+        "t-1",
+    )
 
 
 def test_all_criteria_of_a_rule_must_match() -> None:

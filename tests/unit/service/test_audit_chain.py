@@ -9,8 +9,19 @@ from gateway.service.ports import AuditRecord
 def chain(n: int) -> list[AuditRecord]:
     records, prev = [], GENESIS
     for seq in range(1, n + 1):
-        draft = AuditRecord(seq, 1_000 + seq, "sent", "wo_1", f"msg_{seq}", "tax", "d" * 64,
-                            None, '{"attempt":1}', prev, "")
+        draft = AuditRecord(
+            seq,
+            1_000 + seq,
+            "sent",
+            "wo_1",
+            f"msg_{seq}",
+            "tax",
+            "d" * 64,
+            None,
+            '{"attempt":1}',
+            prev,
+            "",
+        )
         digest = entry_hash(prev, seq, draft.at_us, hashed_fields(draft))
         records.append(replace(draft, entry_hash=digest))
         prev = digest
