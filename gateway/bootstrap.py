@@ -78,34 +78,28 @@ def bootstrap(
     connector_overrides: Mapping[str, Connector] | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Gateway:
-    """Migrate the database, load mappings, and wire the gateway."""
-    upgrade(settings.database_url)
+    """Load and check mappings and keys, migrate the database, and wire the gateway."""
     mappings = load_mappings(settings.mappings_dir, settings.catalogue, connectors.TRANSPORTS)
     profiles = {name: _with_endpoint(p, settings) for name, p in mappings.agencies.items()}
     if HOTLINE not in profiles:
         raise ConfigError(f"{settings.mappings_dir}/agencies: no profile with id 'hotline'")
     directory = Directory(profiles=profiles, catalogue=mappings.catalogue)
     own_keys = _own_keys(settings)
+    signers = {name: _signer(p, own_keys, settings) for name, p in profiles.items()}
+    verifiers = {name: _verifier(p, settings) for name, p in profiles.items()}
+    upgrade(settings.database_url)
     store = SqlStore(settings.database_url)
     overrides = dict(connector_overrides or {})
     wired = {
         name: overrides.get(name) or connectors.resolve(p.transport)(p)
         for name, p in profiles.items()
     }
-    signers = {name: _signer(p, own_keys, settings) for name, p in profiles.items()}
-    dispatcher = Dispatcher(
-        store,
-        directory,
-        wired,
-        signers,
-        DispatchSettings(
-            owner=settings.node_id,
-            poll_interval=settings.poll_interval,
-            lease_seconds=settings.lease_seconds,
-        ),
-        clock=clock,
+    limits = DispatchSettings(
+        owner=settings.node_id,
+        poll_interval=settings.poll_interval,
+        lease_seconds=settings.lease_seconds,
     )
-    verifiers = {name: _verifier(p, settings) for name, p in profiles.items()}
+    dispatcher = Dispatcher(store, directory, wired, signers, limits, clock=clock)
     sync = StatusSync(store, directory, verifiers, dispatcher.wake, clock)
     return Gateway(
         settings=settings,

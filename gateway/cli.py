@@ -8,6 +8,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+
 from gateway.domain.errors import LianxinError
 
 
@@ -22,6 +25,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except LianxinError as exc:
         print(f"lianxin: {exc.code}: {exc.message}", file=sys.stderr)
+        return 2
+    except (ValidationError, SettingsError) as exc:  # settings from the environment
+        print(f"lianxin: config_error: {exc}", file=sys.stderr)
         return 2
 
 
@@ -52,15 +58,16 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.api.app import create_app
+    from gateway.bootstrap import bootstrap
     from gateway.settings import Settings
 
     settings = Settings()
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    uvicorn.run(
-        create_app(settings), host=args.host, port=args.port, log_level="warning", access_log=False
-    )
+    gateway = bootstrap(settings)  # configuration errors surface here, before serving
+    app = create_app(settings, gateway=gateway)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -15,10 +15,14 @@ from gateway.bootstrap import Gateway, bootstrap
 from gateway.settings import Settings
 
 
-def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
-    """An app that bootstraps Lianxin on start-up and shuts it down cleanly."""
+def create_app(
+    settings: Settings | None = None, *, gateway: Gateway | None = None, **overrides: Any
+) -> FastAPI:
+    """An app that bootstraps Lianxin on start-up (unless given a built `gateway`)."""
     settings = settings or Settings()
-    build: Callable[[], Gateway] = lambda: bootstrap(settings, **overrides)  # noqa: E731
+
+    def build() -> Gateway:
+        return gateway if gateway is not None else bootstrap(settings, **overrides)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
