@@ -20,7 +20,7 @@ from gateway.mapping.profiles import AgencyProfile
 from gateway.service.directory import Directory
 from gateway.service.dispatch import Dispatcher, DispatchSettings
 from gateway.service.intake import Intake
-from gateway.service.ports import Connector
+from gateway.service.ports import Connector, Listener
 from gateway.service.status_sync import StatusSync
 from gateway.settings import Settings
 from gateway.signing import (
@@ -50,6 +50,7 @@ class Gateway:
     connectors: dict[str, Connector]
     public_keys: list[str]
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
+    _listeners: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
 
     @property
     def running(self) -> bool:
@@ -57,12 +58,21 @@ class Gateway:
         return self._task is not None and not self._task.done()
 
     def start(self) -> None:
-        """Start delivering from the outbox."""
+        """Start delivering from the outbox and listening on inbound transports."""
         self._task = asyncio.create_task(self.dispatcher.run(), name="lianxin-dispatcher")
+        for name, connector in self.connectors.items():
+            if isinstance(connector, Listener):
+                task = asyncio.create_task(
+                    connector.listen(self.sync.receive), name=f"listen-{name}"
+                )
+                self._listeners.append(task)
         self.dispatcher.wake()
 
     async def aclose(self) -> None:
         """Stop delivering, finish what is under way, release every resource."""
+        for task in self._listeners:
+            task.cancel()
+        await asyncio.gather(*self._listeners, return_exceptions=True)
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

@@ -7,9 +7,9 @@ handoffs, audit entries, de-duplication marks) commits together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from gateway.domain.messages import Delivery, Handoff, Lane, Receipt
 from gateway.domain.states import Status
@@ -139,6 +139,23 @@ class Connector(Protocol):
 
     async def deliver(self, delivery: Delivery) -> Receipt: ...
     async def aclose(self) -> None: ...
+
+
+class InboundHandler(Protocol):
+    """Where a transport hands a received message: verified, de-duplicated, applied.
+
+    Raises a LianxinError subclass when the message is refused (already audited);
+    the transport answers or counts it and keeps running.
+    """
+
+    async def __call__(self, agency: str, headers: Mapping[str, str], body: bytes) -> Any: ...
+
+
+@runtime_checkable
+class Listener(Protocol):
+    """A connector that also receives: `listen` runs until cancelled."""
+
+    async def listen(self, handler: InboundHandler) -> None: ...
 
 
 WakeUp = Callable[[], None]
