@@ -11,6 +11,7 @@
     │   ├── Unmappable              the agency's code tables cannot express a value
     │   ├── RevisionConflict        intake revision older than the stored one
     │   ├── PayloadTooLarge
+    │   ├── MalformedMessage        not parseable, or hostile (DTD, entities, oversized XML)
     │   └── SignatureError          missing, malformed, forged or stale signature
     ├── IllegalTransition           the state machine refuses the update
     │   └── StaleUpdate             the update is older than what was applied
@@ -106,6 +107,13 @@ class PayloadTooLarge(InputError):
 
     code = "payload_too_large"
     http_status = 413
+
+
+class MalformedMessage(InputError):
+    """A message that cannot be parsed safely: malformed, hostile or oversized."""
+
+    code = "malformed_message"
+    http_status = 400
 
 
 class SignatureError(InputError):

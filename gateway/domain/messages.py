@@ -8,6 +8,7 @@ the audit trail always matches what was sent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
@@ -61,9 +62,16 @@ class Handoff:
     last_error: str | None = None
 
 
+Sign = Callable[[str, bytes], dict[str, str]]
+
+
 @dataclass(frozen=True)
 class Delivery:
-    """What a connector sends for one attempt: the fixed body plus fresh signature headers."""
+    """What a connector sends for one attempt: the fixed body plus fresh signature headers.
+
+    `sign(message_id, content)` signs another wire form of the same message (e.g. the
+    canonical SOAP Body) for transports that do not send `body` as it is.
+    """
 
     handoff_id: str
     agency: str
@@ -71,6 +79,7 @@ class Delivery:
     body: bytes
     headers: dict[str, str]
     timeout: float
+    sign: Sign | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,10 @@ HotlineEventType = Literal[
     "revisit",
     "reopen",
     "archive",
+    # the hotline as the handling party of a matter an agency transferred to it:
+    "accept",
+    "feedback",
+    "return",
 ]
 
 
@@ -124,3 +137,6 @@ class HotlineEvent(Strict):
     reason: str | None = Field(default=None, max_length=2000)
     note: str | None = Field(default=None, max_length=20_000)
     satisfaction: int | None = Field(default=None, ge=1, le=5, description="revisit score 1–5")
+    flow_id: str | None = Field(
+        default=None, max_length=64, description="the hotline's own id, with 'accept'"
+    )

@@ -16,7 +16,12 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from gateway.domain.errors import MappingError
-from gateway.mapping.profiles import AgencyProfile, Catalogue
+from gateway.mapping.profiles import (
+    AgencyProfile,
+    BilateralCatalogue,
+    Catalogue,
+    check_code_tables,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -42,7 +47,7 @@ def load_mappings(root: Path, catalogue_file: str, known_transports: Iterable[st
                 f"{path}: transport: unknown transport '{profile.transport}'"
                 + suggestion(profile.transport, transports)
             )
-        agencies[profile.id] = profile
+        agencies[profile.id] = _complete(root, path, profile)
     if not agencies:
         raise MappingError(f"{root / 'agencies'}: no agency profiles (*.toml) found")
     catalogue_path = root / catalogue_file
@@ -88,3 +93,43 @@ def _check_rules(path: Path, catalogue: Catalogue, agencies: dict[str, AgencyPro
                 raise MappingError(
                     f"{path}: {entry}: unknown agency '{agency}'" + suggestion(agency, agencies)
                 )
+
+
+def _complete(root: Path, path: Path, profile: AgencyProfile) -> AgencyProfile:
+    """Add the bilateral catalogue's code tables and check every file the profile names."""
+    if profile.bilateral:
+        bilateral = _parse(root / profile.bilateral, BilateralCatalogue)
+        tables = {**profile.code_tables, **bilateral_tables(root / profile.bilateral, bilateral)}
+        profile = profile.model_copy(update={"code_tables": tables})
+    try:
+        check_code_tables(profile)
+    except ValueError as exc:
+        raise MappingError(f"{path}: {exc}") from exc
+    if profile.soap is not None:
+        for name in (profile.soap.wsdl, profile.soap.inbound_wsdl):
+            if name and not (root / name).is_file():
+                raise MappingError(f"{path}: soap: WSDL file '{name}' not found under {root}")
+    return profile
+
+
+def bilateral_tables(path: Path, catalogue: BilateralCatalogue) -> dict[str, dict[str, str]]:
+    """Code tables both ways: our matter code → theirs, and their code → our matter/category."""
+    _unique(path, "to_partner", [i.matter_code for i in catalogue.to_partner], "matter_code")
+    _unique(path, "to_partner", [i.partner_code for i in catalogue.to_partner], "partner_code")
+    _unique(path, "to_hotline", [i.partner_code for i in catalogue.to_hotline], "partner_code")
+    outbound, inbound = catalogue.to_partner, catalogue.to_hotline
+    return {
+        "to_partner": {i.matter_code: i.partner_code for i in outbound},
+        "to_partner_name": {i.matter_code: i.partner_name for i in outbound},
+        "from_partner": {i.partner_code: i.matter_code for i in inbound},
+        "from_partner_category": {i.partner_code: i.category.value for i in inbound},
+        "from_partner_name": {i.partner_code: i.partner_name for i in inbound},
+    }
+
+
+def _unique(path: Path, section: str, values: list[str], field: str) -> None:
+    seen: set[str] = set()
+    for index, value in enumerate(values):
+        if value in seen:
+            raise MappingError(f"{path}: {section}[{index}]: {field} '{value}' appears twice")
+        seen.add(value)

@@ -1,4 +1,4 @@
-"""Shape a work order into an agency's payload with the profile's field rules."""
+"""Shape documents with field rules: a work order into an agency's payload, and back."""
 
 from __future__ import annotations
 
@@ -12,30 +12,48 @@ def render(profile: AgencyProfile, document: dict[str, Any]) -> dict[str, Any]:
     """The agency's view of `document`; the document itself when the profile maps nothing."""
     if not profile.payload:
         return document
+    return render_fields(profile.payload, profile.code_tables, document, f"{profile.id}: payload")
+
+
+def render_fields(
+    rules: dict[str, FieldRule],
+    tables: dict[str, dict[str, str]],
+    document: dict[str, Any],
+    where: str,
+) -> dict[str, Any]:
+    """A new document with one entry per rule (entries whose value is missing are left out)."""
     out: dict[str, Any] = {}
-    for target, rule in profile.payload.items():
-        value = _value(profile, rule, document, target)
+    for target, rule in rules.items():
+        value = _value(rule, tables, document, f"{where}.{target}")
         if value is not None:
             _put(out, target, value)
     return out
 
 
-def _value(profile: AgencyProfile, rule: FieldRule, document: dict[str, Any], target: str) -> Any:
+def _value(
+    rule: FieldRule, tables: dict[str, dict[str, str]], document: dict[str, Any], where: str
+) -> Any:
+    if rule.template is not None:
+        flat = {k: "" if v is None else v for k, v in document.items()}
+        return rule.template.format_map(_Blank(flat)).strip("；; ") or None
     if rule.source is None:
         return rule.const
-    value = _get(document, rule.source)
+    value = get_path(document, rule.source)
     if value is None or rule.codes is None:
         return value
-    table = profile.code_tables[rule.codes]
+    table = tables[rule.codes]
     if str(value) not in table:
-        raise Unmappable(
-            f"agency '{profile.id}': payload.{target}: code table '{rule.codes}' "
-            f"has no entry for '{value}'"
-        )
+        raise Unmappable(f"{where}: code table '{rule.codes}' has no entry for '{value}'")
     return table[str(value)]
 
 
-def _get(document: dict[str, Any], path: str) -> Any:
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def get_path(document: dict[str, Any], path: str) -> Any:
+    """The value at a dotted path, or None."""
     node: Any = document
     for part in path.split("."):
         if not isinstance(node, dict):

@@ -9,6 +9,7 @@ data: a new agency is a new file, not new code.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -66,17 +67,47 @@ class InboundPolicy(Model):
 
 
 class FieldRule(Model):
-    """One target field of the agency's payload: copied from a path, coded, or constant."""
+    """One target field: copied from a path (optionally through a code table), a constant,
+    or a template such as "{CJCZQK}；{JQCLJGSM}" over top-level fields."""
 
-    source: str | None = Field(default=None, description="dotted path in the work order")
+    source: str | None = Field(default=None, description="dotted path in the source document")
     codes: str | None = Field(default=None, description="name of a code table")
     const: str | int | bool | None = None
+    template: str | None = None
 
     @model_validator(mode="after")
     def _one_origin(self) -> FieldRule:
-        if (self.source is None) == (self.const is None):
-            raise ValueError("give exactly one of 'source' or 'const'")
+        given = [x for x in (self.source, self.const, self.template) if x is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of 'source', 'const' or 'template'")
         return self
+
+
+class SoapEvent(Model):
+    """How one hotline event is told to a SOAP agency: which operation, which fields."""
+
+    operation: str = Field(min_length=1)
+    fields: dict[str, FieldRule] = Field(default_factory=dict)
+
+
+class SoapInbound(Model):
+    """How one operation the agency calls on Lianxin becomes one of our messages."""
+
+    message: Literal["transfer", "status"]
+    status: str | None = Field(default=None, description="the agency status code it stands for")
+    fields: dict[str, FieldRule] = Field(description="our dotted path → their element")
+    reply_id: str | None = Field(default=None, description="response element for our order id")
+
+
+class SoapPolicy(Model):
+    """The SOAP contract of one agency: its service, and the service Lianxin hosts for it."""
+
+    wsdl: str = Field(description="the agency's WSDL, relative to the mappings directory")
+    transfer_operation: str = Field(min_length=1)
+    events: dict[str, SoapEvent] = Field(default_factory=dict)
+    inbound_wsdl: str | None = None
+    inbound: dict[str, SoapInbound] = Field(default_factory=dict)
+    max_message_bytes: int = Field(default=262_144, ge=1024, le=10_485_760)
 
 
 class AgencyProfile(Model):
@@ -97,12 +128,24 @@ class AgencyProfile(Model):
     payload: dict[str, FieldRule] = Field(
         default_factory=dict, description="target dotted path → rule; empty sends our schema"
     )
+    bilateral: str | None = Field(
+        default=None, description="bilateral catalogue file whose code tables this agency uses"
+    )
+    soap: SoapPolicy | None = None
+
+    def field_maps(self) -> dict[str, dict[str, FieldRule]]:
+        """Every field map of the profile, by where it sits in the file."""
+        maps = {"payload": self.payload}
+        if self.soap is not None:
+            maps |= {f"soap.events.{k}.fields": v.fields for k, v in self.soap.events.items()}
+            maps |= {f"soap.inbound.{k}.fields": v.fields for k, v in self.soap.inbound.items()}
+        return maps
 
     @model_validator(mode="after")
     def _codes_exist(self) -> AgencyProfile:
-        for target, rule in self.payload.items():
-            if rule.codes and rule.codes not in self.code_tables:
-                raise ValueError(f"payload.{target}: no code table named '{rule.codes}'")
+        if self.bilateral:
+            return self  # its code tables arrive with the bilateral file; checked by the loader
+        check_code_tables(self)
         return self
 
     def status_for(self, code: str) -> Status | None:
@@ -110,6 +153,34 @@ class AgencyProfile(Model):
         if code in self.status_map:
             return self.status_map[code]
         return Status(code) if code in Status.__members__ else None
+
+
+def check_code_tables(profile: AgencyProfile) -> None:
+    """Raise ValueError when a field rule names a code table the profile does not have."""
+    for where, rules in profile.field_maps().items():
+        for target, rule in rules.items():
+            if rule.codes and rule.codes not in profile.code_tables:
+                raise ValueError(f"{where}.{target}: no code table named '{rule.codes}'")
+
+
+class BilateralItem(Model):
+    """One matter of a bilateral catalogue: our matter code ↔ the partner's category code."""
+
+    matter_code: str = Field(min_length=1)
+    partner_code: str = Field(min_length=1)
+    partner_name: str = Field(min_length=1)
+    category: Category = Category.help
+    item: str = Field(min_length=1, description="the catalogue's wording of the matter")
+
+
+class BilateralCatalogue(Model):
+    """What goes which way between the hotline and one partner (e.g. 12345 ↔ 110)."""
+
+    version: str = Field(min_length=1)
+    partner: str = Field(min_length=1)
+    description: str = ""
+    to_partner: tuple[BilateralItem, ...] = Field(min_length=1)
+    to_hotline: tuple[BilateralItem, ...] = Field(min_length=1)
 
 
 class Rule(Model):

@@ -161,6 +161,7 @@ class Dispatcher:
                     handoff.body,
                     headers,
                     profile.timeout,
+                    sign=self.signers[handoff.agency].headers,
                 )
                 receipt = await self.connectors[handoff.agency].deliver(delivery)
             attempt = Attempt(handoff, profile.endpoint, signature, started, self.clock(), receipt)
@@ -245,10 +246,11 @@ class Dispatcher:
                     "request_digest": handoff.body_digest,
                     "status": receipt.status_code,
                     "agency_ref": receipt.agency_ref,
+                    **receipt.details,
                 },
             )
         )
-        if handoff.kind != HandoffKind.transfer or handoff.agency == HOTLINE:
+        if handoff.kind != HandoffKind.transfer:
             return False
         return self._mark_dispatched(uow, handoff, receipt)
 
@@ -274,6 +276,8 @@ class Dispatcher:
                 },
             )
         )
+        if order.origin != HOTLINE:
+            return False  # a matter an agency sent: the hotline tells it through its own events
         moved = order.model_copy(update={"status": Status.dispatched})
         payload = envelopes.status(
             moved,

@@ -14,7 +14,14 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from gateway.domain.errors import InputError, LianxinError, NotAddressed, StaleUpdate, UnknownOrder
+from gateway.domain.errors import (
+    IllegalTransition,
+    InputError,
+    LianxinError,
+    NotAddressed,
+    StaleUpdate,
+    UnknownOrder,
+)
 from gateway.domain.ids import new_id
 from gateway.domain.messages import (
     HOTLINE,
@@ -32,7 +39,8 @@ from gateway.service.outbox import enqueue
 from gateway.service.ports import AuditEvent, Store, UnitOfWork
 from gateway.signing import MessageVerifier
 
-AgencyMessage = TypeAdapter(StatusUpdate | TransferIn)
+AgencyMessageType = StatusUpdate | TransferIn
+AgencyMessage: TypeAdapter[AgencyMessageType] = TypeAdapter(AgencyMessageType)
 
 EVENT_TARGETS: dict[str, Status | None] = {
     "supplement": None,
@@ -43,7 +51,12 @@ EVENT_TARGETS: dict[str, Status | None] = {
     "revisit": Status.revisited,
     "reopen": Status.reopened,
     "archive": Status.archived,
+    "accept": Status.signed,
+    "feedback": Status.replied,
+    "return": Status.returned,
 }
+#: events by which the hotline acts as the handling party of a matter an agency sent it
+HANDLER_EVENTS = frozenset({"accept", "feedback", "return"})
 
 
 @dataclass(frozen=True)
@@ -72,13 +85,23 @@ class StatusSync:
         self.wake = wake
         self.clock = clock
 
-    async def receive(self, agency: str, headers: Mapping[str, str], body: bytes) -> Outcome:
-        """Verify, parse and apply one signed message from `agency`; audit any refusal."""
-        message: StatusUpdate | TransferIn | None = None
+    async def receive(
+        self,
+        agency: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        parse: Callable[[bytes], AgencyMessageType] | None = None,
+    ) -> Outcome:
+        """Verify, parse and apply one signed message from `agency`; audit any refusal.
+
+        `body` is what the signature covers; `parse` turns it into a message (JSON by
+        default; the SOAP endpoint passes its own).
+        """
+        message: AgencyMessageType | None = None
         try:
             self.directory.profile(agency)
             verified = self.verifiers[agency].verify(headers, body)
-            message = _parse(body)
+            message = (parse or parse_json)(body)
             parsed = message
             outcome = await self.store.write(
                 lambda uow: self._apply_message(uow, agency, verified.msg_id, parsed)
@@ -180,6 +203,7 @@ class StatusSync:
             **submitted.model_dump(exclude={"route_to", "partner_ids"}),
             id=new_id("wo"),
             origin=agency,
+            lead_agency=HOTLINE,
             partner_ids={**submitted.partner_ids, agency: submitted.flow_id},
         )
         uow.orders.add(order, now)
@@ -206,6 +230,12 @@ class StatusSync:
         if not uow.inbound.remember(HOTLINE, f"{order_id}/{event.event_id}", self.clock()):
             return Outcome("duplicate", order.id, order.status.value)
         target = EVENT_TARGETS[event.type]
+        actor = self._actor_for(order, event)
+        if event.type == "accept" and event.flow_id:
+            order = order.model_copy(
+                update={"partner_ids": {**order.partner_ids, HOTLINE: event.flow_id}}
+            )
+            uow.orders.replace(order)
         detail = {
             "event": event.type,
             "event_id": event.event_id,
@@ -215,16 +245,26 @@ class StatusSync:
         if target is None:
             self._record(uow, "event_recorded", order, HOTLINE, detail)
         else:
-            order = self._move(
-                uow, order, target, Actor.hotline, event.reason, None, HOTLINE, detail
-            )
+            order = self._move(uow, order, target, actor, event.reason, None, HOTLINE, detail)
         self._notify_agencies(uow, order, event)
         return Outcome("applied", order.id, order.status.value)
 
+    @staticmethod
+    def _actor_for(order: WorkOrder, event: HotlineEvent) -> Actor:
+        if event.type not in HANDLER_EVENTS:
+            return Actor.hotline
+        if order.origin == HOTLINE:
+            raise IllegalTransition(
+                f"'{event.type}' is for matters an agency transferred to the hotline; "
+                f"order {order.id} came from the hotline",
+                order_id=order.id,
+            )
+        return Actor.agency  # the hotline handles this matter, as an agency would
+
     def _notify_agencies(self, uow: UnitOfWork, order: WorkOrder, event: HotlineEvent) -> None:
         now = self.clock()
-        for agency in (order.lead_agency, *order.assisting_agencies):
-            if agency:
+        for agency in _parties(order):
+            if agency != HOTLINE:
                 profile = self.directory.profile(agency)
                 payload = envelopes.event(order, profile, event)
                 enqueue(uow, order, profile, HandoffKind.event, payload, now)
@@ -281,6 +321,13 @@ class StatusSync:
         uow.audit.append(AuditEvent(event, order_id=order.id, party=party, detail=detail))
 
 
+def _parties(order: WorkOrder) -> list[str]:
+    """Every agency involved in the order: lead, assisting, and the one it came from."""
+    origin = [order.origin] if order.origin != HOTLINE else []
+    found = [order.lead_agency, *order.assisting_agencies, *origin]
+    return list(dict.fromkeys(a for a in found if a))
+
+
 def _find(uow: UnitOfWork, update: StatusUpdate) -> tuple[WorkOrder, float]:
     stored = None
     if update.order_id:
@@ -296,9 +343,18 @@ def _find(uow: UnitOfWork, update: StatusUpdate) -> tuple[WorkOrder, float]:
     return stored.order, stored.last_update_at
 
 
-def _parse(body: bytes) -> StatusUpdate | TransferIn:
+def parse_json(body: bytes) -> AgencyMessageType:
+    """A JSON agency message, or InputError listing what does not fit."""
     try:
         return AgencyMessage.validate_json(body)
+    except ValidationError as exc:
+        raise InputError("message does not match the schema", errors=_errors(exc)) from exc
+
+
+def parse_data(data: dict[str, Any]) -> AgencyMessageType:
+    """An agency message from already-decoded data, or InputError."""
+    try:
+        return AgencyMessage.validate_python(data)
     except ValidationError as exc:
         raise InputError("message does not match the schema", errors=_errors(exc)) from exc
 
