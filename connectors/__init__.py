@@ -2,7 +2,7 @@
 
 A connector delivers one signed message to one agency and returns a Receipt, or raises
 TransientDelivery / PermanentDelivery; it never retries on its own. Add a transport by
-writing one module with a `build(profile)` factory and naming it in TRANSPORTS.
+writing one module with a `build(profile, settings)` factory and naming it in TRANSPORTS.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from gateway.mapping.loader import suggestion
 TRANSPORTS: dict[str, str] = {
     "rest": "connectors.rest:build",
     "memory": "connectors.memory:build",
+    "soap": "connectors.soap:build",
 }
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from gateway.domain.errors import DeliveryError
 from gateway.domain.messages import Delivery, Receipt
 from gateway.mapping.profiles import AgencyProfile
+from gateway.settings import Settings
 
 
 @dataclass
@@ -34,6 +35,6 @@ class MemoryConnector:
         """Nothing to release."""
 
 
-def build(profile: AgencyProfile) -> MemoryConnector:
+def build(profile: AgencyProfile, settings: Settings | None = None) -> MemoryConnector:
     """A memory connector for `profile`."""
     return MemoryConnector(name=profile.id)

@@ -20,6 +20,7 @@ import httpx
 from gateway.domain.errors import PermanentDelivery, TransientDelivery
 from gateway.domain.messages import Delivery, Receipt
 from gateway.mapping.profiles import AgencyProfile
+from gateway.settings import Settings
 
 RETRYABLE_4XX = frozenset({408, 409, 425, 429})
 THROTTLING = frozenset({408, 429})
@@ -94,6 +95,6 @@ def _retry_after(response: httpx.Response) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def build(profile: AgencyProfile) -> RestConnector:
+def build(profile: AgencyProfile, settings: Settings | None = None) -> RestConnector:
     """A REST connector for `profile`."""
     return RestConnector(profile)

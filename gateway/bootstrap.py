@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import connectors
+from connectors.soap_server import SoapEndpoint
 from gateway.domain.errors import ConfigError
 from gateway.domain.messages import HOTLINE
 from gateway.mapping.loader import load_mappings
@@ -49,6 +50,7 @@ class Gateway:
     dispatcher: Dispatcher
     connectors: dict[str, Connector]
     public_keys: list[str]
+    soap: SoapEndpoint
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
     _listeners: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
 
@@ -101,7 +103,7 @@ def bootstrap(
     store = SqlStore(settings.database_url)
     overrides = dict(connector_overrides or {})
     wired = {
-        name: overrides.get(name) or connectors.resolve(p.transport)(p)
+        name: overrides.get(name) or connectors.resolve(p.transport)(p, settings)
         for name, p in profiles.items()
     }
     limits = DispatchSettings(
@@ -120,6 +122,7 @@ def bootstrap(
         dispatcher=dispatcher,
         connectors=wired,
         public_keys=[k.verifying_key().public_text() for k in own_keys],
+        soap=SoapEndpoint(profiles, settings.mappings_dir, sync),
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from connectors.simulators.agency import AgencySimulator, Script
 from connectors.simulators.hotline import HotlineSimulator
+from connectors.simulators.police110 import Police110Simulator
 from connectors.simulators.server import ServerThread
 from gateway.api.app import create_app
 from gateway.settings import Settings
@@ -85,6 +86,7 @@ class Stack:
     agencies: dict[str, AgencySimulator]
     gateway_key: str
     agency_keys: dict[str, str] = field(default_factory=dict)
+    police: Police110Simulator | None = None
 
 
 @pytest.fixture
@@ -108,6 +110,12 @@ def make_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
             servers.append(server)
             agencies[agency], keys[agency] = sim, key
             pubs[agency], endpoints[agency] = [public_text_of(key)], f"{server.url}/orders"
+        police_key = generate_ed25519_key()
+        police = Police110Simulator(gateway_url, [public], police_key)
+        police_server = ServerThread(police.app).start()
+        servers.append(police_server)
+        keys["police-110"], pubs["police-110"] = police_key, [public_text_of(police_key)]
+        endpoints["police-110"] = f"{police_server.url}/jcj"
         settings = Settings(
             database_url=database_url,
             hotline_callback_url=f"{servers[0].url}/callbacks",
@@ -118,7 +126,7 @@ def make_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
             **overrides,
         )
         servers.append(gateway_server.start(create_app(settings)))
-        return Stack(gateway_url, settings, hotline, agencies, gateway_key, keys)
+        return Stack(gateway_url, settings, hotline, agencies, gateway_key, keys, police)
 
     yield build
     for server in reversed(servers):

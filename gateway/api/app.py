@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from gateway.api import errors
 from gateway.api.limits import BodyLimit
-from gateway.api.routers import health, inbound, work_orders
+from gateway.api.routers import health, inbound, soap, work_orders
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.settings import Settings
 
@@ -41,7 +41,7 @@ def create_app(
         description="Inter-agency integration gateway for 12345 government-service hotlines.",
     )
     errors.install(app)
-    for router in (work_orders.router, inbound.router, health.router):
+    for router in (work_orders.router, inbound.router, soap.router, health.router):
         app.include_router(router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -7,6 +7,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from connectors.soap_xml import fault
 from gateway.api.errors import error_body
 
 
@@ -23,7 +24,7 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(send)
+            await self._refuse(scope, send)
             return
         body = bytearray()
         more = True
@@ -34,23 +35,21 @@ class BodyLimit:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > self.max_bytes:
-                await self._refuse(send)
+                await self._refuse(scope, send)
                 return
         await self.app(scope, _replay(bytes(body), receive), send)
 
-    async def _refuse(self, send: Send) -> None:
-        payload = error_body("payload_too_large", f"request body exceeds {self.max_bytes} bytes")
-        raw = json.dumps(payload).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(raw)).encode()),
-                ],
-            }
-        )
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        message = f"request body exceeds {self.max_bytes} bytes"
+        if str(scope.get("path", "")).startswith("/soap/"):
+            raw, kind = fault("Client", f"payload_too_large: {message}"), b"text/xml; charset=utf-8"
+        else:
+            raw, kind = (
+                json.dumps(error_body("payload_too_large", message)).encode(),
+                b"application/json",
+            )
+        headers = [(b"content-type", kind), (b"content-length", str(len(raw)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": raw})
 
 

@@ -1,0 +1,35 @@
+"""SOAP services hosted for agencies: WSDL at `GET /soap/{agency}?wsdl`, calls by POST."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from connectors import soap_xml
+from gateway.api.deps import gateway
+from gateway.bootstrap import Gateway
+from gateway.domain.errors import LianxinError
+
+router = APIRouter(prefix="/soap", tags=["agencies"])
+XML = "text/xml; charset=utf-8"
+
+
+@router.get("/{agency}", summary="The WSDL of the service Lianxin hosts for an agency")
+async def wsdl(agency: str, request: Request, gw: Annotated[Gateway, Depends(gateway)]) -> Response:
+    """The WSDL (`?wsdl`), its address set to this endpoint."""
+    if "wsdl" not in request.query_params:
+        return Response(soap_xml.fault("Client", "ask for ?wsdl"), 400, media_type=XML)
+    address = str(request.url.remove_query_params("wsdl"))
+    try:
+        text = gw.soap.wsdl(agency, address)
+    except LianxinError as exc:
+        return Response(soap_xml.fault("Client", exc.message), exc.http_status, media_type=XML)
+    return Response(text, media_type=XML)
+
+
+@router.post("/{agency}", summary="A SOAP call from an agency (signed in <lx:Signature>)")
+async def call(agency: str, request: Request, gw: Annotated[Gateway, Depends(gateway)]) -> Response:
+    """Apply the call; a SOAP Fault with a 4xx for anything refused."""
+    answer = await gw.soap.handle(agency, await request.body())
+    return Response(answer.content, answer.status, media_type=XML)

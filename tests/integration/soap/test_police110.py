@@ -1,0 +1,123 @@
+"""12345 ↔ 110 over real SOAP: zeep against the simulated 110 and against Lianxin's endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Stack
+from tests.integration.api.helpers import order, wait_until
+
+
+def police_order(flow_id: str = "GZ-P1", **changes: Any) -> dict[str, Any]:
+    fields = {
+        "category": "report",
+        "matter_code": "GA-0104",
+        "title": "小区门口长期有黑车揽客",
+        "content": "某小区东门每晚有多辆无牌车辆揽客，疑似非法营运。",
+        **changes,
+    }
+    return order(flow_id, **fields)
+
+
+def view(client: httpx.Client, order_id: str) -> dict[str, Any]:
+    return dict(client.get(f"/v1/work-orders/{order_id}").json())
+
+
+@pytest.fixture
+def stack(make_stack: Callable[..., Stack]) -> Stack:
+    return make_stack()
+
+
+def test_a_police_matter_goes_to_110_and_its_confirm_and_feedback_come_back(stack: Stack) -> None:
+    with httpx.Client(base_url=stack.url) as client:
+        accepted = client.post("/v1/work-orders", json=police_order())
+        assert accepted.status_code == 202, accepted.text
+        order_id = accepted.json()["id"]
+        assert accepted.json()["lead_agency"] == "police-110"
+        wait_until(lambda: view(client, order_id)["status"] == "replied", what="110 feedback")
+        body = view(client, order_id)
+    assert stack.police is not None
+    case = next(iter(stack.police.cases.values()))
+    assert case["JQLBDM"] == "0601" and case["JQLBMC"] == "非法营运" and case["FLOWID"] == "GZ-P1"
+    assert case["BJNR"].startswith("某小区东门") and case["SFBM"] == "0"
+    transfer = next(h for h in body["handoffs"] if h["agency"] == "police-110")
+    assert transfer["agency_ref"].startswith("J") and transfer["state"] == "delivered"
+    assert stack.hotline.statuses[order_id] == ["dispatched", "signed", "replied"]
+    acknowledged = next(
+        e for e in body["timeline"] if e["event"] == "acknowledged" and e["party"] == "police-110"
+    )
+    assert acknowledged["detail"]["operation"] == "TransferCase"
+    assert len(acknowledged["detail"]["wire_digest"]) == 64
+    assert acknowledged["detail"]["request_digest"] == transfer["payload_digest"]
+
+
+def test_a_matter_110_does_not_take_comes_back_returned_with_its_reason(stack: Stack) -> None:
+    with httpx.Client(base_url=stack.url) as client:
+        order_id = client.post(
+            "/v1/work-orders", json=police_order(content="邻居家庭纠纷争吵，不属于公安紧急警情。")
+        ).json()["id"]
+        wait_until(lambda: view(client, order_id)["status"] == "returned", what="return")
+        timeline = view(client, order_id)["timeline"]
+    applied = [
+        e for e in timeline if e["event"] == "status_applied" and e["detail"]["to"] == "returned"
+    ]
+    assert "不属于公安机关管辖" in applied[0]["detail"]["reason"]
+
+
+def test_a_case_110_pushes_becomes_an_order_for_the_hotline_and_the_loop_closes(
+    stack: Stack,
+) -> None:
+    assert stack.police is not None
+    result = asyncio.run(stack.police.push_case("J20261124000901", "工地夜间施工噪声扰民，非警情"))
+    assert result.Code == 0, stack.police.answers_failed
+    order_id = result.ORDERID
+    with httpx.Client(base_url=stack.url) as client:
+        wait_until(lambda: view(client, order_id)["status"] == "dispatched", what="to hotline")
+        transfer = stack.hotline.transfers[0]
+        assert transfer["from_agency"] == "police-110"
+        assert transfer["work_order"]["matter_code"] == "CG-0201"
+        assert transfer["work_order"]["partner_ids"]["police-110"] == "J20261124000901"
+        url = f"/v1/work-orders/{order_id}/events"
+
+        def event(kind: str, n: int, **more: Any) -> None:
+            body = {
+                "type": kind,
+                "event_id": f"e{n}",
+                "occurred_at": "2026-11-24T12:00:00+08:00",
+                **more,
+            }
+            response = client.post(url, json=body)
+            assert response.status_code == 200, response.text
+
+        event("accept", 1, flow_id="GZ12345-20261124-009001")
+        event("feedback", 2, note="已转住建部门处理，施工单位已停止夜间施工")
+        event("resolve", 3)
+        event("revisit", 4, satisfaction=5, note="报警人表示满意")
+        wait_until(lambda: len(stack.police.callbacks) == 2, what="callbacks to 110")
+        order_view = view(client, order_id)
+    confirmation = stack.police.confirmations[0]
+    assert confirmation == {
+        "JJDBH": "J20261124000901",
+        "FLOWID": "GZ12345-20261124-009001",
+        "SLSJ": confirmation["SLSJ"],
+    }
+    feedback, revisit = stack.police.callbacks
+    assert (feedback["DYYY"], revisit["DYYY"], revisit["PJ"]) == ("1", "3", "5")
+    assert order_view["work_order"]["partner_ids"] == {
+        "police-110": "J20261124000901",
+        "hotline": "GZ12345-20261124-009001",
+    }
+    assert order_view["status"] == "revisited"
+
+
+def test_the_same_push_twice_is_one_order(stack: Stack) -> None:
+    assert stack.police is not None
+    first = asyncio.run(stack.police.push_case("J20261124000902", "占道经营"))
+    again = asyncio.run(stack.police.push_case("J20261124000902", "占道经营"))
+    assert first.ORDERID == again.ORDERID
+    assert again.Code == 1
