@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -54,6 +54,9 @@ class Police110Simulator:
     callbacks: list[dict[str, str]] = field(default_factory=list)
     confirmations: list[dict[str, str]] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    down_until: float = 0.0
+    outage_refusals: int = 0
+    log: list[tuple[str, str, str]] = field(default_factory=list)
     answers_failed: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -68,6 +71,9 @@ class Police110Simulator:
     async def _endpoint(self, request: Request) -> Response:
         if request.method == "GET":
             return Response(WSDL.read_text(encoding="utf-8"), media_type=XML)
+        if time.monotonic() < self.down_until:
+            self.outage_refusals += 1
+            return Response(soap_xml.fault("Server", "系统维护中"), 503, media_type=XML)
         try:
             operation, fields, msg_id = self._accept(await request.body())
         except LianxinError as exc:
@@ -89,7 +95,14 @@ class Police110Simulator:
         )
         return soap_xml.local_name(payload), soap_xml.fields_of(payload), verified.msg_id
 
+    def go_down(self, seconds: float) -> None:
+        """Answer every call with 503 for the next `seconds`."""
+        self.down_until = time.monotonic() + seconds
+
     def _handle(self, operation: str, fields: dict[str, str]) -> Response:
+        self.log.append(
+            (operation, fields.get("JJDBH") or fields.get("FLOWID", ""), fields.get("DYYY", ""))
+        )
         if operation == "TransferCase":
             with self._lock:
                 jjdbh = f"J{datetime.now(UTC):%Y%m%d}{len(self.cases) + 1:06d}"
@@ -180,8 +193,3 @@ class Police110Simulator:
                 "XZQHDM": "440106",
             },
         )
-
-
-def wsdl_path() -> Path:
-    """Where the simulated 110 WSDL lives."""
-    return WSDL

@@ -121,3 +121,37 @@ def test_the_same_push_twice_is_one_order(stack: Stack) -> None:
     again = asyncio.run(stack.police.push_case("J20261124000902", "占道经营"))
     assert first.ORDERID == again.ORDERID
     assert again.Code == 1
+
+
+def test_an_independent_zeep_client_reads_the_wsdl_and_pushes_a_case(stack: Stack) -> None:
+    """Plain zeep, WSDL fetched from ?wsdl, signature built by hand from the spec."""
+    import zeep
+    from zeep.plugins import Plugin
+
+    from connectors import soap_xml
+    from gateway.signing import MessageSigner, parse_signing_key
+
+    signer = MessageSigner([parse_signing_key(stack.agency_keys["police-110"])])
+
+    class Sign(Plugin):  # type: ignore[misc]
+        def egress(self, envelope: Any, headers: Any, operation: Any, options: Any) -> Any:
+            body = soap_xml.canonical_body(envelope)
+            soap_xml.add_signature(envelope, signer.headers("zeep-1", body))
+            return envelope, headers
+
+    client = zeep.Client(f"{stack.url}/soap/police-110?wsdl", plugins=[Sign()])
+    result = client.service.TransferIn(
+        JJDBH="J20261124000777",
+        BJDZ="越秀区某街",
+        BJNR="商铺占道经营",
+        BJSJ="2026-11-24T09:00:00+08:00",
+        JQLBDM="9103",
+        JQLBMC="占道经营",
+        GXDWDM="440104",
+        GXDWMC="越秀分局",
+        SFBM="0",
+        XZQHDM="440104",
+    )
+    assert result.Code == 0 and result.ORDERID.startswith("wo_")
+    with httpx.Client(base_url=stack.url) as http:
+        assert view(http, result.ORDERID)["work_order"]["matter_code"] == "CG-0202"
