@@ -107,7 +107,8 @@ def _message(
     data = render_fields(rule.fields, profile.code_tables, fields, where)
     if rule.message == "transfer":
         return parse_data({"type": "transfer", "work_order": data})
-    return parse_data({"type": "status", "status": rule.status, **data})
+    fixed = {"status": rule.status} if rule.status else {}
+    return parse_data({"type": "status", **fixed, **data})
 
 
 def _service(profile: AgencyProfile, mappings_dir: Path) -> _Service:

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from connectors.simulators.agency import AgencySimulator, Script
+from connectors.simulators.customs12360 import CustomsSimulator
 from connectors.simulators.hotline import HotlineSimulator
 from connectors.simulators.police110 import Police110Simulator
 from connectors.simulators.server import ServerThread
@@ -87,6 +88,7 @@ class Stack:
     gateway_key: str
     agency_keys: dict[str, str] = field(default_factory=dict)
     police: Police110Simulator | None = None
+    customs: CustomsSimulator | None = None
 
 
 @pytest.fixture
@@ -116,6 +118,12 @@ def make_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
         servers.append(police_server)
         keys["police-110"], pubs["police-110"] = police_key, [public_text_of(police_key)]
         endpoints["police-110"] = f"{police_server.url}/jcj"
+        customs_key = generate_ed25519_key()
+        customs = CustomsSimulator(gateway_url, [public], customs_key)
+        customs_server = ServerThread(customs.app).start()
+        servers.append(customs_server)
+        keys["customs-12360"], pubs["customs-12360"] = customs_key, [public_text_of(customs_key)]
+        endpoints["customs-12360"] = f"{customs_server.url}/cases"
         settings = Settings(
             database_url=database_url,
             hotline_callback_url=f"{servers[0].url}/callbacks",
@@ -126,7 +134,7 @@ def make_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
             **overrides,
         )
         servers.append(gateway_server.start(create_app(settings)))
-        return Stack(gateway_url, settings, hotline, agencies, gateway_key, keys, police)
+        return Stack(gateway_url, settings, hotline, agencies, gateway_key, keys, police, customs)
 
     yield build
     for server in reversed(servers):

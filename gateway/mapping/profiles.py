@@ -94,7 +94,9 @@ class SoapInbound(Model):
     """How one operation the agency calls on Lianxin becomes one of our messages."""
 
     message: Literal["transfer", "status"]
-    status: str | None = Field(default=None, description="the agency status code it stands for")
+    status: str | None = Field(
+        default=None, description="the agency status it stands for (else a 'status' field)"
+    )
     fields: dict[str, FieldRule] = Field(description="our dotted path → their element")
     reply_id: str | None = Field(default=None, description="response element for our order id")
 

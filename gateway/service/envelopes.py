@@ -67,7 +67,7 @@ def event(order: WorkOrder, profile: AgencyProfile, hotline_event: HotlineEvent)
         **_ids(order),
         "event": hotline_event.type,
         "status": order.status.value,
-        **hotline_event.model_dump(mode="json", exclude={"type"}),
+        **hotline_event.model_dump(mode="json", exclude={"type", "flow_id"}),
     }
     if hotline_event.type == "supplement":
         body["work_order"] = render(profile, order.model_dump(mode="json", exclude={"route_to"}))
