@@ -61,4 +61,32 @@ DEMO_ORDERS: list[dict[str, Any]] = [
         "caller": {"name": "赵女士", "phone": "13500004444"},
         "received_at": "2026-11-24T08:31:20+08:00",
     },
+    {
+        "flow_id": "GZ12345-20261124-000106",
+        "acceptance_no": "SL202611240106",
+        "category": "report",
+        "matter_code": "GA-0104",
+        "title": "地铁站口黑车长期揽客",
+        "content": "体育西路地铁站B口每晚有多辆无牌车辆揽客，疑似非法营运，存在安全隐患。",
+        "location": {"address": "广州市天河区体育西路地铁站B口", "division_code": "440106"},
+        "caller": {"name": "周先生", "phone": "13422225555"},
+        "received_at": "2026-11-24T08:40:02+08:00",
+    },
+    {
+        "flow_id": "GZ12345-20261124-000107",
+        "acceptance_no": "SL202611240107",
+        "category": "consult",
+        "title": "入境携带化妆品是否需要申报",
+        "content": "市民咨询从香港经口岸入境，携带自用化妆品价值约六千元，是否需要向海关申报。",
+        "caller": {"name": "吴女士", "phone": "13311116666"},
+        "received_at": "2026-11-24T08:45:30+08:00",
+    },
 ]
+
+#: a 双非 case 110 pushes to 12345 during the demo (TransferIn)
+POLICE_PUSH = {
+    "jjdbh": "J20261124000318",
+    "content": "报警人称小区旁工地夜间施工噪声扰民，经研判非警情，转12345处理。",
+    "code": "9102",
+    "name": "施工噪声",
+}

@@ -252,7 +252,19 @@ class Dispatcher:
         )
         if handoff.kind != HandoffKind.transfer:
             return False
+        self._remember_partner_id(uow, handoff, receipt)
         return self._mark_dispatched(uow, handoff, receipt)
+
+    @staticmethod
+    def _remember_partner_id(uow: UnitOfWork, handoff: Handoff, receipt: Receipt) -> None:
+        """Keep the agency's own case number (e.g. 110's JJDBH) on the order."""
+        stored = uow.orders.get(handoff.order_id)
+        if stored is None or not receipt.agency_ref or handoff.agency == HOTLINE:
+            return
+        order = stored.order
+        if order.partner_ids.get(handoff.agency) != receipt.agency_ref:
+            ids = {**order.partner_ids, handoff.agency: receipt.agency_ref}
+            uow.orders.replace(order.model_copy(update={"partner_ids": ids}))
 
     def _mark_dispatched(self, uow: UnitOfWork, handoff: Handoff, receipt: Receipt) -> bool:
         stored = uow.orders.get(handoff.order_id)

@@ -58,7 +58,8 @@ class Intake:
         now = self.clock()
         chosen = route(submitted, self.directory.catalogue, self.directory.agency_ids)
         order = WorkOrder(
-            **submitted.model_dump(),
+            **submitted.model_dump(exclude={"partner_ids"}),
+            partner_ids={**submitted.partner_ids, HOTLINE: submitted.flow_id},
             id=new_id("wo"),
             lead_agency=chosen.lead,
             assisting_agencies=list(chosen.agencies[1:]),

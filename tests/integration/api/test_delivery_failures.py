@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,12 +19,7 @@ from tests.integration.api.helpers import order, wait_until
 def fast_retries(tmp_path: Path) -> Path:
     """A copy of the shipped mappings whose tax profile retries after 0.2 s, 3 attempts."""
     root = tmp_path / "mappings"
-    for sub in ("agencies", "routing"):
-        (root / sub).mkdir(parents=True)
-        for source in (REPO_ROOT / "mappings" / sub).glob("*.toml"):
-            (root / sub / source.name).write_text(
-                source.read_text(encoding="utf-8"), encoding="utf-8"
-            )
+    shutil.copytree(REPO_ROOT / "mappings", root)
     tax = root / "agencies" / "tax-12366.toml"
     text = tax.read_text(encoding="utf-8")
     text = text.replace(

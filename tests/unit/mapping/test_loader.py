@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from connectors import TRANSPORTS
 from gateway.domain.errors import MappingError
 from gateway.mapping.loader import load_mappings
 
@@ -25,8 +26,8 @@ def load(root: Path) -> None:
 
 
 def test_the_shipped_mappings_are_valid() -> None:
-    mappings = load_mappings(REPO_MAPPINGS, "routing/catalogue.toml", ["rest", "memory"])
-    assert {"hotline", "tax-12366", "city-management"} <= set(mappings.agencies)
+    mappings = load_mappings(REPO_MAPPINGS, "routing/catalogue.toml", TRANSPORTS)
+    assert {"hotline", "tax-12366", "city-management", "police-110"} <= set(mappings.agencies)
 
 
 def test_a_rule_naming_an_unknown_agency_names_file_entry_and_suggestion(tmp_path: Path) -> None:

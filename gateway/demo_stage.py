@@ -1,0 +1,86 @@
+"""The demo's cast: simulated hotline and agencies around a gateway, all on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from connectors.simulators.agency import AgencySimulator, Script
+from connectors.simulators.customs12360 import CustomsSimulator
+from connectors.simulators.hotline import HotlineSimulator
+from connectors.simulators.police110 import Police110Simulator
+from connectors.simulators.server import ServerThread
+from gateway.api.app import create_app
+from gateway.settings import Settings
+from gateway.signing import generate_ed25519_key, public_text_of
+
+TAX_SCRIPT = Script(
+    steps=(("已签收", 0.3), ("办理中", 0.5), ("已办结", 0.5)),
+    result="已电话告知纳税人专项附加扣除的填报路径，纳税人表示清楚。",
+)
+CITY_SCRIPT = Script(
+    steps=(("accepted", 0.3), ("working", 0.5), ("closed", 0.5)),
+    result="执法队员已到场核查，责令整改，现场已恢复正常。",
+)
+OUTAGE_SECONDS = 2.0
+
+
+@dataclass
+class Stage:
+    """The running parts of the demo."""
+
+    gateway_url: str
+    hotline: HotlineSimulator
+    agencies: dict[str, AgencySimulator]
+    police: Police110Simulator
+    customs: CustomsSimulator
+    database_url: str
+
+
+@contextmanager
+def stage(workdir: Path) -> Iterator[Stage]:
+    """Start every simulator and the gateway (SQLite in `workdir`); stop them all after."""
+    gateway_key = generate_ed25519_key()
+    public = public_text_of(gateway_key)
+    with ExitStack() as stack:
+        hotline = HotlineSimulator([public])
+        hotline_url = stack.enter_context(ServerThread(hotline.app)).url
+        gateway_server = ServerThread()
+        url = gateway_server.url
+        keys: dict[str, list[str]] = {}
+        endpoints: dict[str, str] = {}
+
+        def serve(agency: str, app: object, path: str, key: str) -> None:
+            server = stack.enter_context(ServerThread(app))
+            endpoints[agency], keys[agency] = f"{server.url}{path}", [public_text_of(key)]
+
+        agencies = {}
+        for agency, prefix, script in (
+            ("tax-12366", "SW", TAX_SCRIPT),
+            ("city-management", "CG", CITY_SCRIPT),
+        ):
+            key = generate_ed25519_key()
+            agencies[agency] = AgencySimulator(agency, url, [public], key, script, prefix)
+            serve(agency, agencies[agency].app, "/orders", key)
+        police_key, customs_key = generate_ed25519_key(), generate_ed25519_key()
+        police = Police110Simulator(url, [public], police_key, delay=0.4)
+        customs = CustomsSimulator(url, [public], customs_key, delay=0.4)
+        serve("police-110", police.app, "/jcj", police_key)
+        serve("customs-12360", customs.app, "/cases", customs_key)
+        database_url = f"sqlite:///{workdir / 'lianxin.db'}"
+        settings = Settings(
+            database_url=database_url,
+            hotline_callback_url=f"{hotline_url}/callbacks",
+            agency_endpoints=endpoints,
+            agency_keys=keys,
+            signing_keys=[SecretStr(gateway_key)],
+            poll_interval=0.5,
+        )
+        agencies["city-management"].go_down(OUTAGE_SECONDS)
+        gateway_server.start(create_app(settings))
+        stack.callback(gateway_server.stop)
+        yield Stage(url, hotline, agencies, police, customs, database_url)
