@@ -33,7 +33,7 @@ from gateway.mapping.payload import render_fields
 from gateway.mapping.profiles import AgencyProfile
 from gateway.settings import Settings
 
-RETRYABLE_HTTP = frozenset({408, 425, 429})
+RETRYABLE_HTTP = frozenset({408, 409, 425, 429})
 ZEEP_SETTINGS = zeep.Settings(
     strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True, xml_huge_tree=False
 )
@@ -177,8 +177,10 @@ def _delivery_error(exc: Exception) -> Exception:
     if isinstance(exc, TransportError):
         status = exc.status_code
         retry = status >= 500 or status in RETRYABLE_HTTP
-        kind = TransientDelivery if retry else PermanentDelivery
-        return kind(f"HTTP {status}", status_code=status, throttled=status in (408, 429))
+        if not retry:
+            return PermanentDelivery(f"HTTP {status}", status_code=status, disable=status == 410)
+        return TransientDelivery(f"HTTP {status}", status_code=status,
+                                 throttled=status in (408, 429))
     if isinstance(exc, httpx.TimeoutException):
         return TransientDelivery("timed out", throttled=True)
     if isinstance(exc, httpx.HTTPError):

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from gateway.domain.states import transition_table
+
+DOC = Path(__file__).parents[3] / "docs" / "state-machine.md"
+
+
+def test_the_documented_transition_table_is_the_one_in_the_code() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    table = text.split("<!-- transitions:begin -->\n")[1].split("\n<!-- transitions:end -->")[0]
+    rows = [line for line in table.splitlines()[2:] if line.startswith("|")]
+    documented = [tuple(cell.strip() for cell in row.strip("|").split("|")) for row in rows]
+    assert documented == transition_table()
