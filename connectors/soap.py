@@ -179,8 +179,9 @@ def _delivery_error(exc: Exception) -> Exception:
         retry = status >= 500 or status in RETRYABLE_HTTP
         if not retry:
             return PermanentDelivery(f"HTTP {status}", status_code=status, disable=status == 410)
-        return TransientDelivery(f"HTTP {status}", status_code=status,
-                                 throttled=status in (408, 429))
+        return TransientDelivery(
+            f"HTTP {status}", status_code=status, throttled=status in (408, 429)
+        )
     if isinstance(exc, httpx.TimeoutException):
         return TransientDelivery("timed out", throttled=True)
     if isinstance(exc, httpx.HTTPError):

@@ -21,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from connectors import soap_xml
+from connectors.simulators.soap_peer import read_call, refusal, result
 from connectors.soap import SignedSoapClient
 from gateway.domain.errors import LianxinError
 from gateway.settings import REPO_ROOT
@@ -60,19 +61,14 @@ class CustomsSimulator:
         if request.method == "GET":
             return Response(WSDL.read_text(encoding="utf-8"), media_type=XML)
         try:
-            envelope = soap_xml.parse_envelope(await request.body(), 262_144)
-            payload = soap_xml.payload_of(envelope)
-            soap_xml.validate(self._schema, payload)
-            verified = self._verifier.verify(
-                soap_xml.signature_of(envelope), soap_xml.canonical_body(envelope)
-            )
+            call = read_call(await request.body(), self._schema, self._verifier)
         except LianxinError as exc:
             self.refused.append(exc.message)
-            return Response(soap_xml.fault("Client", exc.message), 400, media_type=XML)
-        operation, fields = soap_xml.local_name(payload), soap_xml.fields_of(payload)
+            return refusal(exc.message)
+        operation, fields = call.operation, call.fields
         with self._lock:
-            first = verified.msg_id not in self.received
-            self.received[verified.msg_id] += 1
+            first = call.msg_id not in self.received
+            self.received[call.msg_id] += 1
         if not first:
             return self._result(operation, 1, "重复报文", None)
         if operation == "Notify":
@@ -87,10 +83,7 @@ class CustomsSimulator:
         return self._result(operation, 0, "已受理", case_no)
 
     def _result(self, operation: str, code: int, message: str, case_no: str | None) -> Response:
-        result = soap_xml.element(NS, "Result", {"Code": code, "Message": message, "AJBH": case_no})
-        wrapper = soap_xml.element(NS, f"{operation}Response", {})
-        wrapper.append(result)
-        return Response(soap_xml.serialise(soap_xml.envelope(wrapper)), media_type=XML)
+        return result(NS, operation, {"Code": code, "Message": message, "AJBH": case_no})
 
     async def _work(self, case_no: str, flow_id: str) -> None:
         for state, text in (("受理", None), ("办结", REPLY)):

@@ -25,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from connectors import soap_xml
+from connectors.simulators.soap_peer import read_call, refusal, result
 from connectors.soap import SignedSoapClient
 from gateway.domain.errors import LianxinError
 from gateway.settings import REPO_ROOT
@@ -75,25 +76,17 @@ class Police110Simulator:
             self.outage_refusals += 1
             return Response(soap_xml.fault("Server", "系统维护中"), 503, media_type=XML)
         try:
-            operation, fields, msg_id = self._accept(await request.body())
+            call = read_call(await request.body(), self._schema, self._verifier)
         except LianxinError as exc:
             self.refused.append(exc.message)
-            return Response(soap_xml.fault("Client", exc.message), 400, media_type=XML)
+            return refusal(exc.message)
+        operation, fields, msg_id = call.operation, call.fields, call.msg_id
         with self._lock:
             first = msg_id not in self.received
             self.received[msg_id] += 1
         if not first:
             return self._result(operation, 1, "重复报文，已处理", self._case_of(fields))
         return self._handle(operation, fields)
-
-    def _accept(self, raw: bytes) -> tuple[str, dict[str, str], str]:
-        envelope = soap_xml.parse_envelope(raw, 262_144)
-        payload = soap_xml.payload_of(envelope)
-        soap_xml.validate(self._schema, payload)
-        verified = self._verifier.verify(
-            soap_xml.signature_of(envelope), soap_xml.canonical_body(envelope)
-        )
-        return soap_xml.local_name(payload), soap_xml.fields_of(payload), verified.msg_id
 
     def go_down(self, seconds: float) -> None:
         """Answer every call with 503 for the next `seconds`."""
@@ -120,10 +113,7 @@ class Police110Simulator:
         return next((k for k, v in self.cases.items() if v.get("FLOWID") == flow), None)
 
     def _result(self, operation: str, code: int, message: str, jjdbh: str | None) -> Response:
-        result = soap_xml.element(NS, "Result", {"Code": code, "Message": message, "JJDBH": jjdbh})
-        wrapper = soap_xml.element(NS, f"{operation}Response", {})
-        wrapper.append(result)
-        return Response(soap_xml.serialise(soap_xml.envelope(wrapper)), media_type=XML)
+        return result(NS, operation, {"Code": code, "Message": message, "JJDBH": jjdbh})
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.get_running_loop().create_task(work)

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from gateway.domain.errors import DeliveryError, PermanentDelivery, TransientDelivery
 from gateway.domain.messages import HOTLINE, Delivery, Handoff, HandoffKind, Lane, Receipt
@@ -206,22 +207,18 @@ class Dispatcher:
         handoff = attempt.handoff
         base = {"attempt": handoff.attempts, "endpoint": attempt.endpoint}
         uow.audit.append(
-            AuditEvent(
+            _entry(
                 "signed",
-                order_id=handoff.order_id,
-                handoff_id=handoff.id,
-                party=handoff.agency,
+                handoff,
                 payload_digest=handoff.body_digest,
                 signature=attempt.signature,
                 detail=base,
             )
         )
         uow.audit.append(
-            AuditEvent(
+            _entry(
                 "sent",
-                order_id=handoff.order_id,
-                handoff_id=handoff.id,
-                party=handoff.agency,
+                handoff,
                 payload_digest=handoff.body_digest,
                 detail={**base, "ms": round((attempt.finished - attempt.started) * 1000, 1)},
             )
@@ -236,11 +233,9 @@ class Dispatcher:
         handoff = attempt.handoff
         uow.handoffs.delivered(handoff.id, attempt.finished, receipt)
         uow.audit.append(
-            AuditEvent(
+            _entry(
                 "acknowledged",
-                order_id=handoff.order_id,
-                handoff_id=handoff.id,
-                party=handoff.agency,
+                handoff,
                 payload_digest=receipt.response_digest,
                 detail={
                     "request_digest": handoff.body_digest,
@@ -313,11 +308,9 @@ class Dispatcher:
             "retryable": error.retryable,
         }
         uow.audit.append(
-            AuditEvent(
+            _entry(
                 "failed",
-                order_id=handoff.order_id,
-                handoff_id=handoff.id,
-                party=handoff.agency,
+                handoff,
                 detail=detail,
             )
         )
@@ -325,11 +318,9 @@ class Dispatcher:
         if delay is None:
             uow.handoffs.dead(handoff.id, error.message, error.status_code)
             uow.audit.append(
-                AuditEvent(
+                _entry(
                     "dead_lettered",
-                    order_id=handoff.order_id,
-                    handoff_id=handoff.id,
-                    party=handoff.agency,
+                    handoff,
                     detail={"attempts": handoff.attempts, "last_error": error.message},
                 )
             )
@@ -337,22 +328,18 @@ class Dispatcher:
             at = attempt.finished + delay
             uow.handoffs.reschedule(handoff.id, at, error.message, error.status_code)
             uow.audit.append(
-                AuditEvent(
+                _entry(
                     "retry_scheduled",
-                    order_id=handoff.order_id,
-                    handoff_id=handoff.id,
-                    party=handoff.agency,
+                    handoff,
                     detail={"in_seconds": round(delay, 3), "at": at},
                 )
             )
         if isinstance(error, PermanentDelivery) and error.disable:
             uow.agencies.disable(handoff.agency, error.message, attempt.finished)
             uow.audit.append(
-                AuditEvent(
+                _entry(
                     "agency_disabled",
-                    order_id=handoff.order_id,
-                    handoff_id=handoff.id,
-                    party=handoff.agency,
+                    handoff,
                     detail={"reason": error.message},
                 )
             )
@@ -360,3 +347,10 @@ class Dispatcher:
 
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat()
+
+
+def _entry(event: str, handoff: Handoff, **fields: Any) -> AuditEvent:
+    """An audit entry about one handoff."""
+    return AuditEvent(
+        event, order_id=handoff.order_id, handoff_id=handoff.id, party=handoff.agency, **fields
+    )
