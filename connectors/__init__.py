@@ -19,6 +19,7 @@ TRANSPORTS: dict[str, str] = {
     "rest": "connectors.rest:build",
     "memory": "connectors.memory:build",
     "soap": "connectors.soap:build",
+    "mqtt": "connectors.mqtt:build",
 }
 
 

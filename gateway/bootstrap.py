@@ -130,6 +130,8 @@ def _with_endpoint(profile: AgencyProfile, settings: Settings) -> AgencyProfile:
     endpoint = settings.agency_endpoints.get(profile.id, profile.endpoint)
     if profile.id == HOTLINE and settings.hotline_callback_url:
         endpoint = settings.hotline_callback_url
+    if not endpoint and profile.transport == "mqtt":  # the broker plus the agency's topic
+        endpoint = f"{settings.mqtt_url}/{settings.mqtt_topic_prefix}/utilities/{profile.id}"
     if not endpoint and profile.transport != "memory":
         where = (
             "LIANXIN_HOTLINE_CALLBACK_URL" if profile.id == HOTLINE else "LIANXIN_AGENCY_ENDPOINTS"

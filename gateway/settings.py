@@ -36,3 +36,12 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(default=60.0, gt=0)
     node_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     log_level: str = "INFO"
+    mqtt_url: str = Field(default="mqtt://127.0.0.1:1883", description="mqtt:// or mqtts://")
+    mqtt_topic_prefix: str = Field(default="lianxin", pattern=r"^[A-Za-z0-9_\-/]+$")
+    mqtt_share_group: str = Field(default="lianxin", pattern=r"^[A-Za-z0-9_\-]+$")
+    mqtt_session_expiry: int = Field(default=86_400, ge=0, description="seconds")
+    mqtt_keepalive: int = Field(default=30, ge=5)
+    mqtt_tls_ca: Path | None = None
+    mqtt_tls_cert: Path | None = None
+    mqtt_tls_key: Path | None = None
+    mqtt_max_message_bytes: int = Field(default=262_144, ge=1024)

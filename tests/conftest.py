@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 from pydantic import SecretStr
@@ -24,6 +26,7 @@ from connectors.simulators.customs12360 import CustomsSimulator
 from connectors.simulators.hotline import HotlineSimulator
 from connectors.simulators.police110 import Police110Simulator
 from connectors.simulators.server import ServerThread
+from connectors.simulators.utility import UtilitySimulator
 from gateway.api.app import create_app
 from gateway.settings import Settings
 from gateway.signing import generate_ed25519_key, public_text_of
@@ -32,6 +35,21 @@ POSTGRES_URL = os.environ.get(
     "LIANXIN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+MQTT_URL = os.environ.get("LIANXIN_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
+START_MOSQUITTO = "mosquitto -d -c /etc/mosquitto/mosquitto.conf"
+
+
+def require_mqtt() -> None:
+    """Fail (never skip) with the command to start the broker when it does not answer."""
+    url = urlparse(MQTT_URL)
+    try:
+        socket.create_connection((url.hostname or "127.0.0.1", url.port or 1883), 2).close()
+    except OSError as exc:
+        pytest.fail(
+            f"no MQTT broker at {MQTT_URL} ({exc}). Start one with `{START_MOSQUITTO}` "
+            "or set LIANXIN_TEST_MQTT_URL.",
+            pytrace=False,
+        )
 
 
 def _admin_engine() -> Any:
@@ -89,14 +107,19 @@ class Stack:
     agency_keys: dict[str, str] = field(default_factory=dict)
     police: Police110Simulator | None = None
     customs: CustomsSimulator | None = None
+    utilities: dict[str, UtilitySimulator] = field(default_factory=dict)
+    app: Any = None
 
 
 @pytest.fixture
 def make_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
     """Build and start a Stack; everything stops when the test ends."""
     servers: list[ServerThread] = []
+    stoppers: list[Callable[[], None]] = []
 
-    def build(scripts: dict[str, Script] | None = None, **overrides: Any) -> Stack:
+    def build(
+        scripts: dict[str, Script] | None = None, mqtt: bool = False, **overrides: Any
+    ) -> Stack:
         gateway_key = generate_ed25519_key()
         public = public_text_of(gateway_key)
         hotline = HotlineSimulator([public])
@@ -118,6 +141,10 @@ def make_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
         servers.append(police_server)
         keys["police-110"], pubs["police-110"] = police_key, [public_text_of(police_key)]
         endpoints["police-110"] = f"{police_server.url}/jcj"
+        for kind in ("water", "power", "gas", "heat"):
+            utility_key = generate_ed25519_key()
+            keys[f"{kind}-utility"] = utility_key
+            pubs[f"{kind}-utility"] = [public_text_of(utility_key)]
         customs_key = generate_ed25519_key()
         customs = CustomsSimulator(gateway_url, [public], customs_key)
         customs_server = ServerThread(customs.app).start()
@@ -125,6 +152,10 @@ def make_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
         keys["customs-12360"], pubs["customs-12360"] = customs_key, [public_text_of(customs_key)]
         endpoints["customs-12360"] = f"{customs_server.url}/cases"
         settings = Settings(
+            mqtt_url=MQTT_URL,
+            mqtt_topic_prefix=f"lianxin-test-{secrets.token_hex(4)}",
+            mqtt_session_expiry=120,
+            node_id=f"test-{secrets.token_hex(4)}",
             database_url=database_url,
             hotline_callback_url=f"{servers[0].url}/callbacks",
             agency_endpoints=endpoints,
@@ -133,9 +164,31 @@ def make_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
             poll_interval=0.2,
             **overrides,
         )
-        servers.append(gateway_server.start(create_app(settings)))
-        return Stack(gateway_url, settings, hotline, agencies, gateway_key, keys, police, customs)
+        app = create_app(settings)
+        servers.append(gateway_server.start(app))
+        utilities = {}
+        if mqtt:
+            require_mqtt()
+            for kind in ("water", "power", "gas", "heat"):
+                agency = f"{kind}-utility"
+                sim = UtilitySimulator(agency, settings, [public], keys[agency]).start()
+                utilities[agency] = sim
+                stoppers.append(sim.stop)
+        return Stack(
+            gateway_url,
+            settings,
+            hotline,
+            agencies,
+            gateway_key,
+            keys,
+            police,
+            customs,
+            utilities,
+            app,
+        )
 
     yield build
+    for stop in stoppers:
+        stop()
     for server in reversed(servers):
         server.stop()
