@@ -65,7 +65,8 @@ class Gateway:
         for name, connector in self.connectors.items():
             if isinstance(connector, Listener):
                 task = asyncio.create_task(
-                    connector.listen(self.sync.receive), name=f"listen-{name}"
+                    connector.listen(self.sync.receive, self.dispatcher.signers[name].headers),
+                    name=f"listen-{name}",
                 )
                 self._listeners.append(task)
         self.dispatcher.wake()

@@ -151,19 +151,19 @@ def make_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
         servers.append(customs_server)
         keys["customs-12360"], pubs["customs-12360"] = customs_key, [public_text_of(customs_key)]
         endpoints["customs-12360"] = f"{customs_server.url}/cases"
-        settings = Settings(
-            mqtt_url=MQTT_URL,
-            mqtt_topic_prefix=f"lianxin-test-{secrets.token_hex(4)}",
-            mqtt_session_expiry=120,
-            node_id=f"test-{secrets.token_hex(4)}",
-            database_url=database_url,
-            hotline_callback_url=f"{servers[0].url}/callbacks",
-            agency_endpoints=endpoints,
-            agency_keys=pubs,
-            signing_keys=[SecretStr(gateway_key)],
-            poll_interval=0.2,
-            **overrides,
-        )
+        values: dict[str, Any] = {
+            "mqtt_url": MQTT_URL,
+            "mqtt_topic_prefix": f"lianxin-test-{secrets.token_hex(4)}",
+            "mqtt_session_expiry": 120,
+            "node_id": f"test-{secrets.token_hex(4)}",
+            "database_url": database_url,
+            "hotline_callback_url": f"{servers[0].url}/callbacks",
+            "agency_endpoints": endpoints,
+            "agency_keys": pubs,
+            "signing_keys": [SecretStr(gateway_key)],
+            "poll_interval": 0.2,
+        }
+        settings = Settings(**{**values, **overrides})
         app = create_app(settings)
         servers.append(gateway_server.start(app))
         utilities = {}

@@ -105,6 +105,15 @@ class StatusUpdate(Strict):
     occurred_at: AwareDatetime
 
 
+class DeliveryReceipt(Strict):
+    """An agency's own acknowledgement of one handoff, for transports whose transport-level
+    acknowledgement is not proof of receipt (an MQTT PUBACK only says the broker has it)."""
+
+    type: Literal["receipt"]
+    handoff_id: str = Field(min_length=1, max_length=64)
+    agency_ref: str | None = Field(default=None, max_length=64)
+
+
 class TransferIn(Strict):
     """A new matter an agency hands to the hotline (e.g. 110's 双非 transfers)."""
 

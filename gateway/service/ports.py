@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from gateway.domain.messages import Delivery, Handoff, Lane, Receipt
+from gateway.domain.messages import Delivery, Handoff, Lane, Receipt, Sign
 from gateway.domain.states import Status
 from gateway.domain.workorder import WorkOrder
 
@@ -153,9 +153,13 @@ class InboundHandler(Protocol):
 
 @runtime_checkable
 class Listener(Protocol):
-    """A connector that also receives: `listen` runs until cancelled."""
+    """A connector that also receives: `listen` runs until cancelled.
 
-    async def listen(self, handler: InboundHandler) -> None: ...
+    `sign(message_id, content)` signs what the transport sends back on its own (e.g. the
+    receipts an MQTT sender waits for).
+    """
+
+    async def listen(self, handler: InboundHandler, sign: Sign) -> None: ...
 
 
 WakeUp = Callable[[], None]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -25,6 +26,7 @@ from gateway.domain.errors import (
 from gateway.domain.ids import new_id
 from gateway.domain.messages import (
     HOTLINE,
+    DeliveryReceipt,
     HandoffKind,
     HotlineEvent,
     StatusUpdate,
@@ -39,7 +41,7 @@ from gateway.service.outbox import enqueue
 from gateway.service.ports import AuditEvent, Store, UnitOfWork
 from gateway.signing import MessageVerifier
 
-AgencyMessageType = StatusUpdate | TransferIn
+AgencyMessageType = StatusUpdate | TransferIn | DeliveryReceipt
 AgencyMessage: TypeAdapter[AgencyMessageType] = TypeAdapter(AgencyMessageType)
 
 EVENT_TARGETS: dict[str, Status | None] = {
@@ -63,9 +65,10 @@ HANDLER_EVENTS = frozenset({"accept", "feedback", "return"})
 class Outcome:
     """What became of one inbound message."""
 
-    result: str  # applied | duplicate | recorded | created
+    result: str  # applied | duplicate | recorded | created | receipt
     order_id: str | None = None
     status: str | None = None
+    reference: str | None = None  # for a receipt: the handoff it acknowledges
 
 
 class StatusSync:
@@ -136,10 +139,20 @@ class StatusSync:
         await self.store.write(lambda uow: uow.audit.append(entry))
 
     def _apply_message(
-        self, uow: UnitOfWork, agency: str, msg_id: str, message: StatusUpdate | TransferIn
+        self, uow: UnitOfWork, agency: str, msg_id: str, message: AgencyMessageType
     ) -> Outcome:
         if not uow.inbound.remember(agency, msg_id, self.clock()):
             return Outcome("duplicate")
+        if isinstance(message, DeliveryReceipt):
+            uow.audit.append(
+                AuditEvent(
+                    "agency_receipt",
+                    handoff_id=message.handoff_id,
+                    party=agency,
+                    detail={"msg_id": msg_id, "agency_ref": message.agency_ref},
+                )
+            )
+            return Outcome("receipt", reference=message.handoff_id)
         if isinstance(message, TransferIn):
             return self._accept_transfer(uow, agency, msg_id, message)
         return self._apply_update(uow, agency, msg_id, message)
@@ -177,6 +190,7 @@ class StatusSync:
                 agency,
                 {"implied_by": msg_id},
             )
+            self._tell_hotline(uow, order, Status.received, agency, update.occurred_at)
         previous = order.status
         order = self._move(
             uow,
@@ -310,6 +324,22 @@ class StatusSync:
             agency_ref=update.agency_ref,
             occurred_at=update.occurred_at.isoformat(),
         )
+        enqueue(
+            uow, order, self.directory.profile(HOTLINE), HandoffKind.status, payload, self.clock()
+        )
+
+    def _tell_hotline(
+        self,
+        uow: UnitOfWork,
+        order: WorkOrder,
+        previous: Status,
+        agency: str,
+        occurred_at: datetime,
+    ) -> None:
+        """A status callback that carries no agency words (e.g. an implied dispatch)."""
+        if order.origin != HOTLINE:
+            return
+        payload = envelopes.status(order, previous, agency, occurred_at=occurred_at.isoformat())
         enqueue(
             uow, order, self.directory.profile(HOTLINE), HandoffKind.status, payload, self.clock()
         )

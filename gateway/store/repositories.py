@@ -298,6 +298,10 @@ class SqlAuditLog:
         query = select(audit_log).where(audit_log.c.order_id == order_id).order_by(audit_log.c.seq)
         return [record(row) for row in self.conn.execute(query)]
 
+    def lock(self) -> None:
+        """Take the head row's lock now (the first lock of a writing transaction)."""
+        self._lock_head()
+
     def _lock_head(self) -> tuple[int, str]:
         if self._head is None:
             query = select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)

@@ -86,12 +86,20 @@ class SqlStore:
 
     async def read(self, work: Callable[[UnitOfWork], T]) -> T:
         """Run a read-only `work` (SQLite reads share the writer thread: they are short)."""
-        return await self.write(work)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer, self.run_sync, work, False)
 
-    def run_sync(self, work: Callable[[UnitOfWork], T]) -> T:
-        """Run `work` in one transaction on the calling thread."""
+    def run_sync(self, work: Callable[[UnitOfWork], T], writes: bool = True) -> T:
+        """Run `work` in one transaction on the calling thread.
+
+        On PostgreSQL a writing transaction takes the audit head's row lock first: every
+        writer then locks in the same order (head, then rows), so writers never deadlock,
+        and the chain is appended in commit order. (SQLite has one writer anyway.)
+        """
         with self.engine.begin() as conn:
             uow = SqlUnitOfWork(conn)
+            if writes and not self.is_sqlite:
+                uow.audit.lock()
             result = work(uow)
             uow.audit.flush()
             return result
