@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from gateway.demo_orders import DEMO_ORDERS, POLICE_PUSH
+from gateway.demo_orders import DEMO_ORDERS, POLICE_PUSH, UTILITY_ORDERS
 from gateway.demo_report import AGENCY_FINAL, summarise
 from gateway.demo_stage import OUTAGE_SECONDS, Stage, stage
 from gateway.service.audit import ChainReport, verify_chain
@@ -54,7 +54,8 @@ def _play(cast: Stage, timeout: float) -> int:
 
     say(f"gateway up at {cast.gateway_url}; city-management is DOWN for {OUTAGE_SECONDS:.0f}s")
     with httpx.Client(base_url=cast.gateway_url, timeout=10) as client:
-        orders = _submit(client, say)
+        say(cast.broker_note)
+        orders = _submit(client, say, DEMO_ORDERS + (UTILITY_ORDERS if cast.utilities else []))
         pushed = _police_push(cast, say)
         _follow(client, {**orders, pushed: "110转办：施工噪声"}, say, timeout, pushed)
         _close_police_case(client, pushed, say)
@@ -63,9 +64,9 @@ def _play(cast: Stage, timeout: float) -> int:
     return summarise(cast, finals, _verify(cast.database_url), time.monotonic() - started)
 
 
-def _submit(client: httpx.Client, say: Say) -> dict[str, str]:
+def _submit(client: httpx.Client, say: Say, scripted: list[dict[str, Any]]) -> dict[str, str]:
     orders: dict[str, str] = {}
-    for order in DEMO_ORDERS:
+    for order in scripted:
         response = client.post("/v1/work-orders", json=order)
         body = response.json()
         if response.status_code >= 400:

@@ -83,6 +83,21 @@ DEMO_ORDERS: list[dict[str, Any]] = [
     },
 ]
 
+#: submitted only when an MQTT broker is available (the heating company is on MQTT)
+UTILITY_ORDERS: list[dict[str, Any]] = [
+    {
+        "flow_id": "GZ12345-20261124-000108",
+        "acceptance_no": "SL202611240108",
+        "category": "help",
+        "urgency": "urgent",
+        "title": "家中暖气不热",
+        "content": "银川市兴庆区某小区3号楼暖气不热，室温只有十二度，家中有老人。",
+        "location": {"address": "银川市兴庆区某小区3号楼", "division_code": "640104"},
+        "caller": {"name": "马女士", "phone": "13995001234"},
+        "received_at": "2026-11-24T06:00:00+08:00",
+    },
+]
+
 #: a 双非 case 110 pushes to 12345 during the demo (TransferIn)
 POLICE_PUSH = {
     "jjdbh": "J20261124000318",

@@ -35,6 +35,11 @@ def summarise(stage: Stage, finals: dict[str, Any], report: ChainReport, elapsed
             f"{len(stage.police.callbacks)} callback(s) back to 110",
         ),
         ("customs link", f"{len(stage.customs.cases)} case(s) to 12360 over SOAP, replied"),
+        (
+            "utilities",
+            f"{sum(len(u.received) for u in stage.utilities.values())} message(s) "
+            f"to utilities over MQTT; {stage.broker_note}",
+        ),
         ("final states", dict(Counter(body["status"] for body in finals.values()))),
         ("duplicates", f"{duplicates} repeated deliveries (each applied once by the receiver)"),
         (

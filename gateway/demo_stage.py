@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -10,10 +11,12 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from connectors.simulators.agency import AgencySimulator, Script
+from connectors.simulators.broker import PrivateBroker, broker_answers, mosquitto_binary
 from connectors.simulators.customs12360 import CustomsSimulator
 from connectors.simulators.hotline import HotlineSimulator
 from connectors.simulators.police110 import Police110Simulator
 from connectors.simulators.server import ServerThread
+from connectors.simulators.utility import UtilitySimulator
 from gateway.api.app import create_app
 from gateway.settings import Settings
 from gateway.signing import generate_ed25519_key, public_text_of
@@ -27,6 +30,7 @@ CITY_SCRIPT = Script(
     result="执法队员已到场核查，责令整改，现场已恢复正常。",
 )
 OUTAGE_SECONDS = 2.0
+UTILITIES = ("water", "power", "gas", "heat")
 
 
 @dataclass
@@ -39,6 +43,8 @@ class Stage:
     police: Police110Simulator
     customs: CustomsSimulator
     database_url: str
+    utilities: dict[str, UtilitySimulator]
+    broker_note: str
 
 
 @contextmanager
@@ -71,6 +77,9 @@ def stage(workdir: Path) -> Iterator[Stage]:
         customs = CustomsSimulator(url, [public], customs_key, delay=0.4)
         serve("police-110", police.app, "/jcj", police_key)
         serve("customs-12360", customs.app, "/cases", customs_key)
+        utility_keys = {f"{kind}-utility": generate_ed25519_key() for kind in UTILITIES}
+        keys |= {agency: [public_text_of(key)] for agency, key in utility_keys.items()}
+        mqtt_url, broker_note = _broker(stack, workdir)
         database_url = f"sqlite:///{workdir / 'lianxin.db'}"
         settings = Settings(
             database_url=database_url,
@@ -79,8 +88,30 @@ def stage(workdir: Path) -> Iterator[Stage]:
             agency_keys=keys,
             signing_keys=[SecretStr(gateway_key)],
             poll_interval=0.5,
+            mqtt_url=mqtt_url or "mqtt://127.0.0.1:1",
+            mqtt_topic_prefix=f"lianxin-demo-{secrets.token_hex(3)}",
+            mqtt_session_expiry=60,
         )
         agencies["city-management"].go_down(OUTAGE_SECONDS)
         gateway_server.start(create_app(settings))
         stack.callback(gateway_server.stop)
-        yield Stage(url, hotline, agencies, police, customs, database_url)
+        utilities = {}
+        if mqtt_url:
+            for agency, key in utility_keys.items():
+                sim = UtilitySimulator(agency, settings, [public], key, delay=0.3).start()
+                stack.callback(sim.stop)
+                utilities[agency] = sim
+        yield Stage(url, hotline, agencies, police, customs, database_url, utilities, broker_note)
+
+
+def _broker(stack: ExitStack, workdir: Path) -> tuple[str | None, str]:
+    """The machine's broker if it answers, else a private Mosquitto, else none."""
+    default = str(Settings.model_fields["mqtt_url"].default)
+    if broker_answers(default):
+        return default, f"MQTT broker at {default}"
+    if mosquitto_binary() is None:
+        return None, "no MQTT broker and no mosquitto binary: utilities left out of this run"
+    broker = PrivateBroker(workdir / "broker")
+    broker.start()
+    stack.callback(broker.stop)
+    return broker.url, f"started a private Mosquitto at {broker.url}"

@@ -12,10 +12,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from connectors.simulators.broker import PrivateBroker
 from gateway.store.schema import audit_log
 from gateway.store.sql import SqlStore
 from tests.conftest import Stack
-from tests.e2e.private_broker import PrivateBroker
 from tests.integration.api.helpers import order, wait_until
 
 ORDERS = int(os.environ.get("LIANXIN_BROKER_RESTART_ORDERS", "1000"))

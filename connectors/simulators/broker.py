@@ -1,6 +1,6 @@
-"""A private Mosquitto on a free loopback port, for tests that stop and restart the broker.
-
-The machine's own broker is never touched.
+"""A private Mosquitto on a free loopback port (Debian's binary), for the demo when no
+broker answers, and for tests that stop and restart a broker. The machine's own broker is
+never touched.
 """
 
 from __future__ import annotations
@@ -10,17 +10,39 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
-from tests.e2e.gateway_process import free_port
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def broker_answers(url: str) -> bool:
+    """True when something accepts TCP connections at the mqtt:// URL."""
+    parsed = urlparse(url)
+    try:
+        socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 1883), 1).close()
+    except OSError:
+        return False
+    return True
+
+
+def mosquitto_binary() -> str | None:
+    """Debian's mosquitto, if installed."""
+    found = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    return found if Path(found).exists() else None
 
 
 class PrivateBroker:
     """`mosquitto -c <temp config>` with persistence, started and stopped by the test."""
 
     def __init__(self, workdir: Path) -> None:
-        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        if not Path(binary).exists():
-            raise AssertionError("mosquitto is not installed: apt-get install mosquitto")
+        binary = mosquitto_binary()
+        if binary is None:
+            raise RuntimeError("mosquitto is not installed: apt-get install mosquitto")
         self.binary = binary
         self.port = free_port()
         self.url = f"mqtt://127.0.0.1:{self.port}"
@@ -44,7 +66,7 @@ class PrivateBroker:
                 return
             except OSError:
                 time.sleep(0.05)
-        raise AssertionError(f"private mosquitto did not start on port {self.port}")
+        raise RuntimeError(f"private mosquitto did not start on port {self.port}")
 
     def stop(self) -> None:
         """SIGTERM (mosquitto saves its persistence file) and wait."""
