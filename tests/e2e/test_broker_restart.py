@@ -77,33 +77,11 @@ def test_a_broker_restart_mid_stream_loses_nothing_and_applies_nothing_twice(
     time.sleep(1.0)
     broker.start()
     feeder.join(300)
-    try:
-        wait_until(
-            lambda: all(stack.hotline.last_status(o) == "resolved" for o in submitted),
-            timeout=float(os.environ.get("LIANXIN_BROKER_RESTART_WAIT", "240")),
-            what="every order resolved",
-        )
-    except AssertionError:
-        from collections import Counter
-
-        print("DIAG last statuses", Counter(stack.hotline.last_status(o) for o in submitted))
-        print("DIAG water received", len(water.received), "sent", water._sent)
-        conn = stack.app.state.gateway.connectors["water-utility"]
-        print("DIAG connector applied", conn.applied, "refused", conn.refused)
-        store = SqlStore(stack.settings.database_url)
-        print("DIAG handoffs", store.run_sync(lambda uow: uow.handoffs.count_by_state()))
-        from gateway.store.schema import inbound_messages
-
-        seen = store.run_sync(
-            lambda uow: set(
-                uow.orders.conn.execute(select(inbound_messages.c.message_id)).scalars()
-            )
-        )
-        missing = sorted(set(water.published.values()) - seen)
-        print(
-            "DIAG missing", missing, "acked by broker:", [m in water.acknowledged for m in missing]
-        )
-        raise
+    wait_until(
+        lambda: all(stack.hotline.last_status(o) == "resolved" for o in submitted),
+        timeout=240,
+        what=f"every order resolved ({len(water.received)} reached the company)",
+    )
     applied = status_applied(stack)
     assert stopped_at < ORDERS, "the broker stopped after the stream had ended"
     assert len(submitted) == ORDERS and len(water.received) == ORDERS
