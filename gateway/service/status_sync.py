@@ -1,4 +1,4 @@
-"""Status sync: agency updates and hotline events through the one state machine.
+"""Status sync: agency messages, and the entry for hotline events, through one state machine.
 
 Agency messages are verified (signature, tolerance), de-duplicated by message id,
 checked against the state machine and for staleness, applied, and reported to the
@@ -9,14 +9,11 @@ record in a transaction of its own and never applied.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from gateway.domain.errors import (
-    IllegalTransition,
     InputError,
     LianxinError,
     NotAddressed,
@@ -32,43 +29,19 @@ from gateway.domain.messages import (
     StatusUpdate,
     TransferIn,
 )
-from gateway.domain.states import Actor, Status, check_transition
+from gateway.domain.states import Actor, Status
 from gateway.domain.workorder import WorkOrder
 from gateway.service import envelopes
 from gateway.service.audit import canonical_json, digest
 from gateway.service.directory import Directory
+from gateway.service.hotline_events import HotlineEvents
 from gateway.service.outbox import enqueue
 from gateway.service.ports import AuditEvent, Store, UnitOfWork
+from gateway.service.steps import OrderSteps, Outcome
 from gateway.signing import MessageVerifier
 
 AgencyMessageType = StatusUpdate | TransferIn | DeliveryReceipt
 AgencyMessage: TypeAdapter[AgencyMessageType] = TypeAdapter(AgencyMessageType)
-
-EVENT_TARGETS: dict[str, Status | None] = {
-    "supplement": None,
-    "supervise": Status.supervised,
-    "cancel": Status.cancelled,
-    "approve_extension": Status.extension_approved,
-    "resolve": Status.resolved,
-    "revisit": Status.revisited,
-    "reopen": Status.reopened,
-    "archive": Status.archived,
-    "accept": Status.signed,
-    "feedback": Status.replied,
-    "return": Status.returned,
-}
-#: events by which the hotline acts as the handling party of a matter an agency sent it
-HANDLER_EVENTS = frozenset({"accept", "feedback", "return"})
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one inbound message."""
-
-    result: str  # applied | duplicate | recorded | created | receipt
-    order_id: str | None = None
-    status: str | None = None
-    reference: str | None = None  # for a receipt: the handoff it acknowledges
 
 
 class StatusSync:
@@ -87,6 +60,8 @@ class StatusSync:
         self.verifiers = verifiers
         self.wake = wake
         self.clock = clock
+        self.steps = OrderSteps(directory, clock)
+        self.events = HotlineEvents(self.steps, clock)
 
     async def receive(
         self,
@@ -119,7 +94,7 @@ class StatusSync:
     async def hotline_event(self, order_id: str, event: HotlineEvent) -> Outcome:
         """Apply one hotline event to an order and tell the agencies working on it."""
         try:
-            outcome = await self.store.write(lambda uow: self._apply_event(uow, order_id, event))
+            outcome = await self.store.write(lambda uow: self.events.apply(uow, order_id, event))
         except LianxinError as exc:
             await self._refused(HOTLINE, order_id, exc, digest(event.model_dump_json()))
             raise
@@ -176,11 +151,11 @@ class StatusSync:
             )
         common = {"msg_id": msg_id, "agency_status": update.status, "target": target.value}
         if agency != order.lead_agency:
-            self._forward(uow, order, order.status, agency, update)
-            self._record(uow, "assist_update", order, agency, common)
+            self.steps.forward(uow, order, order.status, agency, update)
+            self.steps.record(uow, "assist_update", order, agency, common)
             return Outcome("recorded", order.id, order.status.value)
         if order.status == Status.received and target != Status.dispatched:
-            order = self._move(
+            order = self.steps.move(
                 uow,
                 order,
                 Status.dispatched,
@@ -190,9 +165,9 @@ class StatusSync:
                 agency,
                 {"implied_by": msg_id},
             )
-            self._tell_hotline(uow, order, Status.received, agency, update.occurred_at)
+            self.steps.tell_hotline(uow, order, Status.received, agency, update.occurred_at)
         previous = order.status
-        order = self._move(
+        order = self.steps.move(
             uow,
             order,
             target,
@@ -202,7 +177,7 @@ class StatusSync:
             agency,
             {**common, "reason": update.reason},
         )
-        self._forward(uow, order, previous, agency, update)
+        self.steps.forward(uow, order, previous, agency, update)
         return Outcome("applied", order.id, order.status.value)
 
     def _accept_transfer(
@@ -235,127 +210,6 @@ class StatusSync:
             uow, order, hotline, HandoffKind.transfer, envelopes.transfer_in(order, agency), now
         )
         return Outcome("created", order.id, order.status.value)
-
-    def _apply_event(self, uow: UnitOfWork, order_id: str, event: HotlineEvent) -> Outcome:
-        stored = uow.orders.get(order_id)
-        if stored is None:
-            raise UnknownOrder(f"no work order with id '{order_id}'", order_id=order_id)
-        order = stored.order
-        if not uow.inbound.remember(HOTLINE, f"{order_id}/{event.event_id}", self.clock()):
-            return Outcome("duplicate", order.id, order.status.value)
-        target = EVENT_TARGETS[event.type]
-        actor = self._actor_for(order, event)
-        if event.type == "accept" and event.flow_id:
-            order = order.model_copy(
-                update={"partner_ids": {**order.partner_ids, HOTLINE: event.flow_id}}
-            )
-            uow.orders.replace(order)
-        detail = {
-            "event": event.type,
-            "event_id": event.event_id,
-            "reason": event.reason,
-            "satisfaction": event.satisfaction,
-        }
-        if target is None:
-            self._record(uow, "event_recorded", order, HOTLINE, detail)
-        else:
-            order = self._move(uow, order, target, actor, event.reason, None, HOTLINE, detail)
-        self._notify_agencies(uow, order, event)
-        return Outcome("applied", order.id, order.status.value)
-
-    @staticmethod
-    def _actor_for(order: WorkOrder, event: HotlineEvent) -> Actor:
-        if event.type not in HANDLER_EVENTS:
-            return Actor.hotline
-        if order.origin == HOTLINE:
-            raise IllegalTransition(
-                f"'{event.type}' is for matters an agency transferred to the hotline; "
-                f"order {order.id} came from the hotline",
-                order_id=order.id,
-            )
-        return Actor.agency  # the hotline handles this matter, as an agency would
-
-    def _notify_agencies(self, uow: UnitOfWork, order: WorkOrder, event: HotlineEvent) -> None:
-        now = self.clock()
-        for agency in _parties(order):
-            if agency != HOTLINE:
-                profile = self.directory.profile(agency)
-                payload = envelopes.event(order, profile, event)
-                enqueue(uow, order, profile, HandoffKind.event, payload, now)
-        if event.type == "reopen" and order.lead_agency:
-            profile = self.directory.profile(order.lead_agency)
-            payload = envelopes.transfer(
-                order, profile, lead=True, rule="reopen", catalogue=self.directory.catalogue.version
-            )
-            enqueue(uow, order, profile, HandoffKind.transfer, payload, now)
-
-    def _move(
-        self,
-        uow: UnitOfWork,
-        order: WorkOrder,
-        target: Status,
-        actor: Actor,
-        reason: str | None,
-        occurred: float | None,
-        party: str,
-        detail: dict[str, Any],
-    ) -> WorkOrder:
-        check_transition(order.status, target, actor, reason)
-        uow.orders.set_status(order.id, target, occurred)
-        self._record(
-            uow,
-            "status_applied",
-            order,
-            party,
-            {**detail, "from": order.status.value, "to": target.value},
-        )
-        return order.model_copy(update={"status": target})
-
-    def _forward(
-        self, uow: UnitOfWork, order: WorkOrder, previous: Status, agency: str, update: StatusUpdate
-    ) -> None:
-        payload = envelopes.status(
-            order,
-            previous,
-            agency,
-            agency_status=update.status,
-            reason=update.reason,
-            result=update.result,
-            agency_ref=update.agency_ref,
-            occurred_at=update.occurred_at.isoformat(),
-        )
-        enqueue(
-            uow, order, self.directory.profile(HOTLINE), HandoffKind.status, payload, self.clock()
-        )
-
-    def _tell_hotline(
-        self,
-        uow: UnitOfWork,
-        order: WorkOrder,
-        previous: Status,
-        agency: str,
-        occurred_at: datetime,
-    ) -> None:
-        """A status callback that carries no agency words (e.g. an implied dispatch)."""
-        if order.origin != HOTLINE:
-            return
-        payload = envelopes.status(order, previous, agency, occurred_at=occurred_at.isoformat())
-        enqueue(
-            uow, order, self.directory.profile(HOTLINE), HandoffKind.status, payload, self.clock()
-        )
-
-    @staticmethod
-    def _record(
-        uow: UnitOfWork, event: str, order: WorkOrder, party: str, detail: dict[str, Any]
-    ) -> None:
-        uow.audit.append(AuditEvent(event, order_id=order.id, party=party, detail=detail))
-
-
-def _parties(order: WorkOrder) -> list[str]:
-    """Every agency involved in the order: lead, assisting, and the one it came from."""
-    origin = [order.origin] if order.origin != HOTLINE else []
-    found = [order.lead_agency, *order.assisting_agencies, *origin]
-    return list(dict.fromkeys(a for a in found if a))
 
 
 def _find(uow: UnitOfWork, update: StatusUpdate) -> tuple[WorkOrder, float]:

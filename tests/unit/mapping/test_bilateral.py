@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from connectors import TRANSPORTS
 from gateway.domain.errors import MappingError
 from gateway.mapping.loader import bilateral_tables, load_mappings
 from gateway.mapping.profiles import BilateralCatalogue
@@ -20,7 +21,7 @@ def catalogue() -> BilateralCatalogue:
 
 
 def test_every_item_12345_sends_maps_to_a_110_code_and_back() -> None:
-    police = load_mappings(MAPPINGS, "routing/catalogue.toml", ["rest", "soap", "memory"])
+    police = load_mappings(MAPPINGS, "routing/catalogue.toml", TRANSPORTS)
     tables = police.agencies["police-110"].code_tables
     back = {code: matter for matter, code in tables["to_partner"].items()}
     for item in catalogue().to_partner:
@@ -42,7 +43,7 @@ def test_every_police_matter_code_is_routed_to_110() -> None:
     from gateway.domain.workorder import WorkOrderIn
     from gateway.mapping.routing import route
 
-    mappings = load_mappings(MAPPINGS, "routing/catalogue.toml", ["rest", "soap", "memory"])
+    mappings = load_mappings(MAPPINGS, "routing/catalogue.toml", TRANSPORTS)
     known = set(mappings.agencies) - {"hotline"}
     for item in catalogue().to_partner:
         order = WorkOrderIn(

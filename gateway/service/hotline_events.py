@@ -1,0 +1,80 @@
+"""Hotline events: supplement, supervise, cancel, resolve, revisit… through the state machine.
+
+For a matter an agency transferred to the hotline (e.g. 110's 双非 cases), the hotline is
+the handling party and acts with the agency's rights: accept, feedback, return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from gateway.domain.errors import IllegalTransition, UnknownOrder
+from gateway.domain.messages import HOTLINE, HotlineEvent
+from gateway.domain.states import Actor, Status
+from gateway.domain.workorder import WorkOrder
+from gateway.service.ports import UnitOfWork
+from gateway.service.steps import OrderSteps, Outcome
+
+EVENT_TARGETS: dict[str, Status | None] = {
+    "supplement": None,
+    "supervise": Status.supervised,
+    "cancel": Status.cancelled,
+    "approve_extension": Status.extension_approved,
+    "resolve": Status.resolved,
+    "revisit": Status.revisited,
+    "reopen": Status.reopened,
+    "archive": Status.archived,
+    "accept": Status.signed,
+    "feedback": Status.replied,
+    "return": Status.returned,
+}
+#: events by which the hotline acts as the handling party of a matter an agency sent it
+HANDLER_EVENTS = frozenset({"accept", "feedback", "return"})
+
+
+class HotlineEvents:
+    """Applies the hotline's events to its orders."""
+
+    def __init__(self, steps: OrderSteps, clock: Callable[[], float]) -> None:
+        self.steps = steps
+        self.clock = clock
+
+    def apply(self, uow: UnitOfWork, order_id: str, event: HotlineEvent) -> Outcome:
+        """Apply one hotline event (runs inside one unit of work)."""
+        stored = uow.orders.get(order_id)
+        if stored is None:
+            raise UnknownOrder(f"no work order with id '{order_id}'", order_id=order_id)
+        order = stored.order
+        if not uow.inbound.remember(HOTLINE, f"{order_id}/{event.event_id}", self.clock()):
+            return Outcome("duplicate", order.id, order.status.value)
+        target = EVENT_TARGETS[event.type]
+        actor = self._actor_for(order, event)
+        if event.type == "accept" and event.flow_id:
+            order = order.model_copy(
+                update={"partner_ids": {**order.partner_ids, HOTLINE: event.flow_id}}
+            )
+            uow.orders.replace(order)
+        detail = {
+            "event": event.type,
+            "event_id": event.event_id,
+            "reason": event.reason,
+            "satisfaction": event.satisfaction,
+        }
+        if target is None:
+            self.steps.record(uow, "event_recorded", order, HOTLINE, detail)
+        else:
+            order = self.steps.move(uow, order, target, actor, event.reason, None, HOTLINE, detail)
+        self.steps.notify_agencies(uow, order, event)
+        return Outcome("applied", order.id, order.status.value)
+
+    @staticmethod
+    def _actor_for(order: WorkOrder, event: HotlineEvent) -> Actor:
+        if event.type not in HANDLER_EVENTS:
+            return Actor.hotline
+        if order.origin == HOTLINE:
+            raise IllegalTransition(
+                f"'{event.type}' is for matters an agency transferred to the hotline; "
+                f"order {order.id} came from the hotline",
+                order_id=order.id,
+            )
+        return Actor.agency  # the hotline handles this matter, as an agency would

@@ -1,0 +1,121 @@
+"""The writes every status change makes: the transition, its audit entry, the callbacks.
+
+Shared by agency messages (status_sync) and hotline events (hotline_events), so both
+directions move an order the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from gateway.domain.messages import HOTLINE, HandoffKind, HotlineEvent, StatusUpdate
+from gateway.domain.states import Actor, Status, check_transition
+from gateway.domain.workorder import WorkOrder
+from gateway.service import envelopes
+from gateway.service.directory import Directory
+from gateway.service.outbox import enqueue
+from gateway.service.ports import AuditEvent, UnitOfWork
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one inbound message."""
+
+    result: str  # applied | duplicate | recorded | created | receipt
+    order_id: str | None = None
+    status: str | None = None
+    reference: str | None = None  # for a receipt: the handoff it acknowledges
+
+
+class OrderSteps:
+    """Moves orders through the state machine and queues who must hear of it."""
+
+    def __init__(self, directory: Directory, clock: Callable[[], float]) -> None:
+        self.directory = directory
+        self.clock = clock
+
+    def move(
+        self,
+        uow: UnitOfWork,
+        order: WorkOrder,
+        target: Status,
+        actor: Actor,
+        reason: str | None,
+        occurred: float | None,
+        party: str,
+        detail: dict[str, Any],
+    ) -> WorkOrder:
+        check_transition(order.status, target, actor, reason)
+        uow.orders.set_status(order.id, target, occurred)
+        self.record(
+            uow,
+            "status_applied",
+            order,
+            party,
+            {**detail, "from": order.status.value, "to": target.value},
+        )
+        return order.model_copy(update={"status": target})
+
+    def forward(
+        self, uow: UnitOfWork, order: WorkOrder, previous: Status, agency: str, update: StatusUpdate
+    ) -> None:
+        payload = envelopes.status(
+            order,
+            previous,
+            agency,
+            agency_status=update.status,
+            reason=update.reason,
+            result=update.result,
+            agency_ref=update.agency_ref,
+            occurred_at=update.occurred_at.isoformat(),
+        )
+        enqueue(
+            uow, order, self.directory.profile(HOTLINE), HandoffKind.status, payload, self.clock()
+        )
+
+    def tell_hotline(
+        self,
+        uow: UnitOfWork,
+        order: WorkOrder,
+        previous: Status,
+        agency: str,
+        occurred_at: datetime,
+    ) -> None:
+        """A status callback that carries no agency words (e.g. an implied dispatch)."""
+        if order.origin != HOTLINE:
+            return
+        payload = envelopes.status(order, previous, agency, occurred_at=occurred_at.isoformat())
+        enqueue(
+            uow, order, self.directory.profile(HOTLINE), HandoffKind.status, payload, self.clock()
+        )
+
+    @staticmethod
+    def record(
+        uow: UnitOfWork, event: str, order: WorkOrder, party: str, detail: dict[str, Any]
+    ) -> None:
+        uow.audit.append(AuditEvent(event, order_id=order.id, party=party, detail=detail))
+
+    def notify_agencies(self, uow: UnitOfWork, order: WorkOrder, event: HotlineEvent) -> None:
+        """Forward a hotline event to every agency involved (a reopen also re-sends the order)."""
+        now = self.clock()
+        for agency in parties(order):
+            if agency != HOTLINE:
+                profile = self.directory.profile(agency)
+                payload = envelopes.event(order, profile, event)
+                enqueue(uow, order, profile, HandoffKind.event, payload, now)
+        if event.type == "reopen" and order.lead_agency:
+            profile = self.directory.profile(order.lead_agency)
+            payload = envelopes.transfer(
+                order, profile, lead=True, rule="reopen", catalogue=self.directory.catalogue.version
+            )
+            enqueue(uow, order, profile, HandoffKind.transfer, payload, now)
+
+
+def parties(order: WorkOrder) -> list[str]:
+    """Every agency involved in the order: lead, assisting, and the one it came from."""
+    origin = [order.origin] if order.origin != HOTLINE else []
+    found = [order.lead_agency, *order.assisting_agencies, *origin]
+    return list(dict.fromkeys(a for a in found if a))
