@@ -23,6 +23,7 @@ from typing import Any
 from gateway.domain.errors import DeliveryError, PermanentDelivery, TransientDelivery
 from gateway.domain.messages import HOTLINE, Delivery, Handoff, HandoffKind, Lane, Receipt
 from gateway.domain.states import Actor, Status, check_transition
+from gateway.domain.workorder import WorkOrder
 from gateway.service import envelopes
 from gateway.service.directory import Directory
 from gateway.service.outbox import enqueue
@@ -247,25 +248,31 @@ class Dispatcher:
         )
         if handoff.kind != HandoffKind.transfer:
             return False
-        self._remember_partner_id(uow, handoff, receipt)
-        return self._mark_dispatched(uow, handoff, receipt)
+        stored = uow.orders.get(handoff.order_id)
+        if stored is None:
+            return False
+        order = self._with_partner_id(uow, stored.order, handoff, receipt)
+        return self._mark_dispatched(uow, order, handoff, receipt)
 
     @staticmethod
-    def _remember_partner_id(uow: UnitOfWork, handoff: Handoff, receipt: Receipt) -> None:
+    def _with_partner_id(
+        uow: UnitOfWork, order: WorkOrder, handoff: Handoff, receipt: Receipt
+    ) -> WorkOrder:
         """Keep the agency's own case number (e.g. 110's JJDBH) on the order."""
-        stored = uow.orders.get(handoff.order_id)
-        if stored is None or not receipt.agency_ref or handoff.agency == HOTLINE:
-            return
-        order = stored.order
-        if order.partner_ids.get(handoff.agency) != receipt.agency_ref:
-            ids = {**order.partner_ids, handoff.agency: receipt.agency_ref}
-            uow.orders.replace(order.model_copy(update={"partner_ids": ids}))
+        if not receipt.agency_ref or handoff.agency == HOTLINE:
+            return order
+        if order.partner_ids.get(handoff.agency) == receipt.agency_ref:
+            return order
+        ids = {**order.partner_ids, handoff.agency: receipt.agency_ref}
+        order = order.model_copy(update={"partner_ids": ids})
+        uow.orders.replace(order)
+        return order
 
-    def _mark_dispatched(self, uow: UnitOfWork, handoff: Handoff, receipt: Receipt) -> bool:
-        stored = uow.orders.get(handoff.order_id)
-        if stored is None or stored.order.lead_agency != handoff.agency:
+    def _mark_dispatched(
+        self, uow: UnitOfWork, order: WorkOrder, handoff: Handoff, receipt: Receipt
+    ) -> bool:
+        if order.lead_agency != handoff.agency:
             return False
-        order = stored.order
         if order.status not in (Status.received, Status.returned, Status.reopened):
             return False  # the agency's own update already moved it on
         check_transition(order.status, Status.dispatched, Actor.system, None)
