@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import connectors
 from connectors.soap_server import SoapEndpoint
+from gateway.calendars import ChineseWorkdays
 from gateway.domain.errors import ConfigError
 from gateway.domain.messages import HOTLINE
 from gateway.mapping.loader import load_mappings
@@ -96,7 +97,9 @@ def bootstrap(
     profiles = {name: _with_endpoint(p, settings) for name, p in mappings.agencies.items()}
     if HOTLINE not in profiles:
         raise ConfigError(f"{settings.mappings_dir}/agencies: no profile with id 'hotline'")
-    directory = Directory(profiles=profiles, catalogue=mappings.catalogue)
+    directory = Directory(
+        profiles=profiles, catalogue=mappings.catalogue, deadlines=mappings.deadlines
+    )
     own_keys = _own_keys(settings)
     signers = {name: _signer(p, own_keys, settings) for name, p in profiles.items()}
     verifiers = {name: _verifier(p, settings) for name, p in profiles.items()}
@@ -118,7 +121,7 @@ def bootstrap(
         settings=settings,
         store=store,
         directory=directory,
-        intake=Intake(directory, clock),
+        intake=Intake(directory, clock, ChineseWorkdays()),
         sync=sync,
         dispatcher=dispatcher,
         connectors=wired,

@@ -20,6 +20,7 @@ from gateway.mapping.profiles import (
     AgencyProfile,
     BilateralCatalogue,
     Catalogue,
+    DeadlinePolicy,
     check_code_tables,
 )
 
@@ -32,6 +33,7 @@ class Mappings:
 
     agencies: dict[str, AgencyProfile]
     catalogue: Catalogue
+    deadlines: tuple[DeadlinePolicy, ...] = ()
 
 
 def load_mappings(root: Path, catalogue_file: str, known_transports: Iterable[str]) -> Mappings:
@@ -53,7 +55,21 @@ def load_mappings(root: Path, catalogue_file: str, known_transports: Iterable[st
     catalogue_path = root / catalogue_file
     catalogue = _parse(catalogue_path, Catalogue)
     _check_rules(catalogue_path, catalogue, agencies)
-    return Mappings(agencies=agencies, catalogue=catalogue)
+    return Mappings(agencies=agencies, catalogue=catalogue, deadlines=load_deadlines(root))
+
+
+def load_deadlines(root: Path) -> tuple[DeadlinePolicy, ...]:
+    """Every deadlines/*.toml; exactly one of them (no divisions) is the default."""
+    policies = tuple(
+        _parse(path, DeadlinePolicy) for path in sorted((root / "deadlines").glob("*.toml"))
+    )
+    defaults = [p.id for p in policies if not p.divisions]
+    if policies and len(defaults) != 1:
+        raise MappingError(
+            f"{root / 'deadlines'}: exactly one policy without divisions is the default; "
+            f"found {defaults or 'none'}"
+        )
+    return policies
 
 
 def suggestion(word: str, choices: Iterable[str]) -> str:

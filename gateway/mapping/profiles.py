@@ -185,6 +185,26 @@ class BilateralCatalogue(Model):
     to_hotline: tuple[BilateralItem, ...] = Field(min_length=1)
 
 
+class DeadlinePolicy(Model):
+    """One jurisdiction's deadlines: sign-for in minutes, resolve in working days by category."""
+
+    id: str = Field(min_length=1)
+    description: str = ""
+    divisions: tuple[str, ...] = Field(default=(), description="prefixes; empty = the default")
+    acknowledge_minutes: int = Field(gt=0, le=100_000)
+    resolve_working_days: dict[Category, int]
+
+    @field_validator("resolve_working_days")
+    @classmethod
+    def _every_category(cls, value: dict[Category, int]) -> dict[Category, int]:
+        missing = sorted(c.value for c in Category if c not in value)
+        if missing:
+            raise ValueError(f"no limit for {', '.join(missing)}")
+        if any(days < 0 for days in value.values()):
+            raise ValueError("working days must be >= 0")
+        return value
+
+
 class Rule(Model):
     """One catalogue entry: every given criterion must match; within one, any value does."""
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from gateway.domain.errors import UnknownAgency
 from gateway.domain.messages import HOTLINE
 from gateway.mapping.loader import Mappings, suggestion
-from gateway.mapping.profiles import AgencyProfile, Catalogue
+from gateway.mapping.profiles import AgencyProfile, Catalogue, DeadlinePolicy
 
 
 @dataclass(frozen=True)
@@ -16,11 +16,29 @@ class Directory:
 
     profiles: dict[str, AgencyProfile]
     catalogue: Catalogue
+    deadlines: tuple[DeadlinePolicy, ...] = ()
 
     @classmethod
     def from_mappings(cls, mappings: Mappings) -> Directory:
         """A directory over what the mapping loader validated."""
-        return cls(profiles=dict(mappings.agencies), catalogue=mappings.catalogue)
+        return cls(
+            profiles=dict(mappings.agencies),
+            catalogue=mappings.catalogue,
+            deadlines=mappings.deadlines,
+        )
+
+    def deadline_policy(self, division_code: str | None) -> DeadlinePolicy | None:
+        """The policy with the longest division prefix matching, else the default one."""
+        code = division_code or ""
+        matching = [
+            (len(prefix), policy)
+            for policy in self.deadlines
+            for prefix in policy.divisions
+            if code.startswith(prefix)
+        ]
+        if matching:
+            return max(matching, key=lambda pair: pair[0])[1]
+        return next((p for p in self.deadlines if not p.divisions), None)
 
     def profile(self, agency: str) -> AgencyProfile:
         """The profile named `agency`, or UnknownAgency with a suggestion."""

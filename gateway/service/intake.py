@@ -7,8 +7,10 @@ newer revision is a supplement sent on to the agencies; an older one is refused.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from gateway.domain.errors import RevisionConflict
 from gateway.domain.ids import new_id
@@ -17,9 +19,12 @@ from gateway.domain.workorder import WorkOrder, WorkOrderIn
 from gateway.mapping.routing import route
 from gateway.service import envelopes
 from gateway.service.audit import canonical_json, digest
+from gateway.service.deadlines import WorkdayCalendar, resolve_by
 from gateway.service.directory import Directory
 from gateway.service.outbox import enqueue
 from gateway.service.ports import AuditEvent, UnitOfWork
+
+log = logging.getLogger("lianxin.intake")
 
 
 @dataclass(frozen=True)
@@ -34,9 +39,12 @@ class IntakeResult:
 class Intake:
     """Accepts work orders from the hotline platform."""
 
-    def __init__(self, directory: Directory, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, directory: Directory, clock: Callable[[], float], calendar: WorkdayCalendar
+    ) -> None:
         self.directory = directory
         self.clock = clock
+        self.calendar = calendar
 
     def accept(self, uow: UnitOfWork, submitted: WorkOrderIn) -> IntakeResult:
         """Store, route and enqueue `submitted` (runs inside one unit of work)."""
@@ -64,6 +72,7 @@ class Intake:
             lead_agency=chosen.lead,
             assisting_agencies=list(chosen.agencies[1:]),
         )
+        order, deadlines_entry = self._with_deadlines(order)
         uow.orders.add(order, now)
         uow.audit.append(
             AuditEvent(
@@ -85,6 +94,8 @@ class Intake:
                 },
             )
         )
+        if deadlines_entry is not None:
+            uow.audit.append(deadlines_entry)
         ids = []
         for agency in chosen.agencies:
             profile = self.directory.profile(agency)
@@ -98,12 +109,55 @@ class Intake:
             ids.append(enqueue(uow, order, profile, HandoffKind.transfer, payload, now).id)
         return IntakeResult(order, created=True, handoff_ids=tuple(ids))
 
+    def _with_deadlines(self, order: WorkOrder) -> tuple[WorkOrder, AuditEvent | None]:
+        """Fill the deadlines the hotline left open from the jurisdiction's policy."""
+        division = order.location.division_code if order.location else None
+        policy = self.directory.deadline_policy(division)
+        if policy is None:
+            return order, None
+        due = order.due
+        ack = due.acknowledge_by or order.received_at + timedelta(
+            minutes=policy.acknowledge_minutes
+        )
+        days = policy.resolve_working_days[order.category]
+        resolve, counted = resolve_by(order.received_at, days, self.calendar)
+        if counted.assumed_years:
+            log.warning(
+                "the working-day calendar has no data for %s: order %s's deadline counts "
+                "Monday to Friday as working days there",
+                counted.assumed_years,
+                order.id,
+            )
+        deadlines = due.model_copy(
+            update={"acknowledge_by": ack, "resolve_by": due.resolve_by or resolve}
+        )
+        entry = AuditEvent(
+            "deadlines_set",
+            order_id=order.id,
+            detail={
+                "policy": policy.id,
+                "acknowledge_by": ack.isoformat(),
+                "resolve_by": deadlines.resolve_by.isoformat() if deadlines.resolve_by else None,
+                "working_days": days,
+                "calendar_unknown_years": list(counted.assumed_years),
+            },
+        )
+        return order.model_copy(update={"due": deadlines}), entry
+
     def _supplement(
         self, uow: UnitOfWork, current: WorkOrder, submitted: WorkOrderIn
     ) -> IntakeResult:
         now = self.clock()
-        changes = submitted.model_dump(exclude={"route_to"})
-        order = WorkOrder.model_validate({**current.model_dump(), **changes})
+        changes = submitted.model_dump(exclude={"route_to", "due", "partner_ids"})
+        given_due = submitted.due.model_dump(exclude_none=True)
+        order = WorkOrder.model_validate(
+            {
+                **current.model_dump(),
+                **changes,
+                "due": {**current.due.model_dump(), **given_due},
+                "partner_ids": {**current.partner_ids, **submitted.partner_ids},
+            }
+        )
         uow.orders.replace(order)
         uow.audit.append(
             AuditEvent(

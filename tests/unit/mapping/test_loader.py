@@ -70,3 +70,29 @@ def test_a_payload_rule_must_name_an_existing_code_table(tmp_path: Path) -> None
     agency = AGENCY + '[payload]\nsqlx = { source = "category", codes = "nope" }\n'
     with pytest.raises(MappingError, match="no code table named 'nope'"):
         load(tree(tmp_path, agency=agency))
+
+
+def test_a_deadline_policy_without_a_category_names_it(tmp_path: Path) -> None:
+    root = tree(tmp_path)
+    (root / "deadlines").mkdir()
+    (root / "deadlines" / "default.toml").write_text(
+        'id = "default"\nacknowledge_minutes = 60\n[resolve_working_days]\nconsult = 1\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(MappingError, match=r"default.toml: resolve_working_days: .*no limit for"):
+        load(root)
+
+
+def test_two_default_deadline_policies_are_refused(tmp_path: Path) -> None:
+    root = tree(tmp_path)
+    (root / "deadlines").mkdir()
+    policy = (
+        "acknowledge_minutes = 60\n[resolve_working_days]\nconsult = 1\nhelp = 1\n"
+        "complaint = 1\nreport = 1\nsuggestion = 1\n"
+    )
+    for name in ("a", "b"):
+        (root / "deadlines" / f"{name}.toml").write_text(
+            f'id = "{name}"\n' + policy, encoding="utf-8"
+        )
+    with pytest.raises(MappingError, match="exactly one policy without divisions"):
+        load(root)

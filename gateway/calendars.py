@@ -1,0 +1,22 @@
+"""The official Chinese working-day calendar, from the maintained `chinesecalendar` package.
+
+The package carries the State Council's yearly holiday and make-up-day (调休) notices; it
+raises for years it has no data for, which this adapter turns into "unknown" (None).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import chinese_calendar
+
+
+class ChineseWorkdays:
+    """WorkdayCalendar over `chinese_calendar.is_workday`."""
+
+    def is_workday(self, day: date) -> bool | None:
+        """True on working days (make-up Saturdays included), None for unknown years."""
+        try:
+            return bool(chinese_calendar.is_workday(day))
+        except NotImplementedError:
+            return None
