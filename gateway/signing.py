@@ -1,10 +1,12 @@
 """Message signing and verification following Standard Webhooks; call sites see no crypto.
 
 Headers `webhook-id`, `webhook-timestamp`, `webhook-signature`; the signed content is
-`{id}.{timestamp}.{body}`. `v1a,<base64>` is Ed25519 (the default: agencies verify with
-our public key and cannot sign as us), `v1,<base64>` is HMAC-SHA256 with a shared secret.
-A header may carry several space-separated signatures, so keys rotate without downtime.
+`{id}.{timestamp}.{body}`. `v1a,<base64>` is Ed25519 (agencies verify with our public
+key and cannot sign as us), `v1,<base64>` is HMAC-SHA256 with a shared secret. A header
+may carry several space-separated signatures, so keys rotate without downtime: sign with
+old and new, verifiers accept any entry that one of their keys checks.
 Keys are text: `whsec_<b64 secret>`, `whsk_<b64 Ed25519 seed>`, `whpk_<b64 public key>`.
+Bad key text is a ConfigError; a refused message is a SignatureError with a `reason`.
 """
 
 from __future__ import annotations
@@ -64,14 +66,16 @@ class _HmacKey:
 
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
-        self.key_id = _key_id(b"hmac:" + secret)
+        self.key_id = _key_id(secret)
+
+    def _mac(self, content: bytes) -> bytes:
+        return hmac.new(self._secret, content, hashlib.sha256).digest()
 
     def sign(self, content: bytes) -> str:
-        return "v1," + _b64(hmac.new(self._secret, content, hashlib.sha256).digest())
+        return "v1," + _b64(self._mac(content))
 
     def verify(self, content: bytes, signature: bytes) -> bool:
-        expected = hmac.new(self._secret, content, hashlib.sha256).digest()
-        return hmac.compare_digest(expected, signature)
+        return hmac.compare_digest(self._mac(content), signature)
 
     def verifying_key(self) -> _HmacKey:
         return self
@@ -115,12 +119,15 @@ class _Ed25519Key:
         return self._public
 
 
-def _decode(text: str, prefix: str) -> bytes:
+def _decode(text: str, prefix: str, size: int | None = None) -> bytes:
+    encoded = text[len(prefix) :]
     try:
-        encoded = text[len(prefix) :]
-        return base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ConfigError(f"key starting '{prefix}' is not valid base64") from exc
+        raw = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigError(f"a {prefix} key is not valid base64") from None
+    if not raw or (size is not None and len(raw) != size):
+        raise ConfigError(f"a {prefix} key must hold {size or 'at least 1'} bytes, not {len(raw)}")
+    return raw
 
 
 def parse_signing_key(text: str) -> SigningKey:
@@ -128,21 +135,17 @@ def parse_signing_key(text: str) -> SigningKey:
     if text.startswith("whsec_"):
         return _HmacKey(_decode(text, "whsec_"))
     if text.startswith("whsk_"):
-        seed = _decode(text, "whsk_")
-        if len(seed) != 32:
-            raise ConfigError("an Ed25519 key (whsk_) must hold 32 bytes")
-        return _Ed25519Key(seed)
+        return _Ed25519Key(_decode(text, "whsk_", 32))
     raise ConfigError("a signing key must start with whsec_ or whsk_")
 
 
 def parse_verifying_key(text: str) -> VerifyingKey:
     """A verifying key from `whsec_…`, `whsk_…` or `whpk_…` text."""
     if text.startswith("whpk_"):
-        raw = _decode(text, "whpk_")
-        if len(raw) != 32:
-            raise ConfigError("an Ed25519 public key (whpk_) must hold 32 bytes")
-        return _Ed25519PublicKey(raw)
-    return parse_signing_key(text).verifying_key()
+        return _Ed25519PublicKey(_decode(text, "whpk_", 32))
+    if text.startswith(("whsec_", "whsk_")):
+        return parse_signing_key(text).verifying_key()
+    raise ConfigError("a verifying key must start with whpk_, whsec_ or whsk_")
 
 
 def generate_ed25519_key() -> str:
@@ -151,7 +154,7 @@ def generate_ed25519_key() -> str:
 
 
 def generate_hmac_secret() -> str:
-    """A new HMAC secret as `whsec_` text."""
+    """A new 32-byte HMAC secret as `whsec_` text."""
     return "whsec_" + _b64(secrets.token_bytes(32))
 
 
@@ -181,16 +184,13 @@ class MessageSigner:
     def headers(self, msg_id: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
         """The three Standard Webhooks headers for one message."""
         ts = int(time.time()) if timestamp is None else timestamp
-        return {
-            HEADER_ID: msg_id,
-            HEADER_TIMESTAMP: str(ts),
-            HEADER_SIGNATURE: self.signature(msg_id, ts, body),
-        }
+        signature = self.signature(msg_id, ts, body)
+        return {HEADER_ID: msg_id, HEADER_TIMESTAMP: str(ts), HEADER_SIGNATURE: signature}
 
 
 @dataclass(frozen=True)
 class VerifiedMessage:
-    """A message whose signature checked out."""
+    """A message whose signature checked out, and the key that checked it."""
 
     msg_id: str
     timestamp: int
@@ -198,7 +198,7 @@ class VerifiedMessage:
 
 
 class MessageVerifier:
-    """Checks the headers and signature of incoming messages."""
+    """Checks the headers, freshness and signature of incoming messages."""
 
     def __init__(
         self,
@@ -212,13 +212,11 @@ class MessageVerifier:
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> VerifiedMessage:
         """The verified message, or SignatureError saying what is wrong."""
-        lowered = {name.lower(): value for name, value in headers.items()}
-        msg_id, stamp, header = (
-            _required(lowered, name) for name in (HEADER_ID, HEADER_TIMESTAMP, HEADER_SIGNATURE)
-        )
-        timestamp = self._fresh(stamp)
         if not self.keys:
             raise SignatureError("no key is configured to verify this sender", reason="no_key")
+        lowered = {name.lower(): value for name, value in headers.items()}
+        msg_id, stamp, header = (_required(lowered, name) for name in _HEADERS)
+        timestamp = self._fresh(stamp)
         content = signed_content(msg_id, timestamp, body)
         for scheme, signature in _entries(header):
             for key in self.keys:
@@ -227,37 +225,46 @@ class MessageVerifier:
         raise SignatureError("no signature matches a known key", reason="no_match")
 
     def _fresh(self, stamp: str) -> int:
-        try:
-            timestamp = int(stamp)
-        except ValueError:
-            raise SignatureError(
-                "webhook-timestamp is not an integer", reason="bad_timestamp"
-            ) from None
-        skew = self.clock() - timestamp
-        if skew > self.tolerance:
-            raise SignatureError(
-                f"message is {skew:.0f}s old; the limit is {self.tolerance:.0f}s", reason="too_old"
-            )
-        if -skew > self.tolerance:
-            raise SignatureError(f"message is {-skew:.0f}s in the future", reason="too_new")
-        return timestamp
+        if not (stamp.isascii() and stamp.isdigit()):
+            raise SignatureError(f"{HEADER_TIMESTAMP} is not an integer", reason="bad_timestamp")
+        timestamp = int(stamp)
+        age = self.clock() - timestamp
+        if abs(age) <= self.tolerance:
+            return timestamp
+        beyond = abs(age) - self.tolerance
+        if age > 0:
+            text, reason = f"{age:.0f}s old", "too_old"
+        else:
+            text, reason = f"{-age:.0f}s in the future", "too_new"
+        raise SignatureError(
+            f"message is {text}, {beyond:.0f}s beyond the {self.tolerance:.0f}s tolerance",
+            reason=reason,
+            skew=round(age),
+        )
+
+
+_HEADERS = (HEADER_ID, HEADER_TIMESTAMP, HEADER_SIGNATURE)
+_SCHEMES = frozenset({"v1", "v1a"})
 
 
 def _required(headers: Mapping[str, str], name: str) -> str:
-    value = headers.get(name)
+    value = headers.get(name, "").strip()
     if not value:
         raise SignatureError(f"missing header {name}", reason="missing_header", header=name)
     return value
 
 
 def _entries(header: str) -> list[tuple[str, bytes]]:
+    """The (scheme, signature) entries of known schemes; others are skipped."""
     entries = []
     for part in header.split():
         scheme, sep, encoded = part.partition(",")
-        if not sep:
-            raise SignatureError("malformed webhook-signature entry", reason="malformed")
+        if not (scheme and sep and encoded):
+            raise SignatureError(f"malformed {HEADER_SIGNATURE} entry", reason="malformed")
+        if scheme not in _SCHEMES:
+            continue
         try:
             entries.append((scheme, base64.b64decode(encoded, validate=True)))
         except (binascii.Error, ValueError):
-            raise SignatureError("webhook-signature is not base64", reason="malformed") from None
+            raise SignatureError(f"{HEADER_SIGNATURE} is not base64", reason="malformed") from None
     return entries
