@@ -14,12 +14,13 @@ from typing import Any
 from gateway.domain.errors import ConfigError
 from gateway.mapping.loader import suggestion
 
-#: transport name → "module:factory"; the factory takes the agency profile
+#: transport name → "module:factory"; the factory takes (profile, settings)
 TRANSPORTS: dict[str, str] = {
     "rest": "connectors.rest:build",
     "memory": "connectors.memory:build",
     "soap": "connectors.soap:build",
     "mqtt": "connectors.mqtt:build",
+    "portal": "connectors.portal:build",
 }
 
 

@@ -22,8 +22,9 @@ from gateway.mapping.profiles import AgencyProfile
 from gateway.service.directory import Directory
 from gateway.service.dispatch import Dispatcher, DispatchSettings
 from gateway.service.intake import Intake
-from gateway.service.ports import Connector, Listener
+from gateway.service.ports import BoardState, Connector, Listener, Poller
 from gateway.service.status_sync import StatusSync
+from gateway.service.watch import DeadlineWatch
 from gateway.settings import Settings
 from gateway.signing import (
     MessageSigner,
@@ -33,6 +34,7 @@ from gateway.signing import (
     parse_signing_key,
     parse_verifying_key,
 )
+from gateway.store.boards import SqlBoardState
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
 
@@ -52,8 +54,11 @@ class Gateway:
     connectors: dict[str, Connector]
     public_keys: list[str]
     soap: SoapEndpoint
+    watch: DeadlineWatch
+    boards: BoardState
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
     _listeners: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
+    _watch_task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
     def running(self) -> bool:
@@ -61,8 +66,9 @@ class Gateway:
         return self._task is not None and not self._task.done()
 
     def start(self) -> None:
-        """Start delivering from the outbox and listening on inbound transports."""
+        """Start delivering from the outbox, listening on inbound transports, polling boards."""
         self._task = asyncio.create_task(self.dispatcher.run(), name="lianxin-dispatcher")
+        self._watch_task = asyncio.create_task(self.watch.run(), name="lianxin-deadline-watch")
         for name, connector in self.connectors.items():
             if isinstance(connector, Listener):
                 task = asyncio.create_task(
@@ -70,13 +76,24 @@ class Gateway:
                     name=f"listen-{name}",
                 )
                 self._listeners.append(task)
+        self._start_pollers()
         self.dispatcher.wake()
+
+    def _start_pollers(self) -> None:
+        for name, connector in self.connectors.items():
+            if isinstance(connector, Poller):
+                sign = self.dispatcher.signers[name].headers
+                task = asyncio.create_task(
+                    connector.poll(self.sync.accept_pulled, self.boards, sign), name=f"poll-{name}"
+                )
+                self._listeners.append(task)
 
     async def aclose(self) -> None:
         """Stop delivering, finish what is under way, release every resource."""
-        for task in self._listeners:
+        stopping = [*self._listeners, *([self._watch_task] if self._watch_task else [])]
+        for task in stopping:
             task.cancel()
-        await asyncio.gather(*self._listeners, return_exceptions=True)
+        await asyncio.gather(*stopping, return_exceptions=True)
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -116,17 +133,20 @@ def bootstrap(
         lease_seconds=settings.lease_seconds,
     )
     dispatcher = Dispatcher(store, directory, wired, signers, limits, clock=clock)
-    sync = StatusSync(store, directory, verifiers, dispatcher.wake, clock)
+    calendar = ChineseWorkdays()
+    sync = StatusSync(store, directory, verifiers, dispatcher.wake, clock, calendar)
     return Gateway(
         settings=settings,
         store=store,
         directory=directory,
-        intake=Intake(directory, clock, ChineseWorkdays()),
+        intake=Intake(directory, clock, calendar),
+        watch=DeadlineWatch(store, directory, dispatcher.wake, clock, settings.watch_interval),
         sync=sync,
         dispatcher=dispatcher,
         connectors=wired,
         public_keys=[k.verifying_key().public_text() for k in own_keys],
         soap=SoapEndpoint(profiles, settings.mappings_dir, sync),
+        boards=SqlBoardState(store, clock),
     )
 
 
@@ -135,7 +155,8 @@ def _with_endpoint(profile: AgencyProfile, settings: Settings) -> AgencyProfile:
     if profile.id == HOTLINE and settings.hotline_callback_url:
         endpoint = settings.hotline_callback_url
     if not endpoint and profile.transport == "mqtt":  # the broker plus the agency's topic
-        endpoint = f"{settings.mqtt_url}/{settings.mqtt_topic_prefix}/utilities/{profile.id}"
+        prefix = (profile.mqtt and profile.mqtt.topic_prefix) or settings.mqtt_topic_prefix
+        endpoint = f"{settings.mqtt_url}/{prefix}/utilities/{profile.id}"
     if not endpoint and profile.transport != "memory":
         where = (
             "LIANXIN_HOTLINE_CALLBACK_URL" if profile.id == HOTLINE else "LIANXIN_AGENCY_ENDPOINTS"

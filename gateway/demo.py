@@ -1,11 +1,14 @@
 """`lianxin demo`: the whole loop on loopback, with simulated agencies and hotline.
 
 Starts a simulated hotline platform, the 12366 tax sub-centre and city management (REST;
-city management is down for the first seconds), 110 and 12360 customs (SOAP), and the
-gateway on SQLite. Submits realistic orders, has 110 push one of its own 双非 cases, and
-follows each through routing, delivery, retries, the agencies' answers, the callbacks and
-the hotline's closing steps. Exits 0 only when every order ended as expected and the audit
-chain verifies.
+city management is down for the first seconds), 110 and 12360 customs (SOAP), 119 and 120
+(REST, emergency lane; 120 is slow to acknowledge), the mayor's mailbox (a message board
+the gateway polls), the utilities (MQTT, when a broker can be had) and the gateway on
+SQLite. Submits realistic orders, has 110 push one of its own 双非 cases and a citizen
+write to the mayor's mailbox, and follows each through routing, delivery, retries, the
+agencies' answers, escalation, the callbacks and the hotline's closing steps (a board
+reply and its correction included). Exits 0 only when every order ended as expected, the
+expected alerts were raised and the audit chain verifies.
 """
 
 from __future__ import annotations
@@ -16,14 +19,21 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from gateway.demo_orders import DEMO_ORDERS, POLICE_PUSH, UTILITY_ORDERS
+from gateway.demo_orders import (
+    DEMO_ORDERS,
+    EMERGENCY_ORDERS,
+    MAYOR_LETTER,
+    POLICE_PUSH,
+    UTILITY_ORDERS,
+)
 from gateway.demo_report import AGENCY_FINAL, summarise
-from gateway.demo_stage import OUTAGE_SECONDS, Stage, stage
+from gateway.demo_stage import DEMO_MAPPINGS, MAYOR, OUTAGE_SECONDS, Stage, stage
 from gateway.service.audit import ChainReport, verify_chain
 from gateway.store.sql import SqlStore
 
@@ -53,14 +63,20 @@ def _play(cast: Stage, timeout: float) -> int:
         print(f"[{time.monotonic() - started:5.1f}s] {text}", flush=True)
 
     say(f"gateway up at {cast.gateway_url}; city-management is DOWN for {OUTAGE_SECONDS:.0f}s")
+    for relative, (_, change) in DEMO_MAPPINGS.items():
+        say(f"demo setting in {relative}: {change}")
+    letter = cast.mayor.add(**MAYOR_LETTER)
+    say(f"a citizen wrote letter {letter} to the mayor's mailbox (a pull board)")
     with httpx.Client(base_url=cast.gateway_url, timeout=10) as client:
         say(cast.broker_note)
-        orders = _submit(client, say, DEMO_ORDERS + (UTILITY_ORDERS if cast.utilities else []))
-        pushed = _police_push(cast, say)
-        _follow(client, {**orders, pushed: "110转办：施工噪声"}, say, timeout, pushed)
-        _close_police_case(client, pushed, say)
+        scripted = DEMO_ORDERS + EMERGENCY_ORDERS + (UTILITY_ORDERS if cast.utilities else [])
+        orders = _submit(client, say, _fresh(scripted))
+        pushed = {_police_push(cast, say): "110转办：施工噪声"}
+        pushed[_board_letter(cast, letter, timeout, say)] = "市长信箱：加装电梯"
+        _follow(client, {**orders, **pushed}, say, timeout, set(pushed))
+        _close_transferred(client, list(pushed), say)
         _close(client, orders, say)
-        finals = {oid: client.get(f"/v1/work-orders/{oid}").json() for oid in (*orders, pushed)}
+        finals = {oid: client.get(f"/v1/work-orders/{oid}").json() for oid in (*orders, *pushed)}
     return summarise(cast, finals, _verify(cast.database_url), time.monotonic() - started)
 
 
@@ -85,6 +101,28 @@ def _submit(client: httpx.Client, say: Say, scripted: list[dict[str, Any]]) -> d
     return orders
 
 
+def _fresh(orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The scripted orders as if taken in the last minutes (so their deadlines lie ahead)."""
+    now = datetime.now(UTC)
+    return [
+        {**order, "received_at": (now - timedelta(minutes=len(orders) - n)).isoformat()}
+        for n, order in enumerate(orders)
+    ]
+
+
+def _board_letter(cast: Stage, letter: str, timeout: float, say: Say) -> str:
+    """Wait until the gateway has polled the letter and handed its order to the hotline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for transfer in list(cast.hotline.transfers):
+            if transfer.get("from_agency") == MAYOR and transfer["flow_id"] == letter:
+                order_id = str(transfer["order_id"])
+                say(f"polled letter {letter} from the mayor's mailbox → order {order_id}")
+                return order_id
+        time.sleep(0.2)
+    raise SystemExit(f"the mayor's mailbox letter {letter} never became an order")
+
+
 def _police_push(cast: Stage, say: Say) -> str:
     push = POLICE_PUSH
     result = asyncio.run(
@@ -97,7 +135,7 @@ def _police_push(cast: Stage, say: Say) -> str:
 
 
 def _follow(
-    client: httpx.Client, orders: dict[str, str], say: Say, timeout: float, pushed: str
+    client: httpx.Client, orders: dict[str, str], say: Say, timeout: float, pushed: set[str]
 ) -> None:
     seen: dict[str, str] = {}
     deadline = time.monotonic() + timeout
@@ -107,8 +145,8 @@ def _follow(
             if seen.get(order_id) != status:
                 seen[order_id] = status
                 say(f"{title[:16]:<16} {status}")
-        done = [s in AGENCY_FINAL for oid, s in seen.items() if oid != pushed]
-        if all(done) and seen.get(pushed) == "dispatched":
+        done = [s in AGENCY_FINAL for oid, s in seen.items() if oid not in pushed]
+        if all(done) and all(seen.get(oid) == "dispatched" for oid in pushed):
             return
         time.sleep(0.2)
 
@@ -120,12 +158,19 @@ def _event(client: httpx.Client, order_id: str, kind: str, **fields: Any) -> Non
         print(f"PROBLEM: {kind} refused for {order_id}: {response.json()}")
 
 
-def _close_police_case(client: httpx.Client, order_id: str, say: Say) -> None:
-    _event(client, order_id, "accept", flow_id="GZ12345-20261124-000900")
-    _event(client, order_id, "feedback", note="已转住建部门，施工单位已停止夜间施工。")
-    _event(client, order_id, "resolve")
-    _event(client, order_id, "revisit", satisfaction=5, note="报警人表示满意")
+def _close_transferred(client: httpx.Client, order_ids: list[str], say: Say) -> None:
+    police, letter = order_ids
+    _event(client, police, "accept", flow_id="GZ12345-20261124-000900")
+    _event(client, police, "feedback", note="已转住建部门，施工单位已停止夜间施工。")
+    _event(client, police, "resolve")
+    _event(client, police, "revisit", satisfaction=5, note="报警人表示满意")
     say("hotline accepted 110's case and fed back; 110 hears it over SOAP")
+    _event(client, letter, "accept", flow_id="GZ12345-20261124-000901")
+    _event(client, letter, "feedback", note="已督促街道办，施工单位本月进场。")
+    _event(client, letter, "correct_reply", note="更正：施工单位已于本周进场施工。")
+    _event(client, letter, "resolve")
+    _event(client, letter, "revisit", satisfaction=4, note="来信人基本满意")
+    say("hotline replied to the letter, then corrected the reply; both go to the board")
 
 
 def _close(client: httpx.Client, orders: dict[str, str], say: Say) -> None:
@@ -150,8 +195,6 @@ def _verify(database_url: str) -> ChainReport:
 
 
 def _now() -> str:
-    from datetime import UTC, datetime
-
     return datetime.now(UTC).isoformat()
 
 

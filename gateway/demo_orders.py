@@ -105,3 +105,48 @@ POLICE_PUSH = {
     "code": "9102",
     "name": "施工噪声",
 }
+
+#: a 12345 call that turns out to be an emergency: each goes to 119/120 on the emergency lane
+EMERGENCY_ORDERS: list[dict[str, Any]] = [
+    {
+        "flow_id": "GZ12345-20261124-000109",
+        "acceptance_no": "SL202611240109",
+        "category": "help",
+        "urgency": "emergency",
+        "matter_code": "EM-SMOKE",
+        "title": "居民楼楼道冒烟",
+        "content": "来电人称越秀区某小区3栋三楼楼道冒烟，有焦糊味，家中有行动不便的老人。",
+        "location": {
+            "address": "广州市越秀区东风中路某小区3栋",
+            "division_code": "440104",
+            "coordinates": {"longitude": 113.2665, "latitude": 23.1322, "datum": "GCJ02"},
+        },
+        "caller": {"name": "黄女士", "phone": "13711112222"},
+    },
+    {
+        "flow_id": "GZ12345-20261124-000110",
+        "acceptance_no": "SL202611240110",
+        "category": "help",
+        "urgency": "emergency",
+        "matter_code": "EM-COLLAPSE",
+        "title": "公园内老人晕倒",
+        "content": "来电人称越秀公园北门附近一名老人突然晕倒，呼之不应。",
+        "location": {
+            "address": "广州市越秀区越秀公园北门",
+            "division_code": "440104",
+            "coordinates": {"longitude": 113.2689, "latitude": 23.1411, "datum": "GCJ02"},
+        },
+        "caller": {"name": "梁先生", "phone": "13622223333"},
+    },
+]
+
+#: a letter a citizen writes to the mayor's mailbox (the board's own field names)
+MAYOR_LETTER: dict[str, Any] = {
+    "lx": "投诉",
+    "bt": "老旧小区加装电梯进度缓慢",
+    "nr": "荔湾区某小区加装电梯已公示半年仍未动工，请相关部门督促。",
+    "xm": "何先生",
+    "dh": "13533334444",
+    "dz": "荔湾区某小区",
+    "sj": "2026-11-24 09:30:00",
+}

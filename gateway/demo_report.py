@@ -20,7 +20,7 @@ def summarise(stage: Stage, finals: dict[str, Any], report: ChainReport, elapsed
     delivered = sum(h["state"] == "delivered" for h in handoffs)
     duplicates = sum(a.duplicates() for a in stage.agencies.values())
     rows = [
-        ("orders", f"{len(finals)} (one of them pushed in by 110)"),
+        ("orders", f"{len(finals)} (one pushed in by 110, one polled from the mayor's mailbox)"),
         ("handoffs", f"{len(handoffs)} ({delivered} delivered)"),
         ("retries", f"{events.count('retry_scheduled')} (city-management outage)"),
         (
@@ -35,6 +35,18 @@ def summarise(stage: Stage, finals: dict[str, Any], report: ChainReport, elapsed
             f"{len(stage.police.callbacks)} callback(s) back to 110",
         ),
         ("customs link", f"{len(stage.customs.cases)} case(s) to 12360 over SOAP, replied"),
+        (
+            "119 / 120",
+            f"{_transfers(stage, 'fire-119')} / {_transfers(stage, 'ambulance-120')} "
+            "emergency order(s) on the emergency lane, closed",
+        ),
+        ("alerts", dict(Counter(a["alert"] for a in stage.hotline.alerts)) or "none"),
+        (
+            "mayor's mailbox",
+            f"{len(stage.mayor.items)} letter polled into an order; "
+            f"{sum(len(r.versions) for r in stage.mayor.replies.values())} reply version(s) "
+            "posted back (reply + correction)",
+        ),
         (
             "utilities",
             f"{sum(len(u.received) for u in stage.utilities.values())} message(s) "
@@ -90,6 +102,31 @@ def problems_of(
     for sim in (stage.police, stage.customs):
         problems += [f"simulator refused: {text}" for text in sim.refused]
         problems += [f"simulator call failed: {text}" for text in sim.answers_failed]
+    problems += _emergency_problems(stage)
+    versions = [len(r.versions) for r in stage.mayor.replies.values()]
+    if versions != [2]:
+        problems.append(f"the mayor's mailbox did not get a reply and its correction: {versions}")
     if not report.ok:
         problems.append("the audit chain does not verify")
+    return problems
+
+
+def _transfers(stage: Stage, agency: str) -> int:
+    payloads = stage.agencies[agency].payloads
+    return sum(p.get("type") == "work_order.transfer" for p in payloads)
+
+
+def _emergency_problems(stage: Stage) -> list[str]:
+    """120 is slow on purpose: exactly its order escalates; nothing is undeliverable."""
+    escalated = [a for a in stage.hotline.alerts if a["alert"] == "emergency_unacknowledged"]
+    problems = []
+    if [a["agency"] for a in escalated] != ["ambulance-120"]:
+        problems.append(f"expected one escalation, for the slow 120: {escalated}")
+    on_channel = [
+        a for a in stage.hotline.channel_alerts if a["alert"] == "emergency_unacknowledged"
+    ]
+    if len(on_channel) != 1:
+        problems.append("the alert channel did not hear the escalation")
+    if any(a["alert"] == "emergency_undeliverable" for a in stage.hotline.alerts):
+        problems.append("an emergency handoff could not be delivered")
     return problems

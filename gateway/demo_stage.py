@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import shutil
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -15,10 +16,11 @@ from connectors.simulators.broker import PrivateBroker, broker_answers, mosquitt
 from connectors.simulators.customs12360 import CustomsSimulator
 from connectors.simulators.hotline import HotlineSimulator
 from connectors.simulators.police110 import Police110Simulator
+from connectors.simulators.portal_board import PortalBoardSimulator
 from connectors.simulators.server import ServerThread
 from connectors.simulators.utility import UtilitySimulator
 from gateway.api.app import create_app
-from gateway.settings import Settings
+from gateway.settings import REPO_ROOT, Settings
 from gateway.signing import generate_ed25519_key, public_text_of
 
 TAX_SCRIPT = Script(
@@ -29,8 +31,22 @@ CITY_SCRIPT = Script(
     steps=(("accepted", 0.3), ("working", 0.5), ("closed", 0.5)),
     result="执法队员已到场核查，责令整改，现场已恢复正常。",
 )
+EMERGENCY_SCRIPT = Script(
+    steps=(("accepted", 0.2), ("dispatched", 0.3), ("arrived", 0.5), ("closed", 0.5)),
+    result="现场处置完毕，无人员受伤。",
+)
+SLOW_120_SCRIPT = Script(  # answers after the (demo's) acknowledgement deadline
+    steps=(("accepted", 5.0), ("dispatched", 0.3), ("arrived", 0.5), ("closed", 0.5)),
+    result="患者已送医，生命体征平稳。",
+)
 OUTAGE_SECONDS = 2.0
 UTILITIES = ("water", "power", "gas", "heat")
+MAYOR = "portal-mayor-mailbox"
+#: the demo's changes to the real mapping files, so that it runs in seconds
+DEMO_MAPPINGS = {
+    "agencies/ambulance-120.toml": ("acknowledge_seconds = 60", "acknowledge_seconds = 3"),
+    f"agencies/{MAYOR}.toml": ("poll_interval = 60", "poll_interval = 1"),
+}
 
 
 @dataclass
@@ -45,6 +61,7 @@ class Stage:
     database_url: str
     utilities: dict[str, UtilitySimulator]
     broker_note: str
+    mayor: PortalBoardSimulator
 
 
 @contextmanager
@@ -72,6 +89,16 @@ def stage(workdir: Path) -> Iterator[Stage]:
             key = generate_ed25519_key()
             agencies[agency] = AgencySimulator(agency, url, [public], key, script, prefix)
             serve(agency, agencies[agency].app, "/orders", key)
+        for agency, prefix, script in (
+            ("fire-119", "F119", EMERGENCY_SCRIPT),
+            ("ambulance-120", "A120", SLOW_120_SCRIPT),
+        ):
+            key = generate_ed25519_key()
+            agencies[agency] = AgencySimulator(agency, url, [public], key, script, prefix)
+            serve(agency, agencies[agency].app, "/incidents", key)
+        endpoints["alert-channel"] = f"{hotline_url}/alerts"
+        mayor = PortalBoardSimulator(gateway_keys=[public], prefix="SZXX", id_field="xh")
+        endpoints[MAYOR] = stack.enter_context(ServerThread(mayor.app)).url
         police_key, customs_key = generate_ed25519_key(), generate_ed25519_key()
         police = Police110Simulator(url, [public], police_key, delay=0.4)
         customs = CustomsSimulator(url, [public], customs_key, delay=0.4)
@@ -83,6 +110,7 @@ def stage(workdir: Path) -> Iterator[Stage]:
         database_url = f"sqlite:///{workdir / 'lianxin.db'}"
         settings = Settings(
             database_url=database_url,
+            mappings_dir=demo_mappings(workdir),
             hotline_callback_url=f"{hotline_url}/callbacks",
             agency_endpoints=endpoints,
             agency_keys=keys,
@@ -101,7 +129,19 @@ def stage(workdir: Path) -> Iterator[Stage]:
                 sim = UtilitySimulator(agency, settings, [public], key, delay=0.3).start()
                 stack.callback(sim.stop)
                 utilities[agency] = sim
-        yield Stage(url, hotline, agencies, police, customs, database_url, utilities, broker_note)
+        yield Stage(
+            url, hotline, agencies, police, customs, database_url, utilities, broker_note, mayor
+        )
+
+
+def demo_mappings(workdir: Path) -> Path:
+    """A copy of mappings/ with DEMO_MAPPINGS applied."""
+    target = workdir / "mappings"
+    shutil.copytree(REPO_ROOT / "mappings", target, dirs_exist_ok=True)
+    for relative, (old, new) in DEMO_MAPPINGS.items():
+        path = target / relative
+        path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    return target
 
 
 def _broker(stack: ExitStack, workdir: Path) -> tuple[str | None, str]:

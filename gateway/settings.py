@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     poll_interval: float = Field(default=1.0, gt=0)
+    watch_interval: float = Field(
+        default=1.0, gt=0, le=60, description="seconds between deadline-watch passes"
+    )
     lease_seconds: float = Field(default=60.0, gt=0)
     node_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     log_level: str = "INFO"

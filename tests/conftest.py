@@ -31,6 +31,11 @@ from gateway.api.app import create_app
 from gateway.settings import Settings
 from gateway.signing import generate_ed25519_key, public_text_of
 
+#: what a simulated 119/120 answers by default: accepted at once, then on to closed
+EMERGENCY_SCRIPT = Script(
+    steps=(("accepted", 0.05), ("dispatched", 0.05), ("arrived", 0.05), ("closed", 0.05)),
+    result="现场处置完毕：已关闭燃气阀门并通风，无人员受伤。",
+)
 POSTGRES_URL = os.environ.get(
     "LIANXIN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -118,7 +123,11 @@ def make_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
     stoppers: list[Callable[[], None]] = []
 
     def build(
-        scripts: dict[str, Script] | None = None, mqtt: bool = False, **overrides: Any
+        scripts: dict[str, Script] | None = None,
+        mqtt: bool = False,
+        more_endpoints: dict[str, str] | None = None,  # e.g. simulated message boards
+        more_keys: dict[str, list[str]] | None = None,
+        **overrides: Any,
     ) -> Stack:
         gateway_key = generate_ed25519_key()
         public = public_text_of(gateway_key)
@@ -135,6 +144,15 @@ def make_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
             servers.append(server)
             agencies[agency], keys[agency] = sim, key
             pubs[agency], endpoints[agency] = [public_text_of(key)], f"{server.url}/orders"
+        for agency, prefix in (("fire-119", "F119"), ("ambulance-120", "A120")):
+            key = generate_ed25519_key()
+            script = (scripts or {}).get(agency, EMERGENCY_SCRIPT)
+            responder = AgencySimulator(agency, gateway_url, [public], key, script, prefix)
+            server = ServerThread(responder.app).start()
+            servers.append(server)
+            agencies[agency], keys[agency] = responder, key
+            pubs[agency], endpoints[agency] = [public_text_of(key)], f"{server.url}/incidents"
+        endpoints["alert-channel"] = f"{servers[0].url}/alerts"
         police_key = generate_ed25519_key()
         police = Police110Simulator(gateway_url, [public], police_key)
         police_server = ServerThread(police.app).start()
@@ -158,8 +176,8 @@ def make_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
             "node_id": f"test-{secrets.token_hex(4)}",
             "database_url": database_url,
             "hotline_callback_url": f"{servers[0].url}/callbacks",
-            "agency_endpoints": endpoints,
-            "agency_keys": pubs,
+            "agency_endpoints": {**endpoints, **(more_endpoints or {})},
+            "agency_keys": {**pubs, **(more_keys or {})},
             "signing_keys": [SecretStr(gateway_key)],
             "poll_interval": 0.2,
         }

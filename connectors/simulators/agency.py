@@ -9,6 +9,7 @@ told to be down for a number of deliveries to show retries and recovery.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import threading
 import time
@@ -33,6 +34,9 @@ class Script:
 
     steps: tuple[tuple[str, float], ...] = (("accepted", 0.05), ("working", 0.05), ("closed", 0.05))
     result: str = "已处理完毕，现场核实后已整改。"
+    reasons: dict[str, str] = field(
+        default_factory=lambda: {"rejected": "不属于本单位职责范围", "cancelled": "报警人撤销"}
+    )
 
 
 @dataclass
@@ -58,12 +62,15 @@ class AgencySimulator:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self._update_ids = itertools.count(1)
+        self._cases: dict[str, str] = {}
         self._verifier = MessageVerifier([parse_verifying_key(k) for k in self.gateway_keys])
         self._signer = MessageSigner([parse_signing_key(self.signing_key)])
         self._tasks: set[asyncio.Task[None]] = set()
         self.app = Starlette(
             routes=[
                 Route("/orders", self._orders, methods=["POST"]),
+                Route("/incidents", self._orders, methods=["POST"]),  # as 119/120 call it
                 Route("/stats", self._stats, methods=["GET"]),
             ]
         )
@@ -82,7 +89,9 @@ class AgencySimulator:
                 return JSONResponse({"error": "系统维护中 (simulated outage)"}, self.fail_status)
             first = message.msg_id not in self.received
             self.received[message.msg_id] += 1
-            case_no = f"{self.prefix}-{len(self.received):06d}"
+            if first:  # a repeated delivery gets the case number it got the first time
+                self._cases[message.msg_id] = f"{self.prefix}-{len(self.received):06d}"
+            case_no = self._cases[message.msg_id]
         payload = json.loads(body)
         if first:
             self.payloads.append(payload)
@@ -115,11 +124,13 @@ class AgencySimulator:
                 }
                 if code == self.script.steps[-1][0]:
                     update["result"] = self.script.result
+                if code in self.script.reasons:
+                    update["reason"] = self.script.reasons[code]
                 await self._post_update(client, update)
 
     async def _post_update(self, client: httpx.AsyncClient, update: dict[str, Any]) -> None:
         body = json.dumps(update, ensure_ascii=False).encode()
-        msg_id = f"{self.prefix}-upd-{self.updates_sent + self.update_failures + 1:08d}"
+        msg_id = f"{self.prefix}-upd-{next(self._update_ids):08d}"  # unique under concurrency
         for _ in range(5):  # the agency side retries a little, as real systems do
             headers = {"content-type": "application/json", **self._signer.headers(msg_id, body)}
             try:

@@ -5,6 +5,7 @@ never touched.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -39,7 +40,8 @@ def mosquitto_binary() -> str | None:
 class PrivateBroker:
     """`mosquitto -c <temp config>` with persistence, started and stopped by the test."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, listener_options: str = "") -> None:
+        """`listener_options`: extra lines for the listener (e.g. cafile, certfile for TLS)."""
         binary = mosquitto_binary()
         if binary is None:
             raise RuntimeError("mosquitto is not installed: apt-get install mosquitto")
@@ -48,17 +50,25 @@ class PrivateBroker:
         self.url = f"mqtt://127.0.0.1:{self.port}"
         (workdir / "data").mkdir(parents=True, exist_ok=True)
         self.config = workdir / "mosquitto.conf"
+        self.output = workdir / "mosquitto.out"
         self.config.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+            f"listener {self.port} 127.0.0.1\n{listener_options}allow_anonymous true\n"
+            "persistence true\n"
             f"persistence_location {workdir / 'data'}/\nset_tcp_nodelay true\n"
-            "max_queued_messages 100000\nlog_dest none\n",
+            "max_queued_messages 100000\nlog_dest none\n"
+            # as root, mosquitto would switch to its own user, who cannot write the
+            # persistence file in a root-only temporary directory: nothing would survive
+            + ("user root\n" if os.geteuid() == 0 else ""),
             encoding="utf-8",
         )
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 10.0) -> None:
         """Start and wait until the port accepts connections."""
-        self.proc = subprocess.Popen([self.binary, "-c", str(self.config)])
+        with self.output.open("ab") as output:  # its start-up warnings, kept out of the console
+            self.proc = subprocess.Popen(
+                [self.binary, "-c", str(self.config)], stdout=output, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -66,7 +76,8 @@ class PrivateBroker:
                 return
             except OSError:
                 time.sleep(0.05)
-        raise RuntimeError(f"private mosquitto did not start on port {self.port}")
+        said = self.output.read_text(encoding="utf-8", errors="replace")[-2000:]
+        raise RuntimeError(f"private mosquitto did not start on port {self.port}: {said}")
 
     def stop(self) -> None:
         """SIGTERM (mosquitto saves its persistence file) and wait."""

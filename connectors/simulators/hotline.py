@@ -25,12 +25,19 @@ class HotlineSimulator:
     received: Counter[str] = field(default_factory=Counter)
     statuses: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     transfers: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    channel_alerts: list[dict[str, Any]] = field(default_factory=list)  # POSTed to /alerts
     refused: int = 0
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._verifier = MessageVerifier([parse_verifying_key(k) for k in self.gateway_keys])
-        self.app = Starlette(routes=[Route("/callbacks", self._callback, methods=["POST"])])
+        self.app = Starlette(
+            routes=[
+                Route("/callbacks", self._callback, methods=["POST"]),
+                Route("/alerts", self._callback, methods=["POST"]),  # an alert channel
+            ]
+        )
 
     async def _callback(self, request: Request) -> JSONResponse:
         body = await request.body()
@@ -45,9 +52,16 @@ class HotlineSimulator:
             self.received[message.msg_id] += 1
             if first and payload["type"] == "work_order.status":
                 self.statuses[payload["order_id"]].append(payload["status"])
+            elif first and payload["type"] == "work_order.alert":
+                on_channel = request.url.path == "/alerts"
+                (self.channel_alerts if on_channel else self.alerts).append(payload)
             elif first:
                 self.transfers.append(payload)
         return JSONResponse({"ok": True, "duplicate": not first})
+
+    def alerts_for(self, order_id: str) -> list[str]:
+        """The alerts received about `order_id`, oldest first."""
+        return [a["alert"] for a in self.alerts if a["order_id"] == order_id]
 
     def last_status(self, order_id: str) -> str | None:
         """The newest status reported for `order_id`."""

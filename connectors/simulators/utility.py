@@ -2,8 +2,9 @@
 
 It subscribes to its orders topic, verifies each order's signature (MQTT 5 user
 properties), de-duplicates by webhook-id, answers each order with a signed receipt on the
-order's response topic, and publishes signed progress on its status topic: DISPATCHED
-(crew on the way) → ARRIVED → RESOLVED with a result, or UNRESOLVED with a reason for orders
+order's response topic, and publishes signed progress on its status topic in the company's
+own codes (read from its profile's status map): crew dispatched (signed) → arrived
+(in_progress) → resolved with a result, or cannot resolve (returned) with a reason for orders
 whose content contains one of `refuse_words`. Each update asks for Lianxin's receipt and
 is sent again (same id) until it comes: a broker can lose what it acknowledged.
 """
@@ -24,8 +25,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from connectors.mqtt import topics
+import connectors
+from connectors.mqtt_options import headers_of, resolve
 from gateway.domain.errors import SignatureError
+from gateway.domain.states import Status
+from gateway.mapping.loader import load_mappings
+from gateway.mapping.profiles import AgencyProfile
 from gateway.settings import Settings
 from gateway.signing import MessageSigner, MessageVerifier, parse_signing_key, parse_verifying_key
 
@@ -48,11 +53,15 @@ class UtilitySimulator:
     unreceipted: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
     resent: int = 0
     resend_after: float = 3.0
+    profile: AgencyProfile | None = None
 
     def __post_init__(self) -> None:
         self._verifier = MessageVerifier([parse_verifying_key(k) for k in self.gateway_keys])
         self._signer = MessageSigner([parse_signing_key(self.signing_key)])
-        self.orders_topic, self.status_topic = topics(self.settings, self.agency)
+        profile = self.profile or _profile(self.settings, self.agency)
+        self.codes = company_codes(profile)
+        options = resolve(profile, self.settings)
+        self.orders_topic, self.status_topic = options.orders_topic, options.status_topic
         client_id = f"sim-{self.agency}-{self.settings.node_id}"[:64]
         self.receipts_topic = f"{self.status_topic}-receipts/{client_id}"
         self._stopping = threading.Event()
@@ -95,9 +104,9 @@ class UtilitySimulator:
         self.client.loop_stop()
 
     def _on_message(self, _client: paho.Client, _userdata: Any, message: Any) -> None:
-        pairs = getattr(message.properties, "UserProperty", None) or []
+        headers = headers_of(getattr(message.properties, "UserProperty", None))
         try:
-            verified = self._verifier.verify(dict(pairs), message.payload)
+            verified = self._verifier.verify(headers, message.payload)
         except SignatureError:
             self.refused += 1
             return
@@ -128,13 +137,14 @@ class UtilitySimulator:
 
     def _work(self, order: dict[str, Any]) -> None:
         content = str(order["work_order"].get("content", ""))
+        codes = self.codes
         if any(word in content for word in self.refuse_words):
-            steps = [("UNRESOLVED", {"reason": "属小区内部管网，由物业负责维修"})]
+            steps = [(codes[Status.returned], {"reason": "属小区内部管网，由物业负责维修"})]
         else:
             steps = [
-                ("DISPATCHED", {}),
-                ("ARRIVED", {}),
-                ("RESOLVED", {"result": "抢修完成，已恢复正常供应"}),
+                (codes[Status.signed], {}),
+                (codes[Status.in_progress], {}),
+                (codes[Status.resolved], {"result": "抢修完成，已恢复正常供应"}),
             ]
         for code, extra in steps:
             time.sleep(self.delay)
@@ -195,3 +205,18 @@ class UtilitySimulator:
     def duplicates(self) -> int:
         """Orders that arrived more than once (applied once)."""
         return sum(self.received.values()) - len(self.received)
+
+
+def company_codes(profile: AgencyProfile) -> dict[Status, str]:
+    """The company's own code for each of our statuses (the first one its map names)."""
+    codes: dict[Status, str] = {}
+    for code, status in profile.status_map.items():
+        codes.setdefault(status, code)
+    for status in (Status.signed, Status.in_progress, Status.resolved, Status.returned):
+        codes.setdefault(status, status.value)  # a company may use our words verbatim
+    return codes
+
+
+def _profile(settings: Settings, agency: str) -> AgencyProfile:
+    mappings = load_mappings(settings.mappings_dir, settings.catalogue, connectors.TRANSPORTS)
+    return mappings.agencies[agency]

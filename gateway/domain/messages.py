@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from gateway.domain.workorder import AwareDatetime, Strict, WorkOrderIn
 
@@ -42,6 +42,7 @@ class HandoffKind(StrEnum):
     transfer = "transfer"  # a work order to the agency that must act
     event = "event"  # a hotline event (supplement, supervise, cancel…) to the agency
     status = "status"  # a status change back to the hotline platform
+    alert = "alert"  # an escalation or a deadline card for the hotline and alert channels
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,7 @@ HotlineEventType = Literal[
     # the hotline as the handling party of a matter an agency transferred to it:
     "accept",
     "feedback",
+    "correct_reply",  # 更正答复: replaces the text of the last feedback (e.g. on a board)
     "return",
 ]
 
@@ -149,3 +151,20 @@ class HotlineEvent(Strict):
     flow_id: str | None = Field(
         default=None, max_length=64, description="the hotline's own id, with 'accept'"
     )
+    extend_working_days: int | None = Field(
+        default=None, ge=1, le=60, description="with 'approve_extension': working days added"
+    )
+    resolve_by: AwareDatetime | None = Field(
+        default=None, description="with 'approve_extension': the new resolve-by deadline"
+    )
+
+    @model_validator(mode="after")
+    def _extension_says_how_long(self) -> HotlineEvent:
+        given = (self.extend_working_days is not None) + (self.resolve_by is not None)
+        if self.type == "approve_extension" and given != 1:
+            raise ValueError("'approve_extension' needs extend_working_days or resolve_by")
+        if self.type != "approve_extension" and given:
+            raise ValueError("extend_working_days and resolve_by go with 'approve_extension'")
+        if self.type == "correct_reply" and not (self.note and self.note.strip()):
+            raise ValueError("'correct_reply' needs the corrected text in 'note'")
+        return self

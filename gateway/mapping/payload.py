@@ -39,10 +39,12 @@ def _value(
     if rule.source is None:
         return rule.const
     value = get_path(document, rule.source)
-    if value is None or rule.codes is None:
+    if rule.codes is None:
         return value
     table = tables[rule.codes]
-    if str(value) not in table:
+    if value is None or str(value) not in table:
+        if rule.otherwise is not None or value is None:
+            return rule.otherwise
         raise Unmappable(f"{where}: code table '{rule.codes}' has no entry for '{value}'")
     return table[str(value)]
 

@@ -20,6 +20,7 @@ from gateway.domain.workorder import Category, Urgency
 #: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h (Standard Webhooks)
 DEFAULT_SCHEDULE = (0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
 AGENCY_ID = r"^[a-z0-9][a-z0-9\-]{1,48}$"
+TOPIC_LEVELS = r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*$"  # no wildcards, no empty levels
 
 
 class Model(BaseModel):
@@ -74,12 +75,19 @@ class FieldRule(Model):
     codes: str | None = Field(default=None, description="name of a code table")
     const: str | int | bool | None = None
     template: str | None = None
+    otherwise: str | None = Field(
+        default=None,
+        description="with 'codes': sent when the value is missing or not in the table "
+        "(without it, an unknown code refuses the order)",
+    )
 
     @model_validator(mode="after")
     def _one_origin(self) -> FieldRule:
         given = [x for x in (self.source, self.const, self.template) if x is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of 'source', 'const' or 'template'")
+        if self.otherwise is not None and self.codes is None:
+            raise ValueError("'otherwise' goes with 'codes'")
         return self
 
 
@@ -112,6 +120,68 @@ class SoapPolicy(Model):
     max_message_bytes: int = Field(default=262_144, ge=1024, le=10_485_760)
 
 
+class MqttTls(Model):
+    """TLS towards the broker: the CA that signed it, and our client certificate if it asks."""
+
+    ca: str | None = Field(default=None, description="CA bundle (PEM) file")
+    cert: str | None = Field(default=None, description="client certificate (PEM) file")
+    key: str | None = Field(default=None, description="client private key (PEM) file")
+
+    @model_validator(mode="after")
+    def _pair(self) -> MqttTls:
+        if (self.cert is None) != (self.key is None):
+            raise ValueError("give both 'cert' and 'key', or neither")
+        return self
+
+
+class MqttPolicy(Model):
+    """How one utility is reached over MQTT; an unset value takes the LIANXIN_MQTT_* setting."""
+
+    topic_prefix: str | None = Field(default=None, pattern=TOPIC_LEVELS)
+    share_group: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_\-]+$")
+    qos: Literal[1, 2] = 1
+    client_id_prefix: str = Field(default="lianxin", pattern=r"^[A-Za-z0-9_\-]{1,23}$")
+    session_expiry: int | None = Field(default=None, ge=0, le=4_294_967_295, description="s")
+    keepalive: int | None = Field(default=None, ge=5, le=65_535, description="seconds")
+    max_message_bytes: int | None = Field(default=None, ge=1024, le=268_435_455)
+    tls: MqttTls | None = None
+
+
+class PortalPolicy(Model):
+    """A government-portal message board (市长信箱, 网民留言板): how it is pulled and answered."""
+
+    mode: Literal["pull", "push"] = Field(
+        default="pull", description="pull: we poll the board; push: it posts to /v1/inbound"
+    )
+    poll_interval: float = Field(default=60.0, gt=0, le=86_400, description="seconds")
+    page_size: int = Field(default=50, ge=1, le=500)
+    messages_path: str = Field(default="/messages", pattern=r"^/")
+    items_field: str = Field(default="messages", min_length=1)
+    cursor_field: str = Field(default="next_cursor", min_length=1)
+    id_field: str = Field(default="id", min_length=1, description="the board's message id")
+    fields: dict[str, FieldRule] = Field(
+        default_factory=dict, description="our dotted path → the board's field"
+    )
+    category: Category = Category.help
+    matter_code: str | None = Field(default=None, max_length=64)
+    division_code: str = Field(pattern=r"^\d{6}$", description="行政区划 of the board's city")
+    channel: str = Field(default="portal", min_length=1, max_length=32)
+    utc_offset: str = Field(default="+08:00", pattern=r"^[+-]\d{2}:\d{2}$")
+    reply_path: str = Field(default="/messages/{message_id}/replies", pattern=r"^/")
+    correction_path: str = Field(default="/replies/{reply_id}", pattern=r"^/")
+    reply_fields: dict[str, FieldRule] = Field(
+        default_factory=dict, description="the board's reply field → our feedback event"
+    )
+
+
+class EmergencyPolicy(Model):
+    """119/120: the agency must acknowledge (accept or reject) within a deadline, or we escalate."""
+
+    acknowledge_seconds: int = Field(
+        default=60, ge=1, le=3600, description="from intake to the agency's first answer"
+    )
+
+
 class AgencyProfile(Model):
     """Everything Lianxin knows about one agency."""
 
@@ -134,6 +204,12 @@ class AgencyProfile(Model):
         default=None, description="bilateral catalogue file whose code tables this agency uses"
     )
     soap: SoapPolicy | None = None
+    mqtt: MqttPolicy | None = None
+    emergency: EmergencyPolicy | None = None
+    alert_channel: bool = Field(
+        default=False, description="receives escalations and deadline cards, not orders"
+    )
+    portal: PortalPolicy | None = None
 
     def field_maps(self) -> dict[str, dict[str, FieldRule]]:
         """Every field map of the profile, by where it sits in the file."""
@@ -141,7 +217,28 @@ class AgencyProfile(Model):
         if self.soap is not None:
             maps |= {f"soap.events.{k}.fields": v.fields for k, v in self.soap.events.items()}
             maps |= {f"soap.inbound.{k}.fields": v.fields for k, v in self.soap.inbound.items()}
+        if self.portal is not None:
+            maps |= {"portal.fields": self.portal.fields}
+            maps |= {"portal.reply_fields": self.portal.reply_fields}
         return maps
+
+    @model_validator(mode="after")
+    def _emergency_on_its_lane(self) -> AgencyProfile:
+        if self.emergency is not None and self.lane != Lane.emergency:
+            raise ValueError("an [emergency] agency needs lane = 'emergency'")
+        return self
+
+    @model_validator(mode="after")
+    def _mqtt_only_for_mqtt(self) -> AgencyProfile:
+        if self.mqtt is not None and self.transport != "mqtt":
+            raise ValueError(f"an [mqtt] table needs transport 'mqtt', not '{self.transport}'")
+        return self
+
+    @model_validator(mode="after")
+    def _portal_only_for_portal(self) -> AgencyProfile:
+        if (self.portal is not None) != (self.transport == "portal"):
+            raise ValueError("transport 'portal' and a [portal] table go together")
+        return self
 
     @model_validator(mode="after")
     def _codes_exist(self) -> AgencyProfile:
@@ -193,6 +290,9 @@ class DeadlinePolicy(Model):
     divisions: tuple[str, ...] = Field(default=(), description="prefixes; empty = the default")
     acknowledge_minutes: int = Field(gt=0, le=100_000)
     resolve_working_days: dict[Category, int]
+    yellow_at: float = Field(
+        default=0.8, gt=0, lt=1, description="share of the allowed time gone at the yellow card"
+    )
 
     @field_validator("resolve_working_days")
     @classmethod

@@ -52,5 +52,12 @@ class Directory:
 
     @property
     def agency_ids(self) -> set[str]:
-        """Every agency an order may be routed to (the hotline platform is not one)."""
-        return {name for name in self.profiles if name != HOTLINE}
+        """Every agency an order may be routed to (not the hotline, not an alert channel)."""
+        return {
+            name for name, p in self.profiles.items() if name != HOTLINE and not p.alert_channel
+        }
+
+    @property
+    def alert_channels(self) -> list[AgencyProfile]:
+        """The profiles that receive escalations and deadline cards besides the hotline."""
+        return [p for p in self.profiles.values() if p.alert_channel]

@@ -25,6 +25,7 @@ from gateway.domain.messages import HOTLINE, Delivery, Handoff, HandoffKind, Lan
 from gateway.domain.states import Actor, Status, check_transition
 from gateway.domain.workorder import WorkOrder
 from gateway.service import envelopes
+from gateway.service.alerts import raise_alert
 from gateway.service.directory import Directory
 from gateway.service.outbox import enqueue
 from gateway.service.ports import AuditEvent, Connector, Store, UnitOfWork
@@ -85,7 +86,9 @@ class Dispatcher:
         self._busy = dict.fromkeys(Lane, 0)
         self._freed = {lane: asyncio.Event() for lane in Lane}
         self._per_agency: Counter[str] = Counter()
-        self._outcomes: asyncio.Queue[Attempt] = asyncio.Queue()
+        self._outcomes: dict[Lane, asyncio.Queue[Attempt]] = {
+            lane: asyncio.Queue() for lane in Lane
+        }
         self._tasks: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
@@ -96,15 +99,16 @@ class Dispatcher:
     async def run(self) -> None:
         """Run both lanes and the recorder until cancelled."""
         async with asyncio.TaskGroup() as group:
-            group.create_task(self._record_loop())
             for lane in Lane:
+                group.create_task(self._record_loop(lane))
                 group.create_task(self._claim_loop(lane))
 
     async def drain(self) -> None:
         """Wait for deliveries under way to finish and their outcomes to be written."""
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=self.settings.lease_seconds)
-        await self._flush_outcomes()
+        for lane in Lane:
+            await self._flush_outcomes(lane)
 
     async def _claim_loop(self, lane: Lane) -> None:
         wake = self._wake[lane]
@@ -125,21 +129,16 @@ class Dispatcher:
             self._freed[lane].clear()
             await self._freed[lane].wait()
         free = min(self.settings.batch, self.settings.capacity - self._busy[lane])
-        saturated = [
-            name
-            for name, count in self._per_agency.items()
-            if count >= 2 * self.directory.profiles[name].concurrency
-        ]
         now = self.clock()
 
         def claim(uow: UnitOfWork) -> list[Handoff]:
-            skip = sorted(uow.agencies.disabled().union(saturated))
+            quotas = self._quotas(free, uow.agencies.disabled())
             return uow.handoffs.claim(
-                now, free, lane, now + self.settings.lease_seconds, self.settings.owner, skip
+                now, quotas, lane, now + self.settings.lease_seconds, self.settings.owner
             )
 
         try:
-            claimed = await self.store.write(claim)
+            claimed = await self.store.write(claim, urgent=lane == Lane.emergency)
         except Exception:
             log.exception("claiming %s handoffs failed; trying again after the poll interval", lane)
             return []
@@ -147,6 +146,23 @@ class Dispatcher:
         for handoff in claimed:
             self._per_agency[handoff.agency] += 1
         return claimed
+
+    def _quotas(self, free: int, disabled: set[str]) -> dict[str, int]:
+        """How many handoffs each agency may take now: up to twice its concurrency in
+        flight, none for disabled agencies, `free` at most in all (given out in turn)."""
+        room = {
+            name: 2 * profile.concurrency - self._per_agency[name]
+            for name, profile in self.directory.profiles.items()
+            if name not in disabled
+        }
+        quotas = dict.fromkeys(room, 0)
+        while free > 0 and any(room.values()):
+            for name in room:
+                if room[name] > 0 and free > 0:
+                    room[name] -= 1
+                    quotas[name] += 1
+                    free -= 1
+        return {name: n for name, n in quotas.items() if n}
 
     async def _attempt(self, handoff: Handoff) -> None:
         profile = self.directory.profile(handoff.agency)
@@ -181,22 +197,26 @@ class Dispatcher:
             self._busy[handoff.lane] -= 1
             self._per_agency[handoff.agency] -= 1
             self._freed[handoff.lane].set()
-        self._outcomes.put_nowait(attempt)
+        self._outcomes[handoff.lane].put_nowait(attempt)
 
-    async def _record_loop(self) -> None:
+    async def _record_loop(self, lane: Lane) -> None:
+        outcomes = self._outcomes[lane]
         while True:
-            first = await self._outcomes.get()
-            self._outcomes.put_nowait(first)
-            await self._flush_outcomes()
+            first = await outcomes.get()
+            outcomes.put_nowait(first)
+            await self._flush_outcomes(lane)
 
-    async def _flush_outcomes(self) -> None:
-        batch: list[Attempt] = []
-        while not self._outcomes.empty() and len(batch) < 512:
-            batch.append(self._outcomes.get_nowait())
+    async def _flush_outcomes(self, lane: Lane) -> None:
+        """Record a batch of one lane's outcomes in one transaction (group commit)."""
+        outcomes, batch = self._outcomes[lane], list[Attempt]()
+        while not outcomes.empty() and len(batch) < 512:
+            batch.append(outcomes.get_nowait())
         if not batch:
             return
         try:
-            created = await self.store.write(lambda uow: [self._record(uow, a) for a in batch])
+            created = await self.store.write(
+                lambda uow: [self._record(uow, a) for a in batch], urgent=lane == Lane.emergency
+            )
         except Exception:
             # The leases run out and the handoffs are claimed again: nothing is lost.
             log.exception("recording %d delivery outcomes failed", len(batch))
@@ -331,6 +351,7 @@ class Dispatcher:
                     detail={"attempts": handoff.attempts, "last_error": error.message},
                 )
             )
+            self._never_silently(uow, handoff, error)
         else:
             at = attempt.finished + delay
             uow.handoffs.reschedule(handoff.id, at, error.message, error.status_code)
@@ -349,6 +370,27 @@ class Dispatcher:
                     handoff,
                     detail={"reason": error.message},
                 )
+            )
+
+    def _never_silently(self, uow: UnitOfWork, handoff: Handoff, error: DeliveryError) -> None:
+        """An emergency handoff that could not be delivered is escalated, never just dropped."""
+        if handoff.lane != Lane.emergency or handoff.kind == HandoffKind.alert:
+            return
+        stored = uow.orders.get(handoff.order_id)
+        if stored is not None:
+            detail = {
+                "handoff_id": handoff.id,
+                "attempts": handoff.attempts,
+                "error": error.message,
+            }
+            raise_alert(
+                uow,
+                self.directory,
+                stored.order,
+                "emergency_undeliverable",
+                self.clock(),
+                agency=handoff.agency,
+                detail=detail,
             )
 
 

@@ -12,8 +12,11 @@ from gateway.domain.errors import IllegalTransition, UnknownOrder
 from gateway.domain.messages import HOTLINE, HotlineEvent
 from gateway.domain.states import Actor, Status
 from gateway.domain.workorder import WorkOrder
+from gateway.service.alerts import raise_alert
+from gateway.service.deadlines import WorkdayCalendar, resolve_by
 from gateway.service.ports import UnitOfWork
 from gateway.service.steps import OrderSteps, Outcome
+from gateway.service.watch import DEFAULT_YELLOW_AT, arm_cards
 
 EVENT_TARGETS: dict[str, Status | None] = {
     "supplement": None,
@@ -26,18 +29,22 @@ EVENT_TARGETS: dict[str, Status | None] = {
     "archive": Status.archived,
     "accept": Status.signed,
     "feedback": Status.replied,
+    "correct_reply": None,  # the status stays; the agency that sent the matter is told
     "return": Status.returned,
 }
 #: events by which the hotline acts as the handling party of a matter an agency sent it
-HANDLER_EVENTS = frozenset({"accept", "feedback", "return"})
+HANDLER_EVENTS = frozenset({"accept", "feedback", "correct_reply", "return"})
 
 
 class HotlineEvents:
     """Applies the hotline's events to its orders."""
 
-    def __init__(self, steps: OrderSteps, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, steps: OrderSteps, clock: Callable[[], float], calendar: WorkdayCalendar
+    ) -> None:
         self.steps = steps
         self.clock = clock
+        self.calendar = calendar
 
     def apply(self, uow: UnitOfWork, order_id: str, event: HotlineEvent) -> Outcome:
         """Apply one hotline event (runs inside one unit of work)."""
@@ -64,8 +71,43 @@ class HotlineEvents:
             self.steps.record(uow, "event_recorded", order, HOTLINE, detail)
         else:
             order = self.steps.move(uow, order, target, actor, event.reason, None, HOTLINE, detail)
+        if event.type == "approve_extension":
+            order = self._extend(uow, order, event)
         self.steps.notify_agencies(uow, order, event)
         return Outcome("applied", order.id, order.status.value)
+
+    def _extend(self, uow: UnitOfWork, order: WorkOrder, event: HotlineEvent) -> WorkOrder:
+        """Move the resolve-by deadline (延期) and re-arm its cards from now."""
+        current = order.due.resolve_by or event.occurred_at
+        counted = None
+        if event.resolve_by is not None:
+            new_due = event.resolve_by
+        else:
+            days = event.extend_working_days or 0
+            new_due, counted = resolve_by(current, days, self.calendar)
+        due = order.due.model_copy(update={"resolve_by": new_due})
+        order = order.model_copy(update={"due": due})
+        uow.orders.replace(order)
+        now = self.clock()
+        policy = self.steps.directory.deadline_policy(
+            order.location.division_code if order.location else None
+        )
+        uow.watches.settle(order.id, ["resolve"])
+        yellow_at = policy.yellow_at if policy else DEFAULT_YELLOW_AT
+        arm_cards(uow, order.id, "resolve", now, new_due.timestamp(), yellow_at, now)
+        detail = {
+            "from": current.isoformat(),
+            "to": new_due.isoformat(),
+            "working_days": event.extend_working_days,
+            "calendar_unknown_years": list(counted.assumed_years) if counted else [],
+        }
+        self.steps.record(uow, "deadline_extended", order, HOTLINE, detail)
+        if counted and counted.assumed_years:
+            facts = {"years": list(counted.assumed_years), "rule": "Monday to Friday"}
+            raise_alert(
+                uow, self.steps.directory, order, "calendar_unknown_year", now, detail=facts
+            )
+        return order
 
     @staticmethod
     def _actor_for(order: WorkOrder, event: HotlineEvent) -> Actor:

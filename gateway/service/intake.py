@@ -18,11 +18,13 @@ from gateway.domain.messages import HOTLINE, HandoffKind, HotlineEvent
 from gateway.domain.workorder import WorkOrder, WorkOrderIn
 from gateway.mapping.routing import route
 from gateway.service import envelopes
+from gateway.service.alerts import raise_alert
 from gateway.service.audit import canonical_json, digest
 from gateway.service.deadlines import WorkdayCalendar, resolve_by
 from gateway.service.directory import Directory
 from gateway.service.outbox import enqueue
 from gateway.service.ports import AuditEvent, UnitOfWork
+from gateway.service.watch import arm_deadlines, arm_emergency
 
 log = logging.getLogger("lianxin.intake")
 
@@ -96,9 +98,12 @@ class Intake:
         )
         if deadlines_entry is not None:
             uow.audit.append(deadlines_entry)
+        self._watch_deadlines(uow, order, deadlines_entry, now)
         ids = []
         for agency in chosen.agencies:
             profile = self.directory.profile(agency)
+            if profile.emergency is not None:
+                arm_emergency(uow, order.id, agency, profile.emergency.acknowledge_seconds, now)
             payload = envelopes.transfer(
                 order,
                 profile,
@@ -108,6 +113,17 @@ class Intake:
             )
             ids.append(enqueue(uow, order, profile, HandoffKind.transfer, payload, now).id)
         return IntakeResult(order, created=True, handoff_ids=tuple(ids))
+
+    def _watch_deadlines(
+        self, uow: UnitOfWork, order: WorkOrder, entry: AuditEvent | None, now: float
+    ) -> None:
+        """Arm the order's cards; say loudly when its deadline counted an unknown year."""
+        division = order.location.division_code if order.location else None
+        arm_deadlines(uow, order, self.directory.deadline_policy(division), now)
+        unknown = entry.detail.get("calendar_unknown_years") if entry else None
+        if unknown:
+            detail = {"years": unknown, "rule": "Monday to Friday are working days"}
+            raise_alert(uow, self.directory, order, "calendar_unknown_year", now, detail=detail)
 
     def _with_deadlines(self, order: WorkOrder) -> tuple[WorkOrder, AuditEvent | None]:
         """Fill the deadlines the hotline left open from the jurisdiction's policy."""

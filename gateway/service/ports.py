@@ -7,7 +7,7 @@ handoffs, audit entries, de-duplication marks) commits together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -78,13 +78,7 @@ class Orders(Protocol):
 class Handoffs(Protocol):
     def add(self, handoff: Handoff) -> None: ...
     def claim(
-        self,
-        now: float,
-        limit: int,
-        lane: Lane,
-        lease_until: float,
-        owner: str,
-        skip_agencies: Sequence[str],
+        self, now: float, quotas: Mapping[str, int], lane: Lane, lease_until: float, owner: str
     ) -> list[Handoff]: ...
     def delivered(self, handoff_id: str, now: float, receipt: Receipt) -> None: ...
     def reschedule(self, handoff_id: str, at: float, error: str, status: int | None) -> None: ...
@@ -102,6 +96,31 @@ class Inbound(Protocol):
 class Agencies(Protocol):
     def disable(self, agency: str, reason: str, now: float) -> None: ...
     def disabled(self) -> set[str]: ...
+
+
+class Cursors(Protocol):
+    """Where each polled board was read up to (its own opaque cursor)."""
+
+    def get(self, party: str) -> str | None: ...
+    def save(self, party: str, cursor: str, now: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class Watch:
+    """A deadline to watch: when `due_at` passes unanswered, an alert of `level` is raised."""
+
+    order_id: str
+    kind: str  # acknowledge | resolve | emergency_ack
+    level: str  # yellow | red | escalation
+    due_at: float
+    agency: str = ""  # for emergency_ack: the agency that must answer
+
+
+class Watches(Protocol):
+    def arm(self, watch: Watch) -> None: ...
+    def fire_due(self, now: float, limit: int) -> list[Watch]: ...
+    def settle(self, order_id: str, kinds: Iterable[str], agency: str | None = None) -> int: ...
+    def for_order(self, order_id: str) -> list[tuple[Watch, str]]: ...
 
 
 class AuditLog(Protocol):
@@ -122,12 +141,16 @@ class UnitOfWork(Protocol):
     def agencies(self) -> Agencies: ...
     @property
     def audit(self) -> AuditLog: ...
+    @property
+    def cursors(self) -> Cursors: ...
+    @property
+    def watches(self) -> Watches: ...
 
 
 class Store(Protocol):
     """Runs a function inside one transaction, off the event loop."""
 
-    async def write(self, work: Callable[[UnitOfWork], T]) -> T: ...
+    async def write(self, work: Callable[[UnitOfWork], T], urgent: bool = False) -> T: ...
     async def read(self, work: Callable[[UnitOfWork], T]) -> T: ...
     def audit_records(self) -> Iterator[AuditRecord]: ...
     def audit_head(self) -> tuple[int, str]: ...
@@ -160,6 +183,42 @@ class Listener(Protocol):
     """
 
     async def listen(self, handler: InboundHandler, sign: Sign) -> None: ...
+
+
+class PulledHandler(Protocol):
+    """Where a polling transport hands one message it pulled: parsed, de-duplicated, applied.
+
+    No signature is checked (the transport authenticated its own request to the peer).
+    Raises a LianxinError subclass when the message is refused (already audited).
+    """
+
+    async def __call__(
+        self, agency: str, msg_id: str, body: bytes, parse: Callable[[bytes], Any]
+    ) -> Any: ...
+
+
+class BoardState(Protocol):
+    """What a message-board transport keeps in the database between runs."""
+
+    async def cursor(self, board: str) -> str | None:
+        """Where polling resumes; None from the board's beginning."""
+        ...
+
+    async def advance(self, board: str, cursor: str) -> None:
+        """Move the cursor; call only once the messages before it are committed."""
+        ...
+
+    async def reply_ref(self, board: str, order_id: str) -> str | None:
+        """The board's id of the reply already posted for an order (for a correction)."""
+        ...
+
+
+@runtime_checkable
+class Poller(Protocol):
+    """A connector that pulls from its peer: `poll` runs until cancelled (or returns at once
+    when the peer pushes instead); `state` also answers what was sent to the peer before."""
+
+    async def poll(self, handler: PulledHandler, state: BoardState, sign: Sign) -> None: ...
 
 
 WakeUp = Callable[[], None]

@@ -26,6 +26,7 @@ from gateway.domain.messages import (
     DeliveryReceipt,
     HandoffKind,
     HotlineEvent,
+    Lane,
     StatusUpdate,
     TransferIn,
 )
@@ -33,11 +34,13 @@ from gateway.domain.states import Actor, Status
 from gateway.domain.workorder import WorkOrder
 from gateway.service import envelopes
 from gateway.service.audit import canonical_json, digest
+from gateway.service.deadlines import WorkdayCalendar
 from gateway.service.directory import Directory
 from gateway.service.hotline_events import HotlineEvents
 from gateway.service.outbox import enqueue
 from gateway.service.ports import AuditEvent, Store, UnitOfWork
 from gateway.service.steps import OrderSteps, Outcome
+from gateway.service.watch import answered_by
 from gateway.signing import MessageVerifier
 
 AgencyMessageType = StatusUpdate | TransferIn | DeliveryReceipt
@@ -54,6 +57,7 @@ class StatusSync:
         verifiers: Mapping[str, MessageVerifier],
         wake: Callable[[], None],
         clock: Callable[[], float],
+        calendar: WorkdayCalendar,
     ) -> None:
         self.store = store
         self.directory = directory
@@ -61,7 +65,7 @@ class StatusSync:
         self.wake = wake
         self.clock = clock
         self.steps = OrderSteps(directory, clock)
-        self.events = HotlineEvents(self.steps, clock)
+        self.events = HotlineEvents(self.steps, clock, calendar)
 
     async def receive(
         self,
@@ -77,16 +81,41 @@ class StatusSync:
         """
         message: AgencyMessageType | None = None
         try:
-            self.directory.profile(agency)
+            urgent = self.directory.profile(agency).lane == Lane.emergency
             verified = self.verifiers[agency].verify(headers, body)
             message = (parse or parse_json)(body)
             parsed = message
             outcome = await self.store.write(
-                lambda uow: self._apply_message(uow, agency, verified.msg_id, parsed)
+                lambda uow: self._apply_message(uow, agency, verified.msg_id, parsed), urgent
             )
         except LianxinError as exc:
             order_id = message.order_id if isinstance(message, StatusUpdate) else None
             await self._refused(agency, order_id, exc, digest(body))
+            raise
+        self.wake()
+        return outcome
+
+    async def accept_pulled(
+        self,
+        agency: str,
+        msg_id: str,
+        body: bytes,
+        parse: Callable[[bytes], AgencyMessageType],
+    ) -> Outcome:
+        """Apply one message a polling transport pulled from `agency`; audit any refusal.
+
+        No signature is checked: the transport authenticated its own request to the
+        agency. De-duplication (by `msg_id`, and by the agency's flow id for transfers)
+        is the same as for pushed messages, so a message pulled twice is applied once.
+        """
+        try:
+            self.directory.profile(agency)
+            message = parse(body)
+            outcome = await self.store.write(
+                lambda uow: self._apply_message(uow, agency, msg_id, message)
+            )
+        except LianxinError as exc:
+            await self._refused(agency, None, exc, digest(body))
             raise
         self.wake()
         return outcome
@@ -150,6 +179,11 @@ class StatusSync:
                 order_id=order.id,
             )
         common = {"msg_id": msg_id, "agency_status": update.status, "target": target.value}
+        answered_by(uow, order.id, agency)
+        if agency == order.lead_agency and target == order.status == Status.in_progress:
+            self.steps.record(uow, "progress", order, agency, common)  # e.g. 120 已到达
+            self.steps.forward(uow, order, order.status, agency, update)
+            return Outcome("recorded", order.id, order.status.value)
         if agency != order.lead_agency:
             self.steps.forward(uow, order, order.status, agency, update)
             self.steps.record(uow, "assist_update", order, agency, common)

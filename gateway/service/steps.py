@@ -18,6 +18,7 @@ from gateway.service import envelopes
 from gateway.service.directory import Directory
 from gateway.service.outbox import enqueue
 from gateway.service.ports import AuditEvent, UnitOfWork
+from gateway.service.watch import settle_on
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class OrderSteps:
     ) -> WorkOrder:
         check_transition(order.status, target, actor, reason)
         uow.orders.set_status(order.id, target, occurred)
+        settle_on(uow, order.id, target)
         self.record(
             uow,
             "status_applied",

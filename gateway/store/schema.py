@@ -57,7 +57,8 @@ handoffs = Table(
     Column("agency_ref", String(64)),
     Column("created_at", Float, nullable=False),
     Column("delivered_at", Float),
-    Index("ix_handoffs_due", "state", "lane", "next_attempt_at"),
+    # claims read one agency and lane at a time in (next_attempt_at, seq) order, and stop
+    Index("ix_handoffs_due", "state", "agency", "lane", "next_attempt_at", "seq"),
     Index("ix_handoffs_fifo", "order_id", "agency", "seq"),
 )
 
@@ -103,4 +104,25 @@ audit_head = Table(
     Column("id", Integer, primary_key=True),
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
+)
+
+poll_cursors = Table(
+    "poll_cursors",
+    metadata,
+    Column("party", String(50), primary_key=True),
+    Column("cursor", String(200), nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+watches = Table(
+    "watches",
+    metadata,
+    Column("order_id", String(40), primary_key=True),
+    Column("kind", String(24), primary_key=True),  # acknowledge | resolve | emergency_ack
+    Column("level", String(16), primary_key=True),  # yellow | red | escalation
+    Column("agency", String(50), primary_key=True),  # "" when about the order as a whole
+    Column("due_at", Float, nullable=False),
+    Column("state", String(16), nullable=False),  # armed | fired | settled
+    Column("fired_at", Float),
+    Index("ix_watches_due", "state", "due_at"),
 )

@@ -2,15 +2,19 @@
 
 SQLite gets one writer thread and `BEGIN IMMEDIATE` (it wants a single writer; two
 writers make each other wait), WAL and `synchronous=FULL` so a 202 means the order is on
-disk. PostgreSQL gets a small pool of writer threads, since several connections are
-needed to commit fast, and claims with `FOR UPDATE SKIP LOCKED`.
+disk. On PostgreSQL every writing transaction takes the audit head's lock, so writers
+commit one at a time anyway: one thread writes normal work and one is kept for urgent
+work (emergency handoffs), which then waits for at most one normal transaction; reads run
+on their own threads. Claims use `FOR UPDATE SKIP LOCKED`, so several processes share
+the outbox.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, select
@@ -21,14 +25,19 @@ from gateway.service.ports import AuditRecord, UnitOfWork
 from gateway.store.repositories import (
     SqlAgencies,
     SqlAuditLog,
+    SqlCursors,
     SqlHandoffs,
     SqlInbound,
     SqlOrders,
     record,
 )
 from gateway.store.schema import audit_head, audit_log
+from gateway.store.watches import SqlWatches
+from gateway.store.writer import PriorityWriter
 
 T = TypeVar("T")
+log = logging.getLogger("lianxin.store")
+SLOW_TRANSACTION = 1.0  # seconds; longer ones are logged: they delay everything queued
 
 
 class SqlUnitOfWork:
@@ -40,6 +49,8 @@ class SqlUnitOfWork:
         self.inbound = SqlInbound(conn)
         self.agencies = SqlAgencies(conn)
         self.audit = SqlAuditLog(conn)
+        self.cursors = SqlCursors(conn)
+        self.watches = SqlWatches(conn)
 
 
 def normalise_url(url: str) -> str:
@@ -76,18 +87,21 @@ class SqlStore:
         self.url = normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         self.engine = create_store_engine(self.url, writers=writers)
-        threads = 1 if self.is_sqlite else writers
-        self._writer = ThreadPoolExecutor(threads, thread_name_prefix="lianxin-db")
+        threads = 1 if self.is_sqlite else 2  # PostgreSQL: a normal and an urgent writer
+        self._writer = PriorityWriter(threads, "lianxin-db")
 
-    async def write(self, work: Callable[[UnitOfWork], T]) -> T:
-        """Run `work` in one transaction and return its result once committed."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._writer, self.run_sync, work)
+    async def write(self, work: Callable[[UnitOfWork], T], urgent: bool = False) -> T:
+        """Run `work` in one transaction and return its result once committed.
+
+        `urgent` work (emergency handoffs) goes ahead of everything queued that is not.
+        """
+        return await asyncio.wrap_future(self._writer.submit(self.run_sync, work, urgent=urgent))
 
     async def read(self, work: Callable[[UnitOfWork], T]) -> T:
         """Run a read-only `work` (SQLite reads share the writer thread: they are short)."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._writer, self.run_sync, work, False)
+        if not self.is_sqlite:
+            return await asyncio.to_thread(self.run_sync, work, False)
+        return await asyncio.wrap_future(self._writer.submit(self.run_sync, work, False))
 
     def run_sync(self, work: Callable[[UnitOfWork], T], writes: bool = True) -> T:
         """Run `work` in one transaction on the calling thread.
@@ -96,13 +110,18 @@ class SqlStore:
         writer then locks in the same order (head, then rows), so writers never deadlock,
         and the chain is appended in commit order. (SQLite has one writer anyway.)
         """
+        started = time.perf_counter()
         with self.engine.begin() as conn:
             uow = SqlUnitOfWork(conn)
             if writes and not self.is_sqlite:
                 uow.audit.lock()
             result = work(uow)
             uow.audit.flush()
-            return result
+        took = time.perf_counter() - started
+        if took > SLOW_TRANSACTION:
+            name = getattr(work, "__qualname__", "a unit of work")
+            log.warning("slow transaction: %s took %.2f s (lock waits included)", name, took)
+        return result
 
     def audit_records(self, batch: int = 5000) -> Iterator[AuditRecord]:
         """Every audit entry in sequence order, streamed."""
@@ -119,5 +138,5 @@ class SqlStore:
 
     async def aclose(self) -> None:
         """Finish running work and release connections."""
-        self._writer.shutdown(wait=True)
+        await asyncio.to_thread(self._writer.shutdown)
         self.engine.dispose()

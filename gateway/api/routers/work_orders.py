@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Response
 from gateway.api.deps import gateway
 from gateway.bootstrap import Gateway
 from gateway.domain.messages import HotlineEvent
-from gateway.domain.workorder import WorkOrderIn
+from gateway.domain.workorder import Urgency, WorkOrderIn
 from gateway.service.queries import order_timeline
 
 router = APIRouter(prefix="/v1/work-orders", tags=["work orders"])
@@ -19,7 +19,8 @@ GatewayDep = Annotated[Gateway, Depends(gateway)]
 @router.post("", status_code=202, summary="Submit a work order (idempotent on flow_id + revision)")
 async def submit(order: WorkOrderIn, response: Response, gw: GatewayDep) -> dict[str, Any]:
     """Store, route and queue a work order; the same revision again changes nothing."""
-    result = await gw.store.write(lambda uow: gw.intake.accept(uow, order))
+    urgent = order.urgency == Urgency.emergency  # ahead of any backlog's database work
+    result = await gw.store.write(lambda uow: gw.intake.accept(uow, order), urgent=urgent)
     if result.handoff_ids:
         gw.dispatcher.wake()
     if not result.created:

@@ -40,8 +40,9 @@ def claim(
     lease: float = 60.0,
     skip: tuple[str, ...] = (),
 ) -> list[str]:
+    quotas = {agency: limit for agency in ("tax", "city") if agency not in skip}
     claimed = store.run_sync(
-        lambda uow: uow.handoffs.claim(now, limit, lane, now + lease, "node-a", list(skip))
+        lambda uow: uow.handoffs.claim(now, quotas, lane, now + lease, "node-a")
     )
     return [h.id for h in claimed]
 
@@ -85,9 +86,16 @@ def test_lanes_are_claimed_separately(database_url: str) -> None:
     assert claim(store, lane=Lane.normal) == ["msg_1"]
 
 
-def test_disabled_agencies_are_skipped(database_url: str) -> None:
+def test_agencies_without_a_quota_are_skipped(database_url: str) -> None:
     store = store_with(database_url, handoff(1), handoff(2, order="wo_2", agency="city"))
     assert claim(store, skip=("tax",)) == ["msg_2"]
+
+
+def test_a_backlog_for_one_agency_does_not_starve_another(database_url: str) -> None:
+    backlog = [handoff(n, order=f"wo_{n}", at=float(n)) for n in range(300)]
+    store = store_with(database_url, *backlog, handoff(999, order="wo_x", agency="city", at=500))
+    claimed = claim(store, now=1000.0, limit=5)
+    assert claimed == ["msg_0", "msg_1", "msg_2", "msg_3", "msg_4", "msg_999"]
 
 
 def test_concurrent_claimers_never_share_a_handoff(database_url: str) -> None:

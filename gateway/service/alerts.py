@@ -1,0 +1,74 @@
+"""Alerts: escalations and deadline cards, put on record and queued for whoever must act.
+
+An alert goes to the hotline platform and to every alert channel (a profile with
+`alert_channel = true`) through the same durable outbox as everything else, never through
+the path that is failing; and it is written to the audit trail in the same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.domain.messages import HOTLINE, HandoffKind
+from gateway.domain.workorder import WorkOrder
+from gateway.service.directory import Directory
+from gateway.service.outbox import enqueue
+from gateway.service.ports import AuditEvent, UnitOfWork
+
+#: alert → what it means, for the payload and the docs
+ALERTS = {
+    "emergency_unacknowledged": "an emergency agency did not acknowledge in time",
+    "emergency_undeliverable": "an emergency handoff could not be delivered: retries exhausted",
+    "acknowledge_yellow": "the sign-for (签收) deadline is near",
+    "acknowledge_red": "the sign-for (签收) deadline has passed",
+    "resolve_yellow": "the resolve (办结) deadline is near",
+    "resolve_red": "the resolve (办结) deadline has passed",
+    "calendar_unknown_year": "the working-day calendar has no data for a year the deadline spans",
+}
+
+
+def raise_alert(
+    uow: UnitOfWork,
+    directory: Directory,
+    order: WorkOrder,
+    alert: str,
+    now: float,
+    *,
+    agency: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Audit `alert` about `order` and queue it for the hotline and every alert channel."""
+    facts = dict(detail or {})
+    uow.audit.append(
+        AuditEvent(
+            "alert_raised", order_id=order.id, party=agency, detail={"alert": alert, **facts}
+        )
+    )
+    payload = {
+        "type": "work_order.alert",
+        "alert": alert,
+        "level": level_of(alert),
+        "meaning": ALERTS[alert],
+        "order_id": order.id,
+        "flow_id": order.flow_id,
+        "acceptance_no": order.acceptance_no,
+        "status": order.status.value,
+        "urgency": order.urgency.value,
+        "agency": agency,
+        "raised_at": datetime.fromtimestamp(now, UTC).isoformat(),
+        "detail": facts,
+    }
+    for profile in [directory.profile(HOTLINE), *directory.alert_channels]:
+        enqueue(uow, order, profile, HandoffKind.alert, payload, now)
+
+
+def level_of(alert: str) -> str:
+    """yellow | red | critical | warning: how loud the alert is."""
+    if alert.startswith("emergency_"):
+        return "critical"
+    if alert.endswith("_yellow"):
+        return "yellow"
+    if alert.endswith("_red"):
+        return "red"
+    return "warning"

@@ -1,0 +1,92 @@
+"""Database writer threads that let urgent work (emergency handoffs) go first.
+
+SQLite has one writer, and on PostgreSQL writers take turns on the audit head's row lock,
+so work queued for the database waits for what is queued before it. Under a backlog that
+queue holds claims and outcome batches of normal handoffs; an emergency intake, claim or
+outcome must not wait behind them. Every thread takes urgent jobs first. With more than
+one thread (PostgreSQL), one thread takes only urgent jobs and the others take normal
+jobs one at a time: an urgent transaction then waits for at most the one normal
+transaction that holds the head lock, never for a queue of them. A running job is never
+interrupted.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+Job = tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]
+
+
+class PriorityWriter:
+    """`threads` writer threads over an urgent and a normal queue."""
+
+    def __init__(self, threads: int, name: str) -> None:
+        self._urgent: deque[Job] = deque()
+        self._normal: deque[Job] = deque()
+        self._ready = threading.Condition()
+        self._normal_turn = threading.Lock()
+        self._stopping = False
+        roles = [False] if threads == 1 else [True, *[False] * (threads - 1)]
+        self._threads = [
+            threading.Thread(
+                target=self._work, args=(urgent_only,), name=f"{name}-{n}", daemon=True
+            )
+            for n, urgent_only in enumerate(roles)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, job: Callable[..., T], *args: Any, urgent: bool = False) -> Future[T]:
+        """Queue `job(*args)`; its result or exception arrives on the returned future."""
+        future: Future[T] = Future()
+        with self._ready:
+            if self._stopping:
+                raise RuntimeError("the database writer is shut down")
+            (self._urgent if urgent else self._normal).append((future, job, args))
+            self._ready.notify_all()
+        return future
+
+    def shutdown(self) -> None:
+        """Finish every queued job, then stop the threads."""
+        with self._ready:
+            self._stopping = True
+            self._ready.notify_all()
+        for thread in self._threads:
+            thread.join()
+
+    def _next(self, urgent_only: bool) -> tuple[Job | None, bool]:
+        with self._ready:
+            while True:
+                if self._urgent:
+                    return self._urgent.popleft(), True
+                if self._normal and not urgent_only:
+                    return self._normal.popleft(), False
+                if self._stopping:
+                    return None, False
+                self._ready.wait()
+
+    def _work(self, urgent_only: bool) -> None:
+        while True:
+            job, urgent = self._next(urgent_only)
+            if job is None:
+                return
+            if urgent:
+                _run(job)
+            else:
+                with self._normal_turn:  # normal jobs never queue up on the database's locks
+                    _run(job)
+
+
+def _run(job: Job) -> None:
+    future, work, args = job
+    if not future.set_running_or_notify_cancel():
+        return
+    try:
+        future.set_result(work(*args))
+    except BaseException as exc:  # handed to the awaiting caller
+        future.set_exception(exc)

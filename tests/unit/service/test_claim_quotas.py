@@ -1,0 +1,38 @@
+"""The dispatcher's per-agency claim quotas: fair turns, in-flight caps, disabled agencies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.mapping.profiles import AgencyProfile, Catalogue, Rule
+from gateway.service.directory import Directory
+from gateway.service.dispatch import Dispatcher, DispatchSettings
+
+
+def dispatcher(**concurrency: int) -> Dispatcher:
+    profiles = {
+        name.replace("_", "-"): AgencyProfile(
+            id=name.replace("_", "-"), name=name, transport="memory", concurrency=n
+        )
+        for name, n in concurrency.items()
+    }
+    catalogue = Catalogue(version="t", rules=(Rule(id="r", agencies=(next(iter(profiles)),)),))
+    store: Any = None
+    return Dispatcher(store, Directory(profiles, catalogue), {}, {}, DispatchSettings(owner="t"))
+
+
+def test_free_slots_are_given_out_in_turn() -> None:
+    quotas = dispatcher(tax=8, city=8, water=8)._quotas(free=7, disabled=set())
+    assert quotas == {"tax": 3, "city": 2, "water": 2}
+
+
+def test_an_agency_gets_at_most_twice_its_concurrency_in_flight() -> None:
+    ready = dispatcher(tax=2, city=8)
+    ready._per_agency["tax"] = 3  # one slot left of 2 × 2
+    assert ready._quotas(free=64, disabled=set()) == {"tax": 1, "city": 16}
+
+
+def test_disabled_and_saturated_agencies_get_nothing() -> None:
+    ready = dispatcher(tax=2, city=8, water=4)
+    ready._per_agency["water"] = 8
+    assert ready._quotas(free=64, disabled={"tax"}) == {"city": 16}

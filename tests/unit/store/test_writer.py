@@ -1,0 +1,45 @@
+"""The database writer lets urgent work overtake queued normal work."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from gateway.store.writer import PriorityWriter
+
+
+def test_urgent_jobs_overtake_queued_normal_ones() -> None:
+    writer = PriorityWriter(1, "t")
+    gate, ran = threading.Event(), list[str]()
+    blocker = writer.submit(gate.wait)  # holds the only thread until released
+    normal = [writer.submit(ran.append, f"normal-{n}") for n in range(3)]
+    urgent = writer.submit(ran.append, "urgent", urgent=True)
+    gate.set()
+    for future in [blocker, *normal, urgent]:
+        future.result(5)
+    writer.shutdown()
+    assert ran == ["urgent", "normal-0", "normal-1", "normal-2"]
+
+
+def test_with_two_threads_one_is_kept_for_urgent_work() -> None:
+    writer = PriorityWriter(2, "t")
+    gate = threading.Event()
+    busy = [writer.submit(gate.wait) for _ in range(2)]  # normal work holds its thread(s)
+    assert writer.submit(lambda: "done", urgent=True).result(5) == "done"
+    gate.set()
+    for future in busy:
+        future.result(5)
+    writer.shutdown()
+
+
+def test_errors_reach_the_caller_and_shutdown_finishes_the_queue() -> None:
+    writer = PriorityWriter(1, "t")
+    failing = writer.submit(lambda: 1 / 0)
+    queued = writer.submit(lambda: "kept")
+    writer.shutdown()
+    with pytest.raises(ZeroDivisionError):
+        failing.result(5)
+    assert queued.result(5) == "kept"
+    with pytest.raises(RuntimeError, match="shut down"):
+        writer.submit(lambda: None)
