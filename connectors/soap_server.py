@@ -4,9 +4,10 @@ Protocol: SOAP 1.1 document/literal, one WSDL per agency (`[soap] inbound_wsdl`)
 Direction: inbound: new transfers (e.g. 110's 双非 cases) and answers to ours (签收,
 退回, 反馈). Guarantee: a message is applied once per `webhook-id`; the answer is sent
 only after it is committed. Authentication: the `<lx:Signature>` header over the
-exclusive canonical Body, checked against the agency's keys. Hostile input (DTDs,
-entities, oversized or malformed envelopes, payloads the schema refuses) gets a
-`soap:Client` fault before anything is stored.
+exclusive canonical Body, checked against the agency's keys; with mutual TLS, also a
+client certificate bound to the agency, checked before the envelope is parsed. Hostile
+input (DTDs, entities, oversized or malformed envelopes, payloads the schema refuses)
+gets a `soap:Client` fault before anything is stored.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from connectors import soap_xml
 from gateway.domain.errors import InputError, LianxinError, UnknownAgency
 from gateway.mapping.payload import render_fields
 from gateway.mapping.profiles import AgencyProfile, SoapInbound
-from gateway.service.status_sync import AgencyMessageType, StatusSync, parse_data
+from gateway.service.status_sync import AgencyMessageType, Caller, StatusSync, parse_data
 
 
 @dataclass(frozen=True)
@@ -58,9 +59,10 @@ class SoapEndpoint:
         text = service.wsdl.read_text(encoding="utf-8")
         return re.sub(r'(<soap:address location=")[^"]*(")', rf"\g<1>{address}\g<2>", text)
 
-    async def handle(self, agency: str, raw: bytes) -> Answer:
+    async def handle(self, agency: str, raw: bytes, caller: Caller | None = None) -> Answer:
         """Apply one SOAP request; a Fault for anything refused."""
         try:
+            await self.sync.admit(agency, caller, raw)
             service = self._service(agency)
             return await self._apply(service, raw)
         except LianxinError as exc:

@@ -9,6 +9,7 @@ code it uses for REST and MQTT.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -145,14 +146,23 @@ def element(namespace: str, name: str, values: Mapping[str, Any]) -> Any:
     return parent
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def fault(code: str, message: str) -> bytes:
     """A SOAP 1.1 Fault; `code` is 'Client' (the sender's fault) or 'Server'."""
     root = etree.Element(f"{{{SOAP_NS}}}Envelope", nsmap={"soap": SOAP_NS})
     body = etree.SubElement(root, f"{{{SOAP_NS}}}Body")
     node = etree.SubElement(body, f"{{{SOAP_NS}}}Fault")
     etree.SubElement(node, "faultcode").text = f"soap:{code}"
-    etree.SubElement(node, "faultstring").text = message
+    etree.SubElement(node, "faultstring").text = xml_safe(message)
     return serialise(root)
+
+
+def xml_safe(text: str) -> str:
+    """`text` with what XML 1.0 cannot carry (NUL, control characters, lone surrogates)
+    replaced by U+FFFD, e.g. an agency name from a hostile URL echoed in a Fault."""
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def serialise(root: Any) -> bytes:

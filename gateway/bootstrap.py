@@ -17,11 +17,16 @@ from connectors.soap_server import SoapEndpoint
 from gateway.calendars import ChineseWorkdays
 from gateway.domain.errors import ConfigError
 from gateway.domain.messages import HOTLINE
+from gateway.log_masking import install_log_masking
 from gateway.mapping.loader import load_mappings
 from gateway.mapping.profiles import AgencyProfile
+from gateway.metrics import PrometheusMetrics
+from gateway.sealing import data_keyring
 from gateway.service.directory import Directory
 from gateway.service.dispatch import Dispatcher, DispatchSettings
+from gateway.service.field_encryption import FieldCipher
 from gateway.service.intake import Intake
+from gateway.service.keyring import Configured, KeyRing
 from gateway.service.ports import BoardState, Connector, Listener, Poller
 from gateway.service.status_sync import StatusSync
 from gateway.service.watch import DeadlineWatch
@@ -34,6 +39,7 @@ from gateway.signing import (
     parse_signing_key,
     parse_verifying_key,
 )
+from gateway.sm4 import parse_sm4_key
 from gateway.store.boards import SqlBoardState
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
@@ -56,6 +62,8 @@ class Gateway:
     soap: SoapEndpoint
     watch: DeadlineWatch
     boards: BoardState
+    keyring: KeyRing
+    metrics: PrometheusMetrics
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
     _listeners: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
     _watch_task: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -69,6 +77,8 @@ class Gateway:
         """Start delivering from the outbox, listening on inbound transports, polling boards."""
         self._task = asyncio.create_task(self.dispatcher.run(), name="lianxin-dispatcher")
         self._watch_task = asyncio.create_task(self.watch.run(), name="lianxin-deadline-watch")
+        refresh = self.keyring.run(self.settings.key_refresh_interval)
+        self._listeners.append(asyncio.create_task(refresh, name="lianxin-keyring"))
         for name, connector in self.connectors.items():
             if isinstance(connector, Listener):
                 task = asyncio.create_task(
@@ -115,13 +125,19 @@ def bootstrap(
     if HOTLINE not in profiles:
         raise ConfigError(f"{settings.mappings_dir}/agencies: no profile with id 'hotline'")
     directory = Directory(
-        profiles=profiles, catalogue=mappings.catalogue, deadlines=mappings.deadlines
+        profiles=profiles,
+        catalogue=mappings.catalogue,
+        deadlines=mappings.deadlines,
+        ciphers=_field_ciphers(profiles, settings),
     )
     own_keys = _own_keys(settings)
     signers = {name: _signer(p, own_keys, settings) for name, p in profiles.items()}
     verifiers = {name: _verifier(p, settings) for name, p in profiles.items()}
+    install_log_masking()  # before anything below can log a caller's number
     upgrade(settings.database_url)
-    store = SqlStore(settings.database_url)
+    data_keys = [key.get_secret_value() for key in settings.data_keys]
+    data_cipher = data_keyring(data_keys)
+    store = SqlStore(settings.database_url, cipher=data_cipher)
     overrides = dict(connector_overrides or {})
     wired = {
         name: overrides.get(name) or connectors.resolve(p.transport)(p, settings)
@@ -132,7 +148,9 @@ def bootstrap(
         poll_interval=settings.poll_interval,
         lease_seconds=settings.lease_seconds,
     )
-    dispatcher = Dispatcher(store, directory, wired, signers, limits, clock=clock)
+    metrics = PrometheusMetrics(profiles)
+    dispatcher = Dispatcher(store, directory, wired, signers, limits, clock=clock, metrics=metrics)
+    public_keys = [k.verifying_key().public_text() for k in own_keys]
     calendar = ChineseWorkdays()
     sync = StatusSync(store, directory, verifiers, dispatcher.wake, clock, calendar)
     return Gateway(
@@ -144,9 +162,19 @@ def bootstrap(
         sync=sync,
         dispatcher=dispatcher,
         connectors=wired,
-        public_keys=[k.verifying_key().public_text() for k in own_keys],
+        public_keys=public_keys,
+        keyring=KeyRing(
+            store,
+            _configured(own_keys, signers, verifiers, profiles),
+            signers,
+            verifiers,
+            public_keys,
+            data_cipher if data_keys else None,
+            clock,
+        ),
         soap=SoapEndpoint(profiles, settings.mappings_dir, sync),
         boards=SqlBoardState(store, clock),
+        metrics=metrics,
     )
 
 
@@ -169,7 +197,13 @@ def _with_endpoint(profile: AgencyProfile, settings: Settings) -> AgencyProfile:
 
 def _own_keys(settings: Settings) -> list[SigningKey]:
     if settings.signing_keys:
-        return [parse_signing_key(k.get_secret_value()) for k in settings.signing_keys]
+        keys = [parse_signing_key(k.get_secret_value()) for k in settings.signing_keys]
+        if any(key.scheme != "v1a" for key in keys):
+            raise ConfigError(
+                "LIANXIN_SIGNING_KEYS holds Lianxin's own Ed25519 keys (whsk_…); "
+                "shared secrets (whsec_, whsm3_) go in LIANXIN_AGENCY_SECRETS"
+            )
+        return keys
     key = parse_signing_key(generate_ed25519_key())
     log.warning(
         "LIANXIN_SIGNING_KEYS is not set: signing with a throw-away key %s (public %s); "
@@ -181,15 +215,57 @@ def _own_keys(settings: Settings) -> list[SigningKey]:
 
 
 def _signer(profile: AgencyProfile, own: list[SigningKey], settings: Settings) -> MessageSigner:
-    if profile.signing.scheme == "v1a":
+    scheme = profile.signing.scheme
+    if scheme == "v1a":
         return MessageSigner(own)
     secret = settings.agency_secrets.get(profile.id)
     if secret is None:
         raise ConfigError(
-            f"agency '{profile.id}' signs with v1 (HMAC) "
+            f"agency '{profile.id}' signs with {scheme} (HMAC) "
             "but LIANXIN_AGENCY_SECRETS has no secret for it"
         )
-    return MessageSigner([parse_signing_key(secret.get_secret_value())])
+    key = parse_signing_key(secret.get_secret_value())
+    if key.scheme != scheme:
+        prefix = "whsm3_" if scheme == "v1sm3" else "whsec_"
+        raise ConfigError(
+            f"agency '{profile.id}' signs with {scheme}: its secret in "
+            f"LIANXIN_AGENCY_SECRETS must be {prefix}…, not a {key.scheme} key"
+        )
+    return MessageSigner([key])
+
+
+def _configured(
+    own: list[SigningKey],
+    signers: Mapping[str, MessageSigner],
+    verifiers: Mapping[str, MessageVerifier],
+    profiles: Mapping[str, AgencyProfile],
+) -> Configured:
+    """The keys configured before any rotation, for the keyring to start from."""
+    shared = {
+        name: list(signers[name].keys)
+        for name, profile in profiles.items()
+        if profile.signing.scheme != "v1a"
+    }
+    verifying = {name: list(verifier.keys) for name, verifier in verifiers.items()}
+    return Configured(own=list(own), verifying=verifying, shared=shared)
+
+
+def _field_ciphers(
+    profiles: Mapping[str, AgencyProfile], settings: Settings
+) -> dict[str, FieldCipher]:
+    """An SM4-GCM cipher for every profile that requires field encryption."""
+    ciphers: dict[str, FieldCipher] = {}
+    for name, profile in profiles.items():
+        if profile.field_encryption is None:
+            continue
+        key = settings.agency_field_keys.get(name)
+        if key is None:
+            raise ConfigError(
+                f"agency '{name}' requires {profile.field_encryption.algorithm} field "
+                "encryption but LIANXIN_AGENCY_FIELD_KEYS has no sm4k_ key for it"
+            )
+        ciphers[name] = parse_sm4_key(key.get_secret_value())
+    return ciphers
 
 
 def _verifier(profile: AgencyProfile, settings: Settings) -> MessageVerifier:
@@ -198,4 +274,6 @@ def _verifier(profile: AgencyProfile, settings: Settings) -> MessageVerifier:
     if secret is not None:
         texts.append(secret.get_secret_value())
     keys = [parse_verifying_key(text) for text in texts]
+    if profile.signing.scheme == "v1sm3":  # the national algorithms are required: only SM3
+        keys = [key for key in keys if key.scheme == "v1sm3"]
     return MessageVerifier(keys, tolerance=profile.inbound.tolerance)

@@ -1,4 +1,4 @@
-"""The `lianxin` command: demo, serve, audit verify."""
+"""The `lianxin` command: demo, serve, audit verify, purge, data-key, certs init."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from pathlib import Path
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from gateway.domain.errors import LianxinError
+from gateway.cli_keys import add_verbs as add_key_verbs
+from gateway.cli_ops import add_verbs as add_ops_verbs
+from gateway.cli_personal import add_verbs as add_personal_data_verbs
+from gateway.domain.errors import ConfigError, LianxinError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,6 +48,17 @@ def _parser() -> argparse.ArgumentParser:
     verify = audit.add_parser("verify", help="check the whole hash chain")
     verify.add_argument("--database", metavar="URL", help="default: LIANXIN_DATABASE_URL")
     verify.set_defaults(run=_audit_verify)
+    add_personal_data_verbs(verbs)  # purge, data-key
+    add_key_verbs(verbs)  # keys rotate, keys list
+    add_ops_verbs(verbs)  # deliveries list, replay, agencies pause|resume
+    certs = verbs.add_parser("certs", help="TLS certificates").add_subparsers(title="certs")
+    init = certs.add_parser("init", help="a development CA, server and agency certificates")
+    init.add_argument("directory", type=Path, metavar="DIR")
+    init.add_argument(
+        "--host", action="append", default=[], help="another server name or IP (repeatable)"
+    )
+    init.add_argument("--mappings", type=Path, metavar="DIR", help="default: LIANXIN_MAPPINGS_DIR")
+    init.set_defaults(run=_certs_init)
     return parser
 
 
@@ -58,16 +72,43 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.api.app import create_app
+    from gateway.api.tls import uvicorn_options
     from gateway.bootstrap import bootstrap
+    from gateway.log_masking import install_log_masking
     from gateway.settings import Settings
 
     settings = Settings()
+    install_log_masking()
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    tls = uvicorn_options(settings)
     gateway = bootstrap(settings)  # configuration errors surface here, before serving
+    if not settings.data_keys:  # a throw-away key would make the outbox unreadable after a crash
+        raise ConfigError(
+            "LIANXIN_DATA_KEYS is not set: queued handoffs and callers' data are stored "
+            "encrypted, and a throw-away key could not read them after a restart; "
+            "`lianxin data-key` prints a key"
+        )
     app = create_app(settings, gateway=gateway)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, **tls)
+    return 0
+
+
+def _certs_init(args: argparse.Namespace) -> int:
+    import connectors
+    from gateway import certs
+    from gateway.mapping.loader import load_mappings
+    from gateway.settings import Settings
+
+    settings = Settings()
+    mappings_dir = args.mappings or settings.mappings_dir
+    agencies = load_mappings(mappings_dir, settings.catalogue, connectors.TRANSPORTS).agencies
+    issued = certs.init(args.directory, sorted(agencies), args.host)
+    print(f"CA {issued.ca}; server certificate {issued.server_cert}")
+    for agency, (cert, _key) in issued.clients.items():
+        print(f"client certificate for {agency}: {cert}")
+    print("private keys (*.key) are 0600: keep them out of version control")
     return 0
 
 
@@ -77,6 +118,10 @@ def _audit_verify(args: argparse.Namespace) -> int:
     from gateway.store.sql import SqlStore
 
     url = args.database or Settings().database_url
+    missing = _missing_sqlite_file(url)
+    if missing is not None:  # opening it would create an empty database that "verifies"
+        print(f"audit chain: no database file at {missing}", file=sys.stderr)
+        return 2
     store = SqlStore(url)
     try:
         report = verify_chain(store.audit_records(), store.audit_head())
@@ -90,6 +135,17 @@ def _audit_verify(args: argparse.Namespace) -> int:
         return 0
     print(f"audit chain BROKEN at entry {report.seq}: {report.problem}", file=sys.stderr)
     return 1
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The path of a SQLite URL's file when it does not exist; None otherwise."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database or "")
+    return None if path.exists() else path
 
 
 if __name__ == "__main__":

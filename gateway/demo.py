@@ -34,6 +34,7 @@ from gateway.demo_orders import (
 )
 from gateway.demo_report import AGENCY_FINAL, summarise
 from gateway.demo_stage import DEMO_MAPPINGS, MAYOR, OUTAGE_SECONDS, Stage, stage
+from gateway.log_masking import install_log_masking
 from gateway.service.audit import ChainReport, verify_chain
 from gateway.store.sql import SqlStore
 
@@ -203,4 +204,5 @@ def _log_to(path: Path) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    install_log_masking()
     root.setLevel(logging.INFO)

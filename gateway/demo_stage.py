@@ -20,6 +20,7 @@ from connectors.simulators.portal_board import PortalBoardSimulator
 from connectors.simulators.server import ServerThread
 from connectors.simulators.utility import UtilitySimulator
 from gateway.api.app import create_app
+from gateway.sealing import generate_data_key
 from gateway.settings import REPO_ROOT, Settings
 from gateway.signing import generate_ed25519_key, public_text_of
 
@@ -115,6 +116,7 @@ def stage(workdir: Path) -> Iterator[Stage]:
             agency_endpoints=endpoints,
             agency_keys=keys,
             signing_keys=[SecretStr(gateway_key)],
+            data_keys=[SecretStr(generate_data_key())],
             poll_interval=0.5,
             mqtt_url=mqtt_url or "mqtt://127.0.0.1:1",
             mqtt_topic_prefix=f"lianxin-demo-{secrets.token_hex(3)}",

@@ -5,11 +5,21 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ApiToken(BaseModel):
+    """One API token holder: its role and its token (at least 24 characters)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["hotline", "admin", "operator", "viewer"]
+    token: SecretStr = Field(min_length=24)
 
 
 class Settings(BaseSettings):
@@ -28,17 +38,35 @@ class Settings(BaseSettings):
     agency_keys: dict[str, list[str]] = Field(
         default_factory=dict, description="extra whpk_ keys per agency that verify its messages"
     )
+    api_tokens: dict[str, ApiToken] = Field(
+        default_factory=dict, description="holder name → role and bearer token; empty: open API"
+    )
+    agency_field_keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="sm4k_ key per agency whose profile has [field_encryption]",
+    )
     agency_secrets: dict[str, SecretStr] = Field(
         default_factory=dict, description="whsec_ shared secret per agency using v1 (HMAC)"
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_header_bytes: int = Field(default=32_768, ge=4096, description="all request headers")
     poll_interval: float = Field(default=1.0, gt=0)
+    key_refresh_interval: float = Field(
+        default=5.0, gt=0, le=300, description="seconds between checks for rotated keys"
+    )
     watch_interval: float = Field(
         default=1.0, gt=0, le=60, description="seconds between deadline-watch passes"
     )
     lease_seconds: float = Field(default=60.0, gt=0)
     node_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     log_level: str = "INFO"
+    data_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="lxdk_ AES-256 keys for personal data at rest; first encrypts, all decrypt",
+    )
+    retention_days: int | None = Field(
+        default=None, ge=1, description="`lianxin purge` erases personal data older than this"
+    )
     mqtt_url: str = Field(default="mqtt://127.0.0.1:1883", description="mqtt:// or mqtts://")
     mqtt_topic_prefix: str = Field(default="lianxin", pattern=r"^[A-Za-z0-9_\-/]+$")
     mqtt_share_group: str = Field(default="lianxin", pattern=r"^[A-Za-z0-9_\-]+$")
@@ -47,4 +75,9 @@ class Settings(BaseSettings):
     mqtt_tls_ca: Path | None = None
     mqtt_tls_cert: Path | None = None
     mqtt_tls_key: Path | None = None
+    tls_cert: Path | None = Field(default=None, description="server certificate (PEM): HTTPS")
+    tls_key: Path | None = Field(default=None, description="its private key (PEM)")
+    tls_client_ca: Path | None = Field(
+        default=None, description="CA of agency client certificates: mutual TLS on inbound routes"
+    )
     mqtt_max_message_bytes: int = Field(default=262_144, ge=1024)

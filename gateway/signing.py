@@ -2,10 +2,14 @@
 
 Headers `webhook-id`, `webhook-timestamp`, `webhook-signature`; the signed content is
 `{id}.{timestamp}.{body}`. `v1a,<base64>` is Ed25519 (agencies verify with our public
-key and cannot sign as us), `v1,<base64>` is HMAC-SHA256 with a shared secret. A header
-may carry several space-separated signatures, so keys rotate without downtime: sign with
-old and new, verifiers accept any entry that one of their keys checks.
-Keys are text: `whsec_<b64 secret>`, `whsk_<b64 Ed25519 seed>`, `whpk_<b64 public key>`.
+key and cannot sign as us), `v1,<base64>` is HMAC-SHA256 with a shared secret, and
+`v1sm3,<base64>` is HMAC-SM3 (GB/T 32905) for agencies that require the national
+algorithms. A header may carry several space-separated signatures, so keys rotate without
+downtime: sign with old and new, verifiers accept any entry that one of their keys checks.
+`webhook-key-id` names the key of each signature, in the same order (`v1a:1a2b3c4d …`).
+Keys are text: `whsec_<b64 secret>`, `whsm3_<b64 secret>`, `whsk_<b64 Ed25519 seed>`,
+`whpk_<b64 public key>`. A signing key is a port (`SigningKey`): an SM2 key held in an
+HSM is one more class with `sign`, `verifying_key`, `scheme` and `key_id`.
 Bad key text is a ConfigError; a refused message is a SignatureError with a `reason`.
 """
 
@@ -22,6 +26,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as crypto_hmac
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -30,6 +36,7 @@ from gateway.domain.errors import ConfigError, SignatureError
 HEADER_ID = "webhook-id"
 HEADER_TIMESTAMP = "webhook-timestamp"
 HEADER_SIGNATURE = "webhook-signature"
+HEADER_KEY_ID = "webhook-key-id"
 DEFAULT_TOLERANCE = 300.0
 
 
@@ -72,7 +79,7 @@ class _HmacKey:
         return hmac.new(self._secret, content, hashlib.sha256).digest()
 
     def sign(self, content: bytes) -> str:
-        return "v1," + _b64(self._mac(content))
+        return f"{self.scheme}," + _b64(self._mac(content))
 
     def verify(self, content: bytes, signature: bytes) -> bool:
         return hmac.compare_digest(self._mac(content), signature)
@@ -82,6 +89,24 @@ class _HmacKey:
 
     def public_text(self) -> str:
         raise ValueError("an HMAC secret has no public form")
+
+
+class _HmacSm3Key(_HmacKey):
+    """HMAC over SM3 (the national hash, GB/T 32905), from `cryptography`."""
+
+    scheme = "v1sm3"
+
+    def _mac(self, content: bytes) -> bytes:
+        mac = crypto_hmac.HMAC(self._secret, hashes.SM3())
+        mac.update(content)
+        return mac.finalize()
+
+
+def sm3_digest(data: bytes) -> str:
+    """The SM3 hash of `data` in hex (for the standard's test vectors)."""
+    digest = hashes.Hash(hashes.SM3())
+    digest.update(data)
+    return digest.finalize().hex()
 
 
 class _Ed25519PublicKey:
@@ -119,33 +144,37 @@ class _Ed25519Key:
         return self._public
 
 
-def _decode(text: str, prefix: str, size: int | None = None) -> bytes:
+def _decode(text: str, prefix: str, size: int | None = None, minimum: int = 1) -> bytes:
     encoded = text[len(prefix) :]
     try:
         raw = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise ConfigError(f"a {prefix} key is not valid base64") from None
-    if not raw or (size is not None and len(raw) != size):
-        raise ConfigError(f"a {prefix} key must hold {size or 'at least 1'} bytes, not {len(raw)}")
+    if len(raw) < minimum or (size is not None and len(raw) != size):
+        wanted = size or f"at least {minimum}"
+        raise ConfigError(f"a {prefix} key must hold {wanted} bytes, not {len(raw)}")
     return raw
 
 
 def parse_signing_key(text: str) -> SigningKey:
-    """A signing key from `whsec_…` (HMAC) or `whsk_…` (Ed25519 seed) text."""
+    """A signing key from `whsec_…` (HMAC-SHA256), `whsm3_…` (HMAC-SM3) or `whsk_…`
+    (Ed25519 seed) text."""
     if text.startswith("whsec_"):
         return _HmacKey(_decode(text, "whsec_"))
+    if text.startswith("whsm3_"):
+        return _HmacSm3Key(_decode(text, "whsm3_", None, minimum=16))
     if text.startswith("whsk_"):
         return _Ed25519Key(_decode(text, "whsk_", 32))
-    raise ConfigError("a signing key must start with whsec_ or whsk_")
+    raise ConfigError("a signing key must start with whsec_, whsm3_ or whsk_")
 
 
 def parse_verifying_key(text: str) -> VerifyingKey:
     """A verifying key from `whsec_…`, `whsk_…` or `whpk_…` text."""
     if text.startswith("whpk_"):
         return _Ed25519PublicKey(_decode(text, "whpk_", 32))
-    if text.startswith(("whsec_", "whsk_")):
+    if text.startswith(("whsec_", "whsm3_", "whsk_")):
         return parse_signing_key(text).verifying_key()
-    raise ConfigError("a verifying key must start with whpk_, whsec_ or whsk_")
+    raise ConfigError("a verifying key must start with whpk_, whsec_, whsm3_ or whsk_")
 
 
 def generate_ed25519_key() -> str:
@@ -156,6 +185,11 @@ def generate_ed25519_key() -> str:
 def generate_hmac_secret() -> str:
     """A new 32-byte HMAC secret as `whsec_` text."""
     return "whsec_" + _b64(secrets.token_bytes(32))
+
+
+def generate_sm3_secret() -> str:
+    """A new 32-byte HMAC-SM3 secret as `whsm3_` text."""
+    return "whsm3_" + _b64(secrets.token_bytes(32))
 
 
 def public_text_of(signing_key_text: str) -> str:
@@ -182,10 +216,20 @@ class MessageSigner:
         return " ".join(key.sign(content) for key in self.keys)
 
     def headers(self, msg_id: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
-        """The three Standard Webhooks headers for one message."""
+        """The Standard Webhooks headers for one message, and the key id of each signature."""
         ts = int(time.time()) if timestamp is None else timestamp
         signature = self.signature(msg_id, ts, body)
-        return {HEADER_ID: msg_id, HEADER_TIMESTAMP: str(ts), HEADER_SIGNATURE: signature}
+        return {
+            HEADER_ID: msg_id,
+            HEADER_TIMESTAMP: str(ts),
+            HEADER_SIGNATURE: signature,
+            HEADER_KEY_ID: self.key_ids,
+        }
+
+    @property
+    def key_ids(self) -> str:
+        """`scheme:key id` of every key, in signature order."""
+        return " ".join(f"{key.scheme}:{key.key_id}" for key in self.keys)
 
 
 @dataclass(frozen=True)
@@ -244,7 +288,7 @@ class MessageVerifier:
 
 
 _HEADERS = (HEADER_ID, HEADER_TIMESTAMP, HEADER_SIGNATURE)
-_SCHEMES = frozenset({"v1", "v1a"})
+_SCHEMES = frozenset({"v1", "v1a", "v1sm3"})
 
 
 def _required(headers: Mapping[str, str], name: str) -> str:

@@ -9,8 +9,9 @@ from typing import Any
 from fastapi import FastAPI
 
 from gateway.api import errors
+from gateway.api.auth import TokenBook
 from gateway.api.limits import BodyLimit
-from gateway.api.routers import health, inbound, soap, work_orders
+from gateway.api.routers import admin, health, inbound, metrics, soap, work_orders
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.settings import Settings
 
@@ -40,8 +41,12 @@ def create_app(
         lifespan=lifespan,
         description="Inter-agency integration gateway for 12345 government-service hotlines.",
     )
+    app.state.tokens = TokenBook(settings)
     errors.install(app)
-    for router in (work_orders.router, inbound.router, soap.router, health.router):
+    routers = (work_orders, inbound, soap, health, admin, metrics)
+    for router in (module.router for module in routers):
         app.include_router(router)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, max_header_bytes=settings.max_header_bytes
+    )
     return app

@@ -12,13 +12,16 @@
     │   ├── RevisionConflict        intake revision older than the stored one
     │   ├── PayloadTooLarge
     │   ├── MalformedMessage        not parseable, or hostile (DTD, entities, oversized XML)
-    │   └── SignatureError          missing, malformed, forged or stale signature
+    │   ├── SignatureError          missing, malformed, forged or stale signature
+    │   └── CertificateRequired     mutual TLS is on and no client certificate came (401)
+    │       └── CertificateMismatch the client certificate is bound to another agency
     ├── IllegalTransition           the state machine refuses the update
     │   └── StaleUpdate             the update is older than what was applied
     ├── DeliveryError               one delivery attempt failed
     │   ├── TransientDelivery       worth retrying (5xx, 408/409/425/429, timeouts, refused)
     │   └── PermanentDelivery       retrying cannot help (other 4xx, 410 disables the endpoint)
-    └── AuditError                  the audit trail cannot be written or does not verify
+    ├── AuditError                  the audit trail cannot be written or does not verify
+    └── SealedDataError             stored personal data cannot be decrypted (key, tampering)
 
 Whether a delivery error is retryable is part of its type: the dispatcher looks at
 the class, never at status codes.
@@ -123,6 +126,34 @@ class SignatureError(InputError):
     http_status = 401
 
 
+class CertificateRequired(InputError):
+    """Mutual TLS is configured and the caller presented no client certificate."""
+
+    code = "client_certificate_required"
+    http_status = 401
+
+
+class CertificateMismatch(CertificateRequired):
+    """The client certificate is bound to another agency, or to none."""
+
+    code = "certificate_mismatch"
+    http_status = 403
+
+
+class Unauthorized(InputError):
+    """No API token, or one that no holder has."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class Forbidden(InputError):
+    """The token's role may not do this."""
+
+    code = "forbidden"
+    http_status = 403
+
+
 class IllegalTransition(LianxinError):
     """The state machine does not allow this update from the current state."""
 
@@ -179,3 +210,11 @@ class AuditError(LianxinError):
 
     code = "audit_error"
     http_status = 503
+
+
+class SealedDataError(LianxinError):
+    """Personal data stored encrypted cannot be read: its key is not configured, or it was
+    altered or moved. Nothing is changed; the row waits until the key is restored."""
+
+    code = "sealed_data_unreadable"
+    http_status = 500

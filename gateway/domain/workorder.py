@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic.config import JsonDict
 
 from gateway.domain.states import Status
@@ -86,7 +86,20 @@ class Caller(Strict):
 class Attachment(Strict):
     """A file referred to by digest; the bytes travel separately."""
 
-    name: str = Field(min_length=1, max_length=255, pattern=r"^[^/\\\x00]+$")
+    name: str = Field(
+        min_length=1,
+        max_length=255,
+        pattern=r"^[^/\\\x00-\x1f]+$",
+        description="a plain file name: no path, no control characters, not . or ..",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_directory(cls, value: str) -> str:
+        if value.strip(".") == "":
+            raise ValueError("an attachment name cannot be '.' or '..'")
+        return value
+
     media_type: str = Field(default="application/octet-stream", max_length=100)
     size: int = Field(ge=0)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")

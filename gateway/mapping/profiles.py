@@ -46,10 +46,25 @@ class RetryPolicy(Model):
         return value
 
 
+class CircuitPolicy(Model):
+    """When to stop sending to a failing agency for a while (normal lane only; opt-in)."""
+
+    enabled: bool = False
+    failure_ratio: float = Field(default=0.7, gt=0, le=1, description="open at this share…")
+    min_attempts: int = Field(default=10, ge=1, description="…of at least this many attempts")
+    window: int = Field(default=20, ge=1, le=1000, description="the last N attempts looked at")
+    consecutive: int = Field(default=10, ge=1, description="or after this many failures in a row")
+    cool_down: float = Field(default=30.0, gt=0, description="seconds open before one probe")
+
+
 class SigningPolicy(Model):
     """How our outbound messages to this agency are signed."""
 
-    scheme: str = Field(default="v1a", pattern=r"^v1a?$")
+    scheme: str = Field(
+        default="v1a",
+        pattern=r"^(v1a|v1|v1sm3)$",
+        description="v1a Ed25519 (ours), v1 HMAC-SHA256 or v1sm3 HMAC-SM3 (shared secret)",
+    )
 
 
 class InboundPolicy(Model):
@@ -174,6 +189,15 @@ class PortalPolicy(Model):
     )
 
 
+class FieldEncryption(Model):
+    """Payload fields the agency requires encrypted (the national algorithms: SM4-GCM)."""
+
+    algorithm: Literal["SM4-GCM"] = "SM4-GCM"
+    fields: tuple[str, ...] = Field(
+        min_length=1, description="dotted paths in the payload the agency receives"
+    )
+
+
 class EmergencyPolicy(Model):
     """119/120: the agency must acknowledge (accept or reject) within a deadline, or we escalate."""
 
@@ -195,6 +219,7 @@ class AgencyProfile(Model):
     signing: SigningPolicy = SigningPolicy()
     inbound: InboundPolicy = InboundPolicy()
     retry: RetryPolicy = RetryPolicy()
+    circuit: CircuitPolicy = CircuitPolicy()
     status_map: dict[str, Status] = Field(default_factory=dict)
     code_tables: dict[str, dict[str, str]] = Field(default_factory=dict)
     payload: dict[str, FieldRule] = Field(
@@ -206,6 +231,7 @@ class AgencyProfile(Model):
     soap: SoapPolicy | None = None
     mqtt: MqttPolicy | None = None
     emergency: EmergencyPolicy | None = None
+    field_encryption: FieldEncryption | None = None
     alert_channel: bool = Field(
         default=False, description="receives escalations and deadline cards, not orders"
     )

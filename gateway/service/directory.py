@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from gateway.domain.errors import UnknownAgency
 from gateway.domain.messages import HOTLINE
 from gateway.mapping.loader import Mappings, suggestion
 from gateway.mapping.profiles import AgencyProfile, Catalogue, DeadlinePolicy
+from gateway.service.field_encryption import FieldCipher
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,7 @@ class Directory:
     profiles: dict[str, AgencyProfile]
     catalogue: Catalogue
     deadlines: tuple[DeadlinePolicy, ...] = ()
+    ciphers: Mapping[str, FieldCipher] = field(default_factory=dict)
 
     @classmethod
     def from_mappings(cls, mappings: Mappings) -> Directory:
@@ -49,6 +52,10 @@ class Directory:
                 f"no agency profile named '{agency}'" + suggestion(agency, self.profiles),
                 agency=agency,
             ) from None
+
+    def cipher_for(self, agency: str) -> FieldCipher | None:
+        """The field cipher of an agency whose profile requires field encryption."""
+        return self.ciphers.get(agency)
 
     @property
     def agency_ids(self) -> set[str]:

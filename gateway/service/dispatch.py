@@ -26,9 +26,10 @@ from gateway.domain.states import Actor, Status, check_transition
 from gateway.domain.workorder import WorkOrder
 from gateway.service import envelopes
 from gateway.service.alerts import raise_alert
+from gateway.service.circuit import Breakers
 from gateway.service.directory import Directory
 from gateway.service.outbox import enqueue
-from gateway.service.ports import AuditEvent, Connector, Store, UnitOfWork
+from gateway.service.ports import AuditEvent, Connector, Metrics, NoMetrics, Store, UnitOfWork
 from gateway.service.retry import next_delay
 from gateway.signing import MessageSigner
 
@@ -70,8 +71,10 @@ class Dispatcher:
         signers: Mapping[str, MessageSigner],
         settings: DispatchSettings,
         clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
+        self.metrics: Metrics = metrics or NoMetrics()
         self.directory = directory
         self.connectors = connectors
         self.signers = signers
@@ -90,6 +93,7 @@ class Dispatcher:
             lane: asyncio.Queue() for lane in Lane
         }
         self._tasks: set[asyncio.Task[None]] = set()
+        self.breakers = Breakers({name: p.circuit for name, p in directory.profiles.items()})
 
     def wake(self) -> None:
         """Tell every lane that new handoffs are waiting (called after each commit)."""
@@ -132,7 +136,9 @@ class Dispatcher:
         now = self.clock()
 
         def claim(uow: UnitOfWork) -> list[Handoff]:
-            quotas = self._quotas(free, uow.agencies.disabled())
+            quotas = self._quotas(free, uow.agencies.held())  # disabled or paused
+            if lane == Lane.normal:  # an emergency is never held by a circuit
+                quotas = self.breakers.limit(quotas, now)
             return uow.handoffs.claim(
                 now, quotas, lane, now + self.settings.lease_seconds, self.settings.owner
             )
@@ -197,6 +203,7 @@ class Dispatcher:
             self._busy[handoff.lane] -= 1
             self._per_agency[handoff.agency] -= 1
             self._freed[handoff.lane].set()
+        self.breakers.record(handoff.agency, attempt.error is not None, attempt.finished)
         self._outcomes[handoff.lane].put_nowait(attempt)
 
     async def _record_loop(self, lane: Lane) -> None:
@@ -244,10 +251,13 @@ class Dispatcher:
                 detail={**base, "ms": round((attempt.finished - attempt.started) * 1000, 1)},
             )
         )
+        seconds = attempt.finished - attempt.started
         if attempt.receipt is not None:
+            self.metrics.attempt(handoff.agency, "delivered", seconds)
             return self._acknowledged(uow, attempt, attempt.receipt)
         assert attempt.error is not None
-        self._failed(uow, attempt, attempt.error)
+        # counted when recorded: a group commit that fails is counted again on the retry
+        self.metrics.attempt(handoff.agency, self._failed(uow, attempt, attempt.error), seconds)
         return False
 
     def _acknowledged(self, uow: UnitOfWork, attempt: Attempt, receipt: Receipt) -> bool:
@@ -325,7 +335,8 @@ class Dispatcher:
         )
         return True
 
-    def _failed(self, uow: UnitOfWork, attempt: Attempt, error: DeliveryError) -> None:
+    def _failed(self, uow: UnitOfWork, attempt: Attempt, error: DeliveryError) -> str:
+        """Reschedule or dead-letter a failed attempt; `retry` or `dead`."""
         handoff = attempt.handoff
         profile = self.directory.profile(handoff.agency)
         detail = {
@@ -371,6 +382,7 @@ class Dispatcher:
                     detail={"reason": error.message},
                 )
             )
+        return "dead" if delay is None else "retry"
 
     def _never_silently(self, uow: UnitOfWork, handoff: Handoff, error: DeliveryError) -> None:
         """An emergency handoff that could not be delivered is escalated, never just dropped."""

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.domain.errors import ConfigError
 from gateway.domain.messages import HotlineEvent
 from gateway.domain.states import Status
 from gateway.domain.workorder import WorkOrder
 from gateway.mapping.payload import render
 from gateway.mapping.profiles import AgencyProfile
+from gateway.service.field_encryption import FieldCipher, encrypt_fields
 
 
 def _ids(order: WorkOrder) -> dict[str, Any]:
@@ -21,17 +23,33 @@ def _ids(order: WorkOrder) -> dict[str, Any]:
 
 
 def transfer(
-    order: WorkOrder, profile: AgencyProfile, *, lead: bool, rule: str, catalogue: str
+    order: WorkOrder,
+    profile: AgencyProfile,
+    *,
+    lead: bool,
+    rule: str,
+    catalogue: str,
+    cipher: FieldCipher | None = None,
 ) -> dict[str, Any]:
     """A work order handed to an agency, in the shape its profile asks for."""
-    document = order.model_dump(mode="json", exclude={"route_to"})
     return {
         "type": "work_order.transfer",
         **_ids(order),
         "role": "lead" if lead else "assist",
         "routing": {"catalogue": catalogue, "rule": rule},
-        "work_order": render(profile, document),
+        "work_order": _rendered(order, profile, cipher),
     }
+
+
+def _rendered(order: WorkOrder, profile: AgencyProfile, cipher: FieldCipher | None) -> Any:
+    """The order as the agency's profile shapes it, its protected fields encrypted."""
+    shaped = render(profile, order.model_dump(mode="json", exclude={"route_to"}))
+    protected = profile.field_encryption
+    if protected is None:
+        return shaped
+    if cipher is None:
+        raise ConfigError(f"agency '{profile.id}' requires field encryption but has no key")
+    return encrypt_fields(shaped, protected.fields, cipher, order.id)
 
 
 def status(
@@ -60,7 +78,12 @@ def status(
     }
 
 
-def event(order: WorkOrder, profile: AgencyProfile, hotline_event: HotlineEvent) -> dict[str, Any]:
+def event(
+    order: WorkOrder,
+    profile: AgencyProfile,
+    hotline_event: HotlineEvent,
+    cipher: FieldCipher | None = None,
+) -> dict[str, Any]:
     """A hotline event forwarded to an agency working on the order."""
     body: dict[str, Any] = {
         "type": "work_order.event",
@@ -70,7 +93,7 @@ def event(order: WorkOrder, profile: AgencyProfile, hotline_event: HotlineEvent)
         **hotline_event.model_dump(mode="json", exclude={"type", "flow_id"}),
     }
     if hotline_event.type == "supplement":
-        body["work_order"] = render(profile, order.model_dump(mode="json", exclude={"route_to"}))
+        body["work_order"] = _rendered(order, profile, cipher)
     return body
 
 

@@ -110,6 +110,7 @@ class Intake:
                 lead=agency == chosen.lead,
                 rule=chosen.rule_id,
                 catalogue=chosen.catalogue_version,
+                cipher=self.directory.cipher_for(agency),
             )
             ids.append(enqueue(uow, order, profile, HandoffKind.transfer, payload, now).id)
         return IntakeResult(order, created=True, handoff_ids=tuple(ids))
@@ -194,7 +195,7 @@ class Intake:
         for agency in [order.lead_agency, *order.assisting_agencies]:
             if agency:
                 profile = self.directory.profile(agency)
-                payload = envelopes.event(order, profile, note)
+                payload = envelopes.event(order, profile, note, self.directory.cipher_for(agency))
                 ids.append(enqueue(uow, order, profile, HandoffKind.event, payload, now).id)
         return IntakeResult(order, created=True, handoff_ids=tuple(ids))
 

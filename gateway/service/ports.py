@@ -67,6 +67,35 @@ class HandoffView:
     last_status: int | None
 
 
+@dataclass(frozen=True)
+class DeadLetterFilter:
+    """Which dead-lettered handoffs an operator means: any field left empty matches all.
+
+    `since`/`until` bound the handoff's `created_at` (epoch seconds, `until` exclusive).
+    """
+
+    agency: str | None = None
+    since: float | None = None
+    until: float | None = None
+    handoff_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A dead-lettered handoff as listed and replayed (no body: nothing to decrypt)."""
+
+    seq: int
+    id: str
+    order_id: str
+    agency: str
+    kind: str
+    lane: str
+    attempts: int
+    last_error: str | None
+    last_status: int | None
+    created_at: float
+
+
 class Orders(Protocol):
     def find(self, origin: str, flow_id: str) -> StoredOrder | None: ...
     def get(self, order_id: str) -> StoredOrder | None: ...
@@ -85,6 +114,21 @@ class Handoffs(Protocol):
     def dead(self, handoff_id: str, error: str, status: int | None) -> None: ...
     def for_order(self, order_id: str) -> list[HandoffView]: ...
     def count_by_state(self) -> dict[str, int]: ...
+    def dead_letters(
+        self, which: DeadLetterFilter, after_seq: int, limit: int, upto_seq: int | None = None
+    ) -> list[DeadLetter]:
+        """Dead handoffs matching `which` with after_seq < seq ≤ upto_seq, in seq order."""
+        ...
+
+    def count_dead(self, which: DeadLetterFilter) -> int: ...
+    def revive(self, ids: Iterable[str], now: float) -> int:
+        """Set dead handoffs back to pending, due now, attempts 0; how many were dead."""
+        ...
+
+    def newest_seq(self) -> int: ...
+    def open_counts(self) -> dict[tuple[str, str, str], int]:
+        """Pending, in-flight and dead handoffs counted by (state, agency, lane)."""
+        ...
 
 
 class Inbound(Protocol):
@@ -93,9 +137,31 @@ class Inbound(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class AgencyState:
+    """An agency's operating state: disabled (its endpoint answered 410) or paused by hand."""
+
+    agency: str
+    disabled: bool = False
+    paused: bool = False
+    reason: str | None = None
+    changed_by: str | None = None
+    updated_at: float = 0.0
+
+
 class Agencies(Protocol):
     def disable(self, agency: str, reason: str, now: float) -> None: ...
     def disabled(self) -> set[str]: ...
+    def pause(self, agency: str, by: str, reason: str, now: float) -> None: ...
+    def enable(self, agency: str, by: str, now: float) -> None:
+        """Clear both the pause and the disabled mark."""
+        ...
+
+    def held(self) -> set[str]:
+        """Agencies that get no deliveries now: disabled or paused."""
+        ...
+
+    def states(self) -> dict[str, AgencyState]: ...
 
 
 class Cursors(Protocol):
@@ -123,6 +189,56 @@ class Watches(Protocol):
     def for_order(self, order_id: str) -> list[tuple[Watch, str]]: ...
 
 
+class Retention(Protocol):
+    """Erases personal data from old orders and their delivered handoffs."""
+
+    def due_for_purge(self, created_before: float, limit: int) -> list[str]:
+        """Ids of orders created before then, never purged, with no handoff still queued."""
+        ...
+
+    def erase_order(self, order_id: str) -> list[str]:
+        """Blank the caller's personal fields; the names of those that held a value."""
+        ...
+
+    def erase_bodies(self, order_id: str) -> int:
+        """Empty the bodies of the order's settled handoffs; how many were emptied."""
+        ...
+
+
+class DataCipher(Protocol):
+    """Encrypts personal data at rest (AES-256-GCM today; an SM4-GCM keyring fits as well).
+
+    `encrypt` returns text naming its scheme and key id, so older keys still decrypt after a
+    rotation; `decrypt` raises SealedDataError for an unknown key or an altered value.
+    `associated` binds a value to its place (order and field, or handoff).
+    """
+
+    def encrypt(self, plaintext: bytes, associated: bytes) -> str: ...
+    def decrypt(self, value: str, associated: bytes) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """A rotated key: `material` is an agency's key text, our own key sealed, or None for
+    a key that is configured (environment, profile) and only tracked here to retire it."""
+
+    owner: str  # "self" or an agency id
+    key_id: str
+    scheme: str
+    material: str | None
+    state: str  # active | retiring | retired
+    created_at: float
+    retire_at: float | None = None
+
+
+class Keys(Protocol):
+    def of(self, owner: str) -> list[KeyRecord]: ...
+    def all(self) -> list[KeyRecord]: ...
+    def add(self, record: KeyRecord) -> None: ...
+    def retire_others(self, owner: str, keep: str, at: float) -> list[str]: ...
+    def retire_due(self, now: float) -> list[KeyRecord]: ...
+
+
 class AuditLog(Protocol):
     def append(self, event: AuditEvent) -> None: ...
     def for_order(self, order_id: str) -> list[AuditRecord]: ...
@@ -145,6 +261,10 @@ class UnitOfWork(Protocol):
     def cursors(self) -> Cursors: ...
     @property
     def watches(self) -> Watches: ...
+    @property
+    def keys(self) -> Keys: ...
+    @property
+    def retention(self) -> Retention: ...
 
 
 class Store(Protocol):
@@ -155,6 +275,22 @@ class Store(Protocol):
     def audit_records(self) -> Iterator[AuditRecord]: ...
     def audit_head(self) -> tuple[int, str]: ...
     async def aclose(self) -> None: ...
+
+
+class Metrics(Protocol):
+    """What the dispatcher reports about each recorded attempt; an adapter exports it.
+
+    `outcome` is `delivered`, `retry` (rescheduled) or `dead` (dead-lettered).
+    """
+
+    def attempt(self, agency: str, outcome: str, seconds: float) -> None: ...
+
+
+class NoMetrics:
+    """Metrics that go nowhere (tools and tests that do not export any)."""
+
+    def attempt(self, agency: str, outcome: str, seconds: float) -> None:
+        """Ignore the attempt."""
 
 
 class Connector(Protocol):

@@ -1,4 +1,8 @@
-"""Read models: an order with every handoff and audit step, for the API and the console."""
+"""Read models: an order with every handoff and audit step, for the API and the console.
+
+Personal data is shown masked (gateway/domain/personal.py): the caller's name, phone and
+ID number in the order, and phone and ID numbers in any audit detail.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.domain.errors import UnknownOrder
+from gateway.domain.personal import mask_caller, mask_strings
 from gateway.service.ports import UnitOfWork
 
 
@@ -44,15 +49,17 @@ def order_timeline(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
             "party": entry.party,
             "handoff_id": entry.handoff_id,
             "payload_digest": entry.payload_digest,
-            "detail": json.loads(entry.detail),
+            "detail": mask_strings(json.loads(entry.detail)),
         }
         for entry in uow.audit.for_order(order_id)
     ]
     order = stored.order
+    document = order.model_dump(mode="json")
+    document["caller"] = mask_caller(document["caller"])
     return {
         "id": order.id,
         "status": order.status,
-        "work_order": order.model_dump(mode="json"),
+        "work_order": document,
         "handoffs": handoffs,
         "timeline": timeline,
     }

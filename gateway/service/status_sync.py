@@ -9,11 +9,14 @@ record in a transaction of its own and never applied.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from gateway.domain.errors import (
+    CertificateMismatch,
+    CertificateRequired,
     InputError,
     LianxinError,
     NotAddressed,
@@ -47,6 +50,14 @@ AgencyMessageType = StatusUpdate | TransferIn | DeliveryReceipt
 AgencyMessage: TypeAdapter[AgencyMessageType] = TypeAdapter(AgencyMessageType)
 
 
+@dataclass(frozen=True)
+class Caller:
+    """What mutual TLS proved about a caller (the API layer reads the certificate)."""
+
+    certificate: str | None  # subject DN; None when no client certificate came
+    agency: str | None  # the agency the certificate is bound to, if any
+
+
 class StatusSync:
     """Applies inbound agency messages and hotline events."""
 
@@ -73,12 +84,15 @@ class StatusSync:
         headers: Mapping[str, str],
         body: bytes,
         parse: Callable[[bytes], AgencyMessageType] | None = None,
+        caller: Caller | None = None,
     ) -> Outcome:
         """Verify, parse and apply one signed message from `agency`; audit any refusal.
 
         `body` is what the signature covers; `parse` turns it into a message (JSON by
-        default; the SOAP endpoint passes its own).
+        default; the SOAP endpoint passes its own). `caller` is given when mutual TLS is
+        in force: its certificate must be bound to `agency`, whatever key signed.
         """
+        await self.admit(agency, caller, body)
         message: AgencyMessageType | None = None
         try:
             urgent = self.directory.profile(agency).lane == Lane.emergency
@@ -94,6 +108,24 @@ class StatusSync:
             raise
         self.wake()
         return outcome
+
+    async def admit(self, agency: str, caller: Caller | None, body: bytes) -> None:
+        """Refuse, on record, a caller whose client certificate is not bound to `agency`."""
+        if caller is None:  # mutual TLS is not configured: signatures alone authenticate
+            return
+        try:
+            self.directory.profile(agency)
+            if caller.certificate is None:
+                raise CertificateRequired("this endpoint requires an agency client certificate")
+            if caller.agency != agency:
+                bound = f"'{caller.agency}'" if caller.agency else "no agency"
+                raise CertificateMismatch(
+                    f"the client certificate is bound to {bound}, not to '{agency}'",
+                    certificate=caller.certificate,
+                )
+        except LianxinError as exc:
+            await self._refused(agency, None, exc, digest(body))
+            raise
 
     async def accept_pulled(
         self,

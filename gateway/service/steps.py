@@ -106,12 +106,18 @@ class OrderSteps:
         for agency in parties(order):
             if agency != HOTLINE:
                 profile = self.directory.profile(agency)
-                payload = envelopes.event(order, profile, event)
+                cipher = self.directory.cipher_for(agency)
+                payload = envelopes.event(order, profile, event, cipher)
                 enqueue(uow, order, profile, HandoffKind.event, payload, now)
         if event.type == "reopen" and order.lead_agency:
             profile = self.directory.profile(order.lead_agency)
             payload = envelopes.transfer(
-                order, profile, lead=True, rule="reopen", catalogue=self.directory.catalogue.version
+                order,
+                profile,
+                lead=True,
+                rule="reopen",
+                catalogue=self.directory.catalogue.version,
+                cipher=self.directory.cipher_for(order.lead_agency),
             )
             enqueue(uow, order, profile, HandoffKind.transfer, payload, now)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import (
@@ -22,10 +23,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.domain.errors import AuditError
 from gateway.domain.messages import Handoff, HandoffKind, HandoffState, Lane, Receipt
+from gateway.domain.personal import mask_strings
 from gateway.domain.states import Status
 from gateway.domain.workorder import WorkOrder
 from gateway.service.audit import canonical_json, entry_hash
-from gateway.service.ports import AuditEvent, AuditRecord, HandoffView, StoredOrder
+from gateway.service.personal_data import open_body, open_document, seal_body, seal_document
+from gateway.service.ports import (
+    AgencyState,
+    AuditEvent,
+    AuditRecord,
+    DataCipher,
+    DeadLetter,
+    DeadLetterFilter,
+    HandoffView,
+    StoredOrder,
+)
 from gateway.store.schema import (
     agency_state,
     audit_head,
@@ -40,25 +52,26 @@ ACTIVE = (HandoffState.pending.value, HandoffState.in_flight.value)
 
 
 class SqlOrders:
-    """Work orders, stored as their JSON document plus indexed columns."""
+    """Work orders, stored as their JSON document (personal fields sealed) plus columns."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, cipher: DataCipher) -> None:
         self.conn = conn
+        self.cipher = cipher
 
     def find(self, origin: str, flow_id: str) -> StoredOrder | None:
         query = select(work_orders).where(
             work_orders.c.origin == origin, work_orders.c.flow_id == flow_id
         )
-        return _stored(self.conn.execute(query).first())
+        return _stored(self.conn.execute(query).first(), self.cipher)
 
     def get(self, order_id: str) -> StoredOrder | None:
         query = select(work_orders).where(work_orders.c.id == order_id)
-        return _stored(self.conn.execute(query).first())
+        return _stored(self.conn.execute(query).first(), self.cipher)
 
     def add(self, order: WorkOrder, now: float) -> None:
         self.conn.execute(
             insert(work_orders).values(
-                **_columns(order),
+                **_columns(order, self.cipher),
                 origin=order.origin,
                 flow_id=order.flow_id,
                 id=order.id,
@@ -69,31 +82,32 @@ class SqlOrders:
 
     def replace(self, order: WorkOrder) -> None:
         query = update(work_orders).where(work_orders.c.id == order.id)
-        self.conn.execute(query.values(**_columns(order)))
+        self.conn.execute(query.values(**_columns(order, self.cipher)))
 
     def set_status(self, order_id: str, status: Status, last_update_at: float | None) -> None:
         stored = self.get(order_id)
         assert stored is not None, order_id
         order = stored.order.model_copy(update={"status": status})
-        values: dict[str, Any] = _columns(order)
+        values: dict[str, Any] = _columns(order, self.cipher)
         if last_update_at is not None:
             values["last_update_at"] = last_update_at
         self.conn.execute(update(work_orders).where(work_orders.c.id == order_id).values(values))
 
 
-def _columns(order: WorkOrder) -> dict[str, Any]:
+def _columns(order: WorkOrder, cipher: DataCipher) -> dict[str, Any]:
+    document = seal_document(order.model_dump(mode="json"), cipher)
     return {
         "revision": order.revision,
         "status": order.status.value,
         "lead_agency": order.lead_agency,
-        "document": order.model_dump_json(),
+        "document": json.dumps(document, ensure_ascii=False, separators=(",", ":")),
     }
 
 
-def _stored(row: Any) -> StoredOrder | None:
+def _stored(row: Any, cipher: DataCipher) -> StoredOrder | None:
     if row is None:
         return None
-    order = WorkOrder.model_validate_json(row.document)
+    order = WorkOrder.model_validate(open_document(json.loads(row.document), cipher))
     return StoredOrder(order=order, last_update_at=row.last_update_at, created_at=row.created_at)
 
 
@@ -127,10 +141,14 @@ _PENDING = _claim_query(HandoffState.pending, handoffs.c.next_attempt_at <= bind
 
 
 class SqlHandoffs:
-    """The outbox: handoffs written with their order, claimed by workers with a lease."""
+    """The outbox: handoffs written with their order, claimed by workers with a lease.
 
-    def __init__(self, conn: Connection) -> None:
+    Bodies are stored sealed (`seal_body`) and opened when read: digests and signatures
+    are over the plain body, which is what is sent."""
+
+    def __init__(self, conn: Connection, cipher: DataCipher) -> None:
         self.conn = conn
+        self.cipher = cipher
 
     def add(self, handoff: Handoff) -> None:
         self.conn.execute(
@@ -140,7 +158,7 @@ class SqlHandoffs:
                 agency=handoff.agency,
                 kind=handoff.kind.value,
                 lane=handoff.lane.value,
-                body=handoff.body,
+                body=seal_body(handoff.id, handoff.body, self.cipher),
                 body_digest=handoff.body_digest,
                 state=handoff.state.value,
                 attempts=handoff.attempts,
@@ -176,7 +194,7 @@ class SqlHandoffs:
                 attempts=handoffs.c.attempts + 1,
             )
         )
-        return [_handoff(row, attempts=row.attempts + 1) for row in rows]
+        return [_handoff(row, self.cipher, attempts=row.attempts + 1) for row in rows]
 
     def _claimable(self, now: float, agency: str, lane: Lane, limit: int) -> list[Any]:
         rows: list[Any] = []
@@ -220,7 +238,9 @@ class SqlHandoffs:
     def for_order(self, order_id: str) -> list[HandoffView]:
         query = select(handoffs).where(handoffs.c.order_id == order_id).order_by(handoffs.c.seq)
         return [
-            HandoffView(_handoff(row), row.delivered_at, row.agency_ref, row.last_status)
+            HandoffView(
+                _handoff(row, self.cipher), row.delivered_at, row.agency_ref, row.last_status
+            )
             for row in self.conn.execute(query)
         ]
 
@@ -228,18 +248,90 @@ class SqlHandoffs:
         query = select(handoffs.c.state, func.count()).group_by(handoffs.c.state)
         return {state: count for state, count in self.conn.execute(query).all()}
 
+    def dead_letters(
+        self, which: DeadLetterFilter, after_seq: int, limit: int, upto_seq: int | None = None
+    ) -> list[DeadLetter]:
+        query = select(*_DEAD_COLUMNS).where(*_dead_where(which), handoffs.c.seq > after_seq)
+        if upto_seq is not None:
+            query = query.where(handoffs.c.seq <= upto_seq)
+        rows = self.conn.execute(query.order_by(handoffs.c.seq).limit(limit))
+        return [DeadLetter(**row._asdict()) for row in rows]
+
+    def count_dead(self, which: DeadLetterFilter) -> int:
+        query = select(func.count()).select_from(handoffs).where(*_dead_where(which))
+        return int(self.conn.execute(query).scalar_one())
+
+    def revive(self, ids: Iterable[str], now: float) -> int:
+        statement = (
+            update(handoffs)
+            .where(handoffs.c.id.in_(list(ids)), handoffs.c.state == HandoffState.dead.value)
+            .values(
+                state=HandoffState.pending.value,
+                attempts=0,
+                next_attempt_at=now,
+                lease_until=None,
+                lease_owner=None,
+            )
+        )
+        return int(self.conn.execute(statement).rowcount)
+
+    def newest_seq(self) -> int:
+        return int(
+            self.conn.execute(select(func.coalesce(func.max(handoffs.c.seq), 0))).scalar_one()
+        )
+
+    def open_counts(self) -> dict[tuple[str, str, str], int]:
+        c = handoffs.c
+        query = (
+            select(c.state, c.agency, c.lane, func.count())
+            .where(c.state.in_((*ACTIVE, HandoffState.dead.value)))
+            .group_by(c.state, c.agency, c.lane)
+        )
+        return {(state, agency, lane): n for state, agency, lane, n in self.conn.execute(query)}
+
     def _set(self, handoff_id: str, **values: Any) -> None:
         self.conn.execute(update(handoffs).where(handoffs.c.id == handoff_id).values(**values))
 
 
-def _handoff(row: Any, attempts: int | None = None) -> Handoff:
+_DEAD_COLUMNS = [
+    handoffs.c[name]
+    for name in (
+        "seq",
+        "id",
+        "order_id",
+        "agency",
+        "kind",
+        "lane",
+        "attempts",
+        "last_error",
+        "last_status",
+        "created_at",
+    )
+]
+
+
+def _dead_where(which: DeadLetterFilter) -> list[ColumnElement[bool]]:
+    """The WHERE clauses selecting the dead handoffs `which` names."""
+    where = [handoffs.c.state == HandoffState.dead.value]
+    if which.agency is not None:
+        where.append(handoffs.c.agency == which.agency)
+    if which.since is not None:
+        where.append(handoffs.c.created_at >= which.since)
+    if which.until is not None:
+        where.append(handoffs.c.created_at < which.until)
+    if which.handoff_ids:
+        where.append(handoffs.c.id.in_(which.handoff_ids))
+    return where
+
+
+def _handoff(row: Any, cipher: DataCipher, attempts: int | None = None) -> Handoff:
     return Handoff(
         id=row.id,
         order_id=row.order_id,
         agency=row.agency,
         kind=HandoffKind(row.kind),
         lane=Lane(row.lane),
-        body=bytes(row.body),
+        body=open_body(row.id, bytes(row.body), cipher),
         body_digest=row.body_digest,
         attempts=row.attempts if attempts is None else attempts,
         state=HandoffState(row.state),
@@ -267,7 +359,7 @@ class SqlInbound:
 
 
 class SqlAgencies:
-    """Per-agency operating state (disabled endpoints)."""
+    """Per-agency operating state: disabled endpoints (410) and pauses by an operator."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -287,6 +379,30 @@ class SqlAgencies:
     def disabled(self) -> set[str]:
         query = select(agency_state.c.agency).where(agency_state.c.disabled.is_(True))
         return set(self.conn.execute(query).scalars())
+
+    def pause(self, agency: str, by: str, reason: str, now: float) -> None:
+        self._upsert(agency, paused=True, reason=reason, changed_by=by, updated_at=now)
+
+    def enable(self, agency: str, by: str, now: float) -> None:
+        self._upsert(
+            agency, paused=False, disabled=False, reason=None, changed_by=by, updated_at=now
+        )
+
+    def held(self) -> set[str]:
+        c = agency_state.c
+        query = select(c.agency).where(c.disabled.is_(True) | c.paused.is_(True))
+        return set(self.conn.execute(query).scalars())
+
+    def states(self) -> dict[str, AgencyState]:
+        rows = self.conn.execute(select(agency_state))
+        return {row.agency: AgencyState(**row._asdict()) for row in rows}
+
+    def _upsert(self, agency: str, **values: Any) -> None:
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(agency_state).values(
+            agency=agency, **{"disabled": False, **values}
+        )
+        self.conn.execute(statement.on_conflict_do_update(index_elements=["agency"], set_=values))
 
 
 class SqlCursors:
@@ -329,7 +445,7 @@ class SqlAuditLog:
             "party": event.party,
             "payload_digest": event.payload_digest,
             "signature": event.signature,
-            "detail": canonical_json(event.detail),
+            "detail": canonical_json(mask_strings(event.detail)),  # no phone or ID in clear
         }
         digest = entry_hash(prev, seq, at_us, fields)
         self.conn.execute(

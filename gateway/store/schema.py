@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -74,8 +75,10 @@ agency_state = Table(
     "agency_state",
     metadata,
     Column("agency", String(50), primary_key=True),
-    Column("disabled", Boolean, nullable=False, default=False),
+    Column("disabled", Boolean, nullable=False, default=False),  # the endpoint answered 410
     Column("reason", Text),
+    Column("paused", Boolean, nullable=False, default=False, server_default=false()),  # by hand
+    Column("changed_by", String(80)),
     Column("updated_at", Float, nullable=False),
 )
 
@@ -125,4 +128,17 @@ watches = Table(
     Column("state", String(16), nullable=False),  # armed | fired | settled
     Column("fired_at", Float),
     Index("ix_watches_due", "state", "due_at"),
+)
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("owner", String(50), primary_key=True),  # "self" or an agency id
+    Column("key_id", String(16), primary_key=True),
+    Column("scheme", String(8), nullable=False),
+    Column("material", Text),  # an agency's key text; ours sealed; NULL for a configured key
+    Column("state", String(12), nullable=False),  # active | retiring | retired
+    Column("created_at", Float, nullable=False),
+    Column("retire_at", Float),
+    Column("retired_at", Float),
 )

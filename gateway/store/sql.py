@@ -20,8 +20,10 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 
+from gateway.sealing import ephemeral_keyring
 from gateway.service.audit import GENESIS
-from gateway.service.ports import AuditRecord, UnitOfWork
+from gateway.service.ports import AuditRecord, DataCipher, UnitOfWork
+from gateway.store.keys import SqlKeys
 from gateway.store.repositories import (
     SqlAgencies,
     SqlAuditLog,
@@ -31,6 +33,7 @@ from gateway.store.repositories import (
     SqlOrders,
     record,
 )
+from gateway.store.retention import SqlRetention
 from gateway.store.schema import audit_head, audit_log
 from gateway.store.watches import SqlWatches
 from gateway.store.writer import PriorityWriter
@@ -43,14 +46,16 @@ SLOW_TRANSACTION = 1.0  # seconds; longer ones are logged: they delay everything
 class SqlUnitOfWork:
     """The repositories of one open transaction."""
 
-    def __init__(self, conn: Connection) -> None:
-        self.orders = SqlOrders(conn)
-        self.handoffs = SqlHandoffs(conn)
+    def __init__(self, conn: Connection, cipher: DataCipher) -> None:
+        self.orders = SqlOrders(conn, cipher)
+        self.handoffs = SqlHandoffs(conn, cipher)
         self.inbound = SqlInbound(conn)
         self.agencies = SqlAgencies(conn)
         self.audit = SqlAuditLog(conn)
         self.cursors = SqlCursors(conn)
         self.watches = SqlWatches(conn)
+        self.keys = SqlKeys(conn)
+        self.retention = SqlRetention(conn)
 
 
 def normalise_url(url: str) -> str:
@@ -81,9 +86,14 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 class SqlStore:
-    """Runs units of work in threads; SQLite with one writer, PostgreSQL with a few."""
+    """Runs units of work in threads; SQLite with one writer, PostgreSQL with a few.
 
-    def __init__(self, url: str, *, writers: int = 4) -> None:
+    `cipher` seals personal data at rest (bootstrap passes the LIANXIN_DATA_KEYS keyring);
+    without one, a random key: enough for tools that never read what others sealed.
+    """
+
+    def __init__(self, url: str, *, writers: int = 4, cipher: DataCipher | None = None) -> None:
+        self.cipher: DataCipher = cipher or ephemeral_keyring()
         self.url = normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         self.engine = create_store_engine(self.url, writers=writers)
@@ -112,7 +122,7 @@ class SqlStore:
         """
         started = time.perf_counter()
         with self.engine.begin() as conn:
-            uow = SqlUnitOfWork(conn)
+            uow = SqlUnitOfWork(conn, self.cipher)
             if writes and not self.is_sqlite:
                 uow.audit.lock()
             result = work(uow)

@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from gateway.sealing import generate_data_key
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -31,6 +33,8 @@ class GatewayProcess:
         for name, value in settings.items():
             text = value if isinstance(value, str) else json.dumps(value)
             self.env[f"LIANXIN_{name.upper()}"] = text
+        # a deployment keeps its data key across restarts (lianxin serve requires one)
+        self.env.setdefault("LIANXIN_DATA_KEYS", json.dumps([generate_data_key()]))
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -48,12 +52,16 @@ class GatewayProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gateway exited with {self.proc.returncode}; see {self.log}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                if self.ready():
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"gateway not ready after {timeout}s; see {self.log}")
+
+    def ready(self) -> bool:
+        """True once /readyz answers 200 (a subclass may reach it another way, e.g. TLS)."""
+        return httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200
 
     def kill(self) -> None:
         """SIGKILL: no shutdown handlers, no flush."""

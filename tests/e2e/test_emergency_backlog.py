@@ -22,6 +22,7 @@ from connectors.simulators.agency import AgencySimulator, Script
 from connectors.simulators.hotline import HotlineSimulator
 from connectors.simulators.server import ServerThread
 from gateway.domain.messages import Lane
+from gateway.sealing import generate_data_key
 from gateway.signing import generate_ed25519_key, public_text_of
 from gateway.store.schema import handoffs
 from tests.e2e.gateway_process import GatewayProcess, free_port
@@ -63,6 +64,7 @@ def world(
                 },
                 "agency_keys": {"fire-119": [public_text_of(fire_key)]},
                 "signing_keys": [key],
+                "data_keys": [generate_data_key()],  # as deployed
                 "poll_interval": 0.2,
             },
             tmp_path / "gateway.log",

@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from connectors import soap_xml
-from gateway.api.deps import gateway
+from gateway.api.deps import caller, gateway
 from gateway.bootstrap import Gateway
 from gateway.domain.errors import LianxinError
+from gateway.service.status_sync import Caller
 
 router = APIRouter(prefix="/soap", tags=["agencies"])
 XML = "text/xml; charset=utf-8"
@@ -29,7 +30,12 @@ async def wsdl(agency: str, request: Request, gw: Annotated[Gateway, Depends(gat
 
 
 @router.post("/{agency}", summary="A SOAP call from an agency (signed in <lx:Signature>)")
-async def call(agency: str, request: Request, gw: Annotated[Gateway, Depends(gateway)]) -> Response:
+async def call(
+    agency: str,
+    request: Request,
+    gw: Annotated[Gateway, Depends(gateway)],
+    peer: Annotated[Caller | None, Depends(caller)],
+) -> Response:
     """Apply the call; a SOAP Fault with a 4xx for anything refused."""
-    answer = await gw.soap.handle(agency, await request.body())
+    answer = await gw.soap.handle(agency, await request.body(), peer)
     return Response(answer.content, answer.status, media_type=XML)

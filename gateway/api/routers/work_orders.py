@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
 
+from gateway.api.auth import READERS, Principal, Role, allow
 from gateway.api.deps import gateway
 from gateway.bootstrap import Gateway
 from gateway.domain.messages import HotlineEvent
@@ -14,10 +15,14 @@ from gateway.service.queries import order_timeline
 
 router = APIRouter(prefix="/v1/work-orders", tags=["work orders"])
 GatewayDep = Annotated[Gateway, Depends(gateway)]
+Submitter = Annotated[Principal, Depends(allow(Role.hotline))]
+Reader = Annotated[Principal, Depends(allow(*READERS))]
 
 
 @router.post("", status_code=202, summary="Submit a work order (idempotent on flow_id + revision)")
-async def submit(order: WorkOrderIn, response: Response, gw: GatewayDep) -> dict[str, Any]:
+async def submit(
+    order: WorkOrderIn, response: Response, gw: GatewayDep, _who: Submitter
+) -> dict[str, Any]:
     """Store, route and queue a work order; the same revision again changes nothing."""
     urgent = order.urgency == Urgency.emergency  # ahead of any backlog's database work
     result = await gw.store.write(lambda uow: gw.intake.accept(uow, order), urgent=urgent)
@@ -40,13 +45,15 @@ async def submit(order: WorkOrderIn, response: Response, gw: GatewayDep) -> dict
 
 
 @router.get("/{order_id}", summary="A work order's state and the timeline of every handoff")
-async def show(order_id: str, gw: GatewayDep) -> dict[str, Any]:
+async def show(order_id: str, gw: GatewayDep, _who: Reader) -> dict[str, Any]:
     """The order, each handoff's delivery state, and every audit step."""
     return await gw.store.read(lambda uow: order_timeline(uow, order_id))
 
 
 @router.post("/{order_id}/events", summary="A hotline-side event: supplement, supervise, cancel…")
-async def post_event(order_id: str, event: HotlineEvent, gw: GatewayDep) -> dict[str, Any]:
+async def post_event(
+    order_id: str, event: HotlineEvent, gw: GatewayDep, _who: Submitter
+) -> dict[str, Any]:
     """Apply the event through the state machine and tell the agencies."""
     outcome = await gw.sync.hotline_event(order_id, event)
     return {"result": outcome.result, "order_id": outcome.order_id, "status": outcome.status}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -115,3 +116,24 @@ def test_tampering_is_found_and_the_entry_named(
     assert "audit chain BROKEN at entry" in result.stderr and why in result.stderr
     if named is not None:
         assert f"BROKEN at entry {named}:" in result.stderr
+
+
+def test_a_missing_database_file_is_reported_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "nothing-here.db"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "audit",
+            "verify",
+            "--database",
+            f"sqlite:///{missing}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2 and "no database file" in result.stderr
+    assert not missing.exists()

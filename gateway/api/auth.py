@@ -1,0 +1,92 @@
+"""API tokens and roles for the hotline platform, admins, operators and viewers.
+
+`LIANXIN_API_TOKENS` maps a holder's name to its role and token, e.g.
+`{"guangzhou-12345": {"role": "hotline", "token": "…"}, "ops-li": {"role": "admin", …}}`.
+A request carries `Authorization: Bearer <token>`. Tokens are compared as SHA-256 digests
+with `hmac.compare_digest` against every configured token, so neither the comparison nor
+the number of holders leaks through timing. Agencies do not use tokens: their messages are
+signed (and, with mutual TLS, bound to their certificate). Without any token configured the
+API is open, for development only, and the gateway says so loudly at start-up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from fastapi import Request
+
+from gateway.domain.errors import Forbidden, Unauthorized
+from gateway.settings import Settings
+
+log = logging.getLogger("lianxin.auth")
+
+
+class Role(StrEnum):
+    """What a token holder may do."""
+
+    hotline = "hotline"  # the hotline platform: submit orders and events, read them
+    admin = "admin"  # everything, including admin actions (replay, pause, keys)
+    operator = "operator"  # read, and operational actions (replay, pause)
+    viewer = "viewer"  # read only
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who made a request."""
+
+    name: str
+    role: Role
+
+
+OPEN = Principal("anonymous (no API tokens configured)", Role.admin)
+READERS = (Role.hotline, Role.admin, Role.operator, Role.viewer)
+
+
+class TokenBook:
+    """The configured tokens, held as digests."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._holders = [
+            (hashlib.sha256(spec.token.get_secret_value().encode()).digest(), name, spec.role)
+            for name, spec in settings.api_tokens.items()
+        ]
+        if not self._holders:
+            log.warning("LIANXIN_API_TOKENS is not set: the API is open to anyone (development)")
+
+    @property
+    def open(self) -> bool:
+        """True when no token is configured."""
+        return not self._holders
+
+    def holder(self, token: str) -> Principal | None:
+        """The holder of `token`, checked against every token in constant time."""
+        offered = hashlib.sha256(token.encode()).digest()
+        found = None
+        for digest, name, role in self._holders:
+            if hmac.compare_digest(digest, offered):
+                found = Principal(name, Role(role))
+        return found
+
+
+def allow(*roles: Role) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
+    """A dependency admitting holders of `roles` (and admins); the Principal is its value."""
+
+    async def check(request: Request) -> Principal:
+        book: TokenBook = request.app.state.tokens
+        if book.open:
+            return OPEN
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        principal = book.holder(token.strip()) if scheme.lower() == "bearer" else None
+        if principal is None:
+            raise Unauthorized("a valid 'Authorization: Bearer <token>' is required")
+        if principal.role != Role.admin and principal.role not in roles:
+            raise Forbidden(f"role '{principal.role}' may not {request.method} {request.url.path}")
+        return principal
+
+    return check

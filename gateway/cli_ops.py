@@ -1,0 +1,200 @@
+"""`lianxin deliveries list`, `lianxin replay`, `lianxin agencies pause|resume`: operations.
+
+These work on the database a running gateway uses (LIANXIN_DATABASE_URL): the gateway's
+dispatcher picks replayed handoffs up on its next poll, and reads an agency's pause on
+its next claim.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from gateway.domain.errors import InputError
+
+if TYPE_CHECKING:
+    from gateway.service.directory import Directory
+    from gateway.service.ports import DeadLetterFilter
+    from gateway.service.replay import ReplayProgress
+    from gateway.store.sql import SqlStore
+
+
+def add_verbs(verbs: Any) -> None:
+    """Add `deliveries list`, `replay` and `agencies pause|resume` to the sub-commands."""
+    deliveries = verbs.add_parser("deliveries", help="the outbox: list failed deliveries")
+    listing = deliveries.add_subparsers(title="deliveries").add_parser(
+        "list", help="dead-lettered deliveries, oldest first"
+    )
+    listing.add_argument("--failed", action="store_true", required=True, help="dead letters")
+    _selection(listing)
+    listing.add_argument("--limit", type=int, default=100, metavar="N")
+    listing.set_defaults(run=run_list)
+    replay = verbs.add_parser("replay", help="put dead-lettered deliveries back in the outbox")
+    _selection(replay)
+    replay.add_argument("--dry-run", action="store_true", help="only count what would replay")
+    replay.add_argument("--by", default=getpass.getuser(), help="who replays (for the audit)")
+    replay.add_argument("--batch", type=int, default=500, metavar="N", help="rows per transaction")
+    replay.set_defaults(run=run_replay)
+    agencies = verbs.add_parser("agencies", help="hold or release an agency's deliveries")
+    actions = agencies.add_subparsers(title="agencies")
+    pause = actions.add_parser("pause", help="no deliveries to AGENCY until it is resumed")
+    pause.add_argument("agency", metavar="AGENCY")
+    pause.add_argument("--reason", default="paused by an operator")
+    pause.add_argument("--by", default=getpass.getuser(), help="who pauses (for the audit)")
+    pause.set_defaults(run=run_pause)
+    resume = actions.add_parser("resume", help="deliver to AGENCY again (also after a 410)")
+    resume.add_argument("agency", metavar="AGENCY")
+    resume.add_argument("--by", default=getpass.getuser(), help="who resumes (for the audit)")
+    resume.set_defaults(run=run_resume)
+
+
+def _selection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--agency", metavar="AGENCY")
+    parser.add_argument(
+        "--since", metavar="ISO", help="created at or after, e.g. 2026-11-27T08:00+08:00"
+    )
+    parser.add_argument("--until", metavar="ISO", help="created before")
+
+
+def _epoch(text: str | None, flag: str) -> float | None:
+    if text is None:
+        return None
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(f"{flag} '{text}' is not an ISO 8601 time") from exc
+    if at.tzinfo is None:
+        raise InputError(f"{flag} '{text}' has no time zone: add one, e.g. +08:00")
+    return at.timestamp()
+
+
+@contextmanager
+def _opened() -> Iterator[tuple[SqlStore, Directory]]:
+    import connectors
+    from gateway.mapping.loader import load_mappings
+    from gateway.service.directory import Directory
+    from gateway.settings import Settings
+    from gateway.store.migrate import upgrade
+    from gateway.store.sql import SqlStore
+
+    settings = Settings()
+    mappings = load_mappings(settings.mappings_dir, settings.catalogue, connectors.TRANSPORTS)
+    upgrade(settings.database_url)
+    store = SqlStore(settings.database_url)
+    try:
+        yield store, Directory.from_mappings(mappings)
+    finally:
+        asyncio.run(store.aclose())
+
+
+def _filter(args: argparse.Namespace, directory: Directory) -> DeadLetterFilter:
+    from gateway.service import replay
+    from gateway.service.ports import DeadLetterFilter
+
+    which = DeadLetterFilter(
+        args.agency, _epoch(args.since, "--since"), _epoch(args.until, "--until")
+    )
+    return replay.checked(directory, which)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """Print the dead letters selected as a table."""
+    from gateway.service import replay
+
+    with _opened() as (store, directory):
+        which = _filter(args, directory)
+        total, rows = store.run_sync(
+            lambda uow: (replay.count_dead(uow, which), replay.list_dead(uow, which, args.limit)),
+            writes=False,
+        )
+    print(
+        f"{'id':<30} {'agency':<18} {'kind':<9} {'lane':<9} {'tries':>5} {'status':>6}  "
+        f"{'created (UTC)':<19}  last error"
+    )
+    for d in rows:
+        created = datetime.fromtimestamp(d.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        status = "" if d.last_status is None else str(d.last_status)
+        error = (d.last_error or "")[:60]
+        print(
+            f"{d.id:<30} {d.agency:<18} {d.kind:<9} {d.lane:<9} {d.attempts:>5} {status:>6}  "
+            f"{created:<19}  {error}"
+        )
+    print(f"{len(rows)} shown of {total} dead-lettered")
+    return 0
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    """Count, or replay batch by batch with a progress line each; Ctrl-C stops between batches."""
+    from gateway.service import replay
+
+    if args.batch < 1:
+        raise InputError("--batch must be at least 1")
+    with _opened() as (store, directory):
+        which = _filter(args, directory)
+        count = store.run_sync(lambda uow: replay.count_dead(uow, which), writes=False)
+        if args.dry_run:
+            print(f"dry run: {count} dead-lettered deliveries would be replayed")
+            return 0
+        replay.require_bounds(which)
+        print(f"replaying {count} dead-lettered deliveries, {args.batch} per batch, by {args.by}")
+        started = time.perf_counter()
+        outcome = asyncio.run(_replay(store, which, args.by, args.batch, started))
+    took = time.perf_counter() - started
+    state = "cancelled after" if outcome.cancelled else "done:"
+    print(f"{state} {outcome.replayed} replayed in {outcome.batches} batches, {took:.1f} s")
+    return 1 if outcome.cancelled else 0
+
+
+async def _replay(
+    store: SqlStore, which: DeadLetterFilter, by: str, batch: int, started: float
+) -> ReplayProgress:
+    from gateway.service import replay
+
+    cancel = threading.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, cancel.set)  # stop between batches, never mid-batch
+
+    def progress(state: replay.ReplayProgress) -> None:
+        took = time.perf_counter() - started
+        print(f"batch {state.batches}: {state.replayed} replayed ({took:.1f} s)", flush=True)
+
+    try:
+        return await replay.replay(
+            store, which, by=by, clock=time.time, batch=batch, cancel=cancel, progress=progress
+        )
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+
+
+def run_pause(args: argparse.Namespace) -> int:
+    """Pause one agency."""
+    from gateway.service import pausing
+
+    with _opened() as (store, directory):
+        store.run_sync(
+            lambda uow: pausing.pause(
+                uow, directory, args.agency, args.by, args.reason, time.time()
+            )
+        )
+    print(f"{args.agency}: paused by {args.by}; its handoffs wait until `lianxin agencies resume`")
+    return 0
+
+
+def run_resume(args: argparse.Namespace) -> int:
+    """Resume one agency."""
+    from gateway.service import pausing
+
+    with _opened() as (store, directory):
+        store.run_sync(
+            lambda uow: pausing.resume(uow, directory, args.agency, args.by, time.time())
+        )
+    print(f"{args.agency}: resumed by {args.by}; deliveries start on the next poll")
+    return 0

@@ -1,0 +1,101 @@
+"""Prometheus metrics: the dispatcher's counters, and gauges read from the store on scrape.
+
+The service layer reports through the `Metrics` port (`gateway/service/ports.py`) and never
+imports prometheus_client. Counters and the latency histogram live in this process (reset
+on restart, as Prometheus expects of counters). Backlog, dead letters and agency states are
+the database's truth, read with one cheap `COUNT … GROUP BY` per scrape, so every node of a
+cluster reports the same numbers for them.
+
+    lianxin_deliveries_total{agency,outcome}   attempts by outcome: delivered | retry | dead
+    lianxin_retries_total{agency}              attempts rescheduled for a later try
+    lianxin_delivery_seconds{agency}           histogram of attempt latency
+    lianxin_backlog{agency,lane}               handoffs pending or in flight
+    lianxin_dead_letters{agency}               dead-lettered handoffs awaiting replay
+    lianxin_agency_paused{agency}              1 while an operator holds the agency
+    lianxin_agency_disabled{agency}            1 after its endpoint answered 410
+    lianxin_circuit_state{agency}              0 closed, 1 half-open (probing), 2 open
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from gateway.domain.messages import Lane
+from gateway.service.ports import AgencyState, UnitOfWork
+
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+@dataclass(frozen=True)
+class StoreSnapshot:
+    """What the gauges show, read in one transaction."""
+
+    open_counts: dict[tuple[str, str, str], int]  # (state, agency, lane) → handoffs
+    states: dict[str, AgencyState]
+
+
+def snapshot(uow: UnitOfWork) -> StoreSnapshot:
+    """Read the gauges' numbers from the store."""
+    return StoreSnapshot(uow.handoffs.open_counts(), uow.agencies.states())
+
+
+class PrometheusMetrics:
+    """The Metrics port on a registry of its own (one per gateway, so tests never collide)."""
+
+    def __init__(self, agencies: Iterable[str]) -> None:
+        self.agencies = sorted(agencies)
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.deliveries = Counter(
+            "lianxin_deliveries", "Delivery attempts by outcome", ["agency", "outcome"], registry=r
+        )
+        self.retries = Counter("lianxin_retries", "Attempts rescheduled", ["agency"], registry=r)
+        self.latency = Histogram(
+            "lianxin_delivery_seconds",
+            "Delivery attempt latency",
+            ["agency"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.backlog = Gauge(
+            "lianxin_backlog", "Handoffs pending or in flight", ["agency", "lane"], registry=r
+        )
+        self.dead = Gauge("lianxin_dead_letters", "Dead-lettered handoffs", ["agency"], registry=r)
+        self.paused = Gauge("lianxin_agency_paused", "1 while paused", ["agency"], registry=r)
+        self.disabled = Gauge("lianxin_agency_disabled", "1 after a 410", ["agency"], registry=r)
+        self.circuit = Gauge(
+            "lianxin_circuit_state", "0 closed, 1 half-open, 2 open", ["agency"], registry=r
+        )
+        self._scrape = threading.Lock()
+
+    def attempt(self, agency: str, outcome: str, seconds: float) -> None:
+        """Count one recorded attempt and its latency."""
+        self.deliveries.labels(agency, outcome).inc()
+        self.latency.labels(agency).observe(max(seconds, 0.0))
+        if outcome == "retry":
+            self.retries.labels(agency).inc()
+
+    def exposition(self, seen: StoreSnapshot, circuits: Mapping[str, int] | None = None) -> bytes:
+        """The text format, with the gauges set from `seen` and the dispatcher's circuits."""
+        with self._scrape:
+            for gauge in (self.backlog, self.dead, self.paused, self.disabled, self.circuit):
+                gauge.clear()
+            for agency, circuit in (circuits or {}).items():
+                self.circuit.labels(agency).set(int(circuit))
+            for agency in self.agencies:  # every agency shows, at zero when idle
+                for each in Lane:
+                    self.backlog.labels(agency, each.value).set(0)
+                self.dead.labels(agency).set(0)
+                state = seen.states.get(agency, AgencyState(agency))
+                self.paused.labels(agency).set(int(state.paused))
+                self.disabled.labels(agency).set(int(state.disabled))
+            for (state_name, agency, lane), n in seen.open_counts.items():
+                if state_name == "dead":
+                    self.dead.labels(agency).inc(n)
+                else:
+                    self.backlog.labels(agency, lane).inc(n)
+            return generate_latest(self.registry)

@@ -1,0 +1,65 @@
+"""SQL implementation of the Retention port: find orders due for purging, erase their data.
+
+Erasing needs no key: the personal fields are blanked whether sealed or not, so data
+whose key is lost can still be purged.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import Connection, exists, select, update
+
+from gateway.domain.messages import HandoffState
+from gateway.service.personal_data import erase_document
+from gateway.service.retention import PURGED
+from gateway.store.schema import audit_log, handoffs, work_orders
+
+QUEUED = (HandoffState.pending.value, HandoffState.in_flight.value)
+
+
+class SqlRetention:
+    """Orders past retention, and the erasing of their personal data."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def due_for_purge(self, created_before: float, limit: int) -> list[str]:
+        """Ids of orders created before then, not yet purged, with no handoff still queued."""
+        purged = exists().where(
+            audit_log.c.order_id == work_orders.c.id, audit_log.c.event == PURGED
+        )
+        queued = exists().where(
+            handoffs.c.order_id == work_orders.c.id, handoffs.c.state.in_(QUEUED)
+        )
+        query = (
+            select(work_orders.c.id)
+            .where(work_orders.c.created_at < created_before, ~purged, ~queued)
+            .order_by(work_orders.c.created_at, work_orders.c.id)
+            .limit(limit)
+        )
+        return list(self.conn.execute(query).scalars())
+
+    def erase_order(self, order_id: str) -> list[str]:
+        """Blank the caller's personal fields; the names of those that held a value."""
+        query = select(work_orders.c.document).where(work_orders.c.id == order_id)
+        document = json.loads(self.conn.execute(query).scalar_one())
+        erased = erase_document(document)
+        if erased:
+            text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+            change = update(work_orders).where(work_orders.c.id == order_id)
+            self.conn.execute(change.values(document=text))
+        return erased
+
+    def erase_bodies(self, order_id: str) -> int:
+        """Empty the bodies of the order's delivered and dead handoffs; how many."""
+        change = (
+            update(handoffs)
+            .where(
+                handoffs.c.order_id == order_id,
+                handoffs.c.state.not_in(QUEUED),
+                handoffs.c.body != b"",
+            )
+            .values(body=b"")
+        )
+        return int(self.conn.execute(change).rowcount)
