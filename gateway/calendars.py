@@ -18,5 +18,5 @@ class ChineseWorkdays:
         """True on working days (make-up Saturdays included), None for unknown years."""
         try:
             return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:
+        except NotImplementedError:  # how the package says it has no data for that year
             return None

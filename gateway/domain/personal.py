@@ -10,7 +10,7 @@ to keep in step. Masking rules (docs/security.md, "Personal data"):
 - ID number: first 3 and last 4 kept, the 11 between `*` (440***********123X).
 
 In free text (log lines, error texts) mobile numbers (11 digits, 1[3-9]…, optionally with
-+86), landlines written with an area code (0XX-XXXXXXXX) and 18-character ID numbers are
++86), landlines written with an area code (e.g. 020-12345678) and 18-character ID numbers are
 masked with the same rules wherever no letter or digit touches them.
 """
 
