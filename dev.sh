@@ -38,9 +38,20 @@ ensure_installed() {
 
 setup() { ensure_python; ensure_venv; ensure_installed; }
 
+# The console's browser tests drive Debian's chromium (never `playwright install`: no downloads).
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && return
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get install -y -q chromium >/dev/null \
+      || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+  else
+    echo "dev.sh: /usr/bin/chromium is missing; the console tests need it: sudo apt-get install chromium" >&2
+  fi
+}
+
 case "${1:-}" in
   demo) shift; setup; exec .venv/bin/lianxin demo "$@" ;;
-  test) shift; setup
+  test) shift; setup; ensure_chromium
         .venv/bin/ruff check gateway connectors tests
         .venv/bin/mypy
         exec .venv/bin/python -m pytest "$@" ;;

@@ -21,6 +21,7 @@ from connectors import soap_xml
 from gateway.domain.errors import InputError, LianxinError, UnknownAgency
 from gateway.mapping.payload import render_fields
 from gateway.mapping.profiles import AgencyProfile, SoapInbound
+from gateway.service.audit import digest
 from gateway.service.status_sync import AgencyMessageType, Caller, StatusSync, parse_data
 
 
@@ -70,17 +71,11 @@ class SoapEndpoint:
             return Answer(exc.http_status, soap_xml.fault(code, f"{exc.code}: {exc.message}"))
 
     async def _apply(self, service: _Service, raw: bytes) -> Answer:
-        policy = service.profile.soap
-        assert policy is not None
-        envelope = soap_xml.parse_envelope(raw, policy.max_message_bytes)
-        payload = soap_xml.payload_of(envelope)
-        operation = soap_xml.local_name(payload)
-        rule = policy.inbound.get(operation)
-        if rule is None:
-            raise InputError(f"unknown operation '{operation}'")
-        soap_xml.validate(service.schema, payload)
-        fields = soap_xml.fields_of(payload)
-        message = _message(service.profile, operation, rule, fields)
+        try:
+            envelope, rule, message = _parse(service, raw)
+        except LianxinError as exc:  # refused before its signature could be checked
+            await self.sync.record_refusal(service.profile.id, None, exc, digest(raw))
+            raise
         outcome = await self.sync.receive(
             service.profile.id,
             soap_xml.signature_of(envelope),
@@ -100,6 +95,21 @@ class SoapEndpoint:
             return self.services[agency]
         except KeyError:
             raise UnknownAgency(f"no SOAP service is hosted for '{agency}'") from None
+
+
+def _parse(service: _Service, raw: bytes) -> tuple[Any, SoapInbound, AgencyMessageType]:
+    """The envelope, the operation's rule and the message it carries; typed errors."""
+    policy = service.profile.soap
+    assert policy is not None
+    envelope = soap_xml.parse_envelope(raw, policy.max_message_bytes)
+    payload = soap_xml.payload_of(envelope)
+    operation = soap_xml.local_name(payload)
+    rule = policy.inbound.get(operation)
+    if rule is None:
+        raise InputError(f"unknown operation '{operation}'")
+    soap_xml.validate(service.schema, payload)
+    fields = soap_xml.fields_of(payload)
+    return envelope, rule, _message(service.profile, operation, rule, fields)
 
 
 def _message(

@@ -14,6 +14,7 @@ from pydantic_settings import SettingsError
 from gateway.cli_keys import add_verbs as add_key_verbs
 from gateway.cli_ops import add_verbs as add_ops_verbs
 from gateway.cli_personal import add_verbs as add_personal_data_verbs
+from gateway.cli_simulators import add_verbs as add_simulator_verbs
 from gateway.domain.errors import ConfigError, LianxinError
 
 
@@ -51,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     add_personal_data_verbs(verbs)  # purge, data-key
     add_key_verbs(verbs)  # keys rotate, keys list
     add_ops_verbs(verbs)  # deliveries list, replay, agencies pause|resume
+    add_simulator_verbs(verbs)  # simulators (the demo's hotline and agencies, standalone)
     certs = verbs.add_parser("certs", help="TLS certificates").add_subparsers(title="certs")
     init = certs.add_parser("init", help="a development CA, server and agency certificates")
     init.add_argument("directory", type=Path, metavar="DIR")
@@ -124,7 +126,8 @@ def _audit_verify(args: argparse.Namespace) -> int:
         return 2
     store = SqlStore(url)
     try:
-        report = verify_chain(store.audit_records(), store.audit_head())
+        with store.audit_snapshot() as (head, records):  # one snapshot: writers may go on
+            report = verify_chain(records, head)
     except Exception as exc:  # an unreadable database is a failed verification, said plainly
         print(f"audit chain: cannot read {url}: {exc}", file=sys.stderr)
         return 2

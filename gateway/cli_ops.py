@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from gateway.cli_health import add_options as add_health_options
+from gateway.cli_progress import Progress
 from gateway.domain.errors import InputError
 
 if TYPE_CHECKING:
@@ -43,7 +45,12 @@ def add_verbs(verbs: Any) -> None:
     replay.add_argument("--by", default=getpass.getuser(), help="who replays (for the audit)")
     replay.add_argument("--batch", type=int, default=500, metavar="N", help="rows per transaction")
     replay.set_defaults(run=run_replay)
-    agencies = verbs.add_parser("agencies", help="hold or release an agency's deliveries")
+    agencies = verbs.add_parser(
+        "agencies",
+        help="health table of every agency (circuits n/a: they live in the gateway); "
+        "pause or resume one",
+    )
+    add_health_options(agencies)  # `lianxin agencies` alone prints the health table
     actions = agencies.add_subparsers(title="agencies")
     pause = actions.add_parser("pause", help="no deliveries to AGENCY until it is resumed")
     pause.add_argument("agency", metavar="AGENCY")
@@ -146,7 +153,8 @@ def run_replay(args: argparse.Namespace) -> int:
         replay.require_bounds(which)
         print(f"replaying {count} dead-lettered deliveries, {args.batch} per batch, by {args.by}")
         started = time.perf_counter()
-        outcome = asyncio.run(_replay(store, which, args.by, args.batch, started))
+        shown = Progress(count, "replayed")  # a bar on a terminal's stderr, else lines
+        outcome = asyncio.run(_replay(store, which, args.by, args.batch, shown))
     took = time.perf_counter() - started
     state = "cancelled after" if outcome.cancelled else "done:"
     print(f"{state} {outcome.replayed} replayed in {outcome.batches} batches, {took:.1f} s")
@@ -154,7 +162,7 @@ def run_replay(args: argparse.Namespace) -> int:
 
 
 async def _replay(
-    store: SqlStore, which: DeadLetterFilter, by: str, batch: int, started: float
+    store: SqlStore, which: DeadLetterFilter, by: str, batch: int, shown: Progress
 ) -> ReplayProgress:
     from gateway.service import replay
 
@@ -163,8 +171,7 @@ async def _replay(
     loop.add_signal_handler(signal.SIGINT, cancel.set)  # stop between batches, never mid-batch
 
     def progress(state: replay.ReplayProgress) -> None:
-        took = time.perf_counter() - started
-        print(f"batch {state.batches}: {state.replayed} replayed ({took:.1f} s)", flush=True)
+        shown.update(state.replayed, state.batches)
 
     try:
         return await replay.replay(
@@ -172,6 +179,7 @@ async def _replay(
         )
     finally:
         loop.remove_signal_handler(signal.SIGINT)
+        shown.close()
 
 
 def run_pause(args: argparse.Namespace) -> int:

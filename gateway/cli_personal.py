@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from gateway.cli_progress import Progress
+
+if TYPE_CHECKING:
+    from gateway.service.ports import UnitOfWork
+    from gateway.service.retention import Run
 
 
 def add_verbs(verbs: Any) -> None:
@@ -34,15 +41,33 @@ def run_purge(args: argparse.Namespace) -> int:
         print("lianxin: purge needs --days N (N ≥ 1) or LIANXIN_RETENTION_DAYS", file=sys.stderr)
         return 2
     store = SqlStore(args.database or settings.database_url)  # erasing needs no data key
+    shown = Progress(None, "orders purged")  # the total is not known ahead
     try:
-        report = purge(store.run_sync, time.time(), days)
+        report = purge(_reporting(store.run_sync, shown), time.time(), days)
     finally:
+        shown.close()
         store.engine.dispose()
     print(
         f"purged personal data of {report.orders} orders older than {days} days "
         f"({report.fields} fields, {report.bodies} handoff bodies)"
     )
     return 0
+
+
+def _reporting(run: Run, shown: Progress) -> Run:
+    """`run`, telling `shown` the orders purged so far after each batch."""
+    from gateway.service.retention import PurgeReport
+
+    done, batches = PurgeReport(), 0
+
+    def run_batch(work: Callable[[UnitOfWork], PurgeReport]) -> PurgeReport:
+        nonlocal done, batches
+        report = run(work)
+        done, batches = done + report, batches + 1
+        shown.update(done.orders, batches)
+        return report
+
+    return run_batch
 
 
 def run_data_key(_args: argparse.Namespace) -> int:

@@ -51,12 +51,14 @@ class AgencySimulator:
     prefix: str = "SIM"
     fail_next: int = 0
     fail_status: int = 503
+    answer_delay: float = 0.0  # seconds each delivery waits for its answer (a slow agency)
     down_until: float = 0.0
     received: Counter[str] = field(default_factory=Counter)
     payloads: list[dict[str, Any]] = field(default_factory=list)
     refused: int = 0
     outage_refusals: int = 0
     updates_sent: int = 0
+    other_gateways: tuple[str, ...] = ()  # where to post updates when gateway_url fails
     updates_refused: list[str] = field(default_factory=list)
     update_failures: int = 0
 
@@ -99,6 +101,7 @@ class AgencySimulator:
             task = asyncio.create_task(self._send_updates(payload["order_id"], case_no))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+        await asyncio.sleep(self.answer_delay)
         return JSONResponse({"id": case_no, "duplicate": not first})
 
     async def _stats(self, _request: Request) -> JSONResponse:
@@ -130,12 +133,16 @@ class AgencySimulator:
 
     async def _post_update(self, client: httpx.AsyncClient, update: dict[str, Any]) -> None:
         body = json.dumps(update, ensure_ascii=False).encode()
-        msg_id = f"{self.prefix}-upd-{next(self._update_ids):08d}"  # unique under concurrency
-        for _ in range(5):  # the agency side retries a little, as real systems do
+        number = next(self._update_ids)
+        msg_id = f"{self.prefix}-upd-{number:08d}"  # unique under concurrency
+        gateways = (self.gateway_url, *self.other_gateways)
+        for attempt in range(5):  # the agency side retries a little, as real systems do
             headers = {"content-type": "application/json", **self._signer.headers(msg_id, body)}
+            # spread over the gateways, as a load balancer would; a dead one: try the next
+            gateway = gateways[(number + attempt) % len(gateways)]
             try:
                 response = await client.post(
-                    f"{self.gateway_url}/v1/inbound/{self.agency}", content=body, headers=headers
+                    f"{gateway}/v1/inbound/{self.agency}", content=body, headers=headers
                 )
             except httpx.HTTPError:
                 await asyncio.sleep(0.2)

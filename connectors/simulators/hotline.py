@@ -27,6 +27,7 @@ class HotlineSimulator:
     transfers: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     channel_alerts: list[dict[str, Any]] = field(default_factory=list)  # POSTed to /alerts
+    agency_alerts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (path, …)
     refused: int = 0
 
     def __post_init__(self) -> None:
@@ -55,6 +56,8 @@ class HotlineSimulator:
             elif first and payload["type"] == "work_order.alert":
                 on_channel = request.url.path == "/alerts"
                 (self.channel_alerts if on_channel else self.alerts).append(payload)
+            elif first and payload["type"] == "agency.alert":
+                self.agency_alerts.append((request.url.path, payload))
             elif first:
                 self.transfers.append(payload)
         return JSONResponse({"ok": True, "duplicate": not first})

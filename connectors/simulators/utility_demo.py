@@ -18,6 +18,7 @@ from typing import Any
 
 from connectors.simulators.broker import PrivateBroker, broker_answers, mosquitto_binary
 from connectors.simulators.utility import UtilitySimulator
+from gateway.demo_orders import UTILITY_ORDERS
 from gateway.settings import Settings
 from gateway.signing import generate_ed25519_key, public_text_of
 
@@ -122,15 +123,5 @@ ORDERS: list[dict[str, Any]] = [
         "caller": {"name": "黄先生", "phone": "13600004444"},
         "received_at": "2026-11-24T07:30:00+08:00",
     },
-    {
-        "flow_id": "GZ12345-20261124-000108",
-        "acceptance_no": "SL202611240108",
-        "category": "help",
-        "urgency": "urgent",
-        "title": "家中暖气不热",
-        "content": "银川市兴庆区某小区3号楼暖气不热，室温只有十二度，家中有老人。",
-        "location": {"address": "银川市兴庆区某小区3号楼", "division_code": "640104"},
-        "caller": {"name": "马女士", "phone": "13995001234"},
-        "received_at": "2026-11-24T06:00:00+08:00",
-    },
+    *UTILITY_ORDERS,  # the heating order, as the demo submits it
 ]

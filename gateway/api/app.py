@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from gateway.api import errors
+from gateway.api import console, errors
 from gateway.api.auth import TokenBook
 from gateway.api.limits import BodyLimit
 from gateway.api.routers import admin, health, inbound, metrics, soap, work_orders
@@ -46,6 +46,7 @@ def create_app(
     routers = (work_orders, inbound, soap, health, admin, metrics)
     for router in (module.router for module in routers):
         app.include_router(router)
+    console.install(app)
     app.add_middleware(
         BodyLimit, max_bytes=settings.max_body_bytes, max_header_bytes=settings.max_header_bytes
     )

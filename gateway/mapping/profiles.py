@@ -47,7 +47,10 @@ class RetryPolicy(Model):
 
 
 class CircuitPolicy(Model):
-    """When to stop sending to a failing agency for a while (normal lane only; opt-in)."""
+    """When to stop sending to a failing agency for a while (normal lane only; opt-in).
+
+    The alert settings below apply with or without the breaker: without it, `consecutive`
+    failures in a row raise `agency_failing` (docs/operations.md, "Alerts")."""
 
     enabled: bool = False
     failure_ratio: float = Field(default=0.7, gt=0, le=1, description="open at this share…")
@@ -55,6 +58,12 @@ class CircuitPolicy(Model):
     window: int = Field(default=20, ge=1, le=1000, description="the last N attempts looked at")
     consecutive: int = Field(default=10, ge=1, description="or after this many failures in a row")
     cool_down: float = Field(default=30.0, gt=0, description="seconds open before one probe")
+    disable_after_days: float | None = Field(
+        default=None, gt=0, le=365, description="disable after only failures this long; off"
+    )
+    exhausted_alert_interval: float = Field(
+        default=3600.0, ge=0, le=86_400 * 7, description="at most one agency_exhausted per (s)"
+    )
 
 
 class SigningPolicy(Model):

@@ -1,4 +1,5 @@
-"""Alerts: escalations and deadline cards, put on record and queued for whoever must act.
+"""Alerts: escalations, deadline cards and agency health, on record and queued for whoever
+must act.
 
 An alert goes to the hotline platform and to every alert channel (a profile with
 `alert_channel = true`) through the same durable outbox as everything else, never through
@@ -10,10 +11,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.domain.messages import HOTLINE, HandoffKind
+from gateway.domain.messages import HOTLINE, HandoffKind, Lane
 from gateway.domain.workorder import WorkOrder
 from gateway.service.directory import Directory
-from gateway.service.outbox import enqueue
+from gateway.service.outbox import enqueue, enqueue_about
 from gateway.service.ports import AuditEvent, UnitOfWork
 
 #: alert → what it means, for the payload and the docs
@@ -25,6 +26,14 @@ ALERTS = {
     "resolve_yellow": "the resolve (办结) deadline is near",
     "resolve_red": "the resolve (办结) deadline has passed",
     "calendar_unknown_year": "the working-day calendar has no data for a year the deadline spans",
+}
+
+#: agency alert → (level, what it means): about an agency, not one order
+AGENCY_ALERTS = {
+    "agency_failing": ("warning", "deliveries to an agency keep failing"),
+    "agency_exhausted": ("red", "handoffs to an agency were dead-lettered: retries exhausted"),
+    "agency_disabled": ("critical", "an agency gets no deliveries until an operator resumes it"),
+    "agency_recovered": ("info", "an agency that was failing or disabled took a delivery again"),
 }
 
 
@@ -61,6 +70,33 @@ def raise_alert(
     }
     for profile in [directory.profile(HOTLINE), *directory.alert_channels]:
         enqueue(uow, order, profile, HandoffKind.alert, payload, now)
+
+
+def raise_agency_alert(
+    uow: UnitOfWork,
+    directory: Directory,
+    agency: str,
+    alert: str,
+    now: float,
+    detail: dict[str, Any],
+) -> None:
+    """Audit `alert` about `agency` and queue it for the hotline and every alert channel,
+    except the agency itself: an alert never goes through the path it is about."""
+    uow.audit.append(AuditEvent("alert_raised", party=agency, detail={"alert": alert, **detail}))
+    level, meaning = AGENCY_ALERTS[alert]
+    payload = {
+        "type": "agency.alert",
+        "alert": alert,
+        "level": level,
+        "meaning": meaning,
+        "agency": agency,
+        "raised_at": datetime.fromtimestamp(now, UTC).isoformat(),
+        "detail": detail,
+    }
+    subject = f"agency:{agency}"[:40]  # one agency's alerts reach each channel in order
+    for profile in [directory.profile(HOTLINE), *directory.alert_channels]:
+        if profile.id != agency:
+            enqueue_about(uow, subject, Lane.normal, profile, HandoffKind.alert, payload, now)
 
 
 def level_of(alert: str) -> str:

@@ -51,24 +51,26 @@ class Breakers:
         self._circuits = {name: _Circuit(p) for name, p in policies.items() if p.enabled}
         self._lock = threading.Lock()
 
-    def record(self, agency: str, failed: bool, now: float) -> None:
-        """Feed one attempt's outcome."""
+    def record(self, agency: str, failed: bool, now: float) -> bool:
+        """Feed one attempt's outcome; True when it opened a closed circuit (an alert)."""
         with self._lock:
             c = self._circuits.get(agency)
             if c is None:
-                return
+                return False
             if c.state != CircuitState.closed:
                 if c.probe_at is not None and failed:  # the probe (or a late attempt) decides
                     self._open(agency, c, now)
                 elif c.probe_at is not None:
                     self._reset(c)
-                return
+                return False
             c.outcomes.append(failed)
             if len(c.outcomes) > c.policy.window:
                 c.outcomes.popleft()
             c.in_a_row = c.in_a_row + 1 if failed else 0
             if self._tripped(c):
                 self._open(agency, c, now)
+                return True
+            return False
 
     def limit(self, quotas: Mapping[str, int], now: float) -> dict[str, int]:
         """`quotas` with open circuits removed and half-open ones cut to one probe."""

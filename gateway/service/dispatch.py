@@ -16,7 +16,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from gateway.domain.messages import HOTLINE, Delivery, Handoff, HandoffKind, Lan
 from gateway.domain.states import Actor, Status, check_transition
 from gateway.domain.workorder import WorkOrder
 from gateway.service import envelopes
+from gateway.service.agency_alerts import Tally, record_standings
 from gateway.service.alerts import raise_alert
 from gateway.service.circuit import Breakers
 from gateway.service.directory import Directory
@@ -47,6 +48,7 @@ class Attempt:
     finished: float
     receipt: Receipt | None = None
     error: DeliveryError | None = None
+    circuit_opened: bool = False  # this outcome opened the agency's circuit
 
 
 @dataclass(frozen=True)
@@ -134,9 +136,10 @@ class Dispatcher:
             await self._freed[lane].wait()
         free = min(self.settings.batch, self.settings.capacity - self._busy[lane])
         now = self.clock()
+        in_flight = dict(self._per_agency)  # read here: the loop changes it, not the writer
 
         def claim(uow: UnitOfWork) -> list[Handoff]:
-            quotas = self._quotas(free, uow.agencies.held())  # disabled or paused
+            quotas = self._quotas(free, uow.agencies.held(), in_flight)  # held: disabled, paused
             if lane == Lane.normal:  # an emergency is never held by a circuit
                 quotas = self.breakers.limit(quotas, now)
             return uow.handoffs.claim(
@@ -153,11 +156,11 @@ class Dispatcher:
             self._per_agency[handoff.agency] += 1
         return claimed
 
-    def _quotas(self, free: int, disabled: set[str]) -> dict[str, int]:
+    def _quotas(self, free: int, disabled: set[str], in_flight: dict[str, int]) -> dict[str, int]:
         """How many handoffs each agency may take now: up to twice its concurrency in
         flight, none for disabled agencies, `free` at most in all (given out in turn)."""
         room = {
-            name: 2 * profile.concurrency - self._per_agency[name]
+            name: 2 * profile.concurrency - in_flight.get(name, 0)
             for name, profile in self.directory.profiles.items()
             if name not in disabled
         }
@@ -203,7 +206,8 @@ class Dispatcher:
             self._busy[handoff.lane] -= 1
             self._per_agency[handoff.agency] -= 1
             self._freed[handoff.lane].set()
-        self.breakers.record(handoff.agency, attempt.error is not None, attempt.finished)
+        if self.breakers.record(handoff.agency, attempt.error is not None, attempt.finished):
+            attempt = replace(attempt, circuit_opened=True)
         self._outcomes[handoff.lane].put_nowait(attempt)
 
     async def _record_loop(self, lane: Lane) -> None:
@@ -222,7 +226,7 @@ class Dispatcher:
             return
         try:
             created = await self.store.write(
-                lambda uow: [self._record(uow, a) for a in batch], urgent=lane == Lane.emergency
+                lambda uow: self._record_batch(uow, batch), urgent=lane == Lane.emergency
             )
         except Exception:
             # The leases run out and the handoffs are claimed again: nothing is lost.
@@ -231,7 +235,13 @@ class Dispatcher:
         if any(created):
             self.wake()
 
-    def _record(self, uow: UnitOfWork, attempt: Attempt) -> bool:
+    def _record_batch(self, uow: UnitOfWork, batch: list[Attempt]) -> list[bool]:
+        """Record each outcome, then what they say about the agencies' health (alerts)."""
+        tally = Tally()
+        created = [self._record(uow, attempt, tally) for attempt in batch]
+        return [*created, record_standings(uow, self.directory, tally, self.clock())]
+
+    def _record(self, uow: UnitOfWork, attempt: Attempt, tally: Tally) -> bool:
         handoff = attempt.handoff
         base = {"attempt": handoff.attempts, "endpoint": attempt.endpoint}
         uow.audit.append(
@@ -254,10 +264,21 @@ class Dispatcher:
         seconds = attempt.finished - attempt.started
         if attempt.receipt is not None:
             self.metrics.attempt(handoff.agency, "delivered", seconds)
+            tally.delivered(handoff.agency)
             return self._acknowledged(uow, attempt, attempt.receipt)
-        assert attempt.error is not None
+        error = attempt.error
+        assert error is not None
+        outcome = self._failed(uow, attempt, error)
         # counted when recorded: a group commit that fails is counted again on the retry
-        self.metrics.attempt(handoff.agency, self._failed(uow, attempt, attempt.error), seconds)
+        self.metrics.attempt(handoff.agency, outcome, seconds)
+        gone = isinstance(error, PermanentDelivery) and error.disable
+        tally.failed(
+            handoff.agency,
+            attempt.finished,
+            dead=outcome == "dead",
+            gone=error.message if gone else None,
+            circuit_opened=attempt.circuit_opened,
+        )
         return False
 
     def _acknowledged(self, uow: UnitOfWork, attempt: Attempt, receipt: Receipt) -> bool:
@@ -282,6 +303,8 @@ class Dispatcher:
         if stored is None:
             return False
         order = self._with_partner_id(uow, stored.order, handoff, receipt)
+        if order.status == Status.returned and handoff.created_at <= stored.last_update_at:
+            return False  # a late answer to the transfer the agency has since returned (退回)
         return self._mark_dispatched(uow, order, handoff, receipt)
 
     @staticmethod

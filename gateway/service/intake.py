@@ -16,6 +16,7 @@ from gateway.domain.errors import RevisionConflict
 from gateway.domain.ids import new_id
 from gateway.domain.messages import HOTLINE, HandoffKind, HotlineEvent
 from gateway.domain.workorder import WorkOrder, WorkOrderIn
+from gateway.mapping.profiles import DeadlinePolicy
 from gateway.mapping.routing import route
 from gateway.service import envelopes
 from gateway.service.alerts import raise_alert
@@ -74,7 +75,9 @@ class Intake:
             lead_agency=chosen.lead,
             assisting_agencies=list(chosen.agencies[1:]),
         )
-        order, deadlines_entry = self._with_deadlines(order)
+        division = order.location.division_code if order.location else None
+        policy = self.directory.deadline_policy(division)
+        order, deadlines_entry = self._with_deadlines(order, policy)
         uow.orders.add(order, now)
         uow.audit.append(
             AuditEvent(
@@ -98,7 +101,7 @@ class Intake:
         )
         if deadlines_entry is not None:
             uow.audit.append(deadlines_entry)
-        self._watch_deadlines(uow, order, deadlines_entry, now)
+        self._watch_deadlines(uow, order, policy, deadlines_entry, now)
         ids = []
         for agency in chosen.agencies:
             profile = self.directory.profile(agency)
@@ -116,20 +119,24 @@ class Intake:
         return IntakeResult(order, created=True, handoff_ids=tuple(ids))
 
     def _watch_deadlines(
-        self, uow: UnitOfWork, order: WorkOrder, entry: AuditEvent | None, now: float
+        self,
+        uow: UnitOfWork,
+        order: WorkOrder,
+        policy: DeadlinePolicy | None,
+        entry: AuditEvent | None,
+        now: float,
     ) -> None:
         """Arm the order's cards; say loudly when its deadline counted an unknown year."""
-        division = order.location.division_code if order.location else None
-        arm_deadlines(uow, order, self.directory.deadline_policy(division), now)
+        arm_deadlines(uow, order, policy, now)
         unknown = entry.detail.get("calendar_unknown_years") if entry else None
         if unknown:
             detail = {"years": unknown, "rule": "Monday to Friday are working days"}
             raise_alert(uow, self.directory, order, "calendar_unknown_year", now, detail=detail)
 
-    def _with_deadlines(self, order: WorkOrder) -> tuple[WorkOrder, AuditEvent | None]:
+    def _with_deadlines(
+        self, order: WorkOrder, policy: DeadlinePolicy | None
+    ) -> tuple[WorkOrder, AuditEvent | None]:
         """Fill the deadlines the hotline left open from the jurisdiction's policy."""
-        division = order.location.division_code if order.location else None
-        policy = self.directory.deadline_policy(division)
         if policy is None:
             return order, None
         due = order.due

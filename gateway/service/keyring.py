@@ -76,9 +76,14 @@ class KeyRing:
             await asyncio.sleep(interval)
 
     async def refresh(self) -> None:
-        """Retire what is due (audited once) and put the keys in force on every signer."""
+        """Retire what is due (audited once) and put the keys in force on every signer.
+
+        A read first: most refreshes find nothing due and need no write transaction.
+        """
         now = self.clock()
-        records = await self.store.write(lambda uow: self._retire_due(uow, now))
+        records = await self.store.read(lambda uow: uow.keys.all())
+        if any(_retirement_due(record, now) for record in records):
+            records = await self.store.write(lambda uow: self._retire_due(uow, now))
         self.apply(records)
 
     def apply(self, records: list[KeyRecord]) -> None:
@@ -183,6 +188,10 @@ def _in_force(
     retired = {r.key_id for r in records if r.state == "retired"}
     rotated = [load(r) for r in records if r.state != "retired" and r.material is not None]
     return rotated + [key for key in configured if key.key_id not in retired]
+
+
+def _retirement_due(record: KeyRecord, now: float) -> bool:
+    return record.state == "retiring" and record.retire_at is not None and record.retire_at <= now
 
 
 def _signing(record: KeyRecord) -> SigningKey:

@@ -34,14 +34,28 @@ def enqueue(
     now: float,
 ) -> Handoff:
     """Add one handoff for `profile` carrying `payload`, with its audit entry, to `uow`."""
+    return enqueue_about(uow, order.id, lane_for(order, profile), profile, kind, payload, now)
+
+
+def enqueue_about(
+    uow: UnitOfWork,
+    subject: str,
+    lane: Lane,
+    profile: AgencyProfile,
+    kind: HandoffKind,
+    payload: dict[str, Any],
+    now: float,
+) -> Handoff:
+    """Like `enqueue`, for a `subject` that need not be an order (e.g. an agency's alerts:
+    handoffs of one subject to one agency go out in order)."""
     handoff_id = new_id("msg")
     body = encode({"id": handoff_id, **payload})
     handoff = Handoff(
         id=handoff_id,
-        order_id=order.id,
+        order_id=subject,
         agency=profile.id,
         kind=kind,
-        lane=lane_for(order, profile),
+        lane=lane,
         body=body,
         body_digest=digest(body),
         next_attempt_at=now,
@@ -51,7 +65,7 @@ def enqueue(
     uow.audit.append(
         AuditEvent(
             "mapped",
-            order_id=order.id,
+            order_id=subject,
             handoff_id=handoff_id,
             party=profile.id,
             payload_digest=handoff.body_digest,

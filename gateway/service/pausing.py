@@ -27,6 +27,7 @@ def resume(uow: UnitOfWork, directory: Directory, agency: str, by: str, now: flo
     directory.profile(agency)
     before = uow.agencies.states().get(agency, AgencyState(agency))
     uow.agencies.enable(agency, by, now)
+    uow.standings.resumed(agency, now)  # failures forgotten; the next delivery: agency_recovered
     detail = {"by": by, "was_paused": before.paused, "was_disabled": before.disabled}
     uow.audit.append(AuditEvent("agency_resumed", party=agency, detail=detail))
     return uow.agencies.states()[agency]

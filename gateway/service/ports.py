@@ -96,6 +96,36 @@ class DeadLetter:
     created_at: float
 
 
+@dataclass(frozen=True)
+class FailureQuery:
+    """Failed deliveries an admin looks for: `state` is `dead`, `retrying` (still pending or
+    in flight after a failed attempt) or `any` of both; `error` is a case-insensitive part of
+    the last error text; `since`/`until` bound `created_at` (epoch seconds, `until` exclusive)."""
+
+    state: str = "any"
+    agency: str | None = None
+    since: float | None = None
+    until: float | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class FailedDelivery:
+    """A handoff whose last attempt failed, as the console lists it."""
+
+    seq: int
+    id: str
+    order_id: str
+    agency: str
+    state: str
+    attempts: int
+    last_error: str | None
+    last_status: int | None
+    created_at: float
+    next_attempt_at: float
+    title: str | None = None  # the work order's title; None for alerts and the like
+
+
 class Orders(Protocol):
     def find(self, origin: str, flow_id: str) -> StoredOrder | None: ...
     def get(self, order_id: str) -> StoredOrder | None: ...
@@ -126,6 +156,13 @@ class Handoffs(Protocol):
         ...
 
     def newest_seq(self) -> int: ...
+    def failures(
+        self, query: FailureQuery, before_seq: int | None, limit: int
+    ) -> list[FailedDelivery]:
+        """Failed handoffs matching `query` with seq < before_seq, newest first."""
+        ...
+
+    def count_failures(self, query: FailureQuery) -> int: ...
     def open_counts(self) -> dict[tuple[str, str, str], int]:
         """Pending, in-flight and dead handoffs counted by (state, agency, lane)."""
         ...
@@ -162,6 +199,47 @@ class Agencies(Protocol):
         ...
 
     def states(self) -> dict[str, AgencyState]: ...
+
+
+@dataclass(frozen=True)
+class Standing:
+    """An agency's recent deliveries as its alerts see them (service/agency_alerts.py)."""
+
+    agency: str
+    announced: str = "ok"  # ok | failing | disabled | resumed (disabled, then resumed)
+    failures: int = 0  # in a row, since the last delivery
+    failing_since: float | None = None
+    exhausted_at: float | None = None
+    exhausted_unreported: int = 0
+
+
+class Standings(Protocol):
+    """Failures in a row and the alert last raised, per agency, shared by every process."""
+
+    def unsettled(self) -> dict[str, Standing]:
+        """Agencies with failures on record or an alert other than `ok` standing."""
+        ...
+
+    def failed(self, agency: str, n: int, first_at: float, now: float) -> Standing:
+        """Count `n` more failures in a row (the first at `first_at`); the new record."""
+        ...
+
+    def delivered(self, agency: str, now: float) -> None:
+        """A delivery went through: no failures in a row any more."""
+        ...
+
+    def announce(self, agency: str, to: str, only_from: tuple[str, ...], now: float) -> bool:
+        """Set the standing alert to `to` if it is one of `only_from`; False if it was not
+        (another process or an earlier batch announced it already)."""
+        ...
+
+    def dead_lettered(self, agency: str, n: int, now: float, interval: float) -> int:
+        """Count `n` dead letters; how many to report now (0 within `interval` of the last)."""
+        ...
+
+    def resumed(self, agency: str, now: float) -> None:
+        """An operator resumed the agency: failures forgotten, `disabled` now `resumed`."""
+        ...
 
 
 class Cursors(Protocol):
@@ -239,6 +317,24 @@ class Keys(Protocol):
     def retire_due(self, now: float) -> list[KeyRecord]: ...
 
 
+@dataclass(frozen=True)
+class AgencyActivity:
+    """What the store read about one agency's deliveries since a moment (health views)."""
+
+    delivered: int = 0  # `acknowledged` audit entries since then
+    latencies: tuple[float, ...] = ()  # delivered_at − created_at (s), newest deliveries first
+    dead_lettered: int = 0  # `dead_lettered` audit entries since then
+    last_error: str | None = None  # of the newest `failed` audit entry since then
+    last_error_at: float | None = None
+
+
+class AgencyActivities(Protocol):
+    def since(self, since: float, sample: int) -> dict[str, AgencyActivity]:
+        """Per agency with any: deliveries, dead-letterings and the newest failure since
+        `since`, and the latencies of at most `sample` of the newest deliveries."""
+        ...
+
+
 class AuditLog(Protocol):
     def append(self, event: AuditEvent) -> None: ...
     def for_order(self, order_id: str) -> list[AuditRecord]: ...
@@ -256,6 +352,8 @@ class UnitOfWork(Protocol):
     @property
     def agencies(self) -> Agencies: ...
     @property
+    def standings(self) -> Standings: ...
+    @property
     def audit(self) -> AuditLog: ...
     @property
     def cursors(self) -> Cursors: ...
@@ -265,6 +363,8 @@ class UnitOfWork(Protocol):
     def keys(self) -> Keys: ...
     @property
     def retention(self) -> Retention: ...
+    @property
+    def activity(self) -> AgencyActivities: ...
 
 
 class Store(Protocol):

@@ -104,7 +104,7 @@ class StatusSync:
             )
         except LianxinError as exc:
             order_id = message.order_id if isinstance(message, StatusUpdate) else None
-            await self._refused(agency, order_id, exc, digest(body))
+            await self.record_refusal(agency, order_id, exc, digest(body))
             raise
         self.wake()
         return outcome
@@ -124,7 +124,7 @@ class StatusSync:
                     certificate=caller.certificate,
                 )
         except LianxinError as exc:
-            await self._refused(agency, None, exc, digest(body))
+            await self.record_refusal(agency, None, exc, digest(body))
             raise
 
     async def accept_pulled(
@@ -147,7 +147,7 @@ class StatusSync:
                 lambda uow: self._apply_message(uow, agency, msg_id, message)
             )
         except LianxinError as exc:
-            await self._refused(agency, None, exc, digest(body))
+            await self.record_refusal(agency, None, exc, digest(body))
             raise
         self.wake()
         return outcome
@@ -157,14 +157,15 @@ class StatusSync:
         try:
             outcome = await self.store.write(lambda uow: self.events.apply(uow, order_id, event))
         except LianxinError as exc:
-            await self._refused(HOTLINE, order_id, exc, digest(event.model_dump_json()))
+            await self.record_refusal(HOTLINE, order_id, exc, digest(event.model_dump_json()))
             raise
         self.wake()
         return outcome
 
-    async def _refused(
+    async def record_refusal(
         self, party: str, order_id: str | None, exc: LianxinError, body_digest: str
     ) -> None:
+        """Put a refused message on record (its digest, never its content)."""
         entry = AuditEvent(
             "refused",
             order_id=order_id,
@@ -211,7 +212,8 @@ class StatusSync:
                 order_id=order.id,
             )
         common = {"msg_id": msg_id, "agency_status": update.status, "target": target.value}
-        answered_by(uow, order.id, agency)
+        if profile.emergency is not None:  # only emergency agencies have that deadline
+            answered_by(uow, order.id, agency)
         if agency == order.lead_agency and target == order.status == Status.in_progress:
             self.steps.record(uow, "progress", order, agency, common)  # e.g. 120 已到达
             self.steps.forward(uow, order, order.status, agency, update)

@@ -35,9 +35,12 @@ from gateway.service.ports import (
     DataCipher,
     DeadLetter,
     DeadLetterFilter,
+    FailedDelivery,
+    FailureQuery,
     HandoffView,
     StoredOrder,
 )
+from gateway.store import failures as failed_handoffs
 from gateway.store.schema import (
     agency_state,
     audit_head,
@@ -274,6 +277,14 @@ class SqlHandoffs:
             )
         )
         return int(self.conn.execute(statement).rowcount)
+
+    def failures(
+        self, query: FailureQuery, before_seq: int | None, limit: int
+    ) -> list[FailedDelivery]:
+        return failed_handoffs.failures(self.conn, query, before_seq, limit)
+
+    def count_failures(self, query: FailureQuery) -> int:
+        return failed_handoffs.count_failures(self.conn, query)
 
     def newest_seq(self) -> int:
         return int(

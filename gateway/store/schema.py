@@ -82,6 +82,18 @@ agency_state = Table(
     Column("updated_at", Float, nullable=False),
 )
 
+agency_standing = Table(
+    "agency_standing",
+    metadata,
+    Column("agency", String(50), primary_key=True),
+    Column("announced", String(16), nullable=False),  # ok | failing | disabled | resumed
+    Column("failures", Integer, nullable=False),  # in a row, since the last delivery
+    Column("failing_since", Float),  # the first of those failures; NULL after a delivery
+    Column("exhausted_at", Float),  # when agency_exhausted was last raised
+    Column("exhausted_unreported", Integer, nullable=False),  # dead letters since then
+    Column("updated_at", Float, nullable=False),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, select
@@ -23,6 +24,7 @@ from sqlalchemy.engine import make_url
 from gateway.sealing import ephemeral_keyring
 from gateway.service.audit import GENESIS
 from gateway.service.ports import AuditRecord, DataCipher, UnitOfWork
+from gateway.store.activity import SqlActivity
 from gateway.store.keys import SqlKeys
 from gateway.store.repositories import (
     SqlAgencies,
@@ -35,12 +37,14 @@ from gateway.store.repositories import (
 )
 from gateway.store.retention import SqlRetention
 from gateway.store.schema import audit_head, audit_log
+from gateway.store.standings import SqlStandings
 from gateway.store.watches import SqlWatches
 from gateway.store.writer import PriorityWriter
 
 T = TypeVar("T")
 log = logging.getLogger("lianxin.store")
 SLOW_TRANSACTION = 1.0  # seconds; longer ones are logged: they delay everything queued
+READ_SNAPSHOT = "lianxin_read_snapshot"  # execution option: a read-only snapshot transaction
 
 
 class SqlUnitOfWork:
@@ -51,11 +55,13 @@ class SqlUnitOfWork:
         self.handoffs = SqlHandoffs(conn, cipher)
         self.inbound = SqlInbound(conn)
         self.agencies = SqlAgencies(conn)
+        self.standings = SqlStandings(conn)
         self.audit = SqlAuditLog(conn)
         self.cursors = SqlCursors(conn)
         self.watches = SqlWatches(conn)
         self.keys = SqlKeys(conn)
         self.retention = SqlRetention(conn)
+        self.activity = SqlActivity(conn)
 
 
 def normalise_url(url: str) -> str:
@@ -72,9 +78,15 @@ def create_store_engine(url: str, *, writers: int = 4) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_connect)
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_size=writers + 2, max_overflow=4, pool_pre_ping=True)
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """Writers take the lock at BEGIN; a read snapshot (audit verify) must not block them."""
+    snapshot = conn.get_execution_options().get(READ_SNAPSHOT, False)
+    conn.exec_driver_sql("BEGIN" if snapshot else "BEGIN IMMEDIATE")
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -97,8 +109,7 @@ class SqlStore:
         self.url = normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         self.engine = create_store_engine(self.url, writers=writers)
-        threads = 1 if self.is_sqlite else 2  # PostgreSQL: a normal and an urgent writer
-        self._writer = PriorityWriter(threads, "lianxin-db")
+        self._writer = PriorityWriter("lianxin-db", urgent_lane=not self.is_sqlite)
 
     async def write(self, work: Callable[[UnitOfWork], T], urgent: bool = False) -> T:
         """Run `work` in one transaction and return its result once committed.
@@ -132,6 +143,25 @@ class SqlStore:
             name = getattr(work, "__qualname__", "a unit of work")
             log.warning("slow transaction: %s took %.2f s (lock waits included)", name, took)
         return result
+
+    @contextmanager
+    def audit_snapshot(
+        self, batch: int = 5000
+    ) -> Iterator[tuple[tuple[int, str], Iterator[AuditRecord]]]:
+        """The head and every entry, read in one snapshot while writers go on.
+
+        Read in two transactions, a live chain looks broken: entries committed after the
+        head was read (or before, the other way round) do not match it. REPEATABLE READ on
+        PostgreSQL and one deferred transaction on SQLite (WAL) see one committed state.
+        """
+        options: dict[str, Any] = {"stream_results": True, READ_SNAPSHOT: True}
+        if not self.is_sqlite:
+            options["isolation_level"] = "REPEATABLE READ"
+        with self.engine.connect().execution_options(**options) as conn, conn.begin():
+            row = conn.execute(select(audit_head.c.seq, audit_head.c.hash)).first()
+            head = (row[0], row[1]) if row else (0, GENESIS)
+            result = conn.execute(select(audit_log).order_by(audit_log.c.seq))
+            yield head, (record(entry) for rows in result.partitions(batch) for entry in rows)
 
     def audit_records(self, batch: int = 5000) -> Iterator[AuditRecord]:
         """Every audit entry in sequence order, streamed."""

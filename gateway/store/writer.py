@@ -3,11 +3,11 @@
 SQLite has one writer, and on PostgreSQL writers take turns on the audit head's row lock,
 so work queued for the database waits for what is queued before it. Under a backlog that
 queue holds claims and outcome batches of normal handoffs; an emergency intake, claim or
-outcome must not wait behind them. Every thread takes urgent jobs first. With more than
-one thread (PostgreSQL), one thread takes only urgent jobs and the others take normal
-jobs one at a time: an urgent transaction then waits for at most the one normal
-transaction that holds the head lock, never for a queue of them. A running job is never
-interrupted.
+outcome must not wait behind them. The writer takes urgent jobs first. With an urgent
+lane (PostgreSQL) it has a second thread that takes only urgent jobs, while the first
+takes normal jobs one at a time: an urgent transaction then waits for at most the one
+normal transaction that holds the head lock, never for a queue of them. A running job is
+never interrupted.
 """
 
 from __future__ import annotations
@@ -23,15 +23,15 @@ Job = tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]
 
 
 class PriorityWriter:
-    """`threads` writer threads over an urgent and a normal queue."""
+    """One writer thread over an urgent and a normal queue, plus one urgent-only thread
+    when `urgent_lane` (only worth it where writers can run side by side: not SQLite)."""
 
-    def __init__(self, threads: int, name: str) -> None:
+    def __init__(self, name: str, *, urgent_lane: bool) -> None:
         self._urgent: deque[Job] = deque()
         self._normal: deque[Job] = deque()
         self._ready = threading.Condition()
-        self._normal_turn = threading.Lock()
         self._stopping = False
-        roles = [False] if threads == 1 else [True, *[False] * (threads - 1)]
+        roles = [False, True] if urgent_lane else [False]
         self._threads = [
             threading.Thread(
                 target=self._work, args=(urgent_only,), name=f"{name}-{n}", daemon=True
@@ -59,27 +59,23 @@ class PriorityWriter:
         for thread in self._threads:
             thread.join()
 
-    def _next(self, urgent_only: bool) -> tuple[Job | None, bool]:
+    def _next(self, urgent_only: bool) -> Job | None:
         with self._ready:
             while True:
                 if self._urgent:
-                    return self._urgent.popleft(), True
+                    return self._urgent.popleft()
                 if self._normal and not urgent_only:
-                    return self._normal.popleft(), False
+                    return self._normal.popleft()
                 if self._stopping:
-                    return None, False
+                    return None
                 self._ready.wait()
 
     def _work(self, urgent_only: bool) -> None:
         while True:
-            job, urgent = self._next(urgent_only)
+            job = self._next(urgent_only)
             if job is None:
                 return
-            if urgent:
-                _run(job)
-            else:
-                with self._normal_turn:  # normal jobs never queue up on the database's locks
-                    _run(job)
+            _run(job)
 
 
 def _run(job: Job) -> None:

@@ -15,9 +15,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gateway.api.auth import Principal, Role, allow
 from gateway.api.deps import gateway
+from gateway.api.health_view import agency_health
 from gateway.bootstrap import Gateway
 from gateway.domain.errors import InputError
-from gateway.service import pausing, replay
+from gateway.service import health, pausing, replay
 from gateway.service.ports import AgencyState, DeadLetter, DeadLetterFilter
 
 router = APIRouter(prefix="/v1/admin", tags=["operations"])
@@ -148,6 +149,16 @@ def _state(state: AgencyState) -> dict[str, Any]:
         "changed_by": state.changed_by,
         "updated_at": _iso(state.updated_at),
     }
+
+
+@router.get("/agencies", summary="Each agency's delivery health over a recent window")
+async def agencies_health(
+    gw: GatewayDep,
+    _who: Watcher,
+    window: Annotated[float, Query(gt=0, le=health.MAX_WINDOW)] = 3600.0,
+) -> list[dict[str, Any]]:
+    """Success rate, latency, backlog, dead letters, circuit and state of every agency."""
+    return [health.as_record(h) for h in await agency_health(gw, window)]
 
 
 @router.post("/agencies/{agency}/pause", summary="Hold an agency's deliveries")

@@ -1,7 +1,9 @@
-"""Hostile or broken SOAP gets a Fault with a clear faultstring, and the database is unchanged."""
+"""Hostile or broken SOAP gets a Fault with a clear faultstring, a `refused` audit entry, and
+changes nothing else."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import httpx
@@ -68,6 +70,21 @@ def rows(stack: Stack) -> tuple[int, ...]:
         store.engine.dispose()
 
 
+def last_audit_entry(stack: Stack) -> tuple[str, str, str]:
+    store = SqlStore(stack.settings.database_url)
+    try:
+
+        def last(uow: object) -> tuple[str, str, str]:
+            conn = uow.orders.conn  # type: ignore[attr-defined]
+            query = select(audit_log.c.event, audit_log.c.party, audit_log.c.detail)
+            row = conn.execute(query.order_by(audit_log.c.seq.desc()).limit(1)).one()
+            return row.event, row.party, row.detail
+
+        return store.run_sync(last)
+    finally:
+        store.engine.dispose()
+
+
 @pytest.fixture
 def stack(make_stack: Callable[..., Stack]) -> Stack:
     return make_stack()
@@ -93,19 +110,22 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_hostile_or_broken_xml_gets_a_client_fault_and_stores_nothing(
+def test_hostile_or_broken_xml_gets_a_client_fault_is_audited_and_stores_nothing_else(
     stack: Stack,
     case: str,
 ) -> None:
     body, reason = CASES[case]
-    before = rows(stack)
+    orders, entries, inbound = rows(stack)
     response = httpx.post(
         f"{stack.url}/soap/police-110", content=body, headers={"content-type": "text/xml"}
     )
     assert 400 <= response.status_code < 500
     assert "<faultcode>soap:Client</faultcode>" in response.text
     assert reason in response.text
-    assert rows(stack) == before
+    assert rows(stack) == (orders, entries + 1, inbound)
+    event, party, detail = last_audit_entry(stack)
+    assert (event, party) == ("refused", "police-110")
+    assert reason in json.loads(detail)["message"]
 
 
 def test_a_forged_signature_is_a_fault_and_applies_nothing(stack: Stack) -> None:

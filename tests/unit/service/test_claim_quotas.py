@@ -22,17 +22,16 @@ def dispatcher(**concurrency: int) -> Dispatcher:
 
 
 def test_free_slots_are_given_out_in_turn() -> None:
-    quotas = dispatcher(tax=8, city=8, water=8)._quotas(free=7, disabled=set())
+    quotas = dispatcher(tax=8, city=8, water=8)._quotas(free=7, disabled=set(), in_flight={})
     assert quotas == {"tax": 3, "city": 2, "water": 2}
 
 
 def test_an_agency_gets_at_most_twice_its_concurrency_in_flight() -> None:
     ready = dispatcher(tax=2, city=8)
-    ready._per_agency["tax"] = 3  # one slot left of 2 × 2
-    assert ready._quotas(free=64, disabled=set()) == {"tax": 1, "city": 16}
+    in_flight = {"tax": 3}  # one slot left of 2 × 2
+    assert ready._quotas(free=64, disabled=set(), in_flight=in_flight) == {"tax": 1, "city": 16}
 
 
 def test_disabled_and_saturated_agencies_get_nothing() -> None:
     ready = dispatcher(tax=2, city=8, water=4)
-    ready._per_agency["water"] = 8
-    assert ready._quotas(free=64, disabled={"tax"}) == {"city": 16}
+    assert ready._quotas(free=64, disabled={"tax"}, in_flight={"water": 8}) == {"city": 16}

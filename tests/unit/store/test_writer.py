@@ -10,7 +10,7 @@ from gateway.store.writer import PriorityWriter
 
 
 def test_urgent_jobs_overtake_queued_normal_ones() -> None:
-    writer = PriorityWriter(1, "t")
+    writer = PriorityWriter("t", urgent_lane=False)
     gate, ran = threading.Event(), list[str]()
     blocker = writer.submit(gate.wait)  # holds the only thread until released
     normal = [writer.submit(ran.append, f"normal-{n}") for n in range(3)]
@@ -23,7 +23,7 @@ def test_urgent_jobs_overtake_queued_normal_ones() -> None:
 
 
 def test_with_two_threads_one_is_kept_for_urgent_work() -> None:
-    writer = PriorityWriter(2, "t")
+    writer = PriorityWriter("t", urgent_lane=True)
     gate = threading.Event()
     busy = [writer.submit(gate.wait) for _ in range(2)]  # normal work holds its thread(s)
     assert writer.submit(lambda: "done", urgent=True).result(5) == "done"
@@ -34,7 +34,7 @@ def test_with_two_threads_one_is_kept_for_urgent_work() -> None:
 
 
 def test_errors_reach_the_caller_and_shutdown_finishes_the_queue() -> None:
-    writer = PriorityWriter(1, "t")
+    writer = PriorityWriter("t", urgent_lane=False)
     failing = writer.submit(lambda: 1 / 0)
     queued = writer.submit(lambda: "kept")
     writer.shutdown()

@@ -1,0 +1,176 @@
+"""`lianxin simulators`: the demo's simulated hotline and agencies as one standalone process.
+
+The demo starts them in its own process; a deployment test, compose.yaml or several
+gateway processes need them apart, reachable from every gateway. They verify the
+gateway's signatures with the public half of LIANXIN_SIGNING_KEYS, sign their own
+updates with the keys in LIANXIN_SIMULATOR_KEYS (`--new-keys` makes a set), and print
+the LIANXIN_AGENCY_ENDPOINTS and LIANXIN_AGENCY_KEYS a gateway needs to reach them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.domain.errors import ConfigError
+
+#: agency → (path of its endpoint, case-number prefix); the hotline takes the callbacks
+AGENCIES = {
+    "tax-12366": ("/orders", "SW"),
+    "city-management": ("/orders", "CG"),
+    "fire-119": ("/incidents", "F119"),
+    "ambulance-120": ("/incidents", "A120"),
+    "police-110": ("/jcj", "JCJ"),
+    "customs-12360": ("/cases", "HG"),
+}
+KEYS_VARIABLE = "LIANXIN_SIMULATOR_KEYS"
+
+
+def add_verbs(verbs: Any) -> None:
+    """Add `simulators` to the sub-commands."""
+    sims = verbs.add_parser("simulators", help="run the simulated hotline and agencies")
+    sims.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    sims.add_argument(
+        "--base-port",
+        type=int,
+        default=18300,
+        help="hotline here, agencies on the next ports; 0: any",
+    )
+    sims.add_argument(
+        "--gateway",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="where agencies send updates (repeat for several gateways; default http://127.0.0.1:8345)",
+    )
+    sims.add_argument("--advertise", metavar="HOST", help="host name gateways use (default --host)")
+    sims.add_argument(
+        "--new-keys", action="store_true", help=f"print a new {KEYS_VARIABLE} and exit"
+    )
+    sims.add_argument(
+        "--print-settings", action="store_true", help="print the gateway's settings and exit"
+    )
+    sims.set_defaults(run=run)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where each simulator listens and which keys it uses."""
+
+    host: str
+    advertise: str
+    ports: dict[str, int]  # "hotline" and each agency
+    agency_keys: dict[str, str]
+    gateway_keys: list[str]
+
+    def settings(self, ports: dict[str, int] | None = None) -> dict[str, str]:
+        """The gateway settings that point at these simulators."""
+        from gateway.signing import public_text_of
+
+        bound = ports or self.ports
+        base = f"http://{self.advertise}"
+        endpoints = {a: f"{base}:{bound[a]}{path}" for a, (path, _) in AGENCIES.items()}
+        endpoints["alert-channel"] = f"{base}:{bound['hotline']}/alerts"
+        public = {a: [public_text_of(k)] for a, k in self.agency_keys.items()}
+        return {
+            "LIANXIN_HOTLINE_CALLBACK_URL": f"{base}:{bound['hotline']}/callbacks",
+            "LIANXIN_AGENCY_ENDPOINTS": json.dumps(endpoints, separators=(",", ":")),
+            "LIANXIN_AGENCY_KEYS": json.dumps(public, separators=(",", ":")),
+        }
+
+
+def new_keys() -> dict[str, str]:
+    """A fresh Ed25519 signing key per simulated agency."""
+    from gateway.signing import generate_ed25519_key
+
+    return {agency: generate_ed25519_key() for agency in AGENCIES}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print keys or settings, or run every simulator until SIGTERM or Ctrl-C."""
+    if args.new_keys:
+        print(json.dumps(new_keys()))
+        return 0
+    plan = _plan(args)
+    if args.print_settings:
+        _print(plan.settings())
+        return 0
+    return _serve(plan, args.gateway or ["http://127.0.0.1:8345"])
+
+
+def _plan(args: argparse.Namespace) -> Plan:
+    from gateway.settings import Settings
+    from gateway.signing import public_text_of
+
+    try:
+        keys = json.loads(os.environ.get(KEYS_VARIABLE) or "null") or new_keys()
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{KEYS_VARIABLE} is not JSON: {exc}") from exc
+    if not isinstance(keys, dict):
+        raise ConfigError(f"{KEYS_VARIABLE} must be a JSON object: agency → whsk_ key")
+    missing = sorted(set(AGENCIES) - set(keys))
+    if missing:
+        raise ConfigError(f"{KEYS_VARIABLE} has no key for {', '.join(missing)}")
+    signing = Settings().signing_keys
+    if not signing:
+        raise ConfigError(
+            "LIANXIN_SIGNING_KEYS is not set: the simulators verify the gateway with it"
+        )
+    names = ["hotline", *AGENCIES]
+    base = args.base_port
+    ports = {name: (base + n if base else 0) for n, name in enumerate(names)}
+    gateway_keys = [public_text_of(key.get_secret_value()) for key in signing]
+    return Plan(args.host, args.advertise or args.host, ports, keys, gateway_keys)
+
+
+def _serve(plan: Plan, gateways: list[str]) -> int:
+    from connectors.simulators.server import ServerThread
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    with ExitStack() as stack:
+        bound: dict[str, int] = {}
+        for name, app in _apps(plan, gateways).items():
+            server = ServerThread(app, port=plan.ports[name], host=plan.host)
+            bound[name] = stack.enter_context(server).port
+        print(f"simulators listening on {plan.host}: {bound}; gateway settings:", flush=True)
+        _print(plan.settings(bound))
+        while not stop.wait(0.5):
+            pass
+    return 0
+
+
+def _apps(plan: Plan, gateways: list[str]) -> dict[str, Any]:
+    from connectors.simulators.agency import AgencySimulator
+    from connectors.simulators.customs12360 import CustomsSimulator
+    from connectors.simulators.hotline import HotlineSimulator
+    from connectors.simulators.police110 import Police110Simulator
+    from gateway.demo_stage import CITY_SCRIPT, EMERGENCY_SCRIPT, TAX_SCRIPT
+
+    first, others = gateways[0], tuple(gateways[1:])
+    scripts = {"tax-12366": TAX_SCRIPT, "city-management": CITY_SCRIPT}
+    apps: dict[str, Any] = {"hotline": HotlineSimulator(plan.gateway_keys).app}
+    for agency in ("tax-12366", "city-management", "fire-119", "ambulance-120"):
+        prefix, key = AGENCIES[agency][1], plan.agency_keys[agency]
+        script = scripts.get(agency, EMERGENCY_SCRIPT)
+        sim = AgencySimulator(
+            agency, first, plan.gateway_keys, key, script, prefix, other_gateways=others
+        )
+        apps[agency] = sim.app
+    police_key, customs_key = plan.agency_keys["police-110"], plan.agency_keys["customs-12360"]
+    apps["police-110"] = Police110Simulator(first, plan.gateway_keys, police_key).app
+    apps["customs-12360"] = CustomsSimulator(first, plan.gateway_keys, customs_key).app
+    return apps
+
+
+def _print(settings: dict[str, str]) -> None:
+    for name, value in settings.items():
+        print(f"{name}='{value}'", file=sys.stdout, flush=True)

@@ -1,0 +1,125 @@
+"""A gateway on loopback for the console's browser tests and screenshots: SQLite, API tokens
+for an admin, an operator, a viewer and the hotline, simulated 12366 tax and city
+management agencies (which can be told to fail), and orders taken in through intake.
+
+Agencies without a simulator keep their mapping's loopback endpoint, where nothing
+listens: deliveries to them fail and are retried, as in a real outage.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import SecretStr
+
+from connectors.simulators.agency import AgencySimulator, Script
+from connectors.simulators.hotline import HotlineSimulator
+from connectors.simulators.server import ServerThread
+from gateway.api.app import create_app
+from gateway.domain.workorder import WorkOrderIn
+from gateway.sealing import generate_data_key
+from gateway.service.ports import DeadLetterFilter
+from gateway.settings import Settings
+from gateway.signing import generate_ed25519_key, public_text_of
+
+SIMULATED = ("tax-12366", "city-management")
+HOLDERS = {"admin": "ops-zhang", "operator": "ops-li", "viewer": "watch-wang"}
+
+
+@dataclass
+class ConsoleStack:
+    """The running gateway, its simulated agencies and the tokens that log in."""
+
+    url: str
+    app: Any
+    agencies: dict[str, AgencySimulator]
+    tokens: dict[str, str]  # role → token
+    database_url: str
+
+    def submit(self, order: dict[str, Any]) -> str:
+        """Take `order` in through the gateway's own intake; its id."""
+        gw = self.app.state.gateway
+        submitted = WorkOrderIn.model_validate(order)
+        result = gw.store.run_sync(lambda uow: gw.intake.accept(uow, submitted))
+        gw.dispatcher.wake()
+        return str(result.order.id)
+
+    def dead(self, agency: str) -> int:
+        """How many of `agency`'s deliveries are dead letters now."""
+        gw = self.app.state.gateway
+        which = DeadLetterFilter(agency)
+        return int(gw.store.run_sync(lambda uow: uow.handoffs.count_dead(which), writes=False))
+
+    def state_of(self, order_id: str, agency: str) -> str:
+        """The state of the order's handoff to `agency`."""
+        gw = self.app.state.gateway
+        views = gw.store.run_sync(lambda uow: uow.handoffs.for_order(order_id), writes=False)
+        return str(next(v.handoff.state for v in views if v.handoff.agency == agency))
+
+
+def tokens() -> dict[str, str]:
+    """A fresh token for each console role and the hotline."""
+    return {role: f"{role}-{secrets.token_hex(16)}" for role in (*HOLDERS, "hotline")}
+
+
+def order(flow_id: str, title: str, **changes: Any) -> dict[str, Any]:
+    """A tax consult received now (deadlines far ahead: no alerts muddle the pages)."""
+    base: dict[str, Any] = {
+        "flow_id": flow_id,
+        "acceptance_no": f"SL-{flow_id}",
+        "category": "consult",
+        "title": title,
+        "content": f"市民来电：{title}。请尽快答复。",
+        "location": {"address": "广州市越秀区", "division_code": "440104"},
+        "caller": {"name": "李先生", "phone": "13900001111"},
+        "received_at": datetime.now(UTC).isoformat(),
+    }
+    return {**base, **changes}
+
+
+@contextmanager
+def console_stack(
+    database_url: str, api_tokens: dict[str, str] | None = None
+) -> Iterator[ConsoleStack]:
+    """Start the simulators and the gateway; stop everything afterwards."""
+    held = api_tokens if api_tokens is not None else tokens()
+    gateway_key = generate_ed25519_key()
+    public = public_text_of(gateway_key)
+    with ExitStack() as stack:
+        hotline = HotlineSimulator([public])
+        hotline_url = stack.enter_context(ServerThread(hotline.app)).url
+        gateway_server = ServerThread()
+        agencies, endpoints, keys = {}, {}, {}
+        for agency in SIMULATED:
+            key = generate_ed25519_key()
+            sim = AgencySimulator(agency, gateway_server.url, [public], key, Script(steps=()), "SW")
+            agencies[agency] = sim
+            endpoints[agency] = f"{stack.enter_context(ServerThread(sim.app)).url}/orders"
+            keys[agency] = [public_text_of(key)]
+        settings = Settings(
+            database_url=database_url,
+            hotline_callback_url=f"{hotline_url}/callbacks",
+            agency_endpoints=endpoints,
+            agency_keys=keys,
+            signing_keys=[SecretStr(gateway_key)],
+            data_keys=[SecretStr(generate_data_key())],
+            api_tokens=_book(held),
+            poll_interval=0.2,
+            mqtt_topic_prefix=f"lianxin-console-{secrets.token_hex(4)}",
+            mqtt_session_expiry=60,
+            node_id=f"console-{secrets.token_hex(3)}",
+        )
+        app = create_app(settings)
+        gateway_server.start(app)
+        stack.callback(gateway_server.stop)
+        yield ConsoleStack(gateway_server.url, app, agencies, held, database_url)
+
+
+def _book(held: dict[str, str]) -> dict[str, dict[str, str]]:
+    names = {**HOLDERS, "hotline": "guangzhou-12345"}
+    return {names[role]: {"role": role, "token": token} for role, token in held.items()}
