@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse
 
 from gateway.api.auth import OPEN
 from gateway.api.console.access import LOOKERS, Form, actor, keys, read_form
-from gateway.api.console.filters import Selection, agency_names, selection
+from gateway.api.console.filters import Selection, replay_page, selection
 from gateway.api.console.render import ConsoleRoute, page
 from gateway.api.console.session import LOGIN_COOKIE, SESSION_COOKIE
 from gateway.api.deps import gateway
@@ -85,14 +85,7 @@ async def replay_preview(request: Request, gw: GatewayDep, form: Actor) -> Respo
     """The dry run: how many dead letters the chosen agency and window would replay."""
     chosen = _chosen(gw, form)
     count = await gw.store.read(lambda uow: replay.count_dead(uow, chosen.dead_letters()))
-    return page(
-        request,
-        "replay.html",
-        form=chosen.form_values(),
-        agencies=agency_names(gw.directory),
-        count=count,
-        outcome=None,
-    )
+    return replay_page(request, gw.directory, chosen, count=count)
 
 
 @router.post("/replay")
@@ -102,14 +95,7 @@ async def replay_bulk(request: Request, gw: GatewayDep, form: Actor) -> Response
     which = chosen.dead_letters()
     replay.require_bounds(which)
     outcome = await _replay(request, gw, which, form)
-    return page(
-        request,
-        "replay.html",
-        form=chosen.form_values(),
-        agencies=agency_names(gw.directory),
-        count=None,
-        outcome=outcome,
-    )
+    return replay_page(request, gw.directory, chosen, outcome=outcome)
 
 
 @router.post("/replay/cancel")

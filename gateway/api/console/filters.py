@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
-from gateway.api.console.render import CHINA, local_time
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from gateway.api.console.render import CHINA, local_time, page
 from gateway.domain.errors import InputError
 from gateway.service import replay
 from gateway.service.directory import Directory
@@ -99,3 +102,22 @@ def _text(value: str | None) -> str | None:
 def agency_names(directory: Directory) -> dict[str, str]:
     """Every profile's id and display name, by id (for the agency choosers)."""
     return {name: profile.name for name, profile in sorted(directory.profiles.items())}
+
+
+def replay_page(
+    request: Request,
+    directory: Directory,
+    chosen: Selection,
+    *,
+    count: int | None = None,
+    outcome: replay.ReplayProgress | None = None,
+) -> HTMLResponse:
+    """The bulk replay page: the form as chosen, and a dry-run count or an outcome."""
+    return page(
+        request,
+        "replay.html",
+        form=chosen.form_values(),
+        agencies=agency_names(directory),
+        count=count,
+        outcome=outcome,
+    )

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 
 from gateway.api.console.access import keys, looker
 from gateway.api.console.chain import chain_status
-from gateway.api.console.filters import agency_names, selection
+from gateway.api.console.filters import agency_names, replay_page, selection
 from gateway.api.console.render import ConsoleRoute, page
 from gateway.api.console.session import LOGIN_COOKIE, LOGIN_SECONDS, SESSION_COOKIE, Session
 from gateway.api.deps import gateway
@@ -129,14 +129,7 @@ async def replay_form(
 ) -> Response:
     """The bulk replay form: choose an agency and a window, then see the count."""
     chosen = selection(gw.directory, agency=agency, since=since, until=until)
-    return page(
-        request,
-        "replay.html",
-        form=chosen.form_values(),
-        agencies=agency_names(gw.directory),
-        count=None,
-        outcome=None,
-    )
+    return replay_page(request, gw.directory, chosen)
 
 
 @router.get("/agencies")

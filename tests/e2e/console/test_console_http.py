@@ -125,6 +125,19 @@ def test_an_operator_pauses_an_agency_with_a_reason_and_resumes_it(stack: Consol
     )[TAX].paused
 
 
+def test_a_disabled_agency_shows_why_and_can_be_resumed(stack: ConsoleStack) -> None:
+    store = stack.app.state.gateway.store
+    reason = "only failures for 3 days"
+    store.run_sync(lambda uow: uow.agencies.disable(TAX, reason, 1_790_000_000.0))
+    client = logged_in(stack, "operator")
+    page = client.get("/admin/agencies").text
+    assert "已停用 disabled" in page and f"“{reason}” — auto" in page
+    assert re.search(rf'data-agency="{TAX}" class="held"', page)
+    resumed = client.post(f"/admin/agencies/{TAX}/resume", data={"csrf": csrf_of(page)})
+    assert resumed.status_code == 303
+    assert not store.run_sync(lambda uow: uow.agencies.states(), writes=False)[TAX].disabled
+
+
 def test_the_audit_page_says_verified_then_names_the_entry_that_was_altered(
     stack: ConsoleStack,
 ) -> None:
