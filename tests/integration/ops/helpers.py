@@ -76,3 +76,13 @@ def audit_events(database_url: str, event: str) -> list[str]:
 def wait_for_dead(database_url: str, agency: str, n: int, timeout: float = 120) -> None:
     """Until `n` of `agency`'s handoffs are dead letters."""
     wait_until(lambda: handoffs_in(database_url, "dead", agency) >= n, timeout, f"{n} dead letters")
+
+
+def delivered_three_dead_two(stack: Stack, database_url: str) -> None:
+    """Tax gets three orders delivered, then two refused with a 400 (dead letters)."""
+    tax = stack.agencies["tax-12366"]
+    submit_orders(stack, 3, "OK")
+    wait_until(lambda: handoffs_in(database_url, "delivered", "tax-12366") == 3, 15, "3 deliveries")
+    tax.fail_next, tax.fail_status = 2, 400
+    submit_orders(stack, 2, "BAD")
+    wait_for_dead(database_url, "tax-12366", 2)

@@ -10,13 +10,10 @@ import pytest
 from gateway.mapping.profiles import CircuitPolicy
 from gateway.service.circuit import Breakers
 from tests.conftest import Stack
-from tests.integration.api.helpers import wait_until
 from tests.integration.ops.helpers import (
     api_tokens,
     as_role,
-    handoffs_in,
-    submit_orders,
-    wait_for_dead,
+    delivered_three_dead_two,
 )
 
 TAX, CITY = "tax-12366", "city-management"
@@ -26,12 +23,7 @@ def test_agency_health_shows_real_deliveries_failures_pauses_and_circuits(
     make_stack: Callable[..., Stack], database_url: str
 ) -> None:
     stack = make_stack(api_tokens=api_tokens())
-    tax = stack.agencies[TAX]
-    submit_orders(stack, 3, "OK")
-    wait_until(lambda: handoffs_in(database_url, "delivered", TAX) == 3, 15, "3 deliveries")
-    tax.fail_next, tax.fail_status = 2, 400
-    submit_orders(stack, 2, "BAD")
-    wait_for_dead(database_url, TAX, 2)
+    delivered_three_dead_two(stack, database_url)
     gw = stack.app.state.gateway
     breakers = Breakers({CITY: CircuitPolicy(enabled=True, consecutive=1)})
     breakers.record(CITY, failed=True, now=gw.dispatcher.clock())  # one failure opens it

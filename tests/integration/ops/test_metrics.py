@@ -8,13 +8,11 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import Stack
-from tests.integration.api.helpers import wait_until
 from tests.integration.ops.helpers import (
     api_tokens,
     as_role,
-    handoffs_in,
+    delivered_three_dead_two,
     submit_orders,
-    wait_for_dead,
 )
 
 TAX = "tax-12366"
@@ -37,12 +35,7 @@ def test_metrics_count_deliveries_dead_letters_backlog_and_pauses(
     make_stack: Callable[..., Stack], database_url: str
 ) -> None:
     stack = make_stack(api_tokens=api_tokens())
-    tax = stack.agencies[TAX]
-    submit_orders(stack, 3, "OK")
-    wait_until(lambda: handoffs_in(database_url, "delivered", TAX) == 3, 15, "3 deliveries")
-    tax.fail_next, tax.fail_status = 2, 400
-    submit_orders(stack, 2, "BAD")
-    wait_for_dead(database_url, TAX, 2)
+    delivered_three_dead_two(stack, database_url)
     with httpx.Client(base_url=stack.url, headers=as_role("operator")) as client:
         client.post("/v1/admin/agencies/city-management/pause")
     stack.app.state.gateway.metrics.attempt(TAX, "retry", 0.2)  # as a 503 would be counted
