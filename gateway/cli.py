@@ -17,6 +17,8 @@ from gateway.cli_personal import add_verbs as add_personal_data_verbs
 from gateway.cli_simulators import add_verbs as add_simulator_verbs
 from gateway.domain.errors import ConfigError, LianxinError
 
+GIL_SWITCH_INTERVAL = 0.001  # seconds; see _serve
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
@@ -93,6 +95,10 @@ def _serve(args: argparse.Namespace) -> int:
             "`lianxin data-key` prints a key"
         )
     app = create_app(settings, gateway=gateway)
+    # The database thread gives up the GIL for every statement and fsync and must win it
+    # back from the event loop: at the default 5 ms switch interval it queued for it
+    # (measured on the e2e benchmark: 73–82 handoffs/s at 5 ms, 89–92 at 1 ms).
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, **tls)
     return 0
 

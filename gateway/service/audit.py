@@ -10,13 +10,36 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from json.encoder import encode_basestring
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from gateway.service.ports import AuditRecord
 
 GENESIS = "0" * 64
+#: the fields an entry's hash covers besides prev, seq and at, in `entry_content`'s order
+HASHED_ORDER = ("event", "order_id", "handoff_id", "party", "payload_digest", "signature", "detail")
+HASHED_KEYS = frozenset(HASHED_ORDER)
+_hashed_values = itemgetter(*HASHED_ORDER)
+#: an AuditRecord's fields in declaration order: how the store hands entries to the check
+ChainRow = tuple[
+    int, int, str, str | None, str | None, str | None, str | None, str | None, str, str, str
+]
+as_row = attrgetter(
+    "seq",
+    "at_us",
+    "event",
+    "order_id",
+    "handoff_id",
+    "party",
+    "payload_digest",
+    "signature",
+    "detail",
+    "prev_hash",
+    "entry_hash",
+)
 
 
 def canonical_json(value: Any) -> str:
@@ -32,8 +55,50 @@ def digest(data: bytes | str) -> str:
 
 def entry_hash(prev_hash: str, seq: int, at_us: int, fields: dict[str, str | None]) -> str:
     """The hash that links an entry with number `seq` onto `prev_hash`."""
-    content = canonical_json({"prev": prev_hash, "seq": seq, "at": at_us, **fields})
-    return digest(content)
+    if fields.keys() != HASHED_KEYS:  # not an entry's usual fields: the general form
+        return digest(canonical_json({"prev": prev_hash, "seq": seq, "at": at_us, **fields}))
+    return digest(entry_content(prev_hash, seq, at_us, *_hashed_values(fields)))
+
+
+def entry_content(
+    prev_hash: str,
+    seq: int,
+    at_us: int,
+    event: str | None,
+    order_id: str | None,
+    handoff_id: str | None,
+    party: str | None,
+    payload_digest: str | None,
+    signature: str | None,
+    detail: str | None,
+) -> str:
+    """What an entry's hash covers: `canonical_json` of its fields, byte for byte.
+
+    Written out in sorted key order with json's own C string encoder: sorting and
+    dumping a dict per entry was most of what verifying cost. Values of any other type
+    (a tampered SQLite column can hold anything) go the general way.
+    """
+    values = (event, order_id, handoff_id, party, payload_digest, signature, detail)
+    if type(seq) is not int or type(at_us) is not int:  # bool, float, text: json's forms
+        return _general_content(prev_hash, seq, at_us, values)
+    try:
+        return (
+            f'{{"at":{at_us},"detail":{_quote(detail)},"event":{_quote(event)},'
+            f'"handoff_id":{_quote(handoff_id)},"order_id":{_quote(order_id)},'
+            f'"party":{_quote(party)},"payload_digest":{_quote(payload_digest)},'
+            f'"prev":{_quote(prev_hash)},"seq":{seq},"signature":{_quote(signature)}}}'
+        )
+    except TypeError:  # a value that is neither text nor None
+        return _general_content(prev_hash, seq, at_us, values)
+
+
+def _quote(value: str | None) -> str:
+    return "null" if value is None else encode_basestring(value)
+
+
+def _general_content(prev_hash: Any, seq: Any, at_us: Any, values: tuple[Any, ...]) -> str:
+    fields = dict(zip(HASHED_ORDER, values, strict=True))
+    return canonical_json({"prev": prev_hash, "seq": seq, "at": at_us, **fields})
 
 
 def hashed_fields(record: AuditRecord) -> dict[str, str | None]:
@@ -59,21 +124,39 @@ class ChainReport:
     problem: str | None = None
 
 
+class StoredEntries:
+    """Entries as a store reads them: plain rows for the check, AuditRecords for the rest.
+
+    Building an AuditRecord per entry costs about as much as hashing it, so
+    `verify_chain` walks the rows themselves when it is handed one of these.
+    """
+
+    def __init__(self, rows: Iterator[ChainRow]) -> None:
+        self.rows = rows
+
+    def __iter__(self) -> Iterator[AuditRecord]:
+        return (AuditRecord(*row) for row in self.rows)
+
+
 def verify_chain(records: Iterable[AuditRecord], head: tuple[int, str]) -> ChainReport:
     """Walk the chain in sequence order and name the first entry that does not fit."""
+    if isinstance(records, StoredEntries):
+        return verify_rows(records.rows, head)
+    return verify_rows(map(as_row, records), head)
+
+
+def verify_rows(rows: Iterable[ChainRow], head: tuple[int, str]) -> ChainReport:
+    """`verify_chain` over rows holding an AuditRecord's fields in declaration order."""
     prev, expected_seq, count = GENESIS, 1, 0
-    for record in records:
+    for seq, at_us, *hashed, prev_hash, stored_hash in rows:
         count += 1
-        if record.seq != expected_seq:
-            missing = record.seq > expected_seq
-            why = f"entry {expected_seq} is missing" if missing else "an entry was inserted"
-            return ChainReport(count, False, record.seq, f"{why} (found seq {record.seq})")
-        if record.prev_hash != prev:
-            return ChainReport(count, False, record.seq, "link to the previous entry is broken")
-        recomputed = entry_hash(prev, record.seq, record.at_us, hashed_fields(record))
-        if recomputed != record.entry_hash:
-            return ChainReport(count, False, record.seq, "content does not match its hash")
-        prev, expected_seq = record.entry_hash, expected_seq + 1
+        if seq != expected_seq:
+            return _misnumbered(count, seq, expected_seq)
+        if prev_hash != prev:
+            return ChainReport(count, False, seq, "link to the previous entry is broken")
+        if digest(entry_content(prev, seq, at_us, *hashed)) != stored_hash:
+            return ChainReport(count, False, seq, "content does not match its hash")
+        prev, expected_seq = stored_hash, expected_seq + 1
     head_seq, head_hash = head
     if head_seq != expected_seq - 1 or head_hash != prev:
         return ChainReport(
@@ -83,3 +166,9 @@ def verify_chain(records: Iterable[AuditRecord], head: tuple[int, str]) -> Chain
             f"chain ends at entry {expected_seq - 1} but the head records entry {head_seq}",
         )
     return ChainReport(count, True)
+
+
+def _misnumbered(count: int, seq: int, expected_seq: int) -> ChainReport:
+    missing = seq > expected_seq
+    why = f"entry {expected_seq} is missing" if missing else "an entry was inserted"
+    return ChainReport(count, False, seq, f"{why} (found seq {seq})")

@@ -147,7 +147,8 @@ class Dispatcher:
             )
 
         try:
-            claimed = await self.store.write(claim, urgent=lane == Lane.emergency)
+            # a claim appends no audit entry: on PostgreSQL it need not wait for the chain
+            claimed = await self.store.write(claim, urgent=lane == Lane.emergency, audited=False)
         except Exception:
             log.exception("claiming %s handoffs failed; trying again after the poll interval", lane)
             return []
@@ -302,34 +303,22 @@ class Dispatcher:
         stored = uow.orders.get(handoff.order_id)
         if stored is None:
             return False
-        order = self._with_partner_id(uow, stored.order, handoff, receipt)
-        if order.status == Status.returned and handoff.created_at <= stored.last_update_at:
-            return False  # a late answer to the transfer the agency has since returned (退回)
-        return self._mark_dispatched(uow, order, handoff, receipt)
-
-    @staticmethod
-    def _with_partner_id(
-        uow: UnitOfWork, order: WorkOrder, handoff: Handoff, receipt: Receipt
-    ) -> WorkOrder:
-        """Keep the agency's own case number (e.g. 110's JJDBH) on the order."""
-        if not receipt.agency_ref or handoff.agency == HOTLINE:
-            return order
-        if order.partner_ids.get(handoff.agency) == receipt.agency_ref:
-            return order
-        ids = {**order.partner_ids, handoff.agency: receipt.agency_ref}
-        order = order.model_copy(update={"partner_ids": ids})
-        uow.orders.replace(order)
-        return order
+        order = _with_partner_id(stored.order, handoff, receipt)
+        # a late answer to the transfer the agency has since returned (退回) moves nothing
+        late = order.status == Status.returned and handoff.created_at <= stored.last_update_at
+        if not late and _dispatches(order, handoff):
+            return self._mark_dispatched(uow, order, handoff, receipt)
+        if order is not stored.order:
+            uow.orders.replace(order)
+        return False
 
     def _mark_dispatched(
         self, uow: UnitOfWork, order: WorkOrder, handoff: Handoff, receipt: Receipt
     ) -> bool:
-        if order.lead_agency != handoff.agency:
-            return False
-        if order.status not in (Status.received, Status.returned, Status.reopened):
-            return False  # the agency's own update already moved it on
+        """Move the order to dispatched (written once, with any new partner id)."""
         check_transition(order.status, Status.dispatched, Actor.system, None)
-        uow.orders.set_status(order.id, Status.dispatched, None)
+        moved = order.model_copy(update={"status": Status.dispatched})
+        uow.orders.replace(moved)
         uow.audit.append(
             AuditEvent(
                 "status_applied",
@@ -345,7 +334,6 @@ class Dispatcher:
         )
         if order.origin != HOTLINE:
             return False  # a matter an agency sent: the hotline tells it through its own events
-        moved = order.model_copy(update={"status": Status.dispatched})
         payload = envelopes.status(
             moved,
             order.status,
@@ -427,6 +415,27 @@ class Dispatcher:
                 agency=handoff.agency,
                 detail=detail,
             )
+
+
+def _with_partner_id(order: WorkOrder, handoff: Handoff, receipt: Receipt) -> WorkOrder:
+    """The order with the agency's own case number (e.g. 110's JJDBH) kept on it; the
+    same object when there is nothing new to keep."""
+    if not receipt.agency_ref or handoff.agency == HOTLINE:
+        return order
+    if order.partner_ids.get(handoff.agency) == receipt.agency_ref:
+        return order
+    ids = {**order.partner_ids, handoff.agency: receipt.agency_ref}
+    return order.model_copy(update={"partner_ids": ids})
+
+
+def _dispatches(order: WorkOrder, handoff: Handoff) -> bool:
+    """Whether the lead agency's acknowledgement moves the order to dispatched: not when
+    the agency's own update already moved it on."""
+    return order.lead_agency == handoff.agency and order.status in (
+        Status.received,
+        Status.returned,
+        Status.reopened,
+    )
 
 
 def _iso(epoch: float) -> str:

@@ -10,10 +10,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Integer,
-    Select,
     bindparam,
-    exists,
     func,
     insert,
     select,
@@ -40,6 +37,7 @@ from gateway.service.ports import (
     HandoffView,
     StoredOrder,
 )
+from gateway.store import claims
 from gateway.store import failures as failed_handoffs
 from gateway.store.schema import (
     agency_state,
@@ -62,30 +60,25 @@ class SqlOrders:
         self.cipher = cipher
 
     def find(self, origin: str, flow_id: str) -> StoredOrder | None:
-        query = select(work_orders).where(
-            work_orders.c.origin == origin, work_orders.c.flow_id == flow_id
-        )
-        return _stored(self.conn.execute(query).first(), self.cipher)
+        row = self.conn.execute(_FIND_ORDER, {"origin": origin, "flow_id": flow_id}).first()
+        return _stored(row, self.cipher)
 
     def get(self, order_id: str) -> StoredOrder | None:
-        query = select(work_orders).where(work_orders.c.id == order_id)
-        return _stored(self.conn.execute(query).first(), self.cipher)
+        return _stored(self.conn.execute(_GET_ORDER, {"b_id": order_id}).first(), self.cipher)
 
     def add(self, order: WorkOrder, now: float) -> None:
-        self.conn.execute(
-            insert(work_orders).values(
-                **_columns(order, self.cipher),
-                origin=order.origin,
-                flow_id=order.flow_id,
-                id=order.id,
-                last_update_at=0.0,
-                created_at=now,
-            )
-        )
+        values = {
+            **_columns(order, self.cipher),
+            "origin": order.origin,
+            "flow_id": order.flow_id,
+            "id": order.id,
+            "last_update_at": 0.0,
+            "created_at": now,
+        }
+        self.conn.execute(_ADD_ORDER, values)
 
     def replace(self, order: WorkOrder) -> None:
-        query = update(work_orders).where(work_orders.c.id == order.id)
-        self.conn.execute(query.values(**_columns(order, self.cipher)))
+        self.conn.execute(_UPDATE_ORDER, {"b_id": order.id, **_columns(order, self.cipher)})
 
     def set_status(self, order_id: str, status: Status, last_update_at: float | None) -> None:
         stored = self.get(order_id)
@@ -94,7 +87,17 @@ class SqlOrders:
         values: dict[str, Any] = _columns(order, self.cipher)
         if last_update_at is not None:
             values["last_update_at"] = last_update_at
-        self.conn.execute(update(work_orders).where(work_orders.c.id == order_id).values(values))
+        self.conn.execute(_UPDATE_ORDER, {"b_id": order_id, **values})
+
+
+# Statements built once and run with parameters: building one per call (`.values(...)`)
+# cost more Python than running it. An UPDATE run with a dict sets the columns it names.
+_FIND_ORDER = select(work_orders).where(
+    work_orders.c.origin == bindparam("origin"), work_orders.c.flow_id == bindparam("flow_id")
+)
+_GET_ORDER = select(work_orders).where(work_orders.c.id == bindparam("b_id"))
+_ADD_ORDER = insert(work_orders)
+_UPDATE_ORDER = update(work_orders).where(work_orders.c.id == bindparam("b_id"))
 
 
 def _columns(order: WorkOrder, cipher: DataCipher) -> dict[str, Any]:
@@ -114,35 +117,6 @@ def _stored(row: Any, cipher: DataCipher) -> StoredOrder | None:
     return StoredOrder(order=order, last_update_at=row.last_update_at, created_at=row.created_at)
 
 
-def _claim_query(state: HandoffState, due: ColumnElement[bool]) -> Select[Any]:
-    """Due handoffs of one agency and lane in order, each the oldest open one of its order
-    and agency; built once, run with parameters (an index range scan each)."""
-    earlier = handoffs.alias("earlier")
-    older_open = exists().where(
-        earlier.c.order_id == handoffs.c.order_id,
-        earlier.c.agency == handoffs.c.agency,
-        earlier.c.seq < handoffs.c.seq,
-        earlier.c.state.in_(ACTIVE),
-    )
-    return (
-        select(handoffs)
-        .where(
-            handoffs.c.state == state.value,
-            handoffs.c.agency == bindparam("agency"),
-            handoffs.c.lane == bindparam("lane"),
-            due,
-            ~older_open,
-        )
-        .order_by(handoffs.c.next_attempt_at, handoffs.c.seq)
-        .limit(bindparam("n", type_=Integer))
-        .with_for_update(skip_locked=True, of=handoffs)
-    )
-
-
-_EXPIRED = _claim_query(HandoffState.in_flight, handoffs.c.lease_until < bindparam("now"))
-_PENDING = _claim_query(HandoffState.pending, handoffs.c.next_attempt_at <= bindparam("now"))
-
-
 class SqlHandoffs:
     """The outbox: handoffs written with their order, claimed by workers with a lease.
 
@@ -154,21 +128,20 @@ class SqlHandoffs:
         self.cipher = cipher
 
     def add(self, handoff: Handoff) -> None:
-        self.conn.execute(
-            insert(handoffs).values(
-                id=handoff.id,
-                order_id=handoff.order_id,
-                agency=handoff.agency,
-                kind=handoff.kind.value,
-                lane=handoff.lane.value,
-                body=seal_body(handoff.id, handoff.body, self.cipher),
-                body_digest=handoff.body_digest,
-                state=handoff.state.value,
-                attempts=handoff.attempts,
-                next_attempt_at=handoff.next_attempt_at,
-                created_at=handoff.created_at,
-            )
-        )
+        values = {
+            "id": handoff.id,
+            "order_id": handoff.order_id,
+            "agency": handoff.agency,
+            "kind": handoff.kind.value,
+            "lane": handoff.lane.value,
+            "body": seal_body(handoff.id, handoff.body, self.cipher),
+            "body_digest": handoff.body_digest,
+            "state": handoff.state.value,
+            "attempts": handoff.attempts,
+            "next_attempt_at": handoff.next_attempt_at,
+            "created_at": handoff.created_at,
+        }
+        self.conn.execute(_ADD_HANDOFF, values)
 
     def claim(
         self, now: float, quotas: Mapping[str, int], lane: Lane, lease_until: float, owner: str
@@ -176,14 +149,12 @@ class SqlHandoffs:
         """Lease due handoffs, at most `quotas[agency]` per agency, each the oldest open one
         of its order and agency.
 
-        One index range scan per agency rather than one query over the lane: under a
-        backlog for one agency, a single query that skips it would read the whole backlog
-        to find nothing (seconds per claim on PostgreSQL with 100,000 rows).
+        One SELECT (see `gateway.store.claims`) made of one index range scan per agency
+        rather than one scan over the lane: under a backlog for one agency, a scan that
+        skips it would read the whole backlog to find nothing (seconds per claim on
+        PostgreSQL with 100,000 rows). Then one UPDATE leases what it returned.
         """
-        rows: list[Any] = []
-        for agency, quota in quotas.items():
-            if quota > 0:
-                rows += self._claimable(now, agency, lane, quota)
+        rows = claims.claimable(self.conn, now, quotas, lane)
         if not rows:
             return []
         ids = [row.id for row in rows]
@@ -198,15 +169,6 @@ class SqlHandoffs:
             )
         )
         return [_handoff(row, self.cipher, attempts=row.attempts + 1) for row in rows]
-
-    def _claimable(self, now: float, agency: str, lane: Lane, limit: int) -> list[Any]:
-        rows: list[Any] = []
-        for query in (_EXPIRED, _PENDING):
-            params = {"now": now, "agency": agency, "lane": lane.value, "n": limit - len(rows)}
-            rows += self.conn.execute(query, params).all()
-            if len(rows) >= limit:
-                break
-        return rows
 
     def delivered(self, handoff_id: str, now: float, receipt: Receipt) -> None:
         self._set(
@@ -301,7 +263,11 @@ class SqlHandoffs:
         return {(state, agency, lane): n for state, agency, lane, n in self.conn.execute(query)}
 
     def _set(self, handoff_id: str, **values: Any) -> None:
-        self.conn.execute(update(handoffs).where(handoffs.c.id == handoff_id).values(**values))
+        self.conn.execute(_UPDATE_HANDOFF, {"b_id": handoff_id, **values})
+
+
+_ADD_HANDOFF = insert(handoffs)
+_UPDATE_HANDOFF = update(handoffs).where(handoffs.c.id == bindparam("b_id"))
 
 
 _DEAD_COLUMNS = [
@@ -438,12 +404,17 @@ class SqlCursors:
 
 
 class SqlAuditLog:
-    """Append-only, hash-chained audit entries; appends serialise on the head row."""
+    """Append-only, hash-chained audit entries; appends serialise on the head row.
+
+    Entries are hashed as they are appended and inserted together (one executemany) when
+    the unit of work ends, before anything reads the log, or at a `checkpoint`.
+    """
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._head: tuple[int, str] | None = None
-        self._dirty = False
+        self._pending: list[dict[str, Any]] = []
+        self._moved = False  # the head row is behind the entries appended
 
     def append(self, event: AuditEvent) -> None:
         seq, prev = self._lock_head()
@@ -459,29 +430,43 @@ class SqlAuditLog:
             "detail": canonical_json(mask_strings(event.detail)),  # no phone or ID in clear
         }
         digest = entry_hash(prev, seq, at_us, fields)
-        self.conn.execute(
-            insert(audit_log).values(
-                seq=seq, at_us=at_us, prev_hash=prev, entry_hash=digest, **fields
-            )
+        self._pending.append(
+            {"seq": seq, "at_us": at_us, "prev_hash": prev, "entry_hash": digest, **fields}
         )
         self._head = (seq, digest)
-        self._dirty = True
+        self._moved = True
 
     def flush(self) -> None:
-        """Move the head row to the last entry appended in this transaction."""
-        if self._dirty and self._head is not None:
+        """Insert the entries appended and move the head row to the last of them."""
+        self._insert_pending()
+        if self._moved and self._head is not None:
             seq, digest = self._head
-            query = update(audit_head).where(audit_head.c.id == 1)
-            self.conn.execute(query.values(seq=seq, hash=digest))
-            self._dirty = False
+            self.conn.execute(_MOVE_HEAD, {"head_seq": seq, "head_hash": digest})
+            self._moved = False
+
+    def checkpoint(self) -> tuple[tuple[int, str] | None, bool]:
+        """Insert what is pending and mark where the chain stands, for `restore`."""
+        self._insert_pending()
+        return self._head, self._moved
+
+    def restore(self, mark: tuple[tuple[int, str] | None, bool]) -> None:
+        """Forget the entries appended since `mark` (their savepoint was rolled back)."""
+        self._pending.clear()
+        self._head, self._moved = mark
 
     def for_order(self, order_id: str) -> list[AuditRecord]:
+        self._insert_pending()
         query = select(audit_log).where(audit_log.c.order_id == order_id).order_by(audit_log.c.seq)
         return [record(row) for row in self.conn.execute(query)]
 
     def lock(self) -> None:
         """Take the head row's lock now (the first lock of a writing transaction)."""
         self._lock_head()
+
+    def _insert_pending(self) -> None:
+        if self._pending:
+            self.conn.execute(insert(audit_log), self._pending)
+            self._pending = []
 
     def _lock_head(self) -> tuple[int, str]:
         if self._head is None:
@@ -491,6 +476,13 @@ class SqlAuditLog:
                 raise AuditError("the audit head row is missing: migrate the database")
             self._head = (row[0], row[1])
         return self._head
+
+
+_MOVE_HEAD = (
+    update(audit_head)
+    .where(audit_head.c.id == 1)
+    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+)
 
 
 def record(row: Any) -> AuditRecord:

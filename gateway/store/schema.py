@@ -16,9 +16,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 
 metadata = MetaData()
+OPEN_STATES = "state IN ('pending', 'in_flight')"  # handoffs not yet delivered or dead
 
 work_orders = Table(
     "work_orders",
@@ -61,6 +63,15 @@ handoffs = Table(
     # claims read one agency and lane at a time in (next_attempt_at, seq) order, and stop
     Index("ix_handoffs_due", "state", "agency", "lane", "next_attempt_at", "seq"),
     Index("ix_handoffs_fifo", "order_id", "agency", "seq"),
+    # the claim's FIFO check: is an older handoff of this order and agency still open?
+    Index(
+        "ix_handoffs_open_fifo",
+        "order_id",
+        "agency",
+        "seq",
+        postgresql_where=text(OPEN_STATES),
+        sqlite_where=text(OPEN_STATES),
+    ),
 )
 
 inbound_messages = Table(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -21,7 +22,6 @@ class SqlWatches:
 
     def arm(self, watch: Watch) -> None:
         """Arm `watch`, or re-arm it at its new due time (an extension moves deadlines)."""
-        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
         values = {
             "order_id": watch.order_id,
             "kind": watch.kind,
@@ -31,13 +31,7 @@ class SqlWatches:
             "state": ARMED,
             "fired_at": None,
         }
-        statement = dialect.insert(watches).values(**values)
-        self.conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=["order_id", "kind", "level", "agency"],
-                set_={"due_at": watch.due_at, "state": ARMED, "fired_at": None},
-            )
-        )
+        self.conn.execute(_ARM[self.conn.dialect.name], values)
 
     def fire_due(self, now: float, limit: int) -> list[Watch]:
         """Mark up to `limit` armed watches due by `now` as fired, and return them."""
@@ -82,6 +76,18 @@ def _key(watch: Watch) -> tuple[ColumnElement[bool], ...]:
         watches.c.level == watch.level,
         watches.c.agency == watch.agency,
     )
+
+
+def _arm_statement(dialect: Any) -> Any:
+    """Insert a watch, or re-arm the one with its key: built once per dialect."""
+    statement = dialect.insert(watches)
+    return statement.on_conflict_do_update(
+        index_elements=["order_id", "kind", "level", "agency"],
+        set_={"due_at": statement.excluded.due_at, "state": ARMED, "fired_at": None},
+    )
+
+
+_ARM = {"postgresql": _arm_statement(postgresql), "sqlite": _arm_statement(sqlite)}
 
 
 def _watch(row: object) -> Watch:

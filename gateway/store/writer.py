@@ -5,9 +5,13 @@ so work queued for the database waits for what is queued before it. Under a back
 queue holds claims and outcome batches of normal handoffs; an emergency intake, claim or
 outcome must not wait behind them. The writer takes urgent jobs first. With an urgent
 lane (PostgreSQL) it has a second thread that takes only urgent jobs, while the first
-takes normal jobs one at a time: an urgent transaction then waits for at most the one
-normal transaction that holds the head lock, never for a queue of them. A running job is
-never interrupted.
+takes normal jobs: an urgent transaction then waits for at most the one normal
+transaction that holds the head lock, never for a queue of them. A running job is never
+interrupted.
+
+A thread hands the jobs it takes to a runner. The default runs each on its own; the SQL
+store's runner commits several in one transaction (group commit), asking for the next
+job with `more` while its budget lasts, so a queued urgent job still comes next.
 """
 
 from __future__ import annotations
@@ -20,17 +24,20 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 Job = tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]
+More = Callable[[], Job | None]  # the next queued job this thread may take, if any
+Runner = Callable[[Job, More], None]
 
 
 class PriorityWriter:
     """One writer thread over an urgent and a normal queue, plus one urgent-only thread
     when `urgent_lane` (only worth it where writers can run side by side: not SQLite)."""
 
-    def __init__(self, name: str, *, urgent_lane: bool) -> None:
+    def __init__(self, name: str, *, urgent_lane: bool, runner: Runner | None = None) -> None:
         self._urgent: deque[Job] = deque()
         self._normal: deque[Job] = deque()
         self._ready = threading.Condition()
         self._stopping = False
+        self._runner = runner or run_alone
         roles = [False, True] if urgent_lane else [False]
         self._threads = [
             threading.Thread(
@@ -59,26 +66,27 @@ class PriorityWriter:
         for thread in self._threads:
             thread.join()
 
-    def _next(self, urgent_only: bool) -> Job | None:
+    def _take(self, urgent_only: bool, wait: bool) -> Job | None:
         with self._ready:
             while True:
                 if self._urgent:
                     return self._urgent.popleft()
                 if self._normal and not urgent_only:
                     return self._normal.popleft()
-                if self._stopping:
+                if self._stopping or not wait:
                     return None
                 self._ready.wait()
 
     def _work(self, urgent_only: bool) -> None:
-        while True:
-            job = self._next(urgent_only)
-            if job is None:
-                return
-            _run(job)
+        def more() -> Job | None:
+            return self._take(urgent_only, wait=False)
+
+        while (job := self._take(urgent_only, wait=True)) is not None:
+            self._runner(job, more)
 
 
-def _run(job: Job) -> None:
+def run_alone(job: Job, _more: More) -> None:
+    """The default runner: one job at a time."""
     future, work, args = job
     if not future.set_running_or_notify_cancel():
         return

@@ -1,0 +1,105 @@
+"""One claim, one SELECT: quotas, expired leases first, FIFO, SKIP LOCKED across claimers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+
+from gateway.domain.messages import Handoff, Lane
+from gateway.service.ports import UnitOfWork
+from gateway.store.repositories import SqlHandoffs
+from gateway.store.sql import SqlStore
+from tests.integration.store.test_outbox import handoff, store_with
+
+AGENCIES = [f"agency-{n:02d}" for n in range(12)]
+
+
+def add(store: SqlStore, *handoffs: Handoff) -> None:
+    def write(uow: UnitOfWork) -> None:
+        for one in handoffs:
+            uow.handoffs.add(one)
+
+    store.run_sync(write)
+
+
+def claim(store: SqlStore, now: float, quotas: dict[str, int], lease: float = 5.0) -> list[str]:
+    claimed = store.run_sync(
+        lambda uow: uow.handoffs.claim(now, quotas, Lane.normal, now + lease, "node-a")
+    )
+    return [h.id for h in claimed]
+
+
+def test_a_claim_over_twelve_agencies_is_one_select_and_one_update(database_url: str) -> None:
+    due = [handoff(n, order=f"wo_{n}", agency=agency) for n, agency in enumerate(AGENCIES)]
+    store = store_with(database_url, *due)
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        statements.append(sql.lstrip().split(None, 1)[0].upper())
+
+    def claim_all(uow: Any) -> list[Any]:
+        event.listen(store.engine, "before_cursor_execute", record)
+        try:
+            return list(
+                uow.handoffs.claim(10.0, dict.fromkeys(AGENCIES, 3), Lane.normal, 70.0, "a")
+            )
+        finally:
+            event.remove(store.engine, "before_cursor_execute", record)
+
+    assert len(store.run_sync(claim_all)) == 12
+    assert statements.count("SELECT") == 1
+    assert statements.count("UPDATE") == 1
+
+
+def test_expired_leases_come_first_then_the_oldest_pending(database_url: str) -> None:
+    store = store_with(database_url, handoff(1, order="wo_1", at=5.0), handoff(2, "wo_2", at=5.0))
+    assert claim(store, now=10.0, quotas={"tax": 2}) == ["msg_1", "msg_2"]  # leased until 15
+    add(store, *(handoff(n, order=f"wo_{n}", at=n - 2.0) for n in (3, 4)))
+    assert claim(store, now=20.0, quotas={"tax": 3}) == ["msg_1", "msg_2", "msg_3"]
+
+
+def test_each_agency_gets_at_most_its_quota_expired_leases_included(database_url: str) -> None:
+    expired = [handoff(n, order=f"wo_{n}", agency="tax") for n in (1, 2)]
+    expired += [handoff(3, order="wo_3", agency="city"), handoff(4, order="wo_4", agency="fire")]
+    store = store_with(database_url, *expired)
+    assert len(claim(store, now=10.0, quotas={"tax": 2, "city": 1, "fire": 1})) == 4
+    later = ((5, "tax"), (6, "tax"), (7, "city"), (8, "fire"))
+    add(store, *(handoff(n, order=f"wo_{n}", agency=agency) for n, agency in later))
+    claimed = claim(store, now=20.0, quotas={"tax": 3, "city": 1, "fire": 0})
+    assert claimed == ["msg_1", "msg_2", "msg_5", "msg_3"]
+
+
+def test_only_the_oldest_open_handoff_per_order_and_agency_across_agencies(
+    database_url: str,
+) -> None:
+    store = store_with(
+        database_url,
+        handoff(1, agency="tax"),
+        handoff(2, agency="city"),
+        handoff(3, agency="tax"),
+        handoff(4, agency="city"),
+    )
+    quotas = {"tax": 5, "city": 5}
+    assert claim(store, now=10.0, quotas=quotas) == ["msg_1", "msg_2"]
+    # msg_1's lease runs out: it is claimed again, msg_3 still waits behind it
+    store.run_sync(lambda uow: uow.handoffs.reschedule("msg_2", 100.0, "HTTP 503", 503))
+    assert claim(store, now=20.0, quotas=quotas) == ["msg_1"]
+
+
+def test_two_open_claims_on_postgresql_skip_each_others_rows(postgres_url: str) -> None:
+    due = [handoff(n, order=f"wo_{n}", agency=AGENCIES[n % 3]) for n in range(30)]
+    store = store_with(postgres_url, *due)
+    quotas = dict.fromkeys(AGENCIES[:3], 4)
+    cipher = store.cipher
+    with store.engine.connect() as first, store.engine.connect() as second:
+        first.begin()
+        second.begin()  # both transactions stay open: the rows of the first are locked
+        second.exec_driver_sql("SET LOCAL lock_timeout = '5s'")  # waiting on them fails
+        mine = SqlHandoffs(first, cipher).claim(10.0, quotas, Lane.normal, 70.0, "node-a")
+        theirs = SqlHandoffs(second, cipher).claim(10.0, quotas, Lane.normal, 70.0, "node-b")
+        first.commit()
+        second.commit()
+    ids = [h.id for h in mine + theirs]
+    assert len(mine) == len(theirs) == 12
+    assert len(set(ids)) == 24

@@ -1,0 +1,134 @@
+"""Group commit: units of work queued together share one transaction, and one that fails
+is rolled back alone (its savepoint), audit entries included."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select
+
+from gateway.service.audit import verify_chain
+from gateway.service.ports import AuditEvent, UnitOfWork
+from gateway.store.migrate import upgrade
+from gateway.store.schema import audit_head
+from gateway.store.sql import SqlStore
+
+
+def _note(name: str) -> Callable[[UnitOfWork], str]:
+    def work(uow: UnitOfWork) -> str:
+        uow.audit.append(AuditEvent("noted", order_id=name, party="system"))
+        uow.cursors.save(name, "1", 1.0)
+        return name
+
+    return work
+
+
+def _fails_after_writing(uow: UnitOfWork) -> None:
+    uow.audit.append(AuditEvent("noted", order_id="doomed", party="system"))
+    uow.cursors.save("doomed", "1", 1.0)
+    raise ValueError("this unit of work fails")
+
+
+async def _queue_behind_a_blocker(store: SqlStore, works: list[Any]) -> list[Any]:
+    """Hold the writer with one job, queue `works`, release: they run as one group."""
+    gate = threading.Event()
+    blocker = asyncio.ensure_future(store.write(lambda uow: gate.wait(10)))
+    await asyncio.sleep(0.05)
+    queued = [asyncio.ensure_future(store.write(work)) for work in works]
+    await asyncio.sleep(0.05)
+    gate.set()
+    await blocker
+    return await asyncio.gather(*queued, return_exceptions=True)
+
+
+def _commits(store: SqlStore) -> list[int]:
+    commits: list[int] = []
+    event.listen(store.engine, "commit", lambda _conn: commits.append(1))
+    return commits
+
+
+def test_queued_units_of_work_commit_together(database_url: str) -> None:
+    upgrade(database_url)
+    store = SqlStore(database_url, group_budget=5.0)  # a slow machine still groups all
+    commits = _commits(store)
+    names = [f"board-{n}" for n in range(20)]
+    results = asyncio.run(_queue_behind_a_blocker(store, [_note(n) for n in names]))
+    assert results == names
+    assert len(commits) == 1  # the blocker's group took the twenty queued meanwhile
+    saved = store.run_sync(lambda uow: [uow.cursors.get(n) for n in names], writes=False)
+    assert saved == ["1"] * 20
+    with store.audit_snapshot() as (head, records):
+        report = verify_chain(records, head)
+    assert report.ok and report.entries == 20
+
+
+def test_a_failing_unit_of_work_is_rolled_back_alone(database_url: str) -> None:
+    upgrade(database_url)
+    store = SqlStore(database_url)
+    works = [_note("before"), _fails_after_writing, _note("after")]
+    results = asyncio.run(_queue_behind_a_blocker(store, works))
+    assert results[0] == "before" and results[2] == "after"
+    assert isinstance(results[1], ValueError)
+    cursors = store.run_sync(
+        lambda uow: [uow.cursors.get(n) for n in ("before", "doomed", "after")], writes=False
+    )
+    assert cursors == ["1", None, "1"]
+    with store.audit_snapshot() as (head, records):
+        entries = list(records)
+        report = verify_chain(entries, head)
+    assert report.ok, report.problem
+    assert [e.order_id for e in entries] == ["before", "after"]
+
+
+def test_a_failing_first_unit_of_work_leaves_nothing(database_url: str) -> None:
+    upgrade(database_url)
+    store = SqlStore(database_url)
+    with pytest.raises(ValueError, match="fails"):
+        asyncio.run(store.write(_fails_after_writing))
+    assert asyncio.run(store.write(_note("next"))) == "next"
+    with store.audit_snapshot() as (head, records):
+        entries = list(records)
+        assert verify_chain(entries, head).ok
+    assert [e.order_id for e in entries] == ["next"]
+
+
+def test_entries_appended_then_read_in_one_unit_of_work_are_seen(database_url: str) -> None:
+    upgrade(database_url)
+    store = SqlStore(database_url)
+
+    def append_then_read(uow: UnitOfWork) -> list[str]:
+        for event_name in ("one", "two"):
+            uow.audit.append(AuditEvent(event_name, order_id="wo_1", party="system"))
+        return [entry.event for entry in uow.audit.for_order("wo_1")]
+
+    assert store.run_sync(append_then_read) == ["one", "two"]
+
+
+def test_work_that_is_not_audited_does_not_wait_for_the_chain(postgres_url: str) -> None:
+    """On PostgreSQL a claim must not queue for the audit head's lock behind other writers."""
+    upgrade(postgres_url)
+    store = SqlStore(postgres_url)
+    holder = store.engine.connect()
+    holder.begin()
+    holder.execute(select(audit_head).with_for_update())  # another writer holds the head
+
+    async def both() -> tuple[str, bool]:
+        unaudited = await asyncio.wait_for(
+            store.write(lambda uow: uow.cursors.save("claim", "1", 1.0) or "done", audited=False),
+            5,
+        )
+        audited = asyncio.ensure_future(store.write(_note("audited")))
+        await asyncio.sleep(0.5)
+        waited = not audited.done()
+        holder.rollback()
+        await audited
+        return unaudited, waited
+
+    unaudited, waited = asyncio.run(both())
+    holder.close()
+    assert unaudited == "done"
+    assert waited  # an audited write did wait for the head
