@@ -51,7 +51,7 @@ class Sink:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        body = await _body(receive)
+        body = await read_body(receive)
         status, answer = self._answer(scope["method"], scope["path"], body)
         payload = json.dumps(answer).encode()
         headers = [
@@ -113,7 +113,8 @@ class Sink:
         )
 
 
-async def _body(receive: Receive) -> bytes:
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body of an ASGI request."""
     chunks = []
     while True:
         message = await receive()

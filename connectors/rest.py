@@ -17,6 +17,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
+from connectors.http_transport import Http11Transport
 from gateway.domain.errors import PermanentDelivery, TransientDelivery
 from gateway.domain.messages import Delivery, Receipt
 from gateway.mapping.profiles import AgencyProfile
@@ -30,10 +31,8 @@ class RestConnector:
     """One pooled HTTP client per agency, its size bounded by the profile's concurrency."""
 
     def __init__(self, profile: AgencyProfile, transport: httpx.AsyncBaseTransport | None = None):
-        limits = httpx.Limits(
-            max_connections=profile.concurrency, max_keepalive_connections=profile.concurrency
-        )
-        self.client = httpx.AsyncClient(limits=limits, transport=transport, timeout=profile.timeout)
+        transport = transport or Http11Transport(max_connections=profile.concurrency)
+        self.client = httpx.AsyncClient(transport=transport, timeout=profile.timeout)
 
     async def deliver(self, delivery: Delivery) -> Receipt:
         """POST the body; a 2xx is the receipt, anything else a typed delivery error."""

@@ -16,7 +16,9 @@ DELIVERY = Delivery("msg_1", "tax", URL, b'{"a":1}', {"webhook-id": "msg_1"}, 2.
 
 @pytest.fixture
 async def connector() -> RestConnector:
-    return RestConnector(PROFILE)
+    # the default transport is our own (connectors/http_transport.py), which respx does not
+    # patch: hand the connector respx's router as its transport instead
+    return RestConnector(PROFILE, transport=httpx.MockTransport(respx.mock.async_handler))
 
 
 @respx.mock
