@@ -156,7 +156,8 @@ class SqlStore:
         """
         if not first[0].set_running_or_notify_cancel():
             return
-        done: list[tuple[Job, Any, Exception | None]] = []
+        taken: list[Job] = [first]  # every job taken hears how it ended, whatever happens
+        outcomes: list[tuple[Any, Exception | None]] = []
         started = time.perf_counter()
         alone = not self.is_sqlite and not _audited(first)
         try:
@@ -164,16 +165,17 @@ class SqlStore:
                 uow = SqlUnitOfWork(conn, self.cipher)
                 if not self.is_sqlite and not alone:
                     uow.audit.lock()
-                done.append((first, first[1](uow), None))
-                while not alone and (job := self._next_in_group(more, len(done), started)):
-                    done.append(self._run_in_savepoint(conn, uow, job))
+                outcomes.append((first[1](uow), None))
+                while not alone and (job := self._next_in_group(more, len(taken), started)):
+                    taken.append(job)
+                    outcomes.append(self._run_in_savepoint(conn, uow, job))
                 uow.audit.flush()
         except BaseException as exc:  # handed to the awaiting callers
-            for future in [job[0] for job, _, _ in done] or [first[0]]:
+            for future, _, _ in taken:
                 future.set_exception(exc)
             return
-        _log_if_slow(first[1], time.perf_counter() - started, len(done))
-        for (future, _, _), result, error in done:
+        _log_if_slow(first[1], time.perf_counter() - started, len(taken))
+        for (future, _, _), (result, error) in zip(taken, outcomes, strict=True):
             if error is None:
                 future.set_result(result)
             else:
@@ -189,14 +191,14 @@ class SqlStore:
     @staticmethod
     def _run_in_savepoint(
         conn: Connection, uow: SqlUnitOfWork, job: Job
-    ) -> tuple[Job, Any, Exception | None]:
+    ) -> tuple[Any, Exception | None]:
         mark = uow.audit.checkpoint()
         try:
             with conn.begin_nested():
-                return job, job[1](uow), None
+                return job[1](uow), None
         except Exception as exc:
             uow.audit.restore(mark)
-            return job, None, exc
+            return None, exc
 
     def run_sync(self, work: Callable[[UnitOfWork], T], writes: bool = True) -> T:
         """Run `work` in one transaction on the calling thread.

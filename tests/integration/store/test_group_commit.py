@@ -14,6 +14,7 @@ from sqlalchemy import event, select
 from gateway.service.audit import verify_chain
 from gateway.service.ports import AuditEvent, UnitOfWork
 from gateway.store.migrate import upgrade
+from gateway.store.repositories import SqlAuditLog
 from gateway.store.schema import audit_head
 from gateway.store.sql import SqlStore
 
@@ -132,3 +133,32 @@ def test_work_that_is_not_audited_does_not_wait_for_the_chain(postgres_url: str)
     holder.close()
     assert unaudited == "done"
     assert waited  # an audited write did wait for the head
+
+
+def test_a_failure_between_units_of_work_reaches_every_caller(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writing the previous unit's audit entries can fail after the next unit was taken:
+    the whole group fails, and no caller is left waiting."""
+    upgrade(database_url)
+    store = SqlStore(database_url, group_budget=5.0)
+
+    def checkpoint_fails(_self: object) -> None:
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(SqlAuditLog, "checkpoint", checkpoint_fails)
+
+    async def run() -> list[Any]:
+        gate = threading.Event()
+        blocker = asyncio.ensure_future(store.write(lambda uow: gate.wait(10)))
+        await asyncio.sleep(0.05)
+        queued = [asyncio.ensure_future(store.write(_note(n))) for n in ("one", "two")]
+        await asyncio.sleep(0.05)
+        gate.set()
+        every = asyncio.gather(blocker, *queued, return_exceptions=True)
+        return await asyncio.wait_for(every, 10)
+
+    results = asyncio.run(run())
+    blocker, taken_with_it, next_group = results
+    assert isinstance(blocker, RuntimeError) and isinstance(taken_with_it, RuntimeError)
+    assert next_group == "two"  # the next group starts afresh
