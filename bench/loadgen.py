@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,20 +148,24 @@ async def _timed(pool: Pool, key: str, request: bytes, due: float, wall: float) 
 
 
 async def closed_loop(
-    port: int, requests: Iterable[tuple[str, bytes]], concurrency: int
+    port: int | Sequence[int], requests: Iterable[tuple[str, bytes]], concurrency: int
 ) -> LoadResult:
-    """Send every request, `concurrency` at a time, as fast as the server answers."""
-    pool, result, queue = Pool(port), LoadResult(), iter(requests)
+    """Send every request, `concurrency` at a time, as fast as the server answers.
+
+    Given several ports (gateways sharing one database), the workers take turns."""
+    ports = [port] if isinstance(port, int) else list(port)
+    pools, result, queue = [Pool(p) for p in ports], LoadResult(), iter(requests)
     cpu, started = time.process_time(), time.perf_counter()
 
-    async def worker() -> None:
+    async def worker(pool: Pool) -> None:
         for key, request in queue:
             now = time.perf_counter()
             result.sent.append(await _timed(pool, key, request, now, time.time()))
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker(pools[n % len(pools)]) for n in range(concurrency)))
     result.wall, result.cpu = time.perf_counter() - started, time.process_time() - cpu
-    pool.close()
+    for pool in pools:
+        pool.close()
     return result
 
 

@@ -57,6 +57,11 @@ class PeerWorld:
         counts = httpx.get(f"{self.sink.url}/counts", timeout=30).json()
         return int(counts.get("/orders", 0))
 
+    @property
+    def ports(self) -> list[int]:
+        """The intake's port."""
+        return [self.gateway.port]
+
     def server_pids(self) -> list[int]:
         """Intake and the Celery worker (its pool processes are counted as children)."""
         return [self.gateway.pid, self.worker.pid]

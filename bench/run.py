@@ -131,6 +131,13 @@ def store_rows(store: str, sizes: Sizes, ceiling: Ceiling, work: Path) -> list[R
     return rows
 
 
+def scale_out_row(store: str, sizes: Sizes, ceiling: Ceiling, work: Path) -> Row:
+    """The e2e run again with two gateway processes sharing one database (PostgreSQL)."""
+    with database(store, work) as url, World(url, work, gateways=2) as world:
+        got = throughput(world, sizes.orders, CONCURRENCY, lambda: delivered_transfers(url))
+    return _throughput_row("e2e, 2 gateway processes", store, got, ceiling.throughput)
+
+
 def peer_rows(sizes: Sizes, ceiling: Ceiling, work: Path) -> list[Row]:
     """The Celery + Redis peer: throughput and latency with the same generator."""
     rows: list[Row] = []
@@ -177,6 +184,8 @@ def run_suite(stores: list[str], sizes: Sizes, peer: bool) -> None:
     rows = [_throughput_row("trivial endpoint", "-", ceiling.throughput, ceiling.throughput)]
     for store in stores:
         rows += store_rows(store, sizes, ceiling, work)
+        if store == "postgresql":  # SQLite has one writer: more processes would only queue
+            rows.append(scale_out_row(store, sizes, ceiling, work))
         print(table(rows), flush=True)
     if peer:
         rows += peer_rows(sizes, ceiling, work)

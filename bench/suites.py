@@ -87,6 +87,9 @@ class Target(Protocol):
 
     gateway: Child
 
+    @property
+    def ports(self) -> list[int]: ...
+
     def arrivals(self) -> dict[str, float]: ...
 
     def server_pids(self) -> list[int]: ...
@@ -113,7 +116,7 @@ def throughput(
     before, cpu = delivered(), cpu_seconds(target.server_pids())
     requests = (consult_request(target.gateway.port, f"{tag}-{n}") for n in range(orders))
     started = time.perf_counter()
-    load = asyncio.run(closed_loop(target.gateway.port, requests, concurrency))
+    load = asyncio.run(closed_loop(target.ports, requests, concurrency))
     if len(load.ok) != orders:
         raise RuntimeError(f"intake accepted {len(load.ok)} of {orders}")
     done = wait_for(lambda: delivered() - before, orders, timeout=600)

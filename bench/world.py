@@ -152,11 +152,19 @@ def gateway_env(
 
 
 class World:
-    """A gateway and its loopback agency on one fresh database."""
+    """A gateway (or several on one database) and its loopback agency."""
 
-    def __init__(self, database_url: str, workdir: Path, extra: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        database_url: str,
+        workdir: Path,
+        extra: dict[str, Any] | None = None,
+        gateways: int = 1,
+    ):
         self.database_url = database_url
+        self.workdir = workdir
         port, fire_key = free_port(), generate_ed25519_key()
+        self._more_ports = [free_port() for _ in range(gateways - 1)]
         sink_env = {
             **os.environ,
             "BENCH_SINK_GATEWAY": f"http://127.0.0.1:{port}",
@@ -165,25 +173,38 @@ class World:
         self.sink = python_child("bench.sink", free_port(), workdir / "sink.log", sink_env)
         fire = {"agency_keys": {"fire-119": [public_text_of(fire_key)]}}
         self.env = gateway_env(database_url, self.sink.url, {**fire, **(extra or {})})
-        args = [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)]
-        self.gateway = Child(args, port, workdir / "gateway.log", self.env)
+        self.gateway = self._serve(port, "gateway.log")
+        self.gateways = [self.gateway]
 
     def __enter__(self) -> World:
         self.sink.wait_ready("/counts")
         self.gateway.wait_ready("/readyz")
+        for n, port in enumerate(self._more_ports, 2):  # once the first has migrated
+            self.gateways.append(self._serve(port, f"gateway-{n}.log"))
+            self.gateways[-1].wait_ready("/readyz")
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.gateway.stop()
+        for gateway in self.gateways:
+            gateway.stop()
         self.sink.stop()
+
+    def _serve(self, port: int, log: str) -> Child:
+        args = [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)]
+        return Child(args, port, self.workdir / log, self.env)
+
+    @property
+    def ports(self) -> list[int]:
+        """Every gateway's intake port."""
+        return [gateway.port for gateway in self.gateways]
 
     def arrivals(self) -> dict[str, float]:
         """flow_id → wall-clock time the agency first held it."""
         return dict(httpx.get(f"{self.sink.url}/arrivals", timeout=30).json())
 
     def server_pids(self) -> list[int]:
-        """The process whose CPU the benchmark charges: the gateway."""
-        return [self.gateway.pid]
+        """The processes whose CPU the benchmark charges: the gateways."""
+        return [gateway.pid for gateway in self.gateways]
 
     def sink_control(self, verb: str) -> None:
         """`down`, `up` or `reset` the loopback agency."""
