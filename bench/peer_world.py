@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.world import Child, free_port, python_child
+from bench.world import Child, free_port, held_by_sink, python_child
 from gateway.signing import generate_ed25519_key
 
 
@@ -66,6 +66,6 @@ class PeerWorld:
         """Intake and the Celery worker (its pool processes are counted as children)."""
         return [self.gateway.pid, self.worker.pid]
 
-    def arrivals(self) -> dict[str, float]:
-        """flow_id → wall-clock time the agency first held it."""
-        return dict(httpx.get(f"{self.sink.url}/arrivals", timeout=30).json())
+    def arrivals(self, flow_ids: list[str]) -> dict[str, float]:
+        """flow_id → wall-clock time the agency first held it, for those of `flow_ids` it holds."""
+        return held_by_sink(self.sink.url, flow_ids)

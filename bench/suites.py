@@ -90,7 +90,7 @@ class Target(Protocol):
     @property
     def ports(self) -> list[int]: ...
 
-    def arrivals(self) -> dict[str, float]: ...
+    def arrivals(self, flow_ids: list[str]) -> dict[str, float]: ...
 
     def server_pids(self) -> list[int]: ...
 
@@ -173,7 +173,7 @@ def arrival_ms(world: Target, load: LoadResult, patience: float = 20.0) -> dict[
     wanted = {s.key: s.due_wall for s in load.ok}
     seen, last_progress = -1, time.monotonic()
     while True:
-        arrivals = world.arrivals()
+        arrivals = world.arrivals(list(wanted))
         held = sum(1 for k in wanted if k in arrivals)
         if held == len(wanted) or time.monotonic() - last_progress > patience:
             break

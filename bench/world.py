@@ -101,6 +101,13 @@ class Child:
                 self.proc.wait(5)
 
 
+def held_by_sink(sink_url: str, flow_ids: list[str]) -> dict[str, float]:
+    """The loopback agency's arrival times of those of `flow_ids` it holds."""
+    response = httpx.post(f"{sink_url}/arrivals", json=flow_ids, timeout=30)
+    response.raise_for_status()
+    return dict(response.json())
+
+
 def python_child(module: str, port: int, log: Path, env: dict[str, str] | None = None) -> Child:
     """`python -m module PORT` as a child."""
     return Child([sys.executable, "-m", module, str(port)], port, log, env)
@@ -198,9 +205,9 @@ class World:
         """Every gateway's intake port."""
         return [gateway.port for gateway in self.gateways]
 
-    def arrivals(self) -> dict[str, float]:
-        """flow_id → wall-clock time the agency first held it."""
-        return dict(httpx.get(f"{self.sink.url}/arrivals", timeout=30).json())
+    def arrivals(self, flow_ids: list[str]) -> dict[str, float]:
+        """flow_id → wall-clock time the agency first held it, for those of `flow_ids` it holds."""
+        return held_by_sink(self.sink.url, flow_ids)
 
     def server_pids(self) -> list[int]:
         """The processes whose CPU the benchmark charges: the gateways."""

@@ -76,3 +76,10 @@ def test_a_pooled_connection_closed_meanwhile_is_retried_on_a_new_one(sink: Chil
         return [first, second, len(pool.opened)]
 
     assert asyncio.run(two_requests()) == [200, 200, 2]
+
+
+def test_the_agency_answers_arrivals_only_for_the_flow_ids_asked(sink: Child) -> None:
+    asyncio.run(closed_loop(sink.port, [delivery(sink.port, f"A-{n}") for n in range(3)], 1))
+    asked = httpx.post(f"{sink.url}/arrivals", json=["A-0", "A-2", "never-sent"]).json()
+    assert set(asked) == {"A-0", "A-2"}
+    assert all(isinstance(at, float) for at in asked.values())
