@@ -38,9 +38,11 @@ def arm_deadlines(
     """Arm the yellow and red cards of the order's sign-for and resolve deadlines."""
     yellow_at = policy.yellow_at if policy else DEFAULT_YELLOW_AT
     start = order.received_at.timestamp()
+    armed: list[Watch] = []
     for kind, due in (("acknowledge", order.due.acknowledge_by), ("resolve", order.due.resolve_by)):
         if due is not None:
-            arm_cards(uow, order.id, kind, start, due.timestamp(), yellow_at, now)
+            armed += cards(order.id, kind, start, due.timestamp(), yellow_at, now)
+    uow.watches.arm(*armed)
 
 
 def arm_cards(
@@ -52,10 +54,18 @@ def arm_cards(
     yellow_at: float,
     now: float,
 ) -> None:
+    """Arm the cards of one deadline (see `cards`)."""
+    uow.watches.arm(*cards(order_id, kind, start, end, yellow_at, now))
+
+
+def cards(
+    order_id: str, kind: str, start: float, end: float, yellow_at: float, now: float
+) -> list[Watch]:
     """A red card at `end`; a yellow one before it, unless the order is already overdue."""
-    uow.watches.arm(Watch(order_id, kind, "red", end))
-    if now < end:
-        uow.watches.arm(Watch(order_id, kind, "yellow", start + (end - start) * yellow_at))
+    red = Watch(order_id, kind, "red", end)
+    if now >= end:
+        return [red]
+    return [red, Watch(order_id, kind, "yellow", start + (end - start) * yellow_at)]
 
 
 def arm_emergency(uow: UnitOfWork, order_id: str, agency: str, seconds: int, now: float) -> None:

@@ -39,6 +39,7 @@ from gateway.service.ports import (
 )
 from gateway.store import claims
 from gateway.store import failures as failed_handoffs
+from gateway.store.plain import PlainWrite
 from gateway.store.schema import (
     agency_state,
     audit_head,
@@ -75,10 +76,10 @@ class SqlOrders:
             "last_update_at": 0.0,
             "created_at": now,
         }
-        self.conn.execute(_ADD_ORDER, values)
+        _ADD_ORDER.run(self.conn, values)
 
     def replace(self, order: WorkOrder) -> None:
-        self.conn.execute(_UPDATE_ORDER, {"b_id": order.id, **_columns(order, self.cipher)})
+        _UPDATE_ORDER.run(self.conn, {**_columns(order, self.cipher), "b_id": order.id})
 
     def set_status(self, order_id: str, status: Status, last_update_at: float | None) -> None:
         stored = self.get(order_id)
@@ -87,17 +88,18 @@ class SqlOrders:
         values: dict[str, Any] = _columns(order, self.cipher)
         if last_update_at is not None:
             values["last_update_at"] = last_update_at
-        self.conn.execute(_UPDATE_ORDER, {"b_id": order_id, **values})
+        _UPDATE_ORDER.run(self.conn, {**values, "b_id": order_id})
 
 
 # Statements built once and run with parameters: building one per call (`.values(...)`)
 # cost more Python than running it. An UPDATE run with a dict sets the columns it names.
+# The writes run on the driver (see `gateway.store.plain`).
 _FIND_ORDER = select(work_orders).where(
     work_orders.c.origin == bindparam("origin"), work_orders.c.flow_id == bindparam("flow_id")
 )
 _GET_ORDER = select(work_orders).where(work_orders.c.id == bindparam("b_id"))
-_ADD_ORDER = insert(work_orders)
-_UPDATE_ORDER = update(work_orders).where(work_orders.c.id == bindparam("b_id"))
+_ADD_ORDER = PlainWrite(insert(work_orders))
+_UPDATE_ORDER = PlainWrite(update(work_orders).where(work_orders.c.id == bindparam("b_id")))
 
 
 def _columns(order: WorkOrder, cipher: DataCipher) -> dict[str, Any]:
@@ -141,7 +143,7 @@ class SqlHandoffs:
             "next_attempt_at": handoff.next_attempt_at,
             "created_at": handoff.created_at,
         }
-        self.conn.execute(_ADD_HANDOFF, values)
+        _ADD_HANDOFF.run(self.conn, values)
 
     def claim(
         self, now: float, quotas: Mapping[str, int], lane: Lane, lease_until: float, owner: str
@@ -157,17 +159,8 @@ class SqlHandoffs:
         rows = claims.claimable(self.conn, now, quotas, lane)
         if not rows:
             return []
-        ids = [row.id for row in rows]
-        self.conn.execute(
-            update(handoffs)
-            .where(handoffs.c.id.in_(ids))
-            .values(
-                state=HandoffState.in_flight.value,
-                lease_until=lease_until,
-                lease_owner=owner,
-                attempts=handoffs.c.attempts + 1,
-            )
-        )
+        lease = {"state": HandoffState.in_flight.value, "lease_until": lease_until}
+        _LEASE.run_many(self.conn, [{**lease, "lease_owner": owner, "b_id": r.id} for r in rows])
         return [_handoff(row, self.cipher, attempts=row.attempts + 1) for row in rows]
 
     def delivered(self, handoff_id: str, now: float, receipt: Receipt) -> None:
@@ -263,11 +256,16 @@ class SqlHandoffs:
         return {(state, agency, lane): n for state, agency, lane, n in self.conn.execute(query)}
 
     def _set(self, handoff_id: str, **values: Any) -> None:
-        self.conn.execute(_UPDATE_HANDOFF, {"b_id": handoff_id, **values})
+        _UPDATE_HANDOFF.run(self.conn, {**values, "b_id": handoff_id})
 
 
-_ADD_HANDOFF = insert(handoffs)
-_UPDATE_HANDOFF = update(handoffs).where(handoffs.c.id == bindparam("b_id"))
+_ADD_HANDOFF = PlainWrite(insert(handoffs))
+_UPDATE_HANDOFF = PlainWrite(update(handoffs).where(handoffs.c.id == bindparam("b_id")))
+_LEASE = PlainWrite(
+    update(handoffs)
+    .where(handoffs.c.id == bindparam("b_id"))
+    .values(attempts=handoffs.c.attempts + 1)
+)
 
 
 _DEAD_COLUMNS = [
@@ -441,7 +439,7 @@ class SqlAuditLog:
         self._insert_pending()
         if self._moved and self._head is not None:
             seq, digest = self._head
-            self.conn.execute(_MOVE_HEAD, {"head_seq": seq, "head_hash": digest})
+            _MOVE_HEAD.run(self.conn, {"seq": seq, "hash": digest})
             self._moved = False
 
     def checkpoint(self) -> tuple[tuple[int, str] | None, bool]:
@@ -465,7 +463,7 @@ class SqlAuditLog:
 
     def _insert_pending(self) -> None:
         if self._pending:
-            self.conn.execute(insert(audit_log), self._pending)
+            _ADD_ENTRIES.run_many(self.conn, self._pending)
             self._pending = []
 
     def _lock_head(self) -> tuple[int, str]:
@@ -478,11 +476,8 @@ class SqlAuditLog:
         return self._head
 
 
-_MOVE_HEAD = (
-    update(audit_head)
-    .where(audit_head.c.id == 1)
-    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
-)
+_ADD_ENTRIES = PlainWrite(insert(audit_log))
+_MOVE_HEAD = PlainWrite(update(audit_head).where(audit_head.c.id == 1))
 
 
 def record(row: Any) -> AuditRecord:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
 
 from gateway.service.audit import verify_chain
 from gateway.service.ports import AuditEvent, UnitOfWork
@@ -32,6 +33,15 @@ def _fails_after_writing(uow: UnitOfWork) -> None:
     uow.audit.append(AuditEvent("noted", order_id="doomed", party="system"))
     uow.cursors.save("doomed", "1", 1.0)
     raise ValueError("this unit of work fails")
+
+
+def _fails_in_the_database(uow: UnitOfWork) -> None:
+    """A duplicate key: on PostgreSQL this aborts the transaction until rolled back."""
+    uow.audit.append(AuditEvent("noted", order_id="doomed", party="system"))
+    insert = "INSERT INTO poll_cursors (party, cursor, updated_at) VALUES ('dup', '1', 1.0)"
+    conn = uow.cursors.conn  # type: ignore[attr-defined]
+    conn.exec_driver_sql(insert)
+    conn.exec_driver_sql(insert)
 
 
 async def _queue_behind_a_blocker(store: SqlStore, works: list[Any]) -> list[Any]:
@@ -82,6 +92,23 @@ def test_a_failing_unit_of_work_is_rolled_back_alone(database_url: str) -> None:
         entries = list(records)
         report = verify_chain(entries, head)
     assert report.ok, report.problem
+    assert [e.order_id for e in entries] == ["before", "after"]
+
+
+def test_units_after_one_the_database_refused_still_commit(database_url: str) -> None:
+    upgrade(database_url)
+    store = SqlStore(database_url)
+    works = [_note("before"), _fails_in_the_database, _note("after")]
+    results = asyncio.run(_queue_behind_a_blocker(store, works))
+    assert results[0] == "before" and results[2] == "after"
+    assert isinstance(results[1], IntegrityError)
+    cursors = store.run_sync(
+        lambda uow: [uow.cursors.get(n) for n in ("before", "dup", "after")], writes=False
+    )
+    assert cursors == ["1", None, "1"]
+    with store.audit_snapshot() as (head, records):
+        entries = list(records)
+    assert verify_chain(entries, head).ok
     assert [e.order_id for e in entries] == ["before", "after"]
 
 

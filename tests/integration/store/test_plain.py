@@ -1,0 +1,45 @@
+"""`PlainWrite`: Core statements run on the driver write what Core would have written."""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, insert, select, update
+
+from gateway.store.migrate import upgrade
+from gateway.store.plain import PlainWrite
+from gateway.store.schema import audit_head, poll_cursors
+from gateway.store.sql import create_store_engine
+
+ADD = PlainWrite(insert(poll_cursors))
+MOVE = PlainWrite(update(poll_cursors).where(poll_cursors.c.party == bindparam("b_party")))
+HEAD = PlainWrite(update(audit_head).where(audit_head.c.id == 1))  # a literal in WHERE
+
+
+def test_inserts_and_updates_run_on_the_driver_in_the_open_transaction(database_url: str) -> None:
+    upgrade(database_url)
+    engine = create_store_engine(database_url)
+    with engine.begin() as conn:
+        ADD.run_many(conn, [{"party": p, "cursor": "0", "updated_at": 1} for p in "abc"])
+        assert MOVE.run(conn, {"cursor": "9", "updated_at": 2.5, "b_party": "b"}) == 1
+        assert MOVE.run(conn, {"cursor": "9", "b_party": "nobody"}) == 0
+        assert HEAD.run(conn, {"seq": 7, "hash": "f" * 64}) == 1
+    with engine.connect() as conn:
+        rows = conn.execute(select(poll_cursors).order_by(poll_cursors.c.party)).all()
+        head = conn.execute(select(audit_head.c.seq, audit_head.c.hash)).one()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("a", "0", 1.0), ("b", "9", 2.5), ("c", "0", 1.0)]
+    assert all(isinstance(r.updated_at, float) for r in rows)  # Core's Float conversion
+    assert tuple(head) == (7, "f" * 64)
+
+
+def test_a_failed_unit_rolls_back_what_it_wrote_plainly(database_url: str) -> None:
+    upgrade(database_url)
+    engine = create_store_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            ADD.run(conn, {"party": "gone", "cursor": "1", "updated_at": 1.0})
+            raise RuntimeError("the unit fails")
+    except RuntimeError:
+        pass
+    with engine.connect() as conn:
+        assert conn.execute(select(poll_cursors)).all() == []
+    engine.dispose()
