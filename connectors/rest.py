@@ -23,24 +23,36 @@ from gateway.domain.messages import Delivery, Receipt
 from gateway.mapping.profiles import AgencyProfile
 from gateway.settings import Settings
 
+BASE_HEADERS = {"content-type": "application/json", "user-agent": "Lianxin"}
 RETRYABLE_4XX = frozenset({408, 409, 425, 429})
 THROTTLING = frozenset({408, 429})
 
 
 class RestConnector:
-    """One pooled HTTP client per agency, its size bounded by the profile's concurrency."""
+    """One connection pool per agency, its size bounded by the profile's concurrency.
+
+    Requests go straight to the transport: httpx's client layers (cookies, auth flows,
+    redirects, default headers), none of which a delivery uses, cost more CPU per request
+    than the transport itself."""
 
     def __init__(self, profile: AgencyProfile, transport: httpx.AsyncBaseTransport | None = None):
-        transport = transport or Http11Transport(max_connections=profile.concurrency)
-        self.client = httpx.AsyncClient(transport=transport, timeout=profile.timeout)
+        self.transport = transport or Http11Transport(max_connections=profile.concurrency)
 
     async def deliver(self, delivery: Delivery) -> Receipt:
         """POST the body; a 2xx is the receipt, anything else a typed delivery error."""
-        headers = {"content-type": "application/json", **delivery.headers}
+        request = httpx.Request(
+            "POST",
+            delivery.endpoint,
+            content=delivery.body,
+            headers={**BASE_HEADERS, **delivery.headers},
+            extensions={"timeout": httpx.Timeout(delivery.timeout).as_dict()},
+        )
         try:
-            response = await self.client.post(
-                delivery.endpoint, content=delivery.body, headers=headers, timeout=delivery.timeout
-            )
+            response = await self.transport.handle_async_request(request)
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
         except httpx.TimeoutException as exc:
             raise TransientDelivery(f"timed out after {delivery.timeout}s", throttled=True) from exc
         except httpx.HTTPError as exc:
@@ -49,7 +61,7 @@ class RestConnector:
 
     async def aclose(self) -> None:
         """Close the pooled connections."""
-        await self.client.aclose()
+        await self.transport.aclose()
 
 
 def _receipt(response: httpx.Response) -> Receipt:

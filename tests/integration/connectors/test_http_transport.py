@@ -16,6 +16,7 @@ from connectors.http_transport import Http11Transport
 from connectors.rest import RestConnector
 from connectors.simulators.server import ServerThread
 from gateway import certs
+from gateway.domain.errors import TransientDelivery
 from gateway.domain.messages import Delivery
 from gateway.mapping.profiles import AgencyProfile
 from tests.integration.connectors.peers import Peer, RawPeer
@@ -241,7 +242,7 @@ async def test_the_rest_connector_delivers_over_this_transport_by_default(
 ) -> None:
     profile = AgencyProfile(id="tax", name="税务", transport="rest", endpoint=server.url)
     connector = RestConnector(profile)
-    assert isinstance(connector.client._transport, Http11Transport)
+    assert isinstance(connector.transport, Http11Transport)
     delivery = Delivery("msg_1", "tax", f"{server.url}/echo", b'{"id":"T-1"}', {}, 2.0)
     try:
         receipts = [await connector.deliver(delivery) for _ in range(3)]
@@ -249,3 +250,18 @@ async def test_the_rest_connector_delivers_over_this_transport_by_default(
         await connector.aclose()
     assert [r.agency_ref for r in receipts] == ["T-1"] * 3
     assert len(peer.client_ports) == 1
+
+
+async def test_the_rest_connector_gives_up_at_the_deliverys_timeout(
+    server: ServerThread, peer: Peer
+) -> None:
+    profile = AgencyProfile(id="tax", name="税务", transport="rest", endpoint=server.url)
+    connector = RestConnector(profile)
+    slow = Delivery("msg_1", "tax", f"{server.url}/slow/5", b"{}", {}, 0.3)
+    started = time.perf_counter()
+    try:
+        with pytest.raises(TransientDelivery, match=r"timed out after 0\.3s"):
+            await connector.deliver(slow)
+    finally:
+        await connector.aclose()
+    assert time.perf_counter() - started < 2.0
