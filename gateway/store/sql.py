@@ -16,7 +16,8 @@ import logging
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing, contextmanager
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
@@ -132,13 +133,14 @@ class SqlStore:
         Work queued together is committed together (see `_run_group`). Work that is not
         `audited` (appends no audit entry: a claim) skips the audit head's lock.
         """
-        return await asyncio.wrap_future(self._writer.submit(work, audited, urgent=urgent))
+        unit = _Unit(work, audited)
+        return await asyncio.wrap_future(self._writer.submit(unit, urgent=urgent))
 
     async def read(self, work: Callable[[UnitOfWork], T]) -> T:
         """Run a read-only `work` (SQLite reads share the writer thread: they are short)."""
         if not self.is_sqlite:
             return await asyncio.to_thread(self.run_sync, work, False)
-        return await asyncio.wrap_future(self._writer.submit(work))
+        return await asyncio.wrap_future(self._writer.submit(_Unit(work)))
 
     def _run_group(self, first: Job, more: More) -> None:
         """Run `first` and the jobs queued behind it in one transaction (group commit).
@@ -154,37 +156,37 @@ class SqlStore:
         job is not audited: that one runs alone and unlocked, so a claim never waits for
         the chain (it locks only rows it claims, with SKIP LOCKED, and waits for nothing).
         """
-        if not first[0].set_running_or_notify_cancel():
+        if not first.future.set_running_or_notify_cancel():
             return
         taken: list[Job] = [first]  # every job taken hears how it ended, whatever happens
         outcomes: list[tuple[Any, Exception | None]] = []
         started = time.perf_counter()
-        alone = not self.is_sqlite and not _audited(first)
+        alone = not self.is_sqlite and not _unit(first).audited
         try:
             with self.engine.begin() as conn:
                 uow = SqlUnitOfWork(conn, self.cipher)
                 if not self.is_sqlite and not alone:
                     uow.audit.lock()
-                outcomes.append((first[1](uow), None))
+                outcomes.append((_unit(first).work(uow), None))
                 while not alone and (job := self._next_in_group(more, len(taken), started)):
                     taken.append(job)
                     outcomes.append(self._run_in_savepoint(conn, uow, job))
                 uow.audit.flush()
         except BaseException as exc:  # handed to the awaiting callers
-            for future, _, _ in taken:
-                future.set_exception(exc)
+            for job in taken:
+                job.future.set_exception(exc)
             return
-        _log_if_slow(first[1], time.perf_counter() - started, len(taken))
-        for (future, _, _), (result, error) in zip(taken, outcomes, strict=True):
+        _log_if_slow(_unit(first).work, time.perf_counter() - started, len(taken))
+        for job, (result, error) in zip(taken, outcomes, strict=True):
             if error is None:
-                future.set_result(result)
+                job.future.set_result(result)
             else:
-                future.set_exception(error)
+                job.future.set_exception(error)
 
     def _next_in_group(self, more: More, count: int, started: float) -> Job | None:
         while count < GROUP_MAX and time.perf_counter() - started < self.group_budget:
             job = more()
-            if job is None or job[0].set_running_or_notify_cancel():
+            if job is None or job.future.set_running_or_notify_cancel():
                 return job
         return None
 
@@ -194,7 +196,7 @@ class SqlStore:
     ) -> tuple[Any, Exception | None]:
         mark = uow.audit.checkpoint()
         try:
-            return in_savepoint(conn, lambda: job[1](uow)), None
+            return in_savepoint(conn, lambda: _unit(job).work(uow)), None
         except Exception as exc:
             uow.audit.restore(mark)
             return None, exc
@@ -293,9 +295,22 @@ def in_savepoint(conn: Connection, work: Callable[[], T]) -> T:
     return result
 
 
-def _audited(job: Job) -> bool:
-    """Whether a queued job may append audit entries (reads and `write`s say so)."""
-    return bool(job[2][0]) if job[2] else True
+@dataclass(frozen=True)
+class _Unit(Generic[T]):
+    """A unit of work as queued for the writer thread, and whether it may append audit
+    entries (a claim does not: on PostgreSQL it then skips the audit head's lock)."""
+
+    work: Callable[[UnitOfWork], T]
+    audited: bool = True
+
+    def __call__(self, uow: UnitOfWork) -> T:
+        return self.work(uow)
+
+
+def _unit(job: Job) -> _Unit[Any]:
+    """The unit of work a writer job carries (the store queues nothing else)."""
+    assert isinstance(job.work, _Unit), job.work
+    return job.work
 
 
 def _log_if_slow(work: Callable[..., Any], took: float, jobs: int) -> None:

@@ -20,10 +20,19 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 T = TypeVar("T")
-Job = tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]
+
+
+class Job(NamedTuple):
+    """Queued work: `work(*args)`, its outcome due on `future`."""
+
+    future: Future[Any]
+    work: Callable[..., Any]
+    args: tuple[Any, ...]
+
+
 More = Callable[[], Job | None]  # the next queued job this thread may take, if any
 Runner = Callable[[Job, More], None]
 
@@ -54,7 +63,7 @@ class PriorityWriter:
         with self._ready:
             if self._stopping:
                 raise RuntimeError("the database writer is shut down")
-            (self._urgent if urgent else self._normal).append((future, job, args))
+            (self._urgent if urgent else self._normal).append(Job(future, job, args))
             self._ready.notify_all()
         return future
 
