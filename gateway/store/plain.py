@@ -1,4 +1,4 @@
-"""The hottest writes, run straight on the database driver.
+"""The hottest statements, run straight on the database driver.
 
 SQLAlchemy Core spends 20–60 µs of Python on each execute (the cache key, a parameter
 dict per row, the result's set-up) around a driver call of a few µs. An order runs about
@@ -6,7 +6,9 @@ fifteen writes, on the one thread that writes SQLite, and the profile of the end
 benchmark put a quarter of the gateway's GIL time there. `PlainWrite` compiles a Core
 INSERT or UPDATE once per dialect and set of column names, then runs it on the DBAPI
 cursor of the connection's open transaction, applying the same parameter conversions
-SQLAlchemy would. Reads stay on Core: their rows are used by name.
+SQLAlchemy would. `PlainRead` does the same for a few hot SELECTs of plain columns (text
+and numbers, which the drivers return as Core would) and returns tuples; other reads stay
+on Core, whose rows are used by name.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Dialect
+from sqlalchemy import Connection, Dialect, Float, Integer, Select, String
 from sqlalchemy.sql.dml import UpdateBase
+
+PLAIN_TYPES = (String, Integer, Float)  # columns both drivers return as Core would
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,53 @@ class PlainWrite:
         return found
 
 
-def _compile(statement: UpdateBase, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled:
+class PlainRead:
+    """A SELECT compiled once per dialect, run on the driver; rows come back as tuples.
+
+    `for_update` adds FOR UPDATE where the database has it (PostgreSQL)."""
+
+    def __init__(self, statement: Select[Any], for_update: bool = False) -> None:
+        self.statement = statement
+        self.for_update = for_update
+        self._compiled: dict[tuple[str, tuple[str, ...]], _Compiled] = {}
+
+    def first(self, conn: Connection, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The first row, or None."""
+        compiled = self._for(conn.dialect, tuple(values))
+        with closing(_cursor(conn)) as cursor:
+            cursor.execute(compiled.sql, compiled.parameters(values))
+            row = cursor.fetchone()
+        return None if row is None else tuple(row)
+
+    def all(self, conn: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row."""
+        compiled = self._for(conn.dialect, tuple(values))
+        with closing(_cursor(conn)) as cursor:
+            cursor.execute(compiled.sql, compiled.parameters(values))
+            return [tuple(row) for row in cursor.fetchall()]
+
+    def _for(self, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled:
+        found = self._compiled.get((dialect.name, keys))
+        if found is None:
+            statement = self.statement
+            if self.for_update and dialect.name == "postgresql":
+                statement = statement.with_for_update()
+            _check_columns(statement)
+            found = self._compiled[(dialect.name, keys)] = _compile(statement, dialect, keys)
+        return found
+
+
+def _check_columns(statement: Select[Any]) -> None:
+    """Refuse a column whose driver value Core might convert (booleans on SQLite...)."""
+    for column in statement.selected_columns:
+        kind = column.type
+        if not isinstance(kind, PLAIN_TYPES) or getattr(kind, "asdecimal", False):
+            raise ValueError(f"cannot read {column} plainly: Core converts {kind!r}")
+
+
+def _compile(
+    statement: UpdateBase | Select[Any], dialect: Dialect, keys: tuple[str, ...]
+) -> _Compiled:
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))
     if compiled.escaped_bind_names:  # a name the driver cannot take as it is
         raise ValueError(

@@ -39,7 +39,7 @@ from gateway.service.ports import (
 )
 from gateway.store import claims
 from gateway.store import failures as failed_handoffs
-from gateway.store.plain import PlainWrite
+from gateway.store.plain import PlainRead, PlainWrite
 from gateway.store.schema import (
     agency_state,
     audit_head,
@@ -61,11 +61,11 @@ class SqlOrders:
         self.cipher = cipher
 
     def find(self, origin: str, flow_id: str) -> StoredOrder | None:
-        row = self.conn.execute(_FIND_ORDER, {"origin": origin, "flow_id": flow_id}).first()
+        row = _FIND_ORDER.first(self.conn, {"origin": origin, "flow_id": flow_id})
         return _stored(row, self.cipher)
 
     def get(self, order_id: str) -> StoredOrder | None:
-        return _stored(self.conn.execute(_GET_ORDER, {"b_id": order_id}).first(), self.cipher)
+        return _stored(_GET_ORDER.first(self.conn, {"b_id": order_id}), self.cipher)
 
     def add(self, order: WorkOrder, now: float) -> None:
         values = {
@@ -94,10 +94,14 @@ class SqlOrders:
 # Statements built once and run with parameters: building one per call (`.values(...)`)
 # cost more Python than running it. An UPDATE run with a dict sets the columns it names.
 # The writes run on the driver (see `gateway.store.plain`).
-_FIND_ORDER = select(work_orders).where(
-    work_orders.c.origin == bindparam("origin"), work_orders.c.flow_id == bindparam("flow_id")
+_STORED = (work_orders.c.document, work_orders.c.last_update_at, work_orders.c.created_at)
+_FIND_ORDER = PlainRead(
+    select(*_STORED).where(
+        work_orders.c.origin == bindparam("origin"),
+        work_orders.c.flow_id == bindparam("flow_id"),
+    )
 )
-_GET_ORDER = select(work_orders).where(work_orders.c.id == bindparam("b_id"))
+_GET_ORDER = PlainRead(select(*_STORED).where(work_orders.c.id == bindparam("b_id")))
 _ADD_ORDER = PlainWrite(insert(work_orders))
 _UPDATE_ORDER = PlainWrite(update(work_orders).where(work_orders.c.id == bindparam("b_id")))
 
@@ -112,11 +116,13 @@ def _columns(order: WorkOrder, cipher: DataCipher) -> dict[str, Any]:
     }
 
 
-def _stored(row: Any, cipher: DataCipher) -> StoredOrder | None:
+def _stored(row: tuple[Any, ...] | None, cipher: DataCipher) -> StoredOrder | None:
+    """The order from a row of `_STORED` columns."""
     if row is None:
         return None
-    order = WorkOrder.model_validate(open_document(json.loads(row.document), cipher))
-    return StoredOrder(order=order, last_update_at=row.last_update_at, created_at=row.created_at)
+    document, last_update_at, created_at = row
+    order = WorkOrder.model_validate(open_document(json.loads(document), cipher))
+    return StoredOrder(order=order, last_update_at=last_update_at, created_at=created_at)
 
 
 class SqlHandoffs:
@@ -333,6 +339,13 @@ class SqlInbound:
         return self.conn.execute(statement).first() is not None
 
 
+_HELD = PlainRead(
+    select(agency_state.c.agency).where(
+        agency_state.c.disabled.is_(True) | agency_state.c.paused.is_(True)
+    )
+)
+
+
 class SqlAgencies:
     """Per-agency operating state: disabled endpoints (410) and pauses by an operator."""
 
@@ -364,9 +377,7 @@ class SqlAgencies:
         )
 
     def held(self) -> set[str]:
-        c = agency_state.c
-        query = select(c.agency).where(c.disabled.is_(True) | c.paused.is_(True))
-        return set(self.conn.execute(query).scalars())
+        return {agency for (agency,) in _HELD.all(self.conn, {})}
 
     def states(self) -> dict[str, AgencyState]:
         rows = self.conn.execute(select(agency_state))
@@ -468,8 +479,7 @@ class SqlAuditLog:
 
     def _lock_head(self) -> tuple[int, str]:
         if self._head is None:
-            query = select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
-            row = self.conn.execute(query.with_for_update()).first()
+            row = _HEAD.first(self.conn, {})
             if row is None:  # fail closed: no evidence, no exchange
                 raise AuditError("the audit head row is missing: migrate the database")
             self._head = (row[0], row[1])
@@ -477,6 +487,9 @@ class SqlAuditLog:
 
 
 _ADD_ENTRIES = PlainWrite(insert(audit_log))
+_HEAD = PlainRead(
+    select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1), for_update=True
+)
 _MOVE_HEAD = PlainWrite(update(audit_head).where(audit_head.c.id == 1))
 
 

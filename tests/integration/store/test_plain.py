@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import bindparam, insert, select, update
 
 from gateway.store.migrate import upgrade
-from gateway.store.plain import PlainWrite
-from gateway.store.schema import audit_head, poll_cursors
+from gateway.store.plain import PlainRead, PlainWrite
+from gateway.store.schema import agency_state, audit_head, poll_cursors
 from gateway.store.sql import create_store_engine
 
 ADD = PlainWrite(insert(poll_cursors))
@@ -42,4 +43,23 @@ def test_a_failed_unit_rolls_back_what_it_wrote_plainly(database_url: str) -> No
         pass
     with engine.connect() as conn:
         assert conn.execute(select(poll_cursors)).all() == []
+    engine.dispose()
+
+
+def test_reads_return_tuples_and_refuse_columns_core_would_convert(database_url: str) -> None:
+    upgrade(database_url)
+    engine = create_store_engine(database_url)
+    by_party = PlainRead(
+        select(poll_cursors.c.cursor, poll_cursors.c.updated_at).where(
+            poll_cursors.c.party == bindparam("party")
+        )
+    )
+    paused = PlainRead(select(agency_state.c.paused))  # a boolean: 0/1 from SQLite
+    with engine.begin() as conn:
+        ADD.run(conn, {"party": "a", "cursor": "7", "updated_at": 3.5})
+        assert by_party.first(conn, {"party": "a"}) == ("7", 3.5)
+        assert by_party.first(conn, {"party": "b"}) is None
+        assert by_party.all(conn, {"party": "a"}) == [("7", 3.5)]
+        with pytest.raises(ValueError, match="Core converts Boolean"):
+            paused.all(conn, {})
     engine.dispose()
