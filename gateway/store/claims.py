@@ -20,12 +20,13 @@ index probe of `ix_handoffs_fifo` per candidate row.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, namedtuple
 from collections.abc import Mapping, Sequence
+from contextlib import closing
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, TextClause, text
+from sqlalchemy import Connection, Dialect, TextClause, text
 
 from gateway.domain.messages import HandoffState, Lane
 
@@ -45,6 +46,7 @@ COLUMNS = (
     "created_at",
     "last_error",
 )
+ClaimRow = namedtuple("ClaimRow", ("part", *COLUMNS))  # type: ignore[misc]
 _OPEN = f"'{HandoffState.pending.value}', '{HandoffState.in_flight.value}'"
 _DUE = {
     HandoffState.in_flight: "h.lease_until < :now",  # a lease ran out: its owner is gone
@@ -95,10 +97,24 @@ def claimable(conn: Connection, now: float, quotas: Mapping[str, int], lane: Lan
     for n, agency in enumerate(agencies):
         params[f"agency_{n}"] = agency
         params[f"quota_{n}"] = quotas[agency]
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(_GENERIC_PLAN)
-    rows = conn.execute(statement(len(agencies), conn.dialect.name), params).all()
+    sql, positions = _driver_text(len(agencies), conn.dialect)
+    with closing(conn.connection.driver_connection.cursor()) as cursor:  # type: ignore[union-attr]
+        if conn.dialect.name == "postgresql":
+            cursor.execute(_GENERIC_PLAN)
+        cursor.execute(sql, params if positions is None else [params[k] for k in positions])
+        rows = [ClaimRow._make(row) for row in cursor.fetchall()]
     return within_quotas(rows, quotas)
+
+
+@lru_cache(maxsize=64)
+def _driver_text(agencies: int, dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
+    """The claim SELECT as the driver takes it, and its parameters' order if positional.
+
+    Run on the driver's cursor: through SQLAlchemy it cost 7 % of the gateway's GIL
+    samples in the e2e run, mostly around the driver call."""
+    compiled = statement(agencies, dialect.name).compile(dialect=dialect)
+    positions = tuple(compiled.positiontup) if compiled.positional else None  # type: ignore[arg-type]
+    return compiled.string, positions
 
 
 def within_quotas(rows: Sequence[Any], quotas: Mapping[str, int]) -> list[Any]:

@@ -16,6 +16,10 @@ from gateway.service.ports import Standing
 from gateway.store.schema import agency_standing
 
 _c = agency_standing.c
+# read after every batch of outcomes with a delivery in it: built once
+_UNSETTLED = select(agency_standing).where(
+    or_(_c.failures > 0, _c.failing_since.is_not(None), _c.announced != "ok")
+)
 
 
 class SqlStandings:
@@ -25,10 +29,7 @@ class SqlStandings:
         self.conn = conn
 
     def unsettled(self) -> dict[str, Standing]:
-        query = select(agency_standing).where(
-            or_(_c.failures > 0, _c.failing_since.is_not(None), _c.announced != "ok")
-        )
-        return {row.agency: _record(row) for row in self.conn.execute(query)}
+        return {row.agency: _record(row) for row in self.conn.execute(_UNSETTLED)}
 
     def failed(self, agency: str, n: int, first_at: float, now: float) -> Standing:
         dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite

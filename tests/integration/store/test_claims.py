@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
-
 from gateway.domain.messages import Handoff, Lane
 from gateway.service.ports import UnitOfWork
 from gateway.store.repositories import SqlHandoffs
@@ -30,26 +28,27 @@ def claim(store: SqlStore, now: float, quotas: dict[str, int], lease: float = 5.
     return [h.id for h in claimed]
 
 
-def test_a_claim_over_twelve_agencies_is_one_select(database_url: str) -> None:
-    """One SELECT through SQLAlchemy; the lease is one driver call (`PlainWrite`)."""
+def test_a_claim_over_twelve_agencies_is_one_select(sqlite_url: str) -> None:
+    """One SELECT, then the lease (one executemany: SQLite traces each of its rows)."""
     due = [handoff(n, order=f"wo_{n}", agency=agency) for n, agency in enumerate(AGENCIES)]
-    store = store_with(database_url, *due)
+    store = store_with(sqlite_url, *due)
     statements: list[str] = []
 
-    def record(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+    def record(sql: str) -> None:
         statements.append(sql.lstrip().split(None, 1)[0].upper())
 
     def claim_all(uow: Any) -> list[Any]:
-        event.listen(store.engine, "before_cursor_execute", record)
+        driver = uow.handoffs.conn.connection.driver_connection
+        driver.set_trace_callback(record)
         try:
             return list(
                 uow.handoffs.claim(10.0, dict.fromkeys(AGENCIES, 3), Lane.normal, 70.0, "a")
             )
         finally:
-            event.remove(store.engine, "before_cursor_execute", record)
+            driver.set_trace_callback(None)
 
     assert len(store.run_sync(claim_all)) == 12
-    assert statements.count("SELECT") == 1 and "UPDATE" not in statements
+    assert statements == ["SELECT"] + ["UPDATE"] * 12
     leased = store.run_sync(lambda uow: uow.handoffs.count_by_state(), writes=False)
     assert leased == {"in_flight": 12}
 
