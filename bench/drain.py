@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, func, insert, select
 from bench.orders import consult
 from bench.stats import percentile
 from bench.suites import Latency, emergencies
-from bench.world import RssSampler, World, engine_for
+from bench.world import RssSampler, World, engine_for, sink_count
 from gateway.sealing import data_keyring
 from gateway.service.personal_data import open_body, seal_body
 from gateway.store.schema import handoffs
@@ -112,12 +112,6 @@ def waiting(url: str) -> int:
         return int(conn.execute(query).scalar_one())
 
 
-def sink_orders(world: World) -> int:
-    """Transfers the loopback agency has accepted so far (retries and repeats included)."""
-    counts = httpx.get(f"{world.sink.url}/counts", timeout=30).json()
-    return int(counts.get("/orders", 0))
-
-
 def _wait_drained(world: World, backlog: int, before: int, rss: RssSampler) -> None:
     """Until nothing is left for the agency; a progress line on stderr every minute.
 
@@ -125,7 +119,7 @@ def _wait_drained(world: World, backlog: int, before: int, rss: RssSampler) -> N
     arrived, and only then the outbox: counting a million-row outbox every half second
     took CPU from the gateway being measured."""
     last_at, last_got = time.perf_counter(), 0
-    while (got := sink_orders(world) - before) < backlog:
+    while (got := sink_count(world.sink.url) - before) < backlog:
         time.sleep(0.5)
         if time.perf_counter() - last_at >= PROGRESS_EVERY:
             rate = (got - last_got) / (time.perf_counter() - last_at)
@@ -147,7 +141,7 @@ def drain(world: World, count: int, emergency_rate: float = 5.0) -> Drain:
         _admin(world, "pause")
         queue_backlog(world, count)
         start_rss = rss.samples[-1][1] / 2**20 if rss.samples else 0.0
-        backlog, before = waiting(world.database_url), sink_orders(world)
+        backlog, before = waiting(world.database_url), sink_count(world.sink.url)
         _admin(world, "resume")
         started = time.perf_counter()
         result: dict[str, Latency] = {}

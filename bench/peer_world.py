@@ -6,9 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-import httpx
-
-from bench.world import Child, free_port, held_by_sink, python_child
+from bench.world import Child, free_port, held_by_sink, python_child, sink_count
 from gateway.signing import generate_ed25519_key
 
 
@@ -54,8 +52,7 @@ class PeerWorld:
 
     def delivered(self) -> int:
         """Orders the agency has acknowledged."""
-        counts = httpx.get(f"{self.sink.url}/counts", timeout=30).json()
-        return int(counts.get("/orders", 0))
+        return sink_count(self.sink.url)
 
     @property
     def ports(self) -> list[int]:

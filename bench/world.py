@@ -108,6 +108,12 @@ def held_by_sink(sink_url: str, flow_ids: list[str]) -> dict[str, float]:
     return dict(response.json())
 
 
+def sink_count(sink_url: str, path: str = "/orders") -> int:
+    """Deliveries to `path` the loopback agency has accepted (retries and repeats included)."""
+    counts = httpx.get(f"{sink_url}/counts", timeout=30).json()
+    return int(counts.get(path, 0))
+
+
 def python_child(module: str, port: int, log: Path, env: dict[str, str] | None = None) -> Child:
     """`python -m module PORT` as a child."""
     return Child([sys.executable, "-m", module, str(port)], port, log, env)

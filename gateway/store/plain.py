@@ -18,15 +18,17 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Float, Integer, Select, String
+from sqlalchemy import Connection, Dialect, Float, Integer, Select, String, TextClause
 from sqlalchemy.sql.dml import UpdateBase
 
 PLAIN_TYPES = (String, Integer, Float)  # columns both drivers return as Core would
 
 
 @dataclass(frozen=True)
-class _Compiled:
-    """One statement's text for one dialect and column set, and how to lay out its values."""
+class DriverStatement:
+    """One statement's text for one dialect and column set, and how to lay out its values.
+
+    `parameters(values)` gives what the driver's `execute` takes for a dict of values."""
 
     sql: str
     positions: tuple[str, ...] | None  # parameter names in order (qmark), or None (named)
@@ -44,20 +46,34 @@ class _Compiled:
         return [convert[k](values[k]) if k in convert else values[k] for k in self.positions]
 
 
-class PlainWrite:
+class _Plain:
+    """A statement compiled once per dialect and set of parameter names."""
+
+    def __init__(self, statement: UpdateBase | Select[Any]) -> None:
+        self.statement = statement
+        self._compiled: dict[tuple[str, tuple[str, ...]], DriverStatement] = {}
+
+    def _for(self, dialect: Dialect, keys: tuple[str, ...]) -> DriverStatement:
+        found = self._compiled.get((dialect.name, keys))
+        if found is None:
+            statement = self._statement_for(dialect)
+            found = self._compiled[(dialect.name, keys)] = compile_plain(statement, dialect, keys)
+        return found
+
+    def _statement_for(self, _dialect: Dialect) -> UpdateBase | Select[Any]:
+        return self.statement
+
+
+class PlainWrite(_Plain):
     """An INSERT or UPDATE compiled once, run on the driver with dicts of values.
 
     Every dict passed in one call has the same keys: the column values, plus the names
     of any `bindparam` in the WHERE clause."""
 
-    def __init__(self, statement: UpdateBase) -> None:
-        self.statement = statement
-        self._compiled: dict[tuple[str, tuple[str, ...]], _Compiled] = {}
-
     def run(self, conn: Connection, values: Mapping[str, Any]) -> int:
         """Execute once; the number of rows it wrote."""
         compiled = self._for(conn.dialect, tuple(values))
-        with closing(_cursor(conn)) as cursor:
+        with closing(driver_cursor(conn)) as cursor:
             cursor.execute(compiled.sql, compiled.parameters(values))
             return int(cursor.rowcount)
 
@@ -66,30 +82,24 @@ class PlainWrite:
         if not rows:
             return
         compiled = self._for(conn.dialect, tuple(rows[0]))
-        with closing(_cursor(conn)) as cursor:
+        with closing(driver_cursor(conn)) as cursor:
             cursor.executemany(compiled.sql, [compiled.parameters(row) for row in rows])
 
-    def _for(self, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled:
-        found = self._compiled.get((dialect.name, keys))
-        if found is None:
-            found = self._compiled[(dialect.name, keys)] = _compile(self.statement, dialect, keys)
-        return found
 
-
-class PlainRead:
+class PlainRead(_Plain):
     """A SELECT compiled once per dialect, run on the driver; rows come back as tuples.
 
     `for_update` adds FOR UPDATE where the database has it (PostgreSQL)."""
 
     def __init__(self, statement: Select[Any], for_update: bool = False) -> None:
-        self.statement = statement
+        super().__init__(statement)
+        self.select = statement
         self.for_update = for_update
-        self._compiled: dict[tuple[str, tuple[str, ...]], _Compiled] = {}
 
     def first(self, conn: Connection, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row, or None."""
         compiled = self._for(conn.dialect, tuple(values))
-        with closing(_cursor(conn)) as cursor:
+        with closing(driver_cursor(conn)) as cursor:
             cursor.execute(compiled.sql, compiled.parameters(values))
             row = cursor.fetchone()
         return None if row is None else tuple(row)
@@ -97,19 +107,15 @@ class PlainRead:
     def all(self, conn: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row."""
         compiled = self._for(conn.dialect, tuple(values))
-        with closing(_cursor(conn)) as cursor:
+        with closing(driver_cursor(conn)) as cursor:
             cursor.execute(compiled.sql, compiled.parameters(values))
             return [tuple(row) for row in cursor.fetchall()]
 
-    def _for(self, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled:
-        found = self._compiled.get((dialect.name, keys))
-        if found is None:
-            statement = self.statement
-            if self.for_update and dialect.name == "postgresql":
-                statement = statement.with_for_update()
-            _check_columns(statement)
-            found = self._compiled[(dialect.name, keys)] = _compile(statement, dialect, keys)
-        return found
+    def _statement_for(self, dialect: Dialect) -> Select[Any]:
+        _check_columns(self.select)
+        if self.for_update and dialect.name == "postgresql":
+            return self.select.with_for_update()
+        return self.select
 
 
 def _check_columns(statement: Select[Any]) -> None:
@@ -120,9 +126,10 @@ def _check_columns(statement: Select[Any]) -> None:
             raise ValueError(f"cannot read {column} plainly: Core converts {kind!r}")
 
 
-def _compile(
-    statement: UpdateBase | Select[Any], dialect: Dialect, keys: tuple[str, ...]
-) -> _Compiled:
+def compile_plain(
+    statement: UpdateBase | Select[Any] | TextClause, dialect: Dialect, keys: tuple[str, ...] = ()
+) -> DriverStatement:
+    """`statement` as the driver takes it: text, parameter order, conversions, literals."""
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))
     if compiled.escaped_bind_names:  # a name the driver cannot take as it is
         raise ValueError(
@@ -135,9 +142,9 @@ def _compile(
             raise ValueError(f"cannot run {statement} plainly: {name} is a tuple")
         convert[name] = processor
     fixed = {name: value for name, value in compiled.params.items() if name not in keys}
-    return _Compiled(compiled.string, positions, convert, fixed)
+    return DriverStatement(compiled.string, positions, convert, fixed)
 
 
-def _cursor(conn: Connection) -> Any:
+def driver_cursor(conn: Connection) -> Any:
     """A DBAPI cursor in the transaction `conn` has open."""
     return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]

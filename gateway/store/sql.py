@@ -27,6 +27,7 @@ from gateway.service.audit import GENESIS, ChainRow, StoredEntries
 from gateway.service.ports import AuditRecord, DataCipher, UnitOfWork
 from gateway.store.activity import SqlActivity
 from gateway.store.keys import SqlKeys
+from gateway.store.plain import driver_cursor
 from gateway.store.repositories import (
     SqlAgencies,
     SqlAuditLog,
@@ -283,7 +284,7 @@ def in_savepoint(conn: Connection, work: Callable[[], T]) -> T:
 
     Plain driver statements: SQLAlchemy's nested-transaction objects cost about 40 µs a
     unit of work, these about 1 µs, and a group commit runs one per unit."""
-    with closing(conn.connection.driver_connection.cursor()) as cursor:  # type: ignore[union-attr]
+    with closing(driver_cursor(conn)) as cursor:
         cursor.execute("SAVEPOINT lianxin_unit")
         try:
             result = work()
