@@ -16,7 +16,8 @@
     │   └── CertificateRequired     mutual TLS is on and no client certificate came (401)
     │       └── CertificateMismatch the client certificate is bound to another agency
     ├── IllegalTransition           the state machine refuses the update
-    │   └── StaleUpdate             the update is older than what was applied
+    │   ├── OrderClosed             the order is cancelled or archived: nothing more applies
+    │   └── Superseded              the agency's assignment was handed on (改派, 重办)
     ├── DeliveryError               one delivery attempt failed
     │   ├── TransientDelivery       worth retrying (5xx, 408/409/425/429, timeouts, refused)
     │   └── PermanentDelivery       retrying cannot help (other 4xx, 410 disables the endpoint)
@@ -161,10 +162,16 @@ class IllegalTransition(LianxinError):
     http_status = 409
 
 
-class StaleUpdate(IllegalTransition):
-    """The update happened before the last one applied to the order."""
+class OrderClosed(IllegalTransition):
+    """The order is cancelled or archived: updates, supplements and revisions are refused."""
 
-    code = "stale_update"
+    code = "order_closed"
+
+
+class Superseded(IllegalTransition):
+    """The update answers an assignment that a reassignment (改派) or a reopen replaced."""
+
+    code = "assignment_superseded"
 
 
 class DeliveryError(LianxinError):

@@ -34,6 +34,7 @@ class HandoffState(StrEnum):
     in_flight = "in_flight"
     delivered = "delivered"
     dead = "dead"
+    cancelled = "cancelled"  # withdrawn before it was sent: the order went to another agency
 
 
 class HandoffKind(StrEnum):
@@ -103,7 +104,23 @@ class StatusUpdate(Strict):
     reason: str | None = Field(default=None, max_length=2000)
     result: str | None = Field(default=None, max_length=20_000)
     agency_ref: str | None = Field(default=None, max_length=64)
-    occurred_at: AwareDatetime
+    occurred_at: AwareDatetime = Field(
+        description="the agency's own time: kept and shown, never used to decide legality"
+    )
+    generation: int | None = Field(
+        default=None,
+        ge=1,
+        le=10_000,
+        description="the assignment generation this update answers (from the transfer's "
+        "'assignment'); an older one is refused as superseded",
+    )
+    person: str | None = Field(
+        default=None, max_length=100, description="who did it (e.g. 签收人, 经办人, 反馈人)"
+    )
+    unit: str | None = Field(
+        default=None, max_length=200, description="the unit that did it (签收单位, 经办部门…)"
+    )
+    unit_code: str | None = Field(default=None, max_length=64, description="that unit's code")
 
 
 class DeliveryReceipt(Strict):
@@ -130,6 +147,7 @@ HotlineEventType = Literal[
     "resolve",
     "revisit",
     "reopen",
+    "reassign",  # 改派: to another agency, or back to the same one with new instructions
     "archive",
     # the hotline as the handling party of a matter an agency transferred to it:
     "accept",
@@ -157,6 +175,9 @@ class HotlineEvent(Strict):
     resolve_by: AwareDatetime | None = Field(
         default=None, description="with 'approve_extension': the new resolve-by deadline"
     )
+    agency: str | None = Field(
+        default=None, max_length=50, description="with 'reassign': the new lead agency"
+    )
 
     @model_validator(mode="after")
     def _extension_says_how_long(self) -> HotlineEvent:
@@ -165,6 +186,8 @@ class HotlineEvent(Strict):
             raise ValueError("'approve_extension' needs extend_working_days or resolve_by")
         if self.type != "approve_extension" and given:
             raise ValueError("extend_working_days and resolve_by go with 'approve_extension'")
+        if (self.type == "reassign") != (self.agency is not None):
+            raise ValueError("'reassign' needs the new lead 'agency', and only it takes one")
         if self.type == "correct_reply" and not (self.note and self.note.strip()):
             raise ValueError("'correct_reply' needs the corrected text in 'note'")
         return self

@@ -2,8 +2,10 @@
 
 受理 received → 转办 dispatched → 签收 signed → 办理 in_progress → 答复 replied → 办结 resolved
 → 回访 revisited → 归档 archived, with the side steps 退回 returned, 延期 extension_requested /
-extension_approved, 督办 supervised, 重办 reopened and cancelled. Both directions (hotline
-events and agency updates) go through ``check_transition``; nothing else changes a status.
+extension_approved, 督办 supervised, 重办 reopened, 改派 reassigned and cancelled. Each
+agency's own part is an assignment with a table of its own (``gateway.domain.assignments``).
+Both directions (hotline events and agency updates) go through ``check_transition``;
+nothing else changes a status.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Status(StrEnum):
     extension_approved = "extension_approved"
     supervised = "supervised"
     reopened = "reopened"
+    reassigned = "reassigned"
     cancelled = "cancelled"
 
 
@@ -45,7 +48,7 @@ _WORKING = (S.signed, S.in_progress, S.extension_approved, S.supervised)
 
 #: to-status → (who may ask for it, from which statuses)
 TRANSITIONS: dict[Status, tuple[frozenset[Actor], frozenset[Status]]] = {
-    S.dispatched: (frozenset({A.system}), frozenset({S.received, S.returned, S.reopened})),
+    S.dispatched: (frozenset({A.system}), frozenset({S.received, S.reopened, S.reassigned})),
     S.signed: (frozenset({A.agency}), frozenset({S.dispatched, S.supervised})),
     S.in_progress: (
         frozenset({A.agency}),
@@ -66,14 +69,26 @@ TRANSITIONS: dict[Status, tuple[frozenset[Actor], frozenset[Status]]] = {
         frozenset({S.dispatched, S.signed, S.in_progress, S.extension_approved}),
     ),
     S.reopened: (frozenset({A.hotline}), frozenset({S.replied, S.resolved, S.revisited})),
+    S.reassigned: (
+        frozenset({A.hotline}),
+        frozenset(
+            {S.received, S.dispatched, S.returned, S.reopened, S.reassigned, *_WORKING,
+             S.extension_requested}
+        ),
+    ),
     S.cancelled: (
         frozenset({A.hotline}),
-        frozenset({S.received, S.dispatched, S.signed, S.in_progress, S.returned, S.supervised}),
+        frozenset(
+            {S.received, S.dispatched, S.signed, S.in_progress, S.returned, S.supervised,
+             S.reopened, S.reassigned}
+        ),
     ),
 }
 
 #: Transitions that are refused without a reason on record (improper returns are a known abuse).
-REASON_REQUIRED = frozenset({S.returned, S.extension_requested, S.reopened, S.cancelled})
+REASON_REQUIRED = frozenset(
+    {S.returned, S.extension_requested, S.reopened, S.reassigned, S.cancelled}
+)
 
 TERMINAL = frozenset({S.archived, S.cancelled})
 

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic.config import JsonDict
 
+from gateway.domain.assignments import Assignment
 from gateway.domain.states import Status
 
 PERSONAL: JsonDict = {"x-personal-data": True}
@@ -150,3 +151,8 @@ class WorkOrder(WorkOrderIn):
     status: Status = Status.received
     lead_agency: str | None = None
     assisting_agencies: list[str] = Field(default_factory=list)
+    assignments: list[Assignment] = Field(
+        default_factory=list,
+        description="each agency's part (主办/协办), generation by generation "
+        "(docs/state-machine.md)",
+    )

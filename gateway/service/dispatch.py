@@ -20,18 +20,20 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway.domain.assignments import Assignment, Step
 from gateway.domain.errors import DeliveryError, PermanentDelivery, TransientDelivery
 from gateway.domain.messages import HOTLINE, Delivery, Handoff, HandoffKind, Lane, Receipt
-from gateway.domain.states import Actor, Status, check_transition
 from gateway.domain.workorder import WorkOrder
-from gateway.service import envelopes
+from gateway.service import assignments, envelopes
 from gateway.service.agency_alerts import Tally, record_standings
+from gateway.service.agency_updates import AgencyUpdates
 from gateway.service.alerts import raise_alert
 from gateway.service.circuit import Breakers
 from gateway.service.directory import Directory
 from gateway.service.outbox import enqueue
 from gateway.service.ports import AuditEvent, Connector, Metrics, NoMetrics, Store, UnitOfWork
 from gateway.service.retry import next_delay
+from gateway.service.steps import OrderSteps
 from gateway.signing import MessageSigner
 
 log = logging.getLogger("lianxin.dispatch")
@@ -96,6 +98,7 @@ class Dispatcher:
         }
         self._tasks: set[asyncio.Task[None]] = set()
         self.breakers = Breakers({name: p.circuit for name, p in directory.profiles.items()})
+        self.updates = AgencyUpdates(directory, OrderSteps(directory, clock), clock)
 
     def wake(self) -> None:
         """Tell every lane that new handoffs are waiting (called after each commit)."""
@@ -303,46 +306,26 @@ class Dispatcher:
         stored = uow.orders.get(handoff.order_id)
         if stored is None:
             return False
-        order = _with_partner_id(stored.order, handoff, receipt)
-        # a late answer to the transfer the agency has since returned (退回) moves nothing
-        late = order.status == Status.returned and handoff.created_at <= stored.last_update_at
-        if not late and _dispatches(order, handoff):
-            return self._mark_dispatched(uow, order, handoff, receipt)
-        if order is not stored.order:
-            uow.orders.replace(order)
-        return False
-
-    def _mark_dispatched(
-        self, uow: UnitOfWork, order: WorkOrder, handoff: Handoff, receipt: Receipt
-    ) -> bool:
-        """Move the order to dispatched (written once, with any new partner id)."""
-        check_transition(order.status, Status.dispatched, Actor.system, None)
-        moved = order.model_copy(update={"status": Status.dispatched})
-        uow.orders.replace(moved)
-        uow.audit.append(
-            AuditEvent(
-                "status_applied",
-                order_id=order.id,
-                handoff_id=handoff.id,
-                party=handoff.agency,
-                detail={
-                    "from": order.status.value,
-                    "to": Status.dispatched.value,
-                    "agency_ref": receipt.agency_ref,
-                },
-            )
-        )
-        if order.origin != HOTLINE:
+        order = _with_partner_id(assignments.with_assignments(stored.order), handoff, receipt)
+        answered = _answered_assignment(order, handoff)
+        if answered is None:  # answered since (签收, 退回) or replaced (改派, 重办): moves nothing
+            if order is not stored.order:
+                uow.orders.replace(order)
+            return False
+        before = order.status
+        detail = {"agency_ref": receipt.agency_ref, "handoff_id": handoff.id}
+        order, _ = self.updates.acknowledge(uow, order, answered, detail, tell=False)
+        if order.status == before or order.origin != HOTLINE:
             return False  # a matter an agency sent: the hotline tells it through its own events
         payload = envelopes.status(
-            moved,
-            order.status,
+            order,
+            before,
             handoff.agency,
             agency_ref=receipt.agency_ref,
             occurred_at=_iso(self.clock()),
         )
         enqueue(
-            uow, moved, self.directory.profile(HOTLINE), HandoffKind.status, payload, self.clock()
+            uow, order, self.directory.profile(HOTLINE), HandoffKind.status, payload, self.clock()
         )
         return True
 
@@ -428,14 +411,15 @@ def _with_partner_id(order: WorkOrder, handoff: Handoff, receipt: Receipt) -> Wo
     return order.model_copy(update={"partner_ids": ids})
 
 
-def _dispatches(order: WorkOrder, handoff: Handoff) -> bool:
-    """Whether the lead agency's acknowledgement moves the order to dispatched: not when
-    the agency's own update already moved it on."""
-    return order.lead_agency == handoff.agency and order.status in (
-        Status.received,
-        Status.returned,
-        Status.reopened,
-    )
+def _answered_assignment(order: WorkOrder, handoff: Handoff) -> Assignment | None:
+    """The pending assignment this transfer's acknowledgement answers, decided by our own
+    records (which transfer carried which assignment), never by the agency's clock."""
+    found = assignments.by_transfer(order, handoff.id)
+    if found is None:  # an order stored before assignments existed
+        found = assignments.current(order, handoff.agency)
+        if found is not None and found.transfer_id is not None:
+            return None
+    return found if found is not None and found.step == Step.pending else None
 
 
 def _iso(epoch: float) -> str:

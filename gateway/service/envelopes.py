@@ -30,20 +30,28 @@ def transfer(
     rule: str,
     catalogue: str,
     cipher: FieldCipher | None = None,
+    generation: int = 1,
+    instructions: str | None = None,
 ) -> dict[str, Any]:
-    """A work order handed to an agency, in the shape its profile asks for."""
-    return {
+    """A work order handed to an agency, in the shape its profile asks for. `generation`
+    names the assignment (agencies may echo it in their updates); `instructions` are the
+    hotline's words with a 重办 or 改派."""
+    body = {
         "type": "work_order.transfer",
         **_ids(order),
         "role": "lead" if lead else "assist",
+        "assignment": {"generation": generation},
         "routing": {"catalogue": catalogue, "rule": rule},
         "work_order": _rendered(order, profile, cipher),
     }
+    if instructions:
+        body["instructions"] = instructions
+    return body
 
 
 def _rendered(order: WorkOrder, profile: AgencyProfile, cipher: FieldCipher | None) -> Any:
     """The order as the agency's profile shapes it, its protected fields encrypted."""
-    shaped = render(profile, order.model_dump(mode="json", exclude={"route_to"}))
+    shaped = render(profile, order.model_dump(mode="json", exclude={"route_to", "assignments"}))
     protected = profile.field_encryption
     if protected is None:
         return shaped
@@ -103,5 +111,5 @@ def transfer_in(order: WorkOrder, agency: str) -> dict[str, Any]:
         "type": "work_order.transfer",
         **_ids(order),
         "from_agency": agency,
-        "work_order": order.model_dump(mode="json", exclude={"route_to"}),
+        "work_order": order.model_dump(mode="json", exclude={"route_to", "assignments"}),
     }

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gateway.domain.errors import IllegalTransition, UnknownOrder
+from gateway.domain.assignments import Step
+from gateway.domain.errors import IllegalTransition, OrderClosed, UnknownOrder
 from gateway.domain.messages import HOTLINE, HotlineEvent
-from gateway.domain.states import Actor, Status
+from gateway.domain.states import TERMINAL, TRANSITIONS, Actor, Status
 from gateway.domain.workorder import WorkOrder
+from gateway.service import assignments
 from gateway.service.alerts import raise_alert
 from gateway.service.deadlines import WorkdayCalendar, resolve_by
 from gateway.service.ports import UnitOfWork
+from gateway.service.reassignment import check_reassignable, hand_on, withdraw
 from gateway.service.steps import OrderSteps, Outcome
 from gateway.service.watch import DEFAULT_YELLOW_AT, arm_cards
 
@@ -26,6 +29,7 @@ EVENT_TARGETS: dict[str, Status | None] = {
     "resolve": Status.resolved,
     "revisit": Status.revisited,
     "reopen": Status.reopened,
+    "reassign": Status.reassigned,
     "archive": Status.archived,
     "accept": Status.signed,
     "feedback": Status.replied,
@@ -51,11 +55,14 @@ class HotlineEvents:
         stored = uow.orders.get(order_id)
         if stored is None:
             raise UnknownOrder(f"no work order with id '{order_id}'", order_id=order_id)
-        order = stored.order
+        order = assignments.with_assignments(stored.order)
         if not uow.inbound.remember(HOTLINE, f"{order_id}/{event.event_id}", self.clock()):
             return Outcome("duplicate", order.id, order.status.value)
         target = EVENT_TARGETS[event.type]
+        _refuse_if_closed(order, target)
         actor = self._actor_for(order, event)
+        if event.agency is not None:
+            check_reassignable(self.steps, order, event.agency)
         if event.type == "accept" and event.flow_id:
             order = order.model_copy(
                 update={"partner_ids": {**order.partner_ids, HOTLINE: event.flow_id}}
@@ -66,15 +73,33 @@ class HotlineEvents:
             "event_id": event.event_id,
             "reason": event.reason,
             "satisfaction": event.satisfaction,
+            **({"agency": event.agency} if event.agency else {}),
         }
         if target is None:
             self.steps.record(uow, "event_recorded", order, HOTLINE, detail)
         else:
-            order = self.steps.move(uow, order, target, actor, event.reason, None, HOTLINE, detail)
+            order = self.steps.move(uow, order, target, actor, event.reason, HOTLINE, detail)
         if event.type == "approve_extension":
             order = self._extend(uow, order, event)
-        self.steps.notify_agencies(uow, order, event)
+        order = self._tell_and_hand_on(uow, order, event)
         return Outcome("applied", order.id, order.status.value)
+
+    def _tell_and_hand_on(
+        self, uow: UnitOfWork, order: WorkOrder, event: HotlineEvent
+    ) -> WorkOrder:
+        """Tell every agency involved; a 改派 or 重办 also opens the next lead assignment."""
+        if event.type in ("cancel", "archive"):
+            order = assignments.close_all(order, Step.closed, self.clock())
+            uow.orders.replace(order)
+        if event.type == "reassign" and order.lead_agency:
+            order = withdraw(self.steps, uow, order, order.lead_agency, cancel=True)
+        if event.type == "reopen" and order.lead_agency:
+            order = withdraw(self.steps, uow, order, order.lead_agency, cancel=False)
+        self.steps.notify_agencies(uow, order, event)
+        new_lead = event.agency if event.type == "reassign" else order.lead_agency
+        if event.type in ("reassign", "reopen") and new_lead:
+            order = hand_on(self.steps, uow, order, new_lead, event)
+        return order
 
     def _extend(self, uow: UnitOfWork, order: WorkOrder, event: HotlineEvent) -> WorkOrder:
         """Move the resolve-by deadline (延期) and re-arm its cards from now."""
@@ -120,3 +145,16 @@ class HotlineEvents:
                 order_id=order.id,
             )
         return Actor.agency  # the hotline handles this matter, as an agency would
+
+
+def _refuse_if_closed(order: WorkOrder, target: Status | None) -> None:
+    """A cancelled or archived order takes only a legal step out (cancelled → archived)."""
+    if order.status not in TERMINAL:
+        return
+    if target is not None and order.status in TRANSITIONS[target][1]:
+        return
+    raise OrderClosed(
+        f"order {order.id} is {order.status.value}: it takes no more events",
+        order_id=order.id,
+        status=order.status.value,
+    )

@@ -12,13 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from gateway.domain.errors import RevisionConflict
+from gateway.domain.assignments import Role
+from gateway.domain.errors import IllegalTransition, OrderClosed, RevisionConflict
 from gateway.domain.ids import new_id
 from gateway.domain.messages import HOTLINE, HandoffKind, HotlineEvent
+from gateway.domain.states import TERMINAL
 from gateway.domain.workorder import WorkOrder, WorkOrderIn
 from gateway.mapping.profiles import DeadlinePolicy
 from gateway.mapping.routing import route
-from gateway.service import envelopes
+from gateway.service import assignments, envelopes
 from gateway.service.alerts import raise_alert
 from gateway.service.audit import canonical_json, digest
 from gateway.service.deadlines import WorkdayCalendar, resolve_by
@@ -57,6 +59,19 @@ class Intake:
         current = stored.order
         if submitted.revision == current.revision:
             return IntakeResult(current, created=False)
+        if current.status in TERMINAL:
+            raise OrderClosed(
+                f"order {current.id} is {current.status.value}: it takes no new revision",
+                order_id=current.id,
+                status=current.status.value,
+            )
+        if submitted.route_to and submitted.route_to[0] != current.lead_agency:
+            raise IllegalTransition(
+                f"revision {submitted.revision} names another lead agency; a 改派 is the "
+                "'reassign' event (POST /v1/work-orders/{id}/events), with a reason",
+                order_id=current.id,
+                lead_agency=current.lead_agency,
+            )
         if submitted.revision < current.revision:
             raise RevisionConflict(
                 f"revision {submitted.revision} is older than stored revision {current.revision}",
@@ -78,7 +93,6 @@ class Intake:
         division = order.location.division_code if order.location else None
         policy = self.directory.deadline_policy(division)
         order, deadlines_entry = self._with_deadlines(order, policy)
-        uow.orders.add(order, now)
         uow.audit.append(
             AuditEvent(
                 "received",
@@ -102,8 +116,17 @@ class Intake:
         if deadlines_entry is not None:
             uow.audit.append(deadlines_entry)
         self._watch_deadlines(uow, order, policy, deadlines_entry, now)
-        ids = []
-        for agency in chosen.agencies:
+        ids = [new_id("msg") for _ in chosen.agencies]
+        order = order.model_copy(
+            update={
+                "assignments": [
+                    assignments.opened(agency, _role(agency, chosen.lead), 1, handoff_id, now)
+                    for agency, handoff_id in zip(chosen.agencies, ids, strict=True)
+                ]
+            }
+        )
+        uow.orders.add(order, now)
+        for agency, handoff_id in zip(chosen.agencies, ids, strict=True):
             profile = self.directory.profile(agency)
             if profile.emergency is not None:
                 arm_emergency(uow, order.id, agency, profile.emergency.acknowledge_seconds, now)
@@ -115,7 +138,7 @@ class Intake:
                 catalogue=chosen.catalogue_version,
                 cipher=self.directory.cipher_for(agency),
             )
-            ids.append(enqueue(uow, order, profile, HandoffKind.transfer, payload, now).id)
+            enqueue(uow, order, profile, HandoffKind.transfer, payload, now, handoff_id)
         return IntakeResult(order, created=True, handoff_ids=tuple(ids))
 
     def _watch_deadlines(
@@ -205,6 +228,10 @@ class Intake:
                 payload = envelopes.event(order, profile, note, self.directory.cipher_for(agency))
                 ids.append(enqueue(uow, order, profile, HandoffKind.event, payload, now).id)
         return IntakeResult(order, created=True, handoff_ids=tuple(ids))
+
+
+def _role(agency: str, lead: str | None) -> Role:
+    return Role.lead if agency == lead else Role.assisting
 
 
 def _digest(order: WorkOrder) -> str:

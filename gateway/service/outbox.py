@@ -32,9 +32,12 @@ def enqueue(
     kind: HandoffKind,
     payload: dict[str, Any],
     now: float,
+    handoff_id: str | None = None,
 ) -> Handoff:
-    """Add one handoff for `profile` carrying `payload`, with its audit entry, to `uow`."""
-    return enqueue_about(uow, order.id, lane_for(order, profile), profile, kind, payload, now)
+    """Add one handoff for `profile` carrying `payload`, with its audit entry, to `uow`
+    (`handoff_id` when the caller had to know it first, e.g. for an assignment)."""
+    lane = lane_for(order, profile)
+    return enqueue_about(uow, order.id, lane, profile, kind, payload, now, handoff_id)
 
 
 def enqueue_about(
@@ -45,10 +48,11 @@ def enqueue_about(
     kind: HandoffKind,
     payload: dict[str, Any],
     now: float,
+    handoff_id: str | None = None,
 ) -> Handoff:
     """Like `enqueue`, for a `subject` that need not be an order (e.g. an agency's alerts:
     handoffs of one subject to one agency go out in order)."""
-    handoff_id = new_id("msg")
+    handoff_id = handoff_id or new_id("msg")
     body = encode({"id": handoff_id, **payload})
     handoff = Handoff(
         id=handoff_id,

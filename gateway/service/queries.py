@@ -10,8 +10,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway.domain.assignments import Assignment
 from gateway.domain.errors import UnknownOrder
 from gateway.domain.personal import mask_caller, mask_strings
+from gateway.service.assignments import with_assignments
 from gateway.service.ports import UnitOfWork
 
 
@@ -53,13 +55,25 @@ def order_timeline(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
         }
         for entry in uow.audit.for_order(order_id)
     ]
-    order = stored.order
-    document = order.model_dump(mode="json")
+    order = with_assignments(stored.order)
+    document = order.model_dump(mode="json", exclude={"assignments"})
     document["caller"] = mask_caller(document["caller"])
     return {
         "id": order.id,
         "status": order.status,
+        "lead_agency": order.lead_agency,
+        "assignments": [assignment_view(a) for a in order.assignments],
         "work_order": document,
         "handoffs": handoffs,
         "timeline": timeline,
     }
+
+
+def assignment_view(assignment: Assignment) -> dict[str, Any]:
+    """One assignment as the API shows it: our times as ISO 8601, the agency's as sent."""
+    shown = assignment.model_dump(mode="json")
+    shown["opened_at"] = _iso(assignment.opened_at or None)
+    shown["released_at"] = _iso(assignment.released_at)
+    for action, raw in zip(shown["actions"], assignment.actions, strict=True):
+        action["recorded_at"] = _iso(raw.recorded_at)
+    return shown

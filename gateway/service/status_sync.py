@@ -1,7 +1,7 @@
 """Status sync: agency messages, and the entry for hotline events, through one state machine.
 
 Agency messages are verified (signature, tolerance), de-duplicated by message id,
-checked against the state machine and for staleness, applied, and reported to the
+judged against the assignment they answer (`agency_updates`), applied, and reported to the
 hotline platform as signed handoffs through the outbox. Whatever is refused is put on
 record in a transaction of its own and never applied.
 """
@@ -19,9 +19,6 @@ from gateway.domain.errors import (
     CertificateRequired,
     InputError,
     LianxinError,
-    NotAddressed,
-    StaleUpdate,
-    UnknownOrder,
 )
 from gateway.domain.ids import new_id
 from gateway.domain.messages import (
@@ -33,9 +30,9 @@ from gateway.domain.messages import (
     StatusUpdate,
     TransferIn,
 )
-from gateway.domain.states import Actor, Status
 from gateway.domain.workorder import WorkOrder
 from gateway.service import envelopes
+from gateway.service.agency_updates import AgencyUpdates
 from gateway.service.audit import canonical_json, digest
 from gateway.service.deadlines import WorkdayCalendar
 from gateway.service.directory import Directory
@@ -43,7 +40,6 @@ from gateway.service.hotline_events import HotlineEvents
 from gateway.service.outbox import enqueue
 from gateway.service.ports import AuditEvent, Store, UnitOfWork
 from gateway.service.steps import OrderSteps, Outcome
-from gateway.service.watch import answered_by
 from gateway.signing import MessageVerifier
 
 AgencyMessageType = StatusUpdate | TransferIn | DeliveryReceipt
@@ -77,6 +73,7 @@ class StatusSync:
         self.clock = clock
         self.steps = OrderSteps(directory, clock)
         self.events = HotlineEvents(self.steps, clock, calendar)
+        self.updates = AgencyUpdates(directory, self.steps, clock)
 
     async def receive(
         self,
@@ -192,61 +189,7 @@ class StatusSync:
             return Outcome("receipt", reference=message.handoff_id)
         if isinstance(message, TransferIn):
             return self._accept_transfer(uow, agency, msg_id, message)
-        return self._apply_update(uow, agency, msg_id, message)
-
-    def _apply_update(
-        self, uow: UnitOfWork, agency: str, msg_id: str, update: StatusUpdate
-    ) -> Outcome:
-        order, last_update_at = _find(uow, update)
-        if agency not in (order.lead_agency, *order.assisting_agencies):
-            raise NotAddressed(f"order {order.id} is not addressed to '{agency}'", agency=agency)
-        profile = self.directory.profile(agency)
-        target = profile.status_for(update.status)
-        if target is None:
-            known = ", ".join(sorted(profile.status_map)) or "our status names"
-            raise InputError(f"unknown status code '{update.status}' (known: {known})")
-        occurred = update.occurred_at.timestamp()
-        if occurred < last_update_at:
-            raise StaleUpdate(
-                f"update from {update.occurred_at.isoformat()} is older than the last one applied",
-                order_id=order.id,
-            )
-        common = {"msg_id": msg_id, "agency_status": update.status, "target": target.value}
-        if profile.emergency is not None:  # only emergency agencies have that deadline
-            answered_by(uow, order.id, agency)
-        if agency == order.lead_agency and target == order.status == Status.in_progress:
-            self.steps.record(uow, "progress", order, agency, common)  # e.g. 120 已到达
-            self.steps.forward(uow, order, order.status, agency, update)
-            return Outcome("recorded", order.id, order.status.value)
-        if agency != order.lead_agency:
-            self.steps.forward(uow, order, order.status, agency, update)
-            self.steps.record(uow, "assist_update", order, agency, common)
-            return Outcome("recorded", order.id, order.status.value)
-        if order.status == Status.received and target != Status.dispatched:
-            order = self.steps.move(
-                uow,
-                order,
-                Status.dispatched,
-                Actor.system,
-                None,
-                None,
-                agency,
-                {"implied_by": msg_id},
-            )
-            self.steps.tell_hotline(uow, order, Status.received, agency, update.occurred_at)
-        previous = order.status
-        order = self.steps.move(
-            uow,
-            order,
-            target,
-            Actor.agency,
-            update.reason,
-            occurred,
-            agency,
-            {**common, "reason": update.reason},
-        )
-        self.steps.forward(uow, order, previous, agency, update)
-        return Outcome("applied", order.id, order.status.value)
+        return self.updates.apply(uow, agency, msg_id, message)
 
     def _accept_transfer(
         self, uow: UnitOfWork, agency: str, msg_id: str, transfer: TransferIn
@@ -278,21 +221,6 @@ class StatusSync:
             uow, order, hotline, HandoffKind.transfer, envelopes.transfer_in(order, agency), now
         )
         return Outcome("created", order.id, order.status.value)
-
-
-def _find(uow: UnitOfWork, update: StatusUpdate) -> tuple[WorkOrder, float]:
-    stored = None
-    if update.order_id:
-        stored = uow.orders.get(update.order_id)
-    elif update.flow_id:
-        stored = uow.orders.find(HOTLINE, update.flow_id)
-    else:
-        raise InputError("a status update needs order_id or flow_id")
-    if stored is None:
-        raise UnknownOrder(
-            "no work order matches this update", order_id=update.order_id, flow_id=update.flow_id
-        )
-    return stored.order, stored.last_update_at
 
 
 def parse_json(body: bytes) -> AgencyMessageType:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from gateway.domain.messages import HOTLINE, HandoffKind, HotlineEvent, StatusUpdate
@@ -25,7 +25,7 @@ from gateway.service.watch import settle_on
 class Outcome:
     """What became of one inbound message."""
 
-    result: str  # applied | duplicate | recorded | created | receipt
+    result: str  # applied | duplicate | recorded | outdated | created | receipt
     order_id: str | None = None
     status: str | None = None
     reference: str | None = None  # for a receipt: the handoff it acknowledges
@@ -45,12 +45,14 @@ class OrderSteps:
         target: Status,
         actor: Actor,
         reason: str | None,
-        occurred: float | None,
         party: str,
         detail: dict[str, Any],
     ) -> WorkOrder:
+        """Move `order` (with whatever else changed on it, e.g. an assignment) to `target`
+        and write it, with its audit entry."""
         check_transition(order.status, target, actor, reason)
-        uow.orders.set_status(order.id, target, occurred)
+        moved = order.model_copy(update={"status": target})
+        uow.orders.replace(moved)
         settle_on(uow, order.id, target)
         self.record(
             uow,
@@ -59,7 +61,7 @@ class OrderSteps:
             party,
             {**detail, "from": order.status.value, "to": target.value},
         )
-        return order.model_copy(update={"status": target})
+        return moved
 
     def forward(
         self, uow: UnitOfWork, order: WorkOrder, previous: Status, agency: str, update: StatusUpdate
@@ -79,20 +81,15 @@ class OrderSteps:
         )
 
     def tell_hotline(
-        self,
-        uow: UnitOfWork,
-        order: WorkOrder,
-        previous: Status,
-        agency: str,
-        occurred_at: datetime,
+        self, uow: UnitOfWork, order: WorkOrder, previous: Status, agency: str
     ) -> None:
         """A status callback that carries no agency words (e.g. an implied dispatch)."""
         if order.origin != HOTLINE:
             return
-        payload = envelopes.status(order, previous, agency, occurred_at=occurred_at.isoformat())
-        enqueue(
-            uow, order, self.directory.profile(HOTLINE), HandoffKind.status, payload, self.clock()
-        )
+        now = self.clock()
+        occurred_at = datetime.fromtimestamp(now, UTC).isoformat()
+        payload = envelopes.status(order, previous, agency, occurred_at=occurred_at)
+        enqueue(uow, order, self.directory.profile(HOTLINE), HandoffKind.status, payload, now)
 
     @staticmethod
     def record(
@@ -101,7 +98,7 @@ class OrderSteps:
         uow.audit.append(AuditEvent(event, order_id=order.id, party=party, detail=detail))
 
     def notify_agencies(self, uow: UnitOfWork, order: WorkOrder, event: HotlineEvent) -> None:
-        """Forward a hotline event to every agency involved (a reopen also re-sends the order)."""
+        """Forward a hotline event to every agency involved."""
         now = self.clock()
         for agency in parties(order):
             if agency != HOTLINE:
@@ -109,17 +106,6 @@ class OrderSteps:
                 cipher = self.directory.cipher_for(agency)
                 payload = envelopes.event(order, profile, event, cipher)
                 enqueue(uow, order, profile, HandoffKind.event, payload, now)
-        if event.type == "reopen" and order.lead_agency:
-            profile = self.directory.profile(order.lead_agency)
-            payload = envelopes.transfer(
-                order,
-                profile,
-                lead=True,
-                rule="reopen",
-                catalogue=self.directory.catalogue.version,
-                cipher=self.directory.cipher_for(order.lead_agency),
-            )
-            enqueue(uow, order, profile, HandoffKind.transfer, payload, now)
 
 
 def parties(order: WorkOrder) -> list[str]:

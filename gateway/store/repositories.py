@@ -199,6 +199,18 @@ class SqlHandoffs:
             lease_until=None,
         )
 
+    def cancel_pending(self, order_id: str, agency: str, why: str) -> int:
+        query = (
+            update(handoffs)
+            .where(
+                handoffs.c.order_id == order_id,
+                handoffs.c.agency == agency,
+                handoffs.c.state == HandoffState.pending.value,
+            )
+            .values(state=HandoffState.cancelled.value, last_error=why)
+        )
+        return int(self.conn.execute(query).rowcount)
+
     def for_order(self, order_id: str) -> list[HandoffView]:
         query = select(handoffs).where(handoffs.c.order_id == order_id).order_by(handoffs.c.seq)
         return [
