@@ -20,6 +20,7 @@ from gateway.service.dispatch import Dispatcher, DispatchSettings
 from gateway.service.intake import Intake, IntakeResult
 from gateway.service.ports import HandoffView, StoredOrder
 from gateway.service.status_sync import StatusSync
+from gateway.service.steps import Outcome
 from gateway.settings import REPO_ROOT
 from gateway.signing import (
     MessageSigner,
@@ -31,6 +32,7 @@ from gateway.signing import (
 )
 from tests.fakes import FixedClock, MemoryStore
 
+CITY = "city-management"
 #: one key for every agency's messages and one for ours, made once per test run
 AGENCY_KEY = generate_ed25519_key()
 GATEWAY_KEY = generate_ed25519_key()
@@ -56,9 +58,15 @@ def submitted(flow_id: str = "GZ-1", **changes: Any) -> WorkOrderIn:
         "location": {"address": "广州市越秀区东风中路", "division_code": "440104"},
         "caller": {"name": "李先生", "phone": "13900001111"},
         "received_at": datetime.fromtimestamp(FixedClock().now, UTC).isoformat(),
-        "route_to": ["city-management"],
+        "route_to": [CITY],
     }
     return WorkOrderIn.model_validate({**fields, **changes})
+
+
+def update(order_id: str, status: str, at: float) -> dict[str, Any]:
+    """An agency's status update about an order, in the agency's own status word."""
+    occurred = datetime.fromtimestamp(at, UTC).isoformat()
+    return {"type": "status", "order_id": order_id, "status": status, "occurred_at": occurred}
 
 
 @dataclass
@@ -118,3 +126,8 @@ class World:
         body = json.dumps(message, ensure_ascii=False).encode()
         signer = MessageSigner([parse_signing_key(AGENCY_KEY)])
         return signer.headers(msg_id, body, int(self.clock())), body
+
+    async def send(self, agency: str, msg_id: str, message: dict[str, Any]) -> Outcome:
+        """Post a signed agency message to status sync, as the inbound endpoint does."""
+        headers, body = self.signed(msg_id, message)
+        return await self.sync.receive(agency, headers, body)
