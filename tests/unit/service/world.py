@@ -3,6 +3,7 @@ memory connectors and keys made at test time. No database, no network."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from typing import Any
 import connectors
 from connectors.memory import MemoryConnector
 from gateway.calendars import ChineseWorkdays
-from gateway.domain.messages import HandoffKind
+from gateway.domain.messages import HandoffKind, HandoffState
 from gateway.domain.workorder import WorkOrderIn
 from gateway.mapping.loader import load_mappings
 from gateway.service.directory import Directory
@@ -100,6 +101,33 @@ class World:
             DispatchSettings(owner="unit-test", poll_interval=0.01),
             clock=self.clock,
         )
+
+    async def dispatch(self, timeout: float = 5.0) -> None:
+        """Run the dispatcher until nothing is in flight or due (the clock stands still, so
+        a retry scheduled for later waits; a held agency's handoffs wait too), then stop it
+        as the gateway does."""
+        running = asyncio.create_task(self.dispatcher.run())
+        try:
+            async with asyncio.timeout(timeout):
+                await asyncio.sleep(2 * self.dispatcher.settings.poll_interval)  # a claim ran
+                while not self._settled():
+                    await asyncio.sleep(0.005)
+        finally:
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
+            await self.dispatcher.drain()
+
+    def _settled(self) -> bool:
+        now, held = self.clock(), self.store.run_sync(lambda uow: uow.agencies.held())
+        for row in self.store.state.handoffs.values():
+            handoff = row.handoff
+            if handoff.agency in held:
+                continue
+            if handoff.state == HandoffState.in_flight:
+                return False
+            if handoff.state == HandoffState.pending and handoff.next_attempt_at <= now:
+                return False
+        return True
 
     def _woken(self) -> None:
         self.wake_ups += 1
