@@ -1,92 +1,24 @@
 """One contract, two stores: the memory fake must behave as the SQL store does.
 
-Every test here runs on MemoryStore and on the real SqlStore over SQLite, through the
-`Store` port, so the fake the service unit tests rely on cannot drift from the real one.
+Every test here runs on MemoryStore and on the real SqlStore over SQLite (see conftest.py),
+through the `Store` port, so the fake the service unit tests rely on cannot drift from the
+real one. test_admin.py goes on with what the console, alerts, health and keys use.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from gateway.domain.messages import Handoff, HandoffKind, HandoffState, Lane, Receipt
+from gateway.domain.messages import HandoffState, Lane, Receipt
 from gateway.domain.states import Status
-from gateway.domain.workorder import Caller, Category, WorkOrder
 from gateway.service.audit import verify_chain
 from gateway.service.ports import AuditEvent, DeadLetterFilter, Store, UnitOfWork, Watch
-from gateway.store.migrate import upgrade
-from gateway.store.sql import SqlStore
-from tests.fakes import DuplicateKey, MemoryStore
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    """A fresh, empty store of each kind."""
-    if request.param == "memory":
-        made: Store = MemoryStore()
-    else:
-        url = f"sqlite:///{tmp_path / 'contract.db'}"
-        upgrade(url)
-        made = SqlStore(url)
-    yield made
-    await made.aclose()
-
-
-def work_order(flow_id: str = "GZ-1", **changes: Any) -> WorkOrder:
-    fields: dict[str, Any] = {
-        "id": f"wo_{flow_id}",
-        "flow_id": flow_id,
-        "acceptance_no": f"SL-{flow_id}",
-        "category": Category.complaint,
-        "title": "夜间施工噪音",
-        "content": "工地夜间施工，噪音扰民。",
-        "caller": Caller(name="李先生", phone="13900001111"),
-        "received_at": datetime(2026, 11, 24, 8, 5, tzinfo=UTC),
-        "lead_agency": "city",
-    }
-    return WorkOrder(**{**fields, **changes})
-
-
-def handoff(
-    n: int, order: str = "wo_1", agency: str = "tax", lane: Lane = Lane.normal, at: float = 0.0
-) -> Handoff:
-    return Handoff(
-        id=f"msg_{n}",
-        order_id=order,
-        agency=agency,
-        kind=HandoffKind.transfer,
-        lane=lane,
-        body=b'{"n":%d}' % n,
-        body_digest="0" * 64,
-        next_attempt_at=at,
-        created_at=at,
-    )
-
-
-async def add(store: Store, *handoffs: Handoff) -> None:
-    def write(uow: UnitOfWork) -> None:
-        for one in handoffs:
-            uow.handoffs.add(one)
-
-    await store.write(write)
-
-
-async def claim(
-    store: Store, now: float = 10.0, quotas: dict[str, int] | None = None, lease: float = 60.0
-) -> list[str]:
-    wanted = quotas or {"tax": 10, "city": 10}
-    claimed = await store.write(
-        lambda uow: uow.handoffs.claim(now, wanted, Lane.normal, now + lease, "node-a"),
-        audited=False,
-    )
-    return [one.id for one in claimed]
-
+from tests.fakes import DuplicateKey
+from tests.integration.store.contract.builders import add, claim, handoff, work_order
 
 # --- orders -----------------------------------------------------------------------------
 
