@@ -40,7 +40,8 @@ class MemoryHandoffs:
         if handoff.id in self.state.handoffs:
             raise DuplicateKey(f"handoff {handoff.id} is stored already")
         self.state.last_handoff_seq += 1
-        self.state.handoffs[handoff.id] = HandoffRow(self.state.last_handoff_seq, handoff)
+        written = replace(handoff, last_error=None)  # the SQL store does not write it either
+        self.state.handoffs[handoff.id] = HandoffRow(self.state.last_handoff_seq, written)
 
     def claim(
         self, now: float, quotas: Mapping[str, int], lane: Lane, lease_until: float, owner: str

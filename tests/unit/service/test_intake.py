@@ -8,14 +8,7 @@ from gateway.domain.errors import RevisionConflict, Unmappable
 from gateway.domain.messages import HandoffKind, HandoffState
 from gateway.domain.states import Status
 from gateway.service.audit import verify_chain
-from gateway.service.ports import Store
-from tests.fakes import MemoryStore
 from tests.unit.service.world import World, submitted
-
-
-def test_a_memory_store_is_a_store() -> None:
-    store: Store = MemoryStore()  # mypy checks the fakes fill the port (see tests.fakes.store)
-    assert store.audit_head() == (0, "0" * 64)
 
 
 async def test_a_new_order_is_stored_routed_and_queued_for_its_agency() -> None:
