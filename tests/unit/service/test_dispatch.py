@@ -1,0 +1,100 @@
+"""Delivery outcomes over the memory store: a receipt, a transient and a permanent failure."""
+
+from __future__ import annotations
+
+from gateway.domain.errors import PermanentDelivery, TransientDelivery
+from gateway.domain.messages import HOTLINE, HandoffKind, HandoffState
+from gateway.domain.states import Status
+from gateway.service.audit import verify_chain
+from gateway.service.ports import HandoffView
+from tests.unit.service.world import CITY, World, submitted
+
+
+async def ordered_and_dispatched(world: World) -> tuple[str, HandoffView]:
+    """Take in an order, run the dispatcher once; the order id and its transfer."""
+    order_id = (await world.accept(submitted())).order.id
+    await world.dispatch()
+    (transfer,) = await world.handoffs(order_id, HandoffKind.transfer)
+    return order_id, transfer
+
+
+def handoff_events(world: World, handoff_id: str) -> list[str]:
+    return [r.event for r in world.store.audit_records() if r.handoff_id == handoff_id]
+
+
+async def test_a_receipt_marks_the_handoff_delivered_and_the_order_dispatched() -> None:
+    world = World()
+    order_id, transfer = await ordered_and_dispatched(world)
+    assert transfer.handoff.state == HandoffState.delivered
+    assert (transfer.agency_ref, transfer.last_status) == ("MEM-000001", 200)
+    assert transfer.delivered_at == world.clock.now
+    stored = await world.order(order_id)
+    assert stored.order.status == Status.dispatched
+    assert stored.order.partner_ids[CITY] == "MEM-000001"
+    sent = world.connectors[CITY].delivered
+    assert [delivery.handoff_id for delivery in sent] == [transfer.handoff.id]
+    assert handoff_events(world, transfer.handoff.id) == [
+        "mapped",
+        "signed",
+        "sent",
+        "acknowledged",
+        "status_applied",  # received → dispatched, on the lead agency's receipt
+    ]
+    assert verify_chain(world.store.audit_records(), world.store.audit_head()).ok
+
+
+async def test_the_hotline_hears_of_the_dispatch() -> None:
+    world = World()
+    order_id, _ = await ordered_and_dispatched(world)
+    (callback,) = await world.handoffs(order_id, HandoffKind.status)
+    assert (callback.handoff.agency, callback.handoff.state) == (HOTLINE, HandoffState.delivered)
+    assert b'"dispatched"' in world.connectors[HOTLINE].delivered[0].body
+
+
+async def test_a_transient_failure_is_retried_later_with_the_same_id() -> None:
+    world = World()
+    world.connectors[CITY].fail_with = TransientDelivery("HTTP 503", status_code=503)
+    order_id, transfer = await ordered_and_dispatched(world)
+    failed = transfer.handoff
+    assert (failed.state, failed.attempts, failed.last_error) == (
+        HandoffState.pending,
+        1,
+        "HTTP 503",
+    )
+    assert 3.99 < failed.next_attempt_at - world.clock.now < 6.01  # 5 s, jittered by 20 %
+    assert (await world.order(order_id)).order.status == Status.received
+    assert handoff_events(world, failed.id)[-2:] == ["failed", "retry_scheduled"]
+
+    world.connectors[CITY].fail_with = None
+    world.clock.advance(7.0)
+    await world.dispatch()
+    (retried,) = await world.handoffs(order_id, HandoffKind.transfer)
+    assert (retried.handoff.id, retried.handoff.state) == (failed.id, HandoffState.delivered)
+    assert retried.handoff.attempts == 2
+    assert (await world.order(order_id)).order.status == Status.dispatched
+
+
+async def test_a_permanent_failure_dead_letters_the_handoff_at_once() -> None:
+    world = World()
+    world.connectors[CITY].fail_with = PermanentDelivery("HTTP 400", status_code=400)
+    order_id, transfer = await ordered_and_dispatched(world)
+    assert transfer.handoff.state == HandoffState.dead
+    assert (transfer.handoff.last_error, transfer.last_status) == ("HTTP 400", 400)
+    assert handoff_events(world, transfer.handoff.id)[-2:] == ["failed", "dead_lettered"]
+    assert (await world.order(order_id)).order.status == Status.received
+    assert await world.handoffs(order_id, HandoffKind.status) == []
+
+
+async def test_an_endpoint_gone_disables_its_agency() -> None:
+    world = World()
+    world.connectors[CITY].fail_with = PermanentDelivery("HTTP 410", status_code=410, disable=True)
+    _, transfer = await ordered_and_dispatched(world)
+    assert "agency_disabled" in handoff_events(world, transfer.handoff.id)
+    assert await world.store.read(lambda uow: uow.agencies.held()) == {CITY}
+    world.connectors[CITY].fail_with = None
+    second = (await world.accept(submitted("GZ-2", route_to=[CITY, "tax-12366"]))).order.id
+    await world.dispatch()
+    held, other = await world.handoffs(second, HandoffKind.transfer)
+    assert (held.handoff.agency, held.handoff.state) == (CITY, HandoffState.pending)
+    assert held.handoff.attempts == 0
+    assert (other.handoff.agency, other.handoff.state) == ("tax-12366", HandoffState.delivered)

@@ -1,0 +1,92 @@
+"""Intake over the memory store: create, the same revision again, a newer one, an older one."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.domain.errors import RevisionConflict, Unmappable
+from gateway.domain.messages import HandoffKind, HandoffState
+from gateway.domain.states import Status
+from gateway.service.audit import verify_chain
+from tests.unit.service.world import World, submitted
+
+
+async def test_a_new_order_is_stored_routed_and_queued_for_its_agency() -> None:
+    world = World()
+    result = await world.accept(submitted(route_to=["city-management", "tax-12366"]))
+    stored = await world.order(result.order.id)
+    assert result.created
+    assert (stored.order.status, stored.order.lead_agency) == (Status.received, "city-management")
+    assert stored.order.assisting_agencies == ["tax-12366"]
+    assert stored.created_at == world.clock.now
+    transfers = await world.handoffs(result.order.id, HandoffKind.transfer)
+    assert [view.handoff.agency for view in transfers] == ["city-management", "tax-12366"]
+    assert {view.handoff.state for view in transfers} == {HandoffState.pending}
+    assert [view.handoff.id for view in transfers] == list(result.handoff_ids)
+    assert world.audit_events(result.order.id) == [
+        "received",
+        "routed",
+        "deadlines_set",
+        "mapped",
+        "mapped",
+    ]
+    assert verify_chain(world.store.audit_records(), world.store.audit_head()).ok
+
+
+async def test_a_new_order_arms_its_deadline_cards() -> None:
+    world = World()
+    result = await world.accept(submitted())
+    watches = await world.store.read(lambda uow: uow.watches.for_order(result.order.id))
+    armed = {(watch.kind, watch.level) for watch, state in watches if state == "armed"}
+    assert armed == {
+        ("acknowledge", "yellow"),
+        ("acknowledge", "red"),
+        ("resolve", "yellow"),
+        ("resolve", "red"),
+    }
+
+
+async def test_the_same_revision_again_returns_the_stored_order_and_queues_nothing() -> None:
+    world = World()
+    first = await world.accept(submitted())
+    world.clock.advance(30)
+    again = await world.accept(submitted())
+    assert (again.created, again.order, again.handoff_ids) == (False, first.order, ())
+    assert len(await world.handoffs(first.order.id)) == 1
+    assert world.audit_events(first.order.id).count("received") == 1
+
+
+async def test_a_newer_revision_updates_the_order_and_tells_its_agency() -> None:
+    world = World()
+    first = await world.accept(submitted())
+    world.clock.advance(60)
+    newer = submitted(revision=2, content="补充：施工时间为每晚十一点至凌晨三点。")
+    result = await world.accept(newer)
+    stored = await world.order(first.order.id)
+    assert result.created
+    assert (stored.order.revision, stored.order.content) == (2, newer.content)
+    assert stored.order.due == first.order.due  # deadlines stay unless the hotline sets them
+    events = await world.handoffs(first.order.id, HandoffKind.event)
+    assert [view.handoff.agency for view in events] == ["city-management"]
+    assert world.audit_events(first.order.id)[-2:] == ["supplemented", "mapped"]
+
+
+async def test_an_older_revision_is_refused_and_changes_nothing() -> None:
+    world = World()
+    first = await world.accept(submitted())
+    await world.accept(submitted(revision=3, content="第三版内容。"))
+    with pytest.raises(RevisionConflict) as refused:
+        await world.accept(submitted(revision=2, content="第二版内容。"))
+    assert refused.value.details["stored_revision"] == 3
+    stored = await world.order(first.order.id)
+    assert (stored.order.revision, stored.order.content) == (3, "第三版内容。")
+
+
+async def test_an_order_an_agency_cannot_express_stores_nothing_at_all() -> None:
+    world = World()
+    with pytest.raises(Unmappable):
+        await world.accept(
+            submitted(route_to=["city-management", "police-110"], matter_code="XX-9")
+        )
+    assert await world.store.read(lambda uow: uow.orders.find("hotline", "GZ-1")) is None
+    assert list(world.store.audit_records()) == []

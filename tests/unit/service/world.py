@@ -1,0 +1,161 @@
+"""The service layer wired as bootstrap wires it, over fakes: a MemoryStore, a FixedClock,
+memory connectors and keys made at test time. No database, no network."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+import connectors
+from connectors.memory import MemoryConnector
+from gateway.calendars import ChineseWorkdays
+from gateway.domain.messages import HandoffKind, HandoffState
+from gateway.domain.workorder import WorkOrderIn
+from gateway.mapping.loader import load_mappings
+from gateway.service.directory import Directory
+from gateway.service.dispatch import Dispatcher, DispatchSettings
+from gateway.service.intake import Intake, IntakeResult
+from gateway.service.ports import HandoffView, StoredOrder
+from gateway.service.status_sync import StatusSync
+from gateway.service.steps import Outcome
+from gateway.settings import REPO_ROOT
+from gateway.signing import (
+    MessageSigner,
+    MessageVerifier,
+    generate_ed25519_key,
+    parse_signing_key,
+    parse_verifying_key,
+    public_text_of,
+)
+from tests.fakes import FixedClock, MemoryStore
+
+CITY = "city-management"
+#: one key for every agency's messages and one for ours, made once per test run
+AGENCY_KEY = generate_ed25519_key()
+GATEWAY_KEY = generate_ed25519_key()
+
+
+@lru_cache(maxsize=1)
+def directory() -> Directory:
+    """The repository's own mappings: profiles, catalogue and deadline policies."""
+    mappings = load_mappings(
+        REPO_ROOT / "mappings", "routing/catalogue.toml", connectors.TRANSPORTS
+    )
+    return Directory.from_mappings(mappings)
+
+
+def submitted(flow_id: str = "GZ-1", **changes: Any) -> WorkOrderIn:
+    """A valid complaint for the city management bureau, changed where asked."""
+    fields: dict[str, Any] = {
+        "flow_id": flow_id,
+        "acceptance_no": f"SL-{flow_id}",
+        "category": "complaint",
+        "title": "夜间施工噪音扰民",
+        "content": "某工地每晚十一点后仍在施工，噪音扰民。",
+        "location": {"address": "广州市越秀区东风中路", "division_code": "440104"},
+        "caller": {"name": "李先生", "phone": "13900001111"},
+        "received_at": datetime.fromtimestamp(FixedClock().now, UTC).isoformat(),
+        "route_to": [CITY],
+    }
+    return WorkOrderIn.model_validate({**fields, **changes})
+
+
+def update(order_id: str, status: str, at: float) -> dict[str, Any]:
+    """An agency's status update about an order, in the agency's own status word."""
+    occurred = datetime.fromtimestamp(at, UTC).isoformat()
+    return {"type": "status", "order_id": order_id, "status": status, "occurred_at": occurred}
+
+
+@dataclass
+class World:
+    """Intake, status sync and the dispatcher over one MemoryStore and one FixedClock."""
+
+    clock: FixedClock = field(default_factory=FixedClock)
+    wake_ups: int = 0
+
+    def __post_init__(self) -> None:
+        self.store = MemoryStore(self.clock)
+        self.directory = directory()
+        calendar = ChineseWorkdays()
+        self.intake = Intake(self.directory, self.clock, calendar)
+        verifiers = {
+            name: MessageVerifier(
+                [parse_verifying_key(public_text_of(AGENCY_KEY))], clock=self.clock
+            )
+            for name in self.directory.profiles
+        }
+        self.sync = StatusSync(
+            self.store, self.directory, verifiers, self._woken, self.clock, calendar
+        )
+        self.connectors = {name: MemoryConnector(name) for name in self.directory.profiles}
+        signer = MessageSigner([parse_signing_key(GATEWAY_KEY)])
+        self.dispatcher = Dispatcher(
+            self.store,
+            self.directory,
+            self.connectors,
+            dict.fromkeys(self.directory.profiles, signer),
+            DispatchSettings(owner="unit-test", poll_interval=0.01),
+            clock=self.clock,
+        )
+
+    async def dispatch(self, timeout: float = 5.0) -> None:
+        """Run the dispatcher until nothing is in flight or due (the clock stands still, so
+        a retry scheduled for later waits; a held agency's handoffs wait too), then stop it
+        as the gateway does."""
+        running = asyncio.create_task(self.dispatcher.run())
+        try:
+            async with asyncio.timeout(timeout):
+                await asyncio.sleep(2 * self.dispatcher.settings.poll_interval)  # a claim ran
+                while not self._settled():
+                    await asyncio.sleep(0.005)
+        finally:
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
+            await self.dispatcher.drain()
+
+    def _settled(self) -> bool:
+        now, held = self.clock(), self.store.run_sync(lambda uow: uow.agencies.held())
+        for row in self.store.state.handoffs.values():
+            handoff = row.handoff
+            if handoff.agency in held:
+                continue
+            if handoff.state == HandoffState.in_flight:
+                return False
+            if handoff.state == HandoffState.pending and handoff.next_attempt_at <= now:
+                return False
+        return True
+
+    def _woken(self) -> None:
+        self.wake_ups += 1
+
+    async def accept(self, order: WorkOrderIn) -> IntakeResult:
+        """Run intake in one unit of work, as the API does."""
+        return await self.store.write(lambda uow: self.intake.accept(uow, order))
+
+    async def order(self, order_id: str) -> StoredOrder:
+        stored = await self.store.read(lambda uow: uow.orders.get(order_id))
+        assert stored is not None, f"no order {order_id}"
+        return stored
+
+    async def handoffs(self, order_id: str, kind: HandoffKind | None = None) -> list[HandoffView]:
+        views = await self.store.read(lambda uow: uow.handoffs.for_order(order_id))
+        return [view for view in views if kind is None or view.handoff.kind == kind]
+
+    def audit_events(self, order_id: str) -> list[str]:
+        """The order's audit events, oldest first."""
+        return [r.event for r in self.store.audit_records() if r.order_id == order_id]
+
+    def signed(self, msg_id: str, message: dict[str, Any]) -> tuple[dict[str, str], bytes]:
+        """Headers and body of an agency message signed now."""
+        body = json.dumps(message, ensure_ascii=False).encode()
+        signer = MessageSigner([parse_signing_key(AGENCY_KEY)])
+        return signer.headers(msg_id, body, int(self.clock())), body
+
+    async def send(self, agency: str, msg_id: str, message: dict[str, Any]) -> Outcome:
+        """Post a signed agency message to status sync, as the inbound endpoint does."""
+        headers, body = self.signed(msg_id, message)
+        return await self.sync.receive(agency, headers, body)
