@@ -157,9 +157,10 @@ class AgencyUpdates:
             uow.orders.replace(order)
             return order, moved
         previous = order.status
+        handoff_id = detail.pop("handoff_id", None)
         detail = {**detail, "generation": assignment.generation}
         order = self.steps.move(
-            uow, order, Status.dispatched, Actor.system, None, assignment.agency, detail
+            uow, order, Status.dispatched, Actor.system, None, assignment.agency, detail, handoff_id
         )
         if tell:
             self.steps.tell_hotline(uow, order, previous, assignment.agency)

@@ -47,6 +47,7 @@ class OrderSteps:
         reason: str | None,
         party: str,
         detail: dict[str, Any],
+        handoff_id: str | None = None,
     ) -> WorkOrder:
         """Move `order` (with whatever else changed on it, e.g. an assignment) to `target`
         and write it, with its audit entry."""
@@ -60,6 +61,7 @@ class OrderSteps:
             order,
             party,
             {**detail, "from": order.status.value, "to": target.value},
+            handoff_id,
         )
         return moved
 
@@ -93,9 +95,16 @@ class OrderSteps:
 
     @staticmethod
     def record(
-        uow: UnitOfWork, event: str, order: WorkOrder, party: str, detail: dict[str, Any]
+        uow: UnitOfWork,
+        event: str,
+        order: WorkOrder,
+        party: str,
+        detail: dict[str, Any],
+        handoff_id: str | None = None,
     ) -> None:
-        uow.audit.append(AuditEvent(event, order_id=order.id, party=party, detail=detail))
+        uow.audit.append(
+            AuditEvent(event, order_id=order.id, handoff_id=handoff_id, party=party, detail=detail)
+        )
 
     def notify_agencies(self, uow: UnitOfWork, order: WorkOrder, event: HotlineEvent) -> None:
         """Forward a hotline event to every agency involved."""

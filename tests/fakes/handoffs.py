@@ -83,6 +83,17 @@ class MemoryHandoffs:
         changes = {"state": HandoffState.dead, "last_error": error}
         self._update(handoff_id, changes, last_status=status, lease_until=None)
 
+    def cancel_pending(self, order_id: str, agency: str, why: str) -> int:
+        waiting = [
+            row.handoff.id
+            for row in self._rows()
+            if (row.handoff.order_id, row.handoff.agency, row.handoff.state)
+            == (order_id, agency, HandoffState.pending)
+        ]
+        for handoff_id in waiting:
+            self._update(handoff_id, {"state": HandoffState.cancelled, "last_error": why})
+        return len(waiting)
+
     def for_order(self, order_id: str) -> list[HandoffView]:
         return [
             HandoffView(row.handoff, row.delivered_at, row.agency_ref, row.last_status)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.domain.errors import NotAddressed, StaleUpdate, UnknownOrder
+from gateway.domain.errors import NotAddressed, OrderClosed, Superseded, UnknownOrder
 from gateway.domain.messages import HOTLINE, HandoffKind
 from gateway.domain.states import Status
 from gateway.service.audit import verify_chain
@@ -24,7 +24,7 @@ async def test_a_lead_agency_update_is_applied_and_reported_to_the_hotline() -> 
     outcome = await world.send(CITY, "m-1", update(order_id, "accepted", world.clock.now))
     assert outcome == Outcome("applied", order_id, Status.signed.value)
     stored = await world.order(order_id)
-    assert (stored.order.status, stored.last_update_at) == (Status.signed, world.clock.now)
+    assert stored.order.status == Status.signed
     callbacks = await world.handoffs(order_id, HandoffKind.status)
     assert [view.handoff.agency for view in callbacks] == [HOTLINE, HOTLINE]  # dispatched, signed
     assert world.audit_events(order_id).count("status_applied") == 2
@@ -71,14 +71,40 @@ async def test_a_refused_message_id_is_not_remembered() -> None:
     assert outcome.result == "applied"
 
 
-async def test_an_update_older_than_the_last_one_applied_is_stale() -> None:
+async def test_the_agency_clock_decides_nothing_and_a_backward_step_is_outdated() -> None:
     world = World()
     order_id = await new_order(world)
     applied_at = world.clock.now
     await world.send(CITY, "m-1", update(order_id, "accepted", applied_at))
-    with pytest.raises(StaleUpdate):
-        await world.send(CITY, "m-2", update(order_id, "working", applied_at - 1))
-    assert (await world.order(order_id)).order.status == Status.signed
+    working = await world.send(CITY, "m-2", update(order_id, "working", applied_at - 299))
+    assert working == Outcome("applied", order_id, Status.in_progress.value)
+    late = await world.send(CITY, "m-3", update(order_id, "accepted", applied_at + 299))
+    assert late == Outcome("outdated", order_id, Status.in_progress.value)
+    assert (await world.order(order_id)).order.status == Status.in_progress
+
+
+async def test_a_cancelled_order_refuses_updates_with_order_closed() -> None:
+    world = World()
+    order_id = await new_order(world)
+    await world.event(order_id, "cancel", reason="市民撤诉")
+    with pytest.raises(OrderClosed):
+        await world.send(CITY, "m-1", update(order_id, "accepted", world.clock.now))
+    assert world.audit_events(order_id)[-1] == "refused"
+
+
+async def test_the_old_agency_is_superseded_after_a_reassignment() -> None:
+    world = World()
+    order_id = await new_order(world)
+    await world.send(CITY, "m-1", update(order_id, "rejected", world.clock.now, "非本单位"))
+    outcome = await world.event(order_id, "reassign", reason="改派", agency="tax-12366")
+    assert outcome.status == Status.reassigned.value
+    with pytest.raises(Superseded):
+        await world.send(CITY, "m-2", update(order_id, "replied", world.clock.now))
+    stored = (await world.order(order_id)).order
+    assert [(a.agency, a.generation, a.step.value) for a in stored.assignments] == [
+        (CITY, 1, "returned"),
+        ("tax-12366", 2, "pending"),
+    ]
 
 
 async def test_an_agency_may_not_update_an_order_not_handed_to_it() -> None:

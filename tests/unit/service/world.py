@@ -13,7 +13,7 @@ from typing import Any
 import connectors
 from connectors.memory import MemoryConnector
 from gateway.calendars import ChineseWorkdays
-from gateway.domain.messages import HandoffKind, HandoffState
+from gateway.domain.messages import HandoffKind, HandoffState, HotlineEvent
 from gateway.domain.workorder import WorkOrderIn
 from gateway.mapping.loader import load_mappings
 from gateway.service.directory import Directory
@@ -64,10 +64,11 @@ def submitted(flow_id: str = "GZ-1", **changes: Any) -> WorkOrderIn:
     return WorkOrderIn.model_validate({**fields, **changes})
 
 
-def update(order_id: str, status: str, at: float) -> dict[str, Any]:
+def update(order_id: str, status: str, at: float, reason: str | None = None) -> dict[str, Any]:
     """An agency's status update about an order, in the agency's own status word."""
     occurred = datetime.fromtimestamp(at, UTC).isoformat()
-    return {"type": "status", "order_id": order_id, "status": status, "occurred_at": occurred}
+    message = {"type": "status", "order_id": order_id, "status": status, "occurred_at": occurred}
+    return {**message, "reason": reason} if reason else message
 
 
 @dataclass
@@ -76,6 +77,7 @@ class World:
 
     clock: FixedClock = field(default_factory=FixedClock)
     wake_ups: int = 0
+    events_sent: int = 0
 
     def __post_init__(self) -> None:
         self.store = MemoryStore(self.clock)
@@ -154,6 +156,13 @@ class World:
         body = json.dumps(message, ensure_ascii=False).encode()
         signer = MessageSigner([parse_signing_key(AGENCY_KEY)])
         return signer.headers(msg_id, body, int(self.clock())), body
+
+    async def event(self, order_id: str, kind: str, **fields: Any) -> Outcome:
+        """A hotline event, as the events API applies it."""
+        self.events_sent += 1
+        occurred = datetime.fromtimestamp(self.clock(), UTC).isoformat()
+        body = {"type": kind, "event_id": f"e-{self.events_sent}", "occurred_at": occurred}
+        return await self.sync.hotline_event(order_id, HotlineEvent(**body, **fields))
 
     async def send(self, agency: str, msg_id: str, message: dict[str, Any]) -> Outcome:
         """Post a signed agency message to status sync, as the inbound endpoint does."""
