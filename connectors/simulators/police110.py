@@ -53,6 +53,7 @@ class Police110Simulator:
     received: Counter[str] = field(default_factory=Counter)
     cases: dict[str, dict[str, str]] = field(default_factory=dict)
     callbacks: list[dict[str, str]] = field(default_factory=list)
+    withdrawals: list[dict[str, str]] = field(default_factory=list)  # 改派: cases taken back
     confirmations: list[dict[str, str]] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     down_until: float = 0.0
@@ -104,6 +105,8 @@ class Police110Simulator:
             return self._result(operation, 0, "接收成功", jjdbh)
         if operation == "ConfirmCase":
             self.confirmations.append(fields)
+        elif operation == "WithdrawCase":
+            self.withdrawals.append(fields)
         else:
             self.callbacks.append(fields)
         return self._result(operation, 0, "已接收", fields.get("JJDBH"))
@@ -123,7 +126,8 @@ class Police110Simulator:
     async def _work_case(self, jjdbh: str, case: dict[str, str]) -> None:
         await asyncio.sleep(self.delay)
         flow = {"FLOWID": case["FLOWID"], "JJDBH": jjdbh}
-        await self.call("Confirm", {**flow, "QSDW": "市公安局110指挥中心", "QSSJ": _now()})
+        confirm = {"QSDW": "市公安局110指挥中心", "QSR": "张警官", "QSSJ": _now()}
+        await self.call("Confirm", {**flow, **confirm})
         await asyncio.sleep(self.delay)
         if any(word in case.get("BJNR", "") for word in self.return_keywords):
             opinion = "经核实不属于公安机关管辖的警情，建议由12345转相关职能部门处理"
@@ -132,6 +136,7 @@ class Police110Simulator:
                 {
                     **flow,
                     "HANDLEDEPT": "天河分局指挥室",
+                    "HANDLEPERSON": "刘警官",
                     "HANDLEOPINION": opinion,
                     "HANDLETIME": _now(),
                 },
@@ -144,6 +149,7 @@ class Police110Simulator:
                 "CJCZQK": "民警已到场处置，对当事人进行了批评教育",
                 "JQCLJGSM": "现场秩序已恢复，已告知报警人处理结果",
                 "FKDW": "天河分局石牌派出所",
+                "FKR": "陈警官",
                 "FKSJ": _now(),
             },
         )

@@ -101,6 +101,7 @@ class StatusSync:
             )
         except LianxinError as exc:
             order_id = message.order_id if isinstance(message, StatusUpdate) else None
+            order_id = order_id or exc.details.get("order_id")  # found by flow id, then refused
             await self.record_refusal(agency, order_id, exc, digest(body))
             raise
         self.wake()

@@ -155,3 +155,50 @@ def test_an_independent_zeep_client_reads_the_wsdl_and_pushes_a_case(stack: Stac
     assert result.Code == 0 and result.ORDERID.startswith("wo_")
     with httpx.Client(base_url=stack.url) as http:
         assert view(http, result.ORDERID)["work_order"]["matter_code"] == "CG-0202"
+
+
+def test_110_returns_the_hotline_reassigns_to_city_management_and_110s_late_feedback_is_superseded(
+    stack: Stack,
+) -> None:
+    police = stack.police
+    assert police is not None
+    with httpx.Client(base_url=stack.url) as client:
+        content = "邻居家庭纠纷争吵，占道堆放杂物。"
+        order_id = client.post("/v1/work-orders", json=police_order(content=content)).json()["id"]
+        wait_until(lambda: view(client, order_id)["status"] == "returned", what="110's 退回")
+        returned = view(client, order_id)
+        police_part = returned["assignments"][0]
+        assert (police_part["agency"], police_part["step"]) == ("police-110", "returned")
+        signed, back = police_part["actions"]
+        assert (signed["person"], signed["unit"]) == ("张警官", "市公安局110指挥中心")
+        assert (back["person"], back["unit"]) == ("刘警官", "天河分局指挥室")
+        reassign = {
+            "type": "reassign",
+            "event_id": "gz-r-1",
+            "occurred_at": "2026-12-07T10:00:00+08:00",
+            "agency": "city-management",
+            "reason": "110退回：占道堆物属城管职责",
+            "note": "请城管核查占道堆放杂物",
+        }
+        moved = client.post(f"/v1/work-orders/{order_id}/events", json=reassign)
+        assert (moved.status_code, moved.json()["status"]) == (200, "reassigned"), moved.text
+        wait_until(lambda: police.withdrawals, what="110's WithdrawCase")
+        assert police.withdrawals[0]["CHYY"] == "110退回：占道堆物属城管职责"
+        city = stack.agencies["city-management"]
+        wait_until(lambda: city.payloads, what="the transfer to city management")
+        assert city.payloads[0]["instructions"] == "请城管核查占道堆放杂物"
+        wait_until(lambda: view(client, order_id)["lead_agency"] == "city-management", what="lead")
+        case_no = police.withdrawals[0]["JJDBH"]
+        late = {
+            "FLOWID": "GZ-P1",
+            "JJDBH": case_no,
+            "CJCZQK": "已处置",
+            "JQCLJGSM": "已处理",
+            "FKDW": "天河分局石牌派出所",
+            "FKSJ": "2026-12-07T10:05:00+08:00",
+        }
+        asyncio.run(police.call("Feedback", late))
+        timeline = view(client, order_id)["timeline"]
+    assert any("assignment_superseded" in failure for failure in police.answers_failed)
+    refused = [e for e in timeline if e["event"] == "refused" and e["party"] == "police-110"]
+    assert refused and refused[-1]["detail"]["code"] == "assignment_superseded"
