@@ -35,19 +35,20 @@ _HEADERS = (
     "p99",
     "backlog",
     "dead",
+    "returned",
     "circuit",
     "state",
     "last error",
 )
-_RIGHT = {"delivered", "failed", "success", "p50", "p99", "backlog", "dead"}
+_RIGHT = {"delivered", "failed", "success", "p50", "p99", "backlog", "dead", "returned"}
 
 
 def add_options(agencies: argparse.ArgumentParser) -> None:
     """Make `lianxin agencies` with no sub-verb print the health table."""
     agencies.description = (
         "Without a sub-verb: every agency's deliveries over a recent window (delivered, "
-        "dead-lettered, success rate, p50/p99 latency), backlog, dead letters, paused or "
-        "disabled, last error; read from LIANXIN_DATABASE_URL. The circuit column shows "
+        "dead-lettered, success rate, p50/p99 latency), backlog, dead letters, returns "
+        "(退回), paused or disabled, last error; read from LIANXIN_DATABASE_URL. The circuit column shows "
         "n/a: circuit breakers live inside each serving gateway process and are never "
         "stored (GET /v1/admin/agencies shows them)."
     )
@@ -119,6 +120,7 @@ def _cells(h: AgencyHealth) -> tuple[str, ...]:
         _ms(h.p99_ms),
         str(h.backlog),
         str(h.dead),
+        str(h.returned),
         h.circuit,
         state,
         error,

@@ -49,6 +49,8 @@ STEP_FOR: dict[Status, Step] = {
 }
 #: order statuses in which the lead's acknowledgement (or an update implying it) dispatches
 AWAITING_DISPATCH = frozenset({Status.received, Status.reopened, Status.reassigned})
+#: the audit event of every 退回, lead or assisting: health counts them per agency
+RETURNED = "assignment_returned"
 
 
 class AgencyUpdates:
@@ -136,6 +138,8 @@ class AgencyUpdates:
         previous = order.status
         order = assignments.stepped(order, assignment, action.step, action)
         order = self.steps.move(uow, order, target, Actor.agency, update.reason, agency, detail)
+        if action.step == Step.returned:
+            self.steps.record(uow, RETURNED, order, agency, detail)
         self.steps.forward(uow, order, previous, agency, update)
         return Outcome("applied", order.id, order.status.value)
 
@@ -182,7 +186,7 @@ class AgencyUpdates:
             check_step(assignment.step, action.step, agency)
         order = assignments.stepped(order, assignment, action.step, action)
         uow.orders.replace(order)
-        event = "assist_returned" if action.step == Step.returned else "assist_update"
+        event = RETURNED if action.step == Step.returned else "assist_update"
         self.steps.record(uow, event, order, agency, detail)
         self.steps.forward(uow, order, order.status, agency, update)
         return Outcome("recorded", order.id, order.status.value)

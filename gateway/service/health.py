@@ -44,6 +44,8 @@ class AgencyHealth:
       the agency has no breaker configured.
     - `last_error`, `last_error_at`: the newest failed attempt in the window (transient or
       not), phone and ID numbers masked, cut to 160 characters; None when none.
+    - `returned`: orders (or 协办 parts) the agency sent back (退回) in the window: the
+      "improper return" figure centres watch, each with its reason in the audit trail.
     """
 
     agency: str
@@ -60,6 +62,7 @@ class AgencyHealth:
     disabled: bool
     last_error: str | None
     last_error_at: float | None
+    returned: int = 0
 
 
 def read_health(
@@ -138,6 +141,7 @@ def _health(
         disabled=state.disabled,
         last_error=_short(seen.last_error),
         last_error_at=seen.last_error_at,
+        returned=seen.returned,
     )
 
 

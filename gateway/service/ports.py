@@ -329,6 +329,7 @@ class AgencyActivity:
     dead_lettered: int = 0  # `dead_lettered` audit entries since then
     last_error: str | None = None  # of the newest `failed` audit entry since then
     last_error_at: float | None = None
+    returned: int = 0  # `assignment_returned` audit entries since then (退回, lead or 协办)
 
 
 class AgencyActivities(Protocol):

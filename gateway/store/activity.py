@@ -22,6 +22,7 @@ from gateway.service.ports import AgencyActivity
 from gateway.store.schema import audit_log, handoffs
 
 DELIVERED, FAILED, DEAD_LETTERED = "acknowledged", "failed", "dead_lettered"
+RETURNED = "assignment_returned"
 
 
 class SqlActivity:
@@ -43,31 +44,34 @@ class SqlActivity:
                 dead_lettered=dead,
                 last_error=errors.get(agency, (None, None))[0],
                 last_error_at=errors.get(agency, (None, None))[1],
+                returned=returned,
             )
-            for agency, (delivered, dead) in counts.items()
+            for agency, (delivered, dead, returned) in counts.items()
         }
 
-    def _outcomes(self, first: int) -> tuple[dict[str, tuple[int, int]], dict[int, str]]:
-        """(delivered, dead-lettered) per agency, and the seq of each one's newest failure."""
+    def _outcomes(self, first: int) -> tuple[dict[str, tuple[int, int, int]], dict[int, str]]:
+        """(delivered, dead-lettered, returned) per agency, and the seq of each one's newest
+        failure."""
         c = audit_log.c
         query = (
             select(
                 c.party,
                 func.sum(case((c.event == DELIVERED, 1), else_=0)),
                 func.sum(case((c.event == DEAD_LETTERED, 1), else_=0)),
+                func.sum(case((c.event == RETURNED, 1), else_=0)),
                 func.max(case((c.event == FAILED, c.seq))),
             )
             .where(
                 c.seq >= first,
-                c.event.in_((DELIVERED, FAILED, DEAD_LETTERED)),
+                c.event.in_((DELIVERED, FAILED, DEAD_LETTERED, RETURNED)),
                 c.party.is_not(None),
             )
             .group_by(c.party)
         )
-        counts: dict[str, tuple[int, int]] = {}
+        counts: dict[str, tuple[int, int, int]] = {}
         newest: dict[int, str] = {}
-        for party, delivered, dead, failed_seq in self.conn.execute(query):
-            counts[party] = (int(delivered or 0), int(dead or 0))
+        for party, delivered, dead, returned, failed_seq in self.conn.execute(query):
+            counts[party] = (int(delivered or 0), int(dead or 0), int(returned or 0))
             if failed_seq is not None:
                 newest[int(failed_seq)] = party
         return counts, newest

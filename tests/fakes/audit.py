@@ -13,6 +13,7 @@ from gateway.service.ports import AgencyActivity, AuditEvent, AuditRecord
 from tests.fakes.state import MemoryState
 
 DELIVERED, FAILED, DEAD_LETTERED = "acknowledged", "failed", "dead_lettered"
+RETURNED = "assignment_returned"
 
 
 class MemoryAuditLog:
@@ -60,10 +61,19 @@ class MemoryActivity:
         window = self._window(int(since * 1_000_000))
         found: dict[str, dict[str, Any]] = {}
         for record in window:
-            if record.party is None or record.event not in (DELIVERED, FAILED, DEAD_LETTERED):
+            if record.party is None or record.event not in (
+                DELIVERED,
+                FAILED,
+                DEAD_LETTERED,
+                RETURNED,
+            ):
                 continue
-            counts = found.setdefault(record.party, {"delivered": 0, "dead_lettered": 0})
-            if record.event == DELIVERED:
+            counts = found.setdefault(
+                record.party, {"delivered": 0, "dead_lettered": 0, "returned": 0}
+            )
+            if record.event == RETURNED:
+                counts["returned"] += 1
+            elif record.event == DELIVERED:
                 counts["delivered"] += 1
             elif record.event == DEAD_LETTERED:
                 counts["dead_lettered"] += 1

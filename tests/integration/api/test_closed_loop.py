@@ -94,6 +94,9 @@ def test_a_lost_2xx_then_a_return_from_a_skewed_clock_leaves_the_order_returned(
     wait_until(lambda: stack.hotline.last_status(order_id) == "returned", what="callback")
     told = stack.hotline.statuses[order_id]
     assert told == ["dispatched", "returned"]  # never dispatched again after the return
+    health = client.get("/v1/admin/agencies").json()
+    rows = health["agencies"] if isinstance(health, dict) else health
+    assert next(r for r in rows if r["agency"] == "tax-12366")["returned"] == 1
 
 
 def test_after_a_reopen_the_agency_may_sign_before_the_resent_transfer_is_acknowledged(
@@ -139,7 +142,7 @@ def test_an_assisting_agency_signs_replies_and_returns_its_part_whatever_the_lea
         "发票问题不属城管",
     )
     events = [e["event"] for e in found["timeline"]]
-    assert "assist_returned" in events
+    assert "assignment_returned" in events
 
 
 @pytest.mark.parametrize("closing", [["cancel"], ["cancel", "archive"]])

@@ -45,10 +45,11 @@ def test_lianxin_agencies_prints_an_aligned_table_with_the_circuit_not_available
     title, header, *rows = capsys.readouterr().out.splitlines()
     assert title.startswith("agency health over the last 15m")
     tax = next(row for row in rows if row.startswith(TAX))
-    assert tax.split()[2:11] == ["2", "1", "66.7%", "2.0s", "4.0s", "0", "1", "n/a", "active"]
+    expected = ["2", "1", "66.7%", "2.0s", "4.0s", "0", "1", "0", "n/a", "active"]
+    assert tax.split()[2:12] == expected
     assert tax.endswith("HTTP 400: 字段缺失")
     city = next(row for row in rows if row.startswith(CITY)).split()
-    assert city[2:11] == ["0", "0", "-", "-", "-", "2", "0", "n/a", "active"]
+    assert city[2:12] == ["0", "0", "-", "-", "-", "2", "0", "0", "n/a", "active"]
     circuit_at = columns(header[: header.index(" circuit ")])  # after the Chinese names
     assert {columns(row[: row.index(" n/a ")]) for row in rows} == {circuit_at}
     assert len(rows) == 14
