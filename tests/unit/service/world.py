@@ -120,14 +120,20 @@ class World:
             await self.dispatcher.drain()
 
     def _settled(self) -> bool:
+        """Nothing in flight, and nothing the dispatcher could claim now: due, its agency
+        not held, and the oldest open handoff of its order and agency (FIFO)."""
         now, held = self.clock(), self.store.run_sync(lambda uow: uow.agencies.held())
-        for row in self.store.state.handoffs.values():
+        first_open: set[tuple[str, str]] = set()
+        for row in sorted(self.store.state.handoffs.values(), key=lambda r: r.seq):
             handoff = row.handoff
-            if handoff.agency in held:
-                continue
             if handoff.state == HandoffState.in_flight:
                 return False
-            if handoff.state == HandoffState.pending and handoff.next_attempt_at <= now:
+            if handoff.state != HandoffState.pending:
+                continue
+            key = (handoff.order_id, handoff.agency)
+            claimable = key not in first_open and handoff.agency not in held
+            first_open.add(key)
+            if claimable and handoff.next_attempt_at <= now:
                 return False
         return True
 
