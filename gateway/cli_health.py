@@ -48,9 +48,9 @@ def add_options(agencies: argparse.ArgumentParser) -> None:
     agencies.description = (
         "Without a sub-verb: every agency's deliveries over a recent window (delivered, "
         "dead-lettered, success rate, p50/p99 latency), backlog, dead letters, returns "
-        "(退回), paused or disabled, last error; read from LIANXIN_DATABASE_URL. The circuit column shows "
-        "n/a: circuit breakers live inside each serving gateway process and are never "
-        "stored (GET /v1/admin/agencies shows them)."
+        "(退回), paused or disabled, last error; read from LIANXIN_DATABASE_URL. The "
+        "circuit column shows n/a: circuit breakers live inside each serving gateway "
+        "process and are never stored (GET /v1/admin/agencies shows them)."
     )
     agencies.add_argument(
         "--window", default="1h", metavar="SPAN", help="e.g. 900, 15m, 1h, 1d (default 1h)"

@@ -12,8 +12,8 @@ the hotline was told only statuses the order took, in the order it took them, an
 audit chain verifies.
 
 The default run is bounded (`LIANXIN_MODEL_EXAMPLES`, 100 by default); a larger run:
-`LIANXIN_MODEL_EXAMPLES=2000 .venv/bin/python -m pytest tests/unit/service/test_closed_loop_model.py`
-(docs/state-machine.md, "Proof").
+`LIANXIN_MODEL_EXAMPLES=2000 .venv/bin/python -m pytest \
+tests/unit/service/test_closed_loop_model.py` (docs/state-machine.md, "Proof").
 """
 
 from __future__ import annotations
