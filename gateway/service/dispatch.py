@@ -3,9 +3,13 @@
 Each lane (emergency, normal) has its own claim loop, so a backlog of normal handoffs
 never delays an emergency one. Claims take a lease: a process that dies mid-delivery
 leaves rows whose lease runs out, and any process claims them again with the same
-idempotency id. Outcomes are written in batches by one recorder (group commit), each
-with its audit entries; a transfer acknowledged by the lead agency marks the order
-dispatched and tells the hotline platform.
+idempotency id. An attempt is cut at its deadline, well inside the lease, whatever its
+connector does; and its outcome is recorded only if its claim still holds the handoff
+(checked by the store in the statement that records it), so a late result of an attempt
+that lost its claim is audited as `stale_outcome` and changes nothing else. Outcomes are
+written in batches by one recorder (group commit), each with its audit entries; a
+transfer acknowledged by the lead agency marks the order dispatched and tells the
+hotline platform.
 """
 
 from __future__ import annotations
@@ -20,10 +24,16 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.domain.errors import DeliveryError, PermanentDelivery, TransientDelivery
+from gateway.domain.errors import (
+    ConfigError,
+    DeliveryError,
+    PermanentDelivery,
+    TransientDelivery,
+)
 from gateway.domain.messages import HOTLINE, Delivery, Handoff, HandoffKind, Lane, Receipt
 from gateway.domain.states import Actor, Status, check_transition
 from gateway.domain.workorder import WorkOrder
+from gateway.mapping.profiles import AgencyProfile
 from gateway.service import envelopes
 from gateway.service.agency_alerts import Tally, record_standings
 from gateway.service.alerts import raise_alert
@@ -60,6 +70,29 @@ class DispatchSettings:
     capacity: int = 256
     poll_interval: float = 1.0
     lease_seconds: float = 60.0
+    attempt_seconds: float | None = None  # None: ATTEMPT_SHARE of the lease
+
+    def __post_init__(self) -> None:
+        if not 0 < self.attempt_deadline < self.lease_seconds:
+            raise ConfigError(
+                f"an attempt's deadline ({self.attempt_deadline} s) must be above 0 and "
+                f"below the lease ({self.lease_seconds} s): an attempt must not outlive "
+                "its claim",
+                attempt_seconds=self.attempt_deadline,
+                lease_seconds=self.lease_seconds,
+            )
+
+    @property
+    def attempt_deadline(self) -> float:
+        """Seconds from its claim after which an attempt is cut (a transient failure)."""
+        if self.attempt_seconds is None:
+            return ATTEMPT_SHARE * self.lease_seconds
+        return self.attempt_seconds
+
+
+#: the share of the lease an attempt may use by default; the rest is the margin in which
+#: its outcome is recorded while its claim still holds
+ATTEMPT_SHARE = 0.75
 
 
 class Dispatcher:
@@ -120,22 +153,24 @@ class Dispatcher:
         wake = self._wake[lane]
         while True:
             wake.clear()
-            claimed = await self._claim(lane)
+            claimed, deadline = await self._claim(lane)
             if not claimed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), self.settings.poll_interval)
                 continue
             for handoff in claimed:
-                task = asyncio.create_task(self._attempt(handoff))
+                task = asyncio.create_task(self._attempt(handoff, deadline))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
 
-    async def _claim(self, lane: Lane) -> list[Handoff]:
+    async def _claim(self, lane: Lane) -> tuple[list[Handoff], float]:
+        """Lease due handoffs; them, and the loop time at which their attempts are cut."""
         while self._busy[lane] >= self.settings.capacity:  # wait for room before leasing more
             self._freed[lane].clear()
             await self._freed[lane].wait()
         free = min(self.settings.batch, self.settings.capacity - self._busy[lane])
         now = self.clock()
+        deadline = asyncio.get_running_loop().time() + self.settings.attempt_deadline
         in_flight = dict(self._per_agency)  # read here: the loop changes it, not the writer
 
         def claim(uow: UnitOfWork) -> list[Handoff]:
@@ -151,11 +186,11 @@ class Dispatcher:
             claimed = await self.store.write(claim, urgent=lane == Lane.emergency, audited=False)
         except Exception:
             log.exception("claiming %s handoffs failed; trying again after the poll interval", lane)
-            return []
+            return [], deadline
         self._busy[lane] += len(claimed)
         for handoff in claimed:
             self._per_agency[handoff.agency] += 1
-        return claimed
+        return claimed, deadline
 
     def _quotas(self, free: int, disabled: set[str], in_flight: dict[str, int]) -> dict[str, int]:
         """How many handoffs each agency may take now: up to twice its concurrency in
@@ -174,42 +209,65 @@ class Dispatcher:
                     free -= 1
         return {name: n for name, n in quotas.items() if n}
 
-    async def _attempt(self, handoff: Handoff) -> None:
+    async def _attempt(self, handoff: Handoff, deadline: float) -> None:
         profile = self.directory.profile(handoff.agency)
-        signature = ""
+        headers: dict[str, str] = {}  # filled when the attempt is signed
         started = self.clock()
+        receipt: Receipt | None = None
+        error: DeliveryError | None = None
         try:
-            async with self._limits[handoff.agency, handoff.lane]:
-                headers = self.signers[handoff.agency].headers(handoff.id, handoff.body)
-                signature = headers["webhook-signature"]
+            receipt = await self._deliver(handoff, profile, headers, deadline)
+        except DeliveryError as exc:
+            error = exc
+        except Exception as exc:  # a connector bug must not lose the handoff
+            log.exception("connector for %s failed unexpectedly", handoff.agency)
+            error = TransientDelivery(f"unexpected {type(exc).__name__}: {exc}")
+        finally:
+            self._busy[handoff.lane] -= 1
+            self._per_agency[handoff.agency] -= 1
+            self._freed[handoff.lane].set()
+        signature = headers.get("webhook-signature", "")
+        attempt = Attempt(
+            handoff, profile.endpoint, signature, started, self.clock(), receipt, error
+        )
+        if self.breakers.record(handoff.agency, attempt.error is not None, attempt.finished):
+            attempt = replace(attempt, circuit_opened=True)
+        self._outcomes[handoff.lane].put_nowait(attempt)
+
+    async def _deliver(
+        self, handoff: Handoff, profile: AgencyProfile, headers: dict[str, str], deadline: float
+    ) -> Receipt:
+        """Wait for a slot, sign and deliver, all before `deadline` (loop time): an attempt
+        never outlives its lease, whatever its connector does with its own timeouts."""
+        window = asyncio.timeout_at(deadline)
+        try:
+            async with window, self._limits[handoff.agency, handoff.lane]:
+                signer = self.signers[handoff.agency]
+                headers.update(signer.headers(handoff.id, handoff.body))
                 delivery = Delivery(
                     handoff.id,
                     handoff.agency,
                     profile.endpoint,
                     handoff.body,
-                    headers,
+                    dict(headers),
                     profile.timeout,
-                    sign=self.signers[handoff.agency].headers,
+                    sign=signer.headers,
                 )
-                receipt = await self.connectors[handoff.agency].deliver(delivery)
-            attempt = Attempt(handoff, profile.endpoint, signature, started, self.clock(), receipt)
-        except DeliveryError as exc:
-            attempt = Attempt(
-                handoff, profile.endpoint, signature, started, self.clock(), error=exc
-            )
-        except Exception as exc:  # a connector bug must not lose the handoff
-            log.exception("connector for %s failed unexpectedly", handoff.agency)
-            error = TransientDelivery(f"unexpected {type(exc).__name__}: {exc}")
-            attempt = Attempt(
-                handoff, profile.endpoint, signature, started, self.clock(), error=error
-            )
-        finally:
-            self._busy[handoff.lane] -= 1
-            self._per_agency[handoff.agency] -= 1
-            self._freed[handoff.lane].set()
-        if self.breakers.record(handoff.agency, attempt.error is not None, attempt.finished):
-            attempt = replace(attempt, circuit_opened=True)
-        self._outcomes[handoff.lane].put_nowait(attempt)
+                return await self.connectors[handoff.agency].deliver(delivery)
+        except TimeoutError as exc:
+            if not window.expired():
+                raise  # the connector's own, not the deadline: handled as unexpected
+            raise self._cut(bool(headers)) from exc
+
+    def _cut(self, sent: bool) -> TransientDelivery:
+        """The failure of an attempt stopped at its deadline (retried like a timeout)."""
+        limit = self.settings.attempt_deadline
+        what = "no complete answer" if sent else "no free delivery slot"
+        return TransientDelivery(
+            f"attempt deadline: {what} within {limit:g} s of the claim "
+            f"(lease {self.settings.lease_seconds:g} s)",
+            throttled=True,
+        )
 
     async def _record_loop(self, lane: Lane) -> None:
         outcomes = self._outcomes[lane]
@@ -264,7 +322,14 @@ class Dispatcher:
         )
         seconds = attempt.finished - attempt.started
         if attempt.receipt is not None:
-            self.metrics.attempt(handoff.agency, "delivered", seconds)
+            # the fence: recorded only if this attempt's claim still holds the handoff
+            fenced = uow.handoffs.delivered(
+                handoff.id, handoff.claim, attempt.finished, attempt.receipt
+            )
+            self.metrics.attempt(handoff.agency, "delivered" if fenced else "stale", seconds)
+            if not fenced:
+                self._stale(uow, attempt)
+                return False
             tally.delivered(handoff.agency)
             return self._acknowledged(uow, attempt, attempt.receipt)
         error = attempt.error
@@ -272,6 +337,8 @@ class Dispatcher:
         outcome = self._failed(uow, attempt, error)
         # counted when recorded: a group commit that fails is counted again on the retry
         self.metrics.attempt(handoff.agency, outcome, seconds)
+        if outcome == "stale":
+            return False
         gone = isinstance(error, PermanentDelivery) and error.disable
         tally.failed(
             handoff.agency,
@@ -284,7 +351,6 @@ class Dispatcher:
 
     def _acknowledged(self, uow: UnitOfWork, attempt: Attempt, receipt: Receipt) -> bool:
         handoff = attempt.handoff
-        uow.handoffs.delivered(handoff.id, attempt.finished, receipt)
         uow.audit.append(
             _entry(
                 "acknowledged",
@@ -347,9 +413,14 @@ class Dispatcher:
         return True
 
     def _failed(self, uow: UnitOfWork, attempt: Attempt, error: DeliveryError) -> str:
-        """Reschedule or dead-letter a failed attempt; `retry` or `dead`."""
+        """Reschedule or dead-letter a failed attempt: `retry` or `dead`; `stale` (and
+        nothing changed) when the attempt's claim no longer holds the handoff."""
         handoff = attempt.handoff
         profile = self.directory.profile(handoff.agency)
+        delay = next_delay(profile.retry, handoff.attempts, error)
+        if not self._settle_failure(uow, attempt, error, delay):
+            self._stale(uow, attempt)
+            return "stale"
         detail = {
             "attempt": handoff.attempts,
             "error": error.message,
@@ -363,9 +434,7 @@ class Dispatcher:
                 detail=detail,
             )
         )
-        delay = next_delay(profile.retry, handoff.attempts, error)
         if delay is None:
-            uow.handoffs.dead(handoff.id, error.message, error.status_code)
             uow.audit.append(
                 _entry(
                     "dead_lettered",
@@ -375,13 +444,11 @@ class Dispatcher:
             )
             self._never_silently(uow, handoff, error)
         else:
-            at = attempt.finished + delay
-            uow.handoffs.reschedule(handoff.id, at, error.message, error.status_code)
             uow.audit.append(
                 _entry(
                     "retry_scheduled",
                     handoff,
-                    detail={"in_seconds": round(delay, 3), "at": at},
+                    detail={"in_seconds": round(delay, 3), "at": attempt.finished + delay},
                 )
             )
         if isinstance(error, PermanentDelivery) and error.disable:
@@ -394,6 +461,39 @@ class Dispatcher:
                 )
             )
         return "dead" if delay is None else "retry"
+
+    @staticmethod
+    def _settle_failure(
+        uow: UnitOfWork, attempt: Attempt, error: DeliveryError, delay: float | None
+    ) -> bool:
+        """Dead-letter (`delay` None) or reschedule the handoff, fenced by the attempt's
+        claim; whether the claim still held it."""
+        handoff = attempt.handoff
+        if delay is None:
+            return uow.handoffs.dead(handoff.id, handoff.claim, error.message, error.status_code)
+        at = attempt.finished + delay
+        return uow.handoffs.reschedule(
+            handoff.id, handoff.claim, at, error.message, error.status_code
+        )
+
+    @staticmethod
+    def _stale(uow: UnitOfWork, attempt: Attempt) -> None:
+        """Put on record an outcome that came after its attempt lost the claim (the lease
+        ran out and the handoff was claimed again, or released): nothing else changes."""
+        handoff, receipt, error = attempt.handoff, attempt.receipt, attempt.error
+        detail: dict[str, Any] = {"attempt": handoff.attempts, "claim": handoff.claim}
+        if receipt is not None:
+            detail |= {"outcome": "acknowledged", "status": receipt.status_code}
+            detail["agency_ref"] = receipt.agency_ref
+        elif error is not None:
+            detail |= {"outcome": "failed", "status": error.status_code, "error": error.message}
+        log.warning(
+            "handoff %s: attempt %d ended after its claim was lost; its outcome is not recorded",
+            handoff.id,
+            handoff.attempts,
+        )
+        digest = receipt.response_digest if receipt is not None else None
+        uow.audit.append(_entry("stale_outcome", handoff, payload_digest=digest, detail=detail))
 
     def _never_silently(self, uow: UnitOfWork, handoff: Handoff, error: DeliveryError) -> None:
         """An emergency handoff that could not be delivered is escalated, never just dropped."""
