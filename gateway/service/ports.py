@@ -388,7 +388,8 @@ class Store(Protocol):
 class Metrics(Protocol):
     """What the dispatcher reports about each recorded attempt; an adapter exports it.
 
-    `outcome` is `delivered`, `retry` (rescheduled) or `dead` (dead-lettered).
+    `outcome` is `delivered`, `retry` (rescheduled), `dead` (dead-lettered) or `stale`
+    (the attempt had lost its claim: nothing was recorded but a `stale_outcome` entry).
     """
 
     def attempt(self, agency: str, outcome: str, seconds: float) -> None: ...
