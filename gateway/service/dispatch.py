@@ -3,13 +3,11 @@
 Each lane (emergency, normal) has its own claim loop, so a backlog of normal handoffs
 never delays an emergency one. Claims take a lease: a process that dies mid-delivery
 leaves rows whose lease runs out, and any process claims them again with the same
-idempotency id. An attempt is cut at its deadline, well inside the lease, whatever its
-connector does; and its outcome is recorded only if its claim still holds the handoff
-(checked by the store in the statement that records it), so a late result of an attempt
-that lost its claim is audited as `stale_outcome` and changes nothing else. Outcomes are
-written in batches by one recorder (group commit), each with its audit entries; a
-transfer acknowledged by the lead agency marks the order dispatched and tells the
-hotline platform.
+idempotency id. Each attempt ends well inside its lease, and its outcome counts only
+while its claim holds the handoff (`gateway.service.fencing`). Outcomes are written in
+batches by one recorder (group commit), each with its audit entries; a transfer
+acknowledged by the lead agency marks the order dispatched and tells the hotline
+platform.
 """
 
 from __future__ import annotations
@@ -24,12 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.domain.errors import (
-    ConfigError,
-    DeliveryError,
-    PermanentDelivery,
-    TransientDelivery,
-)
+from gateway.domain.errors import DeliveryError, PermanentDelivery, TransientDelivery
 from gateway.domain.messages import HOTLINE, Delivery, Handoff, HandoffKind, Lane, Receipt
 from gateway.domain.states import Actor, Status, check_transition
 from gateway.domain.workorder import WorkOrder
@@ -39,6 +32,12 @@ from gateway.service.agency_alerts import Tally, record_standings
 from gateway.service.alerts import raise_alert
 from gateway.service.circuit import Breakers
 from gateway.service.directory import Directory
+from gateway.service.fencing import (
+    attempt_deadline,
+    deadline_passed,
+    record_stale,
+    settle_failure,
+)
 from gateway.service.outbox import enqueue
 from gateway.service.ports import AuditEvent, Connector, Metrics, NoMetrics, Store, UnitOfWork
 from gateway.service.retry import next_delay
@@ -70,29 +69,15 @@ class DispatchSettings:
     capacity: int = 256
     poll_interval: float = 1.0
     lease_seconds: float = 60.0
-    attempt_seconds: float | None = None  # None: ATTEMPT_SHARE of the lease
+    attempt_seconds: float | None = None  # None: 3/4 of the lease (fencing.ATTEMPT_SHARE)
 
     def __post_init__(self) -> None:
-        if not 0 < self.attempt_deadline < self.lease_seconds:
-            raise ConfigError(
-                f"an attempt's deadline ({self.attempt_deadline} s) must be above 0 and "
-                f"below the lease ({self.lease_seconds} s): an attempt must not outlive "
-                "its claim",
-                attempt_seconds=self.attempt_deadline,
-                lease_seconds=self.lease_seconds,
-            )
+        attempt_deadline(self.attempt_seconds, self.lease_seconds)  # refuses a bad one
 
     @property
     def attempt_deadline(self) -> float:
         """Seconds from its claim after which an attempt is cut (a transient failure)."""
-        if self.attempt_seconds is None:
-            return ATTEMPT_SHARE * self.lease_seconds
-        return self.attempt_seconds
-
-
-#: the share of the lease an attempt may use by default; the rest is the margin in which
-#: its outcome is recorded while its claim still holds
-ATTEMPT_SHARE = 0.75
+        return attempt_deadline(self.attempt_seconds, self.lease_seconds)
 
 
 class Dispatcher:
@@ -257,17 +242,10 @@ class Dispatcher:
         except TimeoutError as exc:
             if not window.expired():
                 raise  # the connector's own, not the deadline: handled as unexpected
-            raise self._cut(bool(headers)) from exc
-
-    def _cut(self, sent: bool) -> TransientDelivery:
-        """The failure of an attempt stopped at its deadline (retried like a timeout)."""
-        limit = self.settings.attempt_deadline
-        what = "no complete answer" if sent else "no free delivery slot"
-        return TransientDelivery(
-            f"attempt deadline: {what} within {limit:g} s of the claim "
-            f"(lease {self.settings.lease_seconds:g} s)",
-            throttled=True,
-        )
+            limits = self.settings
+            raise deadline_passed(
+                limits.attempt_deadline, limits.lease_seconds, sent=bool(headers)
+            ) from exc
 
     async def _record_loop(self, lane: Lane) -> None:
         outcomes = self._outcomes[lane]
@@ -328,7 +306,7 @@ class Dispatcher:
             )
             self.metrics.attempt(handoff.agency, "delivered" if fenced else "stale", seconds)
             if not fenced:
-                self._stale(uow, attempt)
+                record_stale(uow, handoff, attempt.receipt, None)
                 return False
             tally.delivered(handoff.agency)
             return self._acknowledged(uow, attempt, attempt.receipt)
@@ -418,8 +396,9 @@ class Dispatcher:
         handoff = attempt.handoff
         profile = self.directory.profile(handoff.agency)
         delay = next_delay(profile.retry, handoff.attempts, error)
-        if not self._settle_failure(uow, attempt, error, delay):
-            self._stale(uow, attempt)
+        retry_at = None if delay is None else attempt.finished + delay
+        if not settle_failure(uow, handoff, error, retry_at):
+            record_stale(uow, handoff, None, error)
             return "stale"
         detail = {
             "attempt": handoff.attempts,
@@ -448,7 +427,7 @@ class Dispatcher:
                 _entry(
                     "retry_scheduled",
                     handoff,
-                    detail={"in_seconds": round(delay, 3), "at": attempt.finished + delay},
+                    detail={"in_seconds": round(delay, 3), "at": retry_at},
                 )
             )
         if isinstance(error, PermanentDelivery) and error.disable:
@@ -461,39 +440,6 @@ class Dispatcher:
                 )
             )
         return "dead" if delay is None else "retry"
-
-    @staticmethod
-    def _settle_failure(
-        uow: UnitOfWork, attempt: Attempt, error: DeliveryError, delay: float | None
-    ) -> bool:
-        """Dead-letter (`delay` None) or reschedule the handoff, fenced by the attempt's
-        claim; whether the claim still held it."""
-        handoff = attempt.handoff
-        if delay is None:
-            return uow.handoffs.dead(handoff.id, handoff.claim, error.message, error.status_code)
-        at = attempt.finished + delay
-        return uow.handoffs.reschedule(
-            handoff.id, handoff.claim, at, error.message, error.status_code
-        )
-
-    @staticmethod
-    def _stale(uow: UnitOfWork, attempt: Attempt) -> None:
-        """Put on record an outcome that came after its attempt lost the claim (the lease
-        ran out and the handoff was claimed again, or released): nothing else changes."""
-        handoff, receipt, error = attempt.handoff, attempt.receipt, attempt.error
-        detail: dict[str, Any] = {"attempt": handoff.attempts, "claim": handoff.claim}
-        if receipt is not None:
-            detail |= {"outcome": "acknowledged", "status": receipt.status_code}
-            detail["agency_ref"] = receipt.agency_ref
-        elif error is not None:
-            detail |= {"outcome": "failed", "status": error.status_code, "error": error.message}
-        log.warning(
-            "handoff %s: attempt %d ended after its claim was lost; its outcome is not recorded",
-            handoff.id,
-            handoff.attempts,
-        )
-        digest = receipt.response_digest if receipt is not None else None
-        uow.audit.append(_entry("stale_outcome", handoff, payload_digest=digest, detail=detail))
 
     def _never_silently(self, uow: UnitOfWork, handoff: Handoff, error: DeliveryError) -> None:
         """An emergency handoff that could not be delivered is escalated, never just dropped."""
