@@ -2,10 +2,11 @@
 
 Raw sockets, because no HTTP server framework misbehaves this way: for the first request
 with a given `webhook-id` it sends the status line and headers at once, then the body one
-byte at a time, and resets the connection (RST) before the body is complete, after
-`drip_seconds`. Every later request with that id is answered at once with a new case
-number (`CASE-1`, `CASE-2`, … across all messages), so an answer recorded twice shows as
-an overwritten case number. It serves keep-alive connections, one thread each.
+byte at a time, paced to last `drip_seconds` (never silent for long, so no read timeout
+fires), and resets the connection (RST) before the last byte. Every later request with
+that id is answered at once with a new case number (`CASE-1`, `CASE-2`, … across all
+messages), so an answer recorded twice shows as an overwritten case number. It serves
+keep-alive connections, one thread each.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ class DrippingAgency:
     """The server and what it saw: per message id, the case numbers it answered with."""
 
     drip_seconds: float
-    byte_interval: float = 0.05
     sock: socket.socket = field(init=False)
     answered: dict[str, list[str]] = field(default_factory=dict)
     requests: dict[str, int] = field(default_factory=dict)
@@ -86,17 +86,14 @@ class DrippingAgency:
             return case
 
     def _drip(self, conn: socket.socket, response: bytes) -> None:
-        """Headers at once, then the body a byte at a time, then a reset mid-body."""
+        """Headers at once, then all but the body's last byte, one at a time over
+        `drip_seconds`, then a reset."""
         head, body = response.split(b"\r\n\r\n", 1)
         conn.sendall(head + b"\r\n\r\n")
-        until = time.monotonic() + self.drip_seconds
+        pace = self.drip_seconds / (len(body) - 1)
         for byte in body[:-1]:
-            if time.monotonic() >= until:
-                break
             conn.sendall(bytes([byte]))
-            time.sleep(self.byte_interval)
-        while time.monotonic() < until:  # the body is short: keep the peer waiting
-            time.sleep(self.byte_interval)
+            time.sleep(pace)
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
