@@ -147,6 +147,7 @@ def bootstrap(
         owner=settings.node_id,
         poll_interval=settings.poll_interval,
         lease_seconds=settings.lease_seconds,
+        attempt_seconds=settings.attempt_seconds,
     )
     metrics = PrometheusMetrics(profiles)
     dispatcher = Dispatcher(store, directory, wired, signers, limits, clock=clock, metrics=metrics)

@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +58,12 @@ class Settings(BaseSettings):
         default=1.0, gt=0, le=60, description="seconds between deadline-watch passes"
     )
     lease_seconds: float = Field(default=60.0, gt=0)
+    attempt_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="longest a delivery attempt may take from its claim, below lease_seconds;"
+        " default 3/4 of lease_seconds",
+    )
     node_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     log_level: str = "INFO"
     data_keys: list[SecretStr] = Field(
@@ -81,3 +87,12 @@ class Settings(BaseSettings):
         default=None, description="CA of agency client certificates: mutual TLS on inbound routes"
     )
     mqtt_max_message_bytes: int = Field(default=262_144, ge=1024)
+
+    @model_validator(mode="after")
+    def _attempts_end_inside_their_lease(self) -> Settings:
+        if self.attempt_seconds is not None and self.attempt_seconds >= self.lease_seconds:
+            raise ValueError(
+                f"attempt_seconds ({self.attempt_seconds}) must be below lease_seconds "
+                f"({self.lease_seconds}): a delivery attempt must end while it holds its claim"
+            )
+        return self

@@ -62,6 +62,7 @@ class Handoff:
     next_attempt_at: float = 0.0
     created_at: float = 0.0
     last_error: str | None = None
+    claim: str | None = None  # the token of the claim this copy was leased under
 
 
 Sign = Callable[[str, bytes], dict[str, str]]

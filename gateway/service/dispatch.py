@@ -3,9 +3,11 @@
 Each lane (emergency, normal) has its own claim loop, so a backlog of normal handoffs
 never delays an emergency one. Claims take a lease: a process that dies mid-delivery
 leaves rows whose lease runs out, and any process claims them again with the same
-idempotency id. Outcomes are written in batches by one recorder (group commit), each
-with its audit entries; a transfer acknowledged by the lead agency marks the order
-dispatched and tells the hotline platform.
+idempotency id. Each attempt ends well inside its lease, and its outcome counts only
+while its claim holds the handoff (`gateway.service.fencing`). Outcomes are written in
+batches by one recorder (group commit), each with its audit entries; a transfer
+acknowledged by the lead agency marks the order dispatched and tells the hotline
+platform.
 """
 
 from __future__ import annotations
@@ -24,12 +26,19 @@ from gateway.domain.assignments import Assignment, Step
 from gateway.domain.errors import DeliveryError, PermanentDelivery, TransientDelivery
 from gateway.domain.messages import HOTLINE, Delivery, Handoff, HandoffKind, Lane, Receipt
 from gateway.domain.workorder import WorkOrder
+from gateway.mapping.profiles import AgencyProfile
 from gateway.service import assignments, envelopes
 from gateway.service.agency_alerts import Tally, record_standings
 from gateway.service.agency_updates import AgencyUpdates
 from gateway.service.alerts import raise_alert
 from gateway.service.circuit import Breakers
 from gateway.service.directory import Directory
+from gateway.service.fencing import (
+    attempt_deadline,
+    deadline_passed,
+    record_stale,
+    settle_failure,
+)
 from gateway.service.outbox import enqueue
 from gateway.service.ports import AuditEvent, Connector, Metrics, NoMetrics, Store, UnitOfWork
 from gateway.service.retry import next_delay
@@ -62,6 +71,15 @@ class DispatchSettings:
     capacity: int = 256
     poll_interval: float = 1.0
     lease_seconds: float = 60.0
+    attempt_seconds: float | None = None  # None: 3/4 of the lease (fencing.ATTEMPT_SHARE)
+
+    def __post_init__(self) -> None:
+        attempt_deadline(self.attempt_seconds, self.lease_seconds)  # refuses a bad one
+
+    @property
+    def attempt_deadline(self) -> float:
+        """Seconds from its claim after which an attempt is cut (a transient failure)."""
+        return attempt_deadline(self.attempt_seconds, self.lease_seconds)
 
 
 class Dispatcher:
@@ -123,22 +141,24 @@ class Dispatcher:
         wake = self._wake[lane]
         while True:
             wake.clear()
-            claimed = await self._claim(lane)
+            claimed, deadline = await self._claim(lane)
             if not claimed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), self.settings.poll_interval)
                 continue
             for handoff in claimed:
-                task = asyncio.create_task(self._attempt(handoff))
+                task = asyncio.create_task(self._attempt(handoff, deadline))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
 
-    async def _claim(self, lane: Lane) -> list[Handoff]:
+    async def _claim(self, lane: Lane) -> tuple[list[Handoff], float]:
+        """Lease due handoffs; them, and the loop time at which their attempts are cut."""
         while self._busy[lane] >= self.settings.capacity:  # wait for room before leasing more
             self._freed[lane].clear()
             await self._freed[lane].wait()
         free = min(self.settings.batch, self.settings.capacity - self._busy[lane])
         now = self.clock()
+        deadline = asyncio.get_running_loop().time() + self.settings.attempt_deadline
         in_flight = dict(self._per_agency)  # read here: the loop changes it, not the writer
 
         def claim(uow: UnitOfWork) -> list[Handoff]:
@@ -154,11 +174,11 @@ class Dispatcher:
             claimed = await self.store.write(claim, urgent=lane == Lane.emergency, audited=False)
         except Exception:
             log.exception("claiming %s handoffs failed; trying again after the poll interval", lane)
-            return []
+            return [], deadline
         self._busy[lane] += len(claimed)
         for handoff in claimed:
             self._per_agency[handoff.agency] += 1
-        return claimed
+        return claimed, deadline
 
     def _quotas(self, free: int, disabled: set[str], in_flight: dict[str, int]) -> dict[str, int]:
         """How many handoffs each agency may take now: up to twice its concurrency in
@@ -177,42 +197,58 @@ class Dispatcher:
                     free -= 1
         return {name: n for name, n in quotas.items() if n}
 
-    async def _attempt(self, handoff: Handoff) -> None:
+    async def _attempt(self, handoff: Handoff, deadline: float) -> None:
         profile = self.directory.profile(handoff.agency)
-        signature = ""
+        headers: dict[str, str] = {}  # filled when the attempt is signed
         started = self.clock()
+        receipt: Receipt | None = None
+        error: DeliveryError | None = None
         try:
-            async with self._limits[handoff.agency, handoff.lane]:
-                headers = self.signers[handoff.agency].headers(handoff.id, handoff.body)
-                signature = headers["webhook-signature"]
+            receipt = await self._deliver(handoff, profile, headers, deadline)
+        except DeliveryError as exc:
+            error = exc
+        except Exception as exc:  # a connector bug must not lose the handoff
+            log.exception("connector for %s failed unexpectedly", handoff.agency)
+            error = TransientDelivery(f"unexpected {type(exc).__name__}: {exc}")
+        finally:
+            self._busy[handoff.lane] -= 1
+            self._per_agency[handoff.agency] -= 1
+            self._freed[handoff.lane].set()
+        signature = headers.get("webhook-signature", "")
+        attempt = Attempt(
+            handoff, profile.endpoint, signature, started, self.clock(), receipt, error
+        )
+        if self.breakers.record(handoff.agency, attempt.error is not None, attempt.finished):
+            attempt = replace(attempt, circuit_opened=True)
+        self._outcomes[handoff.lane].put_nowait(attempt)
+
+    async def _deliver(
+        self, handoff: Handoff, profile: AgencyProfile, headers: dict[str, str], deadline: float
+    ) -> Receipt:
+        """Wait for a slot, sign and deliver, all before `deadline` (loop time): an attempt
+        never outlives its lease, whatever its connector does with its own timeouts."""
+        window = asyncio.timeout_at(deadline)
+        try:
+            async with window, self._limits[handoff.agency, handoff.lane]:
+                signer = self.signers[handoff.agency]
+                headers.update(signer.headers(handoff.id, handoff.body))
                 delivery = Delivery(
                     handoff.id,
                     handoff.agency,
                     profile.endpoint,
                     handoff.body,
-                    headers,
+                    dict(headers),
                     profile.timeout,
-                    sign=self.signers[handoff.agency].headers,
+                    sign=signer.headers,
                 )
-                receipt = await self.connectors[handoff.agency].deliver(delivery)
-            attempt = Attempt(handoff, profile.endpoint, signature, started, self.clock(), receipt)
-        except DeliveryError as exc:
-            attempt = Attempt(
-                handoff, profile.endpoint, signature, started, self.clock(), error=exc
-            )
-        except Exception as exc:  # a connector bug must not lose the handoff
-            log.exception("connector for %s failed unexpectedly", handoff.agency)
-            error = TransientDelivery(f"unexpected {type(exc).__name__}: {exc}")
-            attempt = Attempt(
-                handoff, profile.endpoint, signature, started, self.clock(), error=error
-            )
-        finally:
-            self._busy[handoff.lane] -= 1
-            self._per_agency[handoff.agency] -= 1
-            self._freed[handoff.lane].set()
-        if self.breakers.record(handoff.agency, attempt.error is not None, attempt.finished):
-            attempt = replace(attempt, circuit_opened=True)
-        self._outcomes[handoff.lane].put_nowait(attempt)
+                return await self.connectors[handoff.agency].deliver(delivery)
+        except TimeoutError as exc:
+            if not window.expired():
+                raise  # the connector's own, not the deadline: handled as unexpected
+            limits = self.settings
+            raise deadline_passed(
+                limits.attempt_deadline, limits.lease_seconds, sent=bool(headers)
+            ) from exc
 
     async def _record_loop(self, lane: Lane) -> None:
         outcomes = self._outcomes[lane]
@@ -267,7 +303,14 @@ class Dispatcher:
         )
         seconds = attempt.finished - attempt.started
         if attempt.receipt is not None:
-            self.metrics.attempt(handoff.agency, "delivered", seconds)
+            # the fence: recorded only if this attempt's claim still holds the handoff
+            fenced = uow.handoffs.delivered(
+                handoff.id, handoff.claim, attempt.finished, attempt.receipt
+            )
+            self.metrics.attempt(handoff.agency, "delivered" if fenced else "stale", seconds)
+            if not fenced:
+                record_stale(uow, handoff, attempt.receipt, None)
+                return False
             tally.delivered(handoff.agency)
             return self._acknowledged(uow, attempt, attempt.receipt)
         error = attempt.error
@@ -275,6 +318,8 @@ class Dispatcher:
         outcome = self._failed(uow, attempt, error)
         # counted when recorded: a group commit that fails is counted again on the retry
         self.metrics.attempt(handoff.agency, outcome, seconds)
+        if outcome == "stale":
+            return False
         gone = isinstance(error, PermanentDelivery) and error.disable
         tally.failed(
             handoff.agency,
@@ -287,7 +332,6 @@ class Dispatcher:
 
     def _acknowledged(self, uow: UnitOfWork, attempt: Attempt, receipt: Receipt) -> bool:
         handoff = attempt.handoff
-        uow.handoffs.delivered(handoff.id, attempt.finished, receipt)
         uow.audit.append(
             _entry(
                 "acknowledged",
@@ -330,9 +374,15 @@ class Dispatcher:
         return True
 
     def _failed(self, uow: UnitOfWork, attempt: Attempt, error: DeliveryError) -> str:
-        """Reschedule or dead-letter a failed attempt; `retry` or `dead`."""
+        """Reschedule or dead-letter a failed attempt: `retry` or `dead`; `stale` (and
+        nothing changed) when the attempt's claim no longer holds the handoff."""
         handoff = attempt.handoff
         profile = self.directory.profile(handoff.agency)
+        delay = next_delay(profile.retry, handoff.attempts, error)
+        retry_at = None if delay is None else attempt.finished + delay
+        if not settle_failure(uow, handoff, error, retry_at):
+            record_stale(uow, handoff, None, error)
+            return "stale"
         detail = {
             "attempt": handoff.attempts,
             "error": error.message,
@@ -346,9 +396,7 @@ class Dispatcher:
                 detail=detail,
             )
         )
-        delay = next_delay(profile.retry, handoff.attempts, error)
         if delay is None:
-            uow.handoffs.dead(handoff.id, error.message, error.status_code)
             uow.audit.append(
                 _entry(
                     "dead_lettered",
@@ -358,13 +406,11 @@ class Dispatcher:
             )
             self._never_silently(uow, handoff, error)
         else:
-            at = attempt.finished + delay
-            uow.handoffs.reschedule(handoff.id, at, error.message, error.status_code)
             uow.audit.append(
                 _entry(
                     "retry_scheduled",
                     handoff,
-                    detail={"in_seconds": round(delay, 3), "at": at},
+                    detail={"in_seconds": round(delay, 3), "at": retry_at},
                 )
             )
         if isinstance(error, PermanentDelivery) and error.disable:

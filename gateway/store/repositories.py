@@ -37,7 +37,7 @@ from gateway.service.ports import (
     HandoffView,
     StoredOrder,
 )
-from gateway.store import claims
+from gateway.store import claims, fence
 from gateway.store import failures as failed_handoffs
 from gateway.store.plain import PlainRead, PlainWrite
 from gateway.store.schema import (
@@ -166,12 +166,25 @@ class SqlHandoffs:
         if not rows:
             return []
         lease = {"state": HandoffState.in_flight.value, "lease_until": lease_until}
-        _LEASE.run_many(self.conn, [{**lease, "lease_owner": owner, "b_id": r.id} for r in rows])
-        return [_handoff(row, self.cipher, attempts=row.attempts + 1) for row in rows]
+        tokens = [fence.new_claim() for _ in rows]
+        _LEASE.run_many(
+            self.conn,
+            [
+                {**lease, "lease_owner": owner, "claim": token, "b_id": row.id}
+                for row, token in zip(rows, tokens, strict=True)
+            ],
+        )
+        return [
+            _handoff(row, self.cipher, attempts=row.attempts + 1, claim=token)
+            for row, token in zip(rows, tokens, strict=True)
+        ]
 
-    def delivered(self, handoff_id: str, now: float, receipt: Receipt) -> None:
-        self._set(
+    def delivered(self, handoff_id: str, claim: str | None, now: float, receipt: Receipt) -> bool:
+        """Record a receipt if `claim` still holds the handoff (see `fence`); whether it did."""
+        return fence.record(
+            self.conn,
             handoff_id,
+            claim,
             state=HandoffState.delivered.value,
             delivered_at=now,
             last_status=receipt.status_code,
@@ -180,9 +193,14 @@ class SqlHandoffs:
             lease_until=None,
         )
 
-    def reschedule(self, handoff_id: str, at: float, error: str, status: int | None) -> None:
-        self._set(
+    def reschedule(
+        self, handoff_id: str, claim: str | None, at: float, error: str, status: int | None
+    ) -> bool:
+        """Set a failed attempt's handoff back to pending, due `at`, if `claim` holds it."""
+        return fence.record(
+            self.conn,
             handoff_id,
+            claim,
             state=HandoffState.pending.value,
             next_attempt_at=at,
             last_error=error,
@@ -190,9 +208,12 @@ class SqlHandoffs:
             lease_until=None,
         )
 
-    def dead(self, handoff_id: str, error: str, status: int | None) -> None:
-        self._set(
+    def dead(self, handoff_id: str, claim: str | None, error: str, status: int | None) -> bool:
+        """Dead-letter a failed attempt's handoff if `claim` still holds it."""
+        return fence.record(
+            self.conn,
             handoff_id,
+            claim,
             state=HandoffState.dead.value,
             last_error=error,
             last_status=status,
@@ -247,6 +268,7 @@ class SqlHandoffs:
                 next_attempt_at=now,
                 lease_until=None,
                 lease_owner=None,
+                claim=None,
             )
         )
         return int(self.conn.execute(statement).rowcount)
@@ -273,12 +295,8 @@ class SqlHandoffs:
         )
         return {(state, agency, lane): n for state, agency, lane, n in self.conn.execute(query)}
 
-    def _set(self, handoff_id: str, **values: Any) -> None:
-        _UPDATE_HANDOFF.run(self.conn, {**values, "b_id": handoff_id})
-
 
 _ADD_HANDOFF = PlainWrite(insert(handoffs))
-_UPDATE_HANDOFF = PlainWrite(update(handoffs).where(handoffs.c.id == bindparam("b_id")))
 _LEASE = PlainWrite(
     update(handoffs)
     .where(handoffs.c.id == bindparam("b_id"))
@@ -317,7 +335,9 @@ def _dead_where(which: DeadLetterFilter) -> list[ColumnElement[bool]]:
     return where
 
 
-def _handoff(row: Any, cipher: DataCipher, attempts: int | None = None) -> Handoff:
+def _handoff(
+    row: Any, cipher: DataCipher, attempts: int | None = None, claim: str | None = None
+) -> Handoff:
     return Handoff(
         id=row.id,
         order_id=row.order_id,
@@ -331,6 +351,7 @@ def _handoff(row: Any, cipher: DataCipher, attempts: int | None = None) -> Hando
         next_attempt_at=row.next_attempt_at,
         created_at=row.created_at,
         last_error=row.last_error,
+        claim=claim,
     )
 
 

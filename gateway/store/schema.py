@@ -55,6 +55,7 @@ handoffs = Table(
     Column("next_attempt_at", Float, nullable=False),
     Column("lease_until", Float),
     Column("lease_owner", String(80)),
+    Column("claim", String(32)),  # token of the claim in force: fences outcomes (fence.py)
     Column("last_error", Text),
     Column("last_status", Integer),
     Column("agency_ref", String(64)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
@@ -59,15 +60,19 @@ class MemoryHandoffs:
                 ][:quota]
         claimed = []
         for row in chosen:
-            attempts = row.handoff.attempts + 1
-            claimed.append(replace(row.handoff, attempts=attempts))  # state as read, like SQL
-            leased = replace(row.handoff, state=HandoffState.in_flight, attempts=attempts)
+            attempts, token = row.handoff.attempts + 1, secrets.token_hex(8)
+            # returned with the state as read, like SQL; stored leased, with its claim token
+            claimed.append(replace(row.handoff, attempts=attempts, claim=token))
+            leased = replace(
+                row.handoff, state=HandoffState.in_flight, attempts=attempts, claim=token
+            )
             self._put(replace(row, handoff=leased, lease_until=lease_until, lease_owner=owner))
         return claimed
 
-    def delivered(self, handoff_id: str, now: float, receipt: Receipt) -> None:
-        self._update(
+    def delivered(self, handoff_id: str, claim: str | None, now: float, receipt: Receipt) -> bool:
+        return self._fenced(
             handoff_id,
+            claim,
             {"state": HandoffState.delivered, "last_error": None},
             delivered_at=now,
             last_status=receipt.status_code,
@@ -75,13 +80,29 @@ class MemoryHandoffs:
             lease_until=None,
         )
 
-    def reschedule(self, handoff_id: str, at: float, error: str, status: int | None) -> None:
+    def reschedule(
+        self, handoff_id: str, claim: str | None, at: float, error: str, status: int | None
+    ) -> bool:
         changes = {"state": HandoffState.pending, "next_attempt_at": at, "last_error": error}
-        self._update(handoff_id, changes, last_status=status, lease_until=None)
+        return self._fenced(handoff_id, claim, changes, last_status=status, lease_until=None)
 
-    def dead(self, handoff_id: str, error: str, status: int | None) -> None:
+    def dead(self, handoff_id: str, claim: str | None, error: str, status: int | None) -> bool:
         changes = {"state": HandoffState.dead, "last_error": error}
-        self._update(handoff_id, changes, last_status=status, lease_until=None)
+        return self._fenced(handoff_id, claim, changes, last_status=status, lease_until=None)
+
+    def _fenced(
+        self, handoff_id: str, claim: str | None, changes: dict[str, Any], **columns: Any
+    ) -> bool:
+        """Change the handoff only while `claim` holds it in flight (see gateway.store.fence)."""
+        row = self.state.handoffs.get(handoff_id)
+        holds = (
+            claim is not None
+            and row is not None
+            and (row.handoff.claim, row.handoff.state) == (claim, HandoffState.in_flight)
+        )
+        if holds:
+            self._update(handoff_id, changes, **columns)
+        return holds
 
     def cancel_pending(self, order_id: str, agency: str, why: str) -> int:
         waiting = [
@@ -96,7 +117,9 @@ class MemoryHandoffs:
 
     def for_order(self, order_id: str) -> list[HandoffView]:
         return [
-            HandoffView(row.handoff, row.delivered_at, row.agency_ref, row.last_status)
+            HandoffView(
+                replace(row.handoff, claim=None), row.delivered_at, row.agency_ref, row.last_status
+            )
             for row in self._rows()
             if row.handoff.order_id == order_id
         ]
@@ -125,7 +148,7 @@ class MemoryHandoffs:
         revived = [row for row in self._dead(DeadLetterFilter()) if row.handoff.id in wanted]
         for row in revived:
             handoff = replace(
-                row.handoff, state=HandoffState.pending, attempts=0, next_attempt_at=now
+                row.handoff, state=HandoffState.pending, attempts=0, next_attempt_at=now, claim=None
             )
             self._put(replace(row, handoff=handoff, lease_until=None, lease_owner=None))
         return len(revived)

@@ -9,6 +9,7 @@ from gateway.domain.messages import Handoff, HandoffKind, Lane, Receipt
 from gateway.service.audit import digest
 from gateway.service.ports import AuditEvent, UnitOfWork
 from gateway.store.sql import SqlStore
+from tests.integration.store.leases import lease
 
 
 def queue(store: SqlStore, agency: str, n: int, created_at: float, prefix: str) -> list[str]:
@@ -40,10 +41,11 @@ def deliver(store: SqlStore, agency: str, ids: list[str], at: float) -> None:
     """Record receipts for `ids` with `delivered_at` = `at`, audited now as `acknowledged`
     (the health window follows the audit trail's clock; `at` sets the latency)."""
     receipt = Receipt(200, "0" * 64)
+    held = lease(store, *ids)
 
     def record(uow: UnitOfWork) -> None:
         for handoff_id in ids:
-            uow.handoffs.delivered(handoff_id, at, receipt)
+            uow.handoffs.delivered(handoff_id, held[handoff_id], at, receipt)
             uow.audit.append(AuditEvent("acknowledged", handoff_id=handoff_id, party=agency))
 
     store.run_sync(record)
@@ -59,6 +61,7 @@ def window_start() -> float:
 
 def fail(store: SqlStore, agency: str, ids: list[str], error: str, dead: bool) -> None:
     """One failed attempt each, audited as the dispatcher does; dead-lettered if `dead`."""
+    held = lease(store, *ids) if dead else {}
 
     def record(uow: UnitOfWork) -> None:
         for handoff_id in ids:
@@ -67,7 +70,7 @@ def fail(store: SqlStore, agency: str, ids: list[str], error: str, dead: bool) -
                 AuditEvent("failed", handoff_id=handoff_id, party=agency, detail=detail)
             )
             if dead:
-                uow.handoffs.dead(handoff_id, error, 400)
+                uow.handoffs.dead(handoff_id, held[handoff_id], error, 400)
                 uow.audit.append(AuditEvent("dead_lettered", handoff_id=handoff_id, party=agency))
 
     store.run_sync(record)

@@ -8,6 +8,7 @@ from gateway.domain.messages import Handoff, Lane
 from gateway.service.ports import UnitOfWork
 from gateway.store.repositories import SqlHandoffs
 from gateway.store.sql import SqlStore
+from tests.integration.store.leases import claim_of
 from tests.integration.store.test_outbox import handoff, store_with
 
 AGENCIES = [f"agency-{n:02d}" for n in range(12)]
@@ -84,7 +85,8 @@ def test_only_the_oldest_open_handoff_per_order_and_agency_across_agencies(
     quotas = {"tax": 5, "city": 5}
     assert claim(store, now=10.0, quotas=quotas) == ["msg_1", "msg_2"]
     # msg_1's lease runs out: it is claimed again, msg_3 still waits behind it
-    store.run_sync(lambda uow: uow.handoffs.reschedule("msg_2", 100.0, "HTTP 503", 503))
+    token = claim_of(store, "msg_2")
+    store.run_sync(lambda uow: uow.handoffs.reschedule("msg_2", token, 100.0, "HTTP 503", 503))
     assert claim(store, now=20.0, quotas=quotas) == ["msg_1"]
 
 

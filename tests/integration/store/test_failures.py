@@ -6,6 +6,7 @@ import asyncio
 
 from gateway.service.ports import FailureQuery, UnitOfWork
 from gateway.store.sql import SqlStore
+from tests.integration.store.leases import lease
 from tests.integration.store.test_outbox import handoff, store_with
 
 
@@ -14,14 +15,15 @@ def failing_store(url: str) -> SqlStore:
     never tried, 6 dead at city."""
     hs = [handoff(n, agency="tax" if n <= 3 else "city", at=10.0 * n) for n in range(1, 7)]
     store = store_with(url, *hs)
+    held = lease(store, "msg_1", "msg_2", "msg_3", "msg_4", "msg_6")
 
     def fail(uow: UnitOfWork) -> None:
         handoffs = uow.handoffs
-        handoffs.dead("msg_1", "HTTP 400: 纳税人识别号格式不符", 400)
-        handoffs.dead("msg_2", "HTTP 400: bad field", 400)
-        handoffs.dead("msg_3", "timeout after 10 s (100%_timeout)", None)
-        handoffs.reschedule("msg_4", 99.0, "HTTP 503: 系统维护中", 503)
-        handoffs.dead("msg_6", "HTTP 410: gone", 410)
+        handoffs.dead("msg_1", held["msg_1"], "HTTP 400: 纳税人识别号格式不符", 400)
+        handoffs.dead("msg_2", held["msg_2"], "HTTP 400: bad field", 400)
+        handoffs.dead("msg_3", held["msg_3"], "timeout after 10 s (100%_timeout)", None)
+        handoffs.reschedule("msg_4", held["msg_4"], 99.0, "HTTP 503: 系统维护中", 503)
+        handoffs.dead("msg_6", held["msg_6"], "HTTP 410: gone", 410)
 
     store.run_sync(fail)
     return store

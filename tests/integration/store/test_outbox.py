@@ -7,6 +7,7 @@ import threading
 from gateway.domain.messages import Handoff, HandoffKind, HandoffState, Lane, Receipt
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
+from tests.integration.store.leases import claim_of
 
 
 def handoff(
@@ -52,21 +53,24 @@ def test_only_the_oldest_open_handoff_of_an_order_and_agency_is_claimed(database
         database_url, handoff(1), handoff(2), handoff(3, order="wo_2"), handoff(4, agency="city")
     )
     assert sorted(claim(store)) == ["msg_1", "msg_3", "msg_4"]
-    store.run_sync(lambda uow: uow.handoffs.delivered("msg_1", 11.0, Receipt(200, "x")))
+    token = claim_of(store, "msg_1")
+    store.run_sync(lambda uow: uow.handoffs.delivered("msg_1", token, 11.0, Receipt(200, "x")))
     assert claim(store, now=12.0) == ["msg_2"]
 
 
 def test_a_dead_letter_does_not_block_the_handoffs_behind_it(database_url: str) -> None:
     store = store_with(database_url, handoff(1), handoff(2))
     claim(store)
-    store.run_sync(lambda uow: uow.handoffs.dead("msg_1", "HTTP 400", 400))
+    token = claim_of(store, "msg_1")
+    store.run_sync(lambda uow: uow.handoffs.dead("msg_1", token, "HTTP 400", 400))
     assert claim(store, now=12.0) == ["msg_2"]
 
 
 def test_a_handoff_waiting_for_its_retry_holds_back_its_successors(database_url: str) -> None:
     store = store_with(database_url, handoff(1), handoff(2))
     claim(store)
-    store.run_sync(lambda uow: uow.handoffs.reschedule("msg_1", 100.0, "HTTP 503", 503))
+    token = claim_of(store, "msg_1")
+    store.run_sync(lambda uow: uow.handoffs.reschedule("msg_1", token, 100.0, "HTTP 503", 503))
     assert claim(store, now=50.0) == []
     assert claim(store, now=100.0) == ["msg_1"]
 

@@ -53,6 +53,10 @@ async def add(store: Store, *handoffs: Handoff) -> None:
     await store.write(write)
 
 
+#: the claim token of each handoff's newest claim by `claim` (outcomes are fenced by it)
+TOKENS: dict[str, str] = {}
+
+
 async def claim(
     store: Store, now: float = 10.0, quotas: dict[str, int] | None = None, lease: float = 60.0
 ) -> list[str]:
@@ -62,4 +66,5 @@ async def claim(
         lambda uow: uow.handoffs.claim(now, wanted, Lane.normal, now + lease, "node-a"),
         audited=False,
     )
+    TOKENS.update({one.id: one.claim for one in claimed if one.claim})
     return [one.id for one in claimed]

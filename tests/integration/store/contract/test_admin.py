@@ -17,7 +17,7 @@ from gateway.service.ports import (
     UnitOfWork,
 )
 from gateway.service.retention import PURGED
-from tests.integration.store.contract.builders import add, claim, handoff, work_order
+from tests.integration.store.contract.builders import TOKENS, add, claim, handoff, work_order
 
 
 async def test_failures_are_listed_newest_first_and_filtered(store: Store) -> None:
@@ -26,9 +26,9 @@ async def test_failures_are_listed_newest_first_and_filtered(store: Store) -> No
     await claim(store)
 
     def fail_them(uow: UnitOfWork) -> None:
-        uow.handoffs.dead("msg_1", "HTTP 400 Bad Request", 400)
-        uow.handoffs.reschedule("msg_2", 99.0, "HTTP 503", 503)
-        uow.handoffs.delivered("msg_3", 11.0, Receipt(200, "d"))
+        uow.handoffs.dead("msg_1", TOKENS["msg_1"], "HTTP 400 Bad Request", 400)
+        uow.handoffs.reschedule("msg_2", TOKENS["msg_2"], 99.0, "HTTP 503", 503)
+        uow.handoffs.delivered("msg_3", TOKENS["msg_3"], 11.0, Receipt(200, "d"))
 
     await store.write(fail_them)
     every = await store.read(lambda uow: uow.handoffs.failures(FailureQuery(), None, 10))
@@ -102,7 +102,9 @@ async def test_retention_erases_settled_orders_once(store: Store) -> None:
     await store.write(lambda uow: uow.orders.add(work_order("2", id="wo_2"), 2.0))
     await add(store, handoff(1), handoff(2, order="wo_2"))
     await claim(store)
-    await store.write(lambda uow: uow.handoffs.delivered("msg_1", 3.0, Receipt(200, "d")))
+    await store.write(
+        lambda uow: uow.handoffs.delivered("msg_1", TOKENS["msg_1"], 3.0, Receipt(200, "d"))
+    )
     assert await store.read(lambda uow: uow.retention.due_for_purge(10.0, 5)) == ["wo_1"]
     assert await store.write(lambda uow: uow.retention.erase_order("wo_1")) == ["name", "phone"]
     assert await store.write(lambda uow: uow.retention.erase_bodies("wo_1")) == 1
@@ -119,7 +121,9 @@ async def test_activity_counts_deliveries_and_failures_since_a_moment(store: Sto
     since = time.time() - 60  # the SQL store stamps entries with the system clock
     await add(store, handoff(1, at=since), handoff(2, order="wo_2", at=since))
     await claim(store, now=since + 1)
-    await store.write(lambda uow: uow.handoffs.delivered("msg_1", since + 3, Receipt(200, "d")))
+    await store.write(
+        lambda uow: uow.handoffs.delivered("msg_1", TOKENS["msg_1"], since + 3, Receipt(200, "d"))
+    )
 
     def outcomes(uow: UnitOfWork) -> None:
         uow.audit.append(AuditEvent("acknowledged", handoff_id="msg_1", party="tax"))

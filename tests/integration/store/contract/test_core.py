@@ -18,7 +18,7 @@ from gateway.domain.states import Status
 from gateway.service.audit import verify_chain
 from gateway.service.ports import AuditEvent, DeadLetterFilter, Store, UnitOfWork, Watch
 from tests.fakes import DuplicateKey
-from tests.integration.store.contract.builders import add, claim, handoff, work_order
+from tests.integration.store.contract.builders import TOKENS, add, claim, handoff, work_order
 
 # --- orders -----------------------------------------------------------------------------
 
@@ -77,7 +77,9 @@ async def test_only_the_oldest_open_handoff_of_an_order_and_agency_is_claimed(
 ) -> None:
     await add(store, handoff(1), handoff(2), handoff(3, order="wo_2"), handoff(4, agency="city"))
     assert await claim(store) == ["msg_1", "msg_3", "msg_4"]
-    await store.write(lambda uow: uow.handoffs.delivered("msg_1", 11.0, Receipt(200, "d", "R1")))
+    await store.write(
+        lambda uow: uow.handoffs.delivered("msg_1", TOKENS["msg_1"], 11.0, Receipt(200, "d", "R1"))
+    )
     assert await claim(store, now=12.0) == ["msg_2"]
 
 
@@ -86,22 +88,26 @@ async def test_a_claim_returns_the_handoffs_with_the_attempt_counted(store: Stor
     claimed = await store.write(
         lambda uow: uow.handoffs.claim(10.0, {"tax": 1}, Lane.normal, 70.0, "node-a")
     )
-    assert claimed == [replace(handoff(1), attempts=1)]
+    (token,) = [one.claim for one in claimed]
+    assert token and claimed == [replace(handoff(1), attempts=1, claim=token)]
     views = await store.read(lambda uow: uow.handoffs.for_order("wo_1"))
-    assert views[0].handoff == replace(handoff(1), attempts=1, state=HandoffState.in_flight)
+    leased = replace(handoff(1), attempts=1, state=HandoffState.in_flight)
+    assert views[0].handoff == leased  # a view does not show the claim token
 
 
 async def test_a_dead_letter_does_not_block_the_handoffs_behind_it(store: Store) -> None:
     await add(store, handoff(1), handoff(2))
     await claim(store)
-    await store.write(lambda uow: uow.handoffs.dead("msg_1", "HTTP 400", 400))
+    await store.write(lambda uow: uow.handoffs.dead("msg_1", TOKENS["msg_1"], "HTTP 400", 400))
     assert await claim(store, now=12.0) == ["msg_2"]
 
 
 async def test_a_handoff_waiting_for_its_retry_holds_back_its_successors(store: Store) -> None:
     await add(store, handoff(1), handoff(2))
     await claim(store)
-    await store.write(lambda uow: uow.handoffs.reschedule("msg_1", 100.0, "HTTP 503", 503))
+    await store.write(
+        lambda uow: uow.handoffs.reschedule("msg_1", TOKENS["msg_1"], 100.0, "HTTP 503", 503)
+    )
     assert await claim(store, now=50.0) == []
     assert await claim(store, now=100.0) == ["msg_1"]
 
@@ -137,7 +143,9 @@ async def test_lanes_and_agencies_without_a_quota_are_claimed_apart(store: Store
 async def test_a_delivery_is_kept_with_its_receipt(store: Store) -> None:
     await add(store, handoff(1))
     await claim(store)
-    await store.write(lambda uow: uow.handoffs.delivered("msg_1", 12.5, Receipt(201, "d", "R9")))
+    await store.write(
+        lambda uow: uow.handoffs.delivered("msg_1", TOKENS["msg_1"], 12.5, Receipt(201, "d", "R9"))
+    )
     view = (await store.read(lambda uow: uow.handoffs.for_order("wo_1")))[0]
     assert view.handoff.state == HandoffState.delivered
     assert (view.delivered_at, view.agency_ref, view.last_status) == (12.5, "R9", 201)
@@ -147,8 +155,8 @@ async def test_a_delivery_is_kept_with_its_receipt(store: Store) -> None:
 async def test_dead_letters_are_listed_and_revived(store: Store) -> None:
     await add(store, handoff(1), handoff(2, order="wo_2", agency="city"))
     await claim(store)
-    await store.write(lambda uow: uow.handoffs.dead("msg_1", "HTTP 400", 400))
-    await store.write(lambda uow: uow.handoffs.dead("msg_2", "HTTP 404", 404))
+    await store.write(lambda uow: uow.handoffs.dead("msg_1", TOKENS["msg_1"], "HTTP 400", 400))
+    await store.write(lambda uow: uow.handoffs.dead("msg_2", TOKENS["msg_2"], "HTTP 404", 404))
     only_tax = DeadLetterFilter(agency="tax")
     listed = await store.read(lambda uow: uow.handoffs.dead_letters(only_tax, 0, 10))
     assert [(d.id, d.attempts, d.last_error, d.last_status) for d in listed] == [
