@@ -7,16 +7,17 @@ the handling party and acts with the agency's rights: accept, feedback, return.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from gateway.domain.errors import IllegalTransition, UnknownOrder
 from gateway.domain.messages import HOTLINE, HotlineEvent
 from gateway.domain.states import Actor, Status
 from gateway.domain.workorder import WorkOrder
-from gateway.service.alerts import raise_alert
-from gateway.service.deadlines import WorkdayCalendar, resolve_by
+from gateway.service.cards import plan_cards, zone_of
+from gateway.service.deadline_setting import calendar_alerts
+from gateway.service.deadlines import WorkdayCalendar, later_by
 from gateway.service.ports import UnitOfWork
 from gateway.service.steps import OrderSteps, Outcome
-from gateway.service.watch import DEFAULT_YELLOW_AT, arm_cards
 
 EVENT_TARGETS: dict[str, Status | None] = {
     "supplement": None,
@@ -79,34 +80,36 @@ class HotlineEvents:
     def _extend(self, uow: UnitOfWork, order: WorkOrder, event: HotlineEvent) -> WorkOrder:
         """Move the resolve-by deadline (延期) and re-arm its cards from now."""
         current = order.due.resolve_by or event.occurred_at
+        policy = self.steps.directory.deadline_policy(
+            order.location.division_code if order.location else None
+        )
         counted = None
         if event.resolve_by is not None:
             new_due = event.resolve_by
         else:
             days = event.extend_working_days or 0
-            new_due, counted = resolve_by(current, days, self.calendar)
+            new_due, counted = later_by(current, days, self.calendar, zone_of(policy))
         due = order.due.model_copy(update={"resolve_by": new_due})
         order = order.model_copy(update={"due": due})
         uow.orders.replace(order)
         now = self.clock()
-        policy = self.steps.directory.deadline_policy(
-            order.location.division_code if order.location else None
-        )
         uow.watches.settle(order.id, ["resolve"])
-        yellow_at = policy.yellow_at if policy else DEFAULT_YELLOW_AT
-        arm_cards(uow, order.id, "resolve", now, new_due.timestamp(), yellow_at, now)
+        start = datetime.fromtimestamp(now, UTC)
+        uow.watches.arm(
+            *plan_cards(order.id, "resolve", start, new_due, policy, self.calendar, now)
+        )
+        years = {
+            "calendar_unknown_years": list(counted.assumed_years) if counted else [],
+            "calendar_provisional_years": list(counted.provisional_years) if counted else [],
+        }
         detail = {
             "from": current.isoformat(),
             "to": new_due.isoformat(),
             "working_days": event.extend_working_days,
-            "calendar_unknown_years": list(counted.assumed_years) if counted else [],
+            **years,
         }
         self.steps.record(uow, "deadline_extended", order, HOTLINE, detail)
-        if counted and counted.assumed_years:
-            facts = {"years": list(counted.assumed_years), "rule": "Monday to Friday"}
-            raise_alert(
-                uow, self.steps.directory, order, "calendar_unknown_year", now, detail=facts
-            )
+        calendar_alerts(uow, self.steps.directory, order, years, now)
         return order
 
     @staticmethod

@@ -37,6 +37,7 @@ from gateway.domain.states import Actor, Status
 from gateway.domain.workorder import WorkOrder
 from gateway.service import envelopes
 from gateway.service.audit import canonical_json, digest
+from gateway.service.deadline_setting import DeadlineSetter
 from gateway.service.deadlines import WorkdayCalendar
 from gateway.service.directory import Directory
 from gateway.service.hotline_events import HotlineEvents
@@ -77,6 +78,7 @@ class StatusSync:
         self.clock = clock
         self.steps = OrderSteps(directory, clock)
         self.events = HotlineEvents(self.steps, clock, calendar)
+        self.deadlines = DeadlineSetter(directory, calendar)
 
     async def receive(
         self,
@@ -263,6 +265,8 @@ class StatusSync:
             lead_agency=HOTLINE,
             partner_ids={**submitted.partner_ids, agency: submitted.flow_id},
         )
+        policy = self.deadlines.policy_for(order)
+        order, deadlines_entry = self.deadlines.fill(order, policy)
         uow.orders.add(order, now)
         uow.audit.append(
             AuditEvent(
@@ -273,6 +277,9 @@ class StatusSync:
                 detail={"msg_id": msg_id, "partner_id": submitted.flow_id},
             )
         )
+        if deadlines_entry is not None:
+            uow.audit.append(deadlines_entry)
+        self.deadlines.watch(uow, order, policy, deadlines_entry, now)
         hotline = self.directory.profile(HOTLINE)
         enqueue(
             uow, order, hotline, HandoffKind.transfer, envelopes.transfer_in(order, agency), now
