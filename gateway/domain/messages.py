@@ -127,6 +127,7 @@ HotlineEventType = Literal[
     "supervise",
     "cancel",
     "approve_extension",
+    "refuse_extension",  # 延期不予批准: back to work, the deadline unchanged; needs a reason
     "resolve",
     "revisit",
     "reopen",
@@ -165,6 +166,8 @@ class HotlineEvent(Strict):
             raise ValueError("'approve_extension' needs extend_working_days or resolve_by")
         if self.type != "approve_extension" and given:
             raise ValueError("extend_working_days and resolve_by go with 'approve_extension'")
+        if self.type == "refuse_extension" and not (self.reason and self.reason.strip()):
+            raise ValueError("'refuse_extension' needs the refusal's reason in 'reason'")
         if self.type == "correct_reply" and not (self.note and self.note.strip()):
             raise ValueError("'correct_reply' needs the corrected text in 'note'")
         return self

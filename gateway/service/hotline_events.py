@@ -24,6 +24,7 @@ EVENT_TARGETS: dict[str, Status | None] = {
     "supervise": Status.supervised,
     "cancel": Status.cancelled,
     "approve_extension": Status.extension_approved,
+    "refuse_extension": Status.in_progress,  # back to work; the deadline stays
     "resolve": Status.resolved,
     "revisit": Status.revisited,
     "reopen": Status.reopened,
@@ -74,6 +75,10 @@ class HotlineEvents:
             order = self.steps.move(uow, order, target, actor, event.reason, None, HOTLINE, detail)
         if event.type == "approve_extension":
             order = self._extend(uow, order, event)
+        elif event.type == "refuse_extension":
+            kept = order.due.resolve_by.isoformat() if order.due.resolve_by else None
+            facts = {"reason": event.reason, "event_id": event.event_id, "resolve_by": kept}
+            self.steps.record(uow, "extension_refused", order, HOTLINE, facts)
         self.steps.notify_agencies(uow, order, event)
         return Outcome("applied", order.id, order.status.value)
 
