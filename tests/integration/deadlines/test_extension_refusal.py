@@ -100,7 +100,7 @@ def test_a_refusal_puts_its_reason_on_record_and_tells_the_agency(
 
 
 def test_a_refusal_needs_a_reason(make_stack: Callable[..., Stack]) -> None:
-    stack, client, order_id = asking(make_stack, "EXT-R2")
+    _, client, order_id = asking(make_stack, "EXT-R2")
     with closing(client):
         answer = client.post(
             f"/v1/work-orders/{order_id}/events",
