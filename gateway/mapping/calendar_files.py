@@ -46,7 +46,9 @@ class YearCalendar(Model):
     """One year's holidays and make-up working days."""
 
     year: int = Field(ge=2000, le=2100)
-    provisional: bool = Field(description="derived from the rules, not yet from the notice")
+    provisional: bool = Field(
+        strict=True, description="derived from the rules, not yet from the notice"
+    )
     source: str = Field(min_length=1, description="the notice, or how the dates were derived")
     holidays: tuple[Break, ...] = Field(min_length=1)
 
@@ -81,10 +83,6 @@ def load_calendars(root: Path) -> dict[int, YearCalendar]:
     years: dict[int, YearCalendar] = {}
     for path in sorted((root / "calendars").glob("*.toml")):
         calendar = _parse(path)
-        if path.stem != str(calendar.year):
-            raise MappingError(
-                f"{path}: year: the file for {calendar.year} must be named {calendar.year}.toml"
-            )
         years[calendar.year] = calendar
     return years
 
@@ -94,6 +92,9 @@ def _parse(path: Path) -> YearCalendar:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise MappingError(f"{path}: not valid TOML: {exc}") from exc
+    year = data.get("year")
+    if str(year) != path.stem:
+        raise MappingError(f"{path}: year: the file for {year} must be named {year}.toml")
     try:
         return YearCalendar.model_validate(data)
     except ValidationError as exc:
