@@ -126,3 +126,10 @@ def test_nothing_to_refuse_when_no_extension_was_asked(make_stack: Callable[...,
         )
     assert answer.status_code == 409, answer.text
     assert answer.json()["error"]["code"] == "illegal_transition"
+
+
+def test_the_openapi_document_lists_the_refusal_event(make_stack: Callable[..., Stack]) -> None:
+    stack = make_stack()
+    with httpx.Client(base_url=stack.url) as client:
+        schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert "refuse_extension" in schemas["HotlineEvent"]["properties"]["type"]["enum"]
