@@ -3,15 +3,15 @@
 Orders from the hotline, and the matters 110 (双非) or a portal board transfer to the
 hotline, get their sign-for and resolve deadlines the same way: the policy's limits for
 that origin, counted in working days in the policy's time zone. The result is audited
-(`deadlines_set`), its cards are armed, and a deadline counted in a year the calendar does
-not know, or knows only provisionally, raises an alert.
+(`deadlines_set`), its cards are armed, and a deadline counted in, or falling in, a year
+the calendar does not know, or knows only provisionally, raises an alert.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from gateway.domain.workorder import WorkOrder
 from gateway.mapping.profiles import DeadlinePolicy
@@ -55,7 +55,10 @@ class DeadlineSetter:
         due = given.model_copy(
             update={"acknowledge_by": ack, "resolve_by": given.resolve_by or resolve}
         )
-        _log_unknown(order, counted)
+        years = uncertain_years(
+            self.calendar, due.resolve_by, zone, None if given.resolve_by else counted
+        )
+        _log_unknown(order, years["calendar_unknown_years"])
         entry = AuditEvent(
             "deadlines_set",
             order_id=order.id,
@@ -66,8 +69,7 @@ class DeadlineSetter:
                 "acknowledge_by": ack.isoformat(),
                 "resolve_by": due.resolve_by.isoformat() if due.resolve_by else None,
                 "working_days": days,
-                "calendar_unknown_years": list(counted.assumed_years),
-                "calendar_provisional_years": list(counted.provisional_years),
+                **years,
             },
         )
         return order.model_copy(update={"due": due}), entry
@@ -104,11 +106,32 @@ def calendar_alerts(
         raise_alert(uow, directory, order, "calendar_provisional_year", now, detail=detail)
 
 
-def _log_unknown(order: WorkOrder, counted: DueDate) -> None:
-    if counted.assumed_years:
+def uncertain_years(
+    calendar: WorkdayCalendar,
+    deadline: datetime | None,
+    zone: tzinfo,
+    counted: DueDate | None,
+) -> dict[str, list[int]]:
+    """The unknown and the provisional years a deadline counted, or falls in."""
+    unknown = set(counted.assumed_years) if counted else set()
+    provisional = set(counted.provisional_years) if counted else set()
+    if deadline is not None:
+        day = deadline.astimezone(zone).date()
+        if calendar.is_workday(day) is None:
+            unknown.add(day.year)
+        elif calendar.is_provisional(day.year):
+            provisional.add(day.year)
+    return {
+        "calendar_unknown_years": sorted(unknown),
+        "calendar_provisional_years": sorted(provisional),
+    }
+
+
+def _log_unknown(order: WorkOrder, years: list[int]) -> None:
+    if years:
         log.warning(
             "the working-day calendar has no data for %s: order %s's deadline counts "
             "Monday to Friday as working days there",
-            counted.assumed_years,
+            years,
             order.id,
         )

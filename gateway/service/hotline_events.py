@@ -14,7 +14,7 @@ from gateway.domain.messages import HOTLINE, HotlineEvent
 from gateway.domain.states import Actor, Status
 from gateway.domain.workorder import WorkOrder
 from gateway.service.cards import plan_cards, zone_of
-from gateway.service.deadline_setting import calendar_alerts
+from gateway.service.deadline_setting import calendar_alerts, uncertain_years
 from gateway.service.deadlines import WorkdayCalendar, later_by
 from gateway.service.ports import UnitOfWork
 from gateway.service.steps import OrderSteps, Outcome
@@ -103,10 +103,7 @@ class HotlineEvents:
         uow.watches.arm(
             *plan_cards(order.id, "resolve", start, new_due, policy, self.calendar, now)
         )
-        years = {
-            "calendar_unknown_years": list(counted.assumed_years) if counted else [],
-            "calendar_provisional_years": list(counted.provisional_years) if counted else [],
-        }
+        years = uncertain_years(self.calendar, new_due, zone_of(policy), counted)
         detail = {
             "from": current.isoformat(),
             "to": new_due.isoformat(),
