@@ -48,7 +48,7 @@ def test_calendar_as_json_for_machines(tmp_path: Path) -> None:
         "year": 2026,
         "source": "file",
         "provisional": False,
-        "detail": "国务院办公厅关于2026年部分节假日安排的通知（as carried by chinesecalendar 1.11.0）",
+        "detail": "国务院办公厅关于2026年部分节假日安排的通知（via chinesecalendar 1.11.0）",
     }
 
 
