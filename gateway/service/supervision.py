@@ -49,7 +49,7 @@ class AutoSupervision:
             self.steps.tell_hotline(uow, order, previous, POLICY, when)
         notice = HotlineEvent(
             type="supervise",
-            event_id=f"auto-{watch.kind}-{tier.colour}",
+            event_id=f"auto-{watch.kind}-{tier.colour}-{int(watch.due_at)}",
             occurred_at=when,
             reason=reason,
         )

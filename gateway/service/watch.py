@@ -1,10 +1,12 @@
-"""Deadline watch: yellow and red cards (the Foshan practice) and emergency escalations.
+"""Deadline watch: the jurisdiction's cards (the Foshan practice) and emergency escalations.
 
-Each deadline becomes rows in the `watches` table when it is set: a yellow card when
-`yellow_at` of the allowed time is gone, a red card when it has passed, and for a 119/120
-handoff an escalation when the agency has not answered within its acknowledgement
+Each deadline becomes rows in the `watches` table when it is set, one per card of the
+policy (gateway/service/cards.py): a warning before the deadline, overdue at it, seriously
+overdue some working days after it, each with the city's name and colour; and for a
+119/120 handoff an escalation when the agency has not answered within its acknowledgement
 deadline. The watch loop fires what is due, once (rows are marked fired in the same
-transaction that queues the alert), so several processes can run it side by side. An
+transaction that queues the alert), so several processes can run it side by side. A card
+whose tier says so raises 督办 in that transaction (gateway/service/supervision.py). An
 answer settles the rows: signing for an order settles its sign-for cards, closing it
 settles everything, any message from an emergency agency settles its escalation. An
 approved extension (延期) re-arms the resolve cards at the new deadline.
