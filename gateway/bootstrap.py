@@ -29,6 +29,7 @@ from gateway.service.intake import Intake
 from gateway.service.keyring import Configured, KeyRing
 from gateway.service.ports import BoardState, Connector, Listener, Poller
 from gateway.service.status_sync import StatusSync
+from gateway.service.supervision import AutoSupervision
 from gateway.service.watch import DeadlineWatch
 from gateway.settings import Settings
 from gateway.signing import (
@@ -152,14 +153,22 @@ def bootstrap(
     metrics = PrometheusMetrics(profiles)
     dispatcher = Dispatcher(store, directory, wired, signers, limits, clock=clock, metrics=metrics)
     public_keys = [k.verifying_key().public_text() for k in own_keys]
-    calendar = ChineseWorkdays()
+    calendar = ChineseWorkdays(mappings.calendars)
     sync = StatusSync(store, directory, verifiers, dispatcher.wake, clock, calendar)
+    watch = DeadlineWatch(
+        store,
+        directory,
+        dispatcher.wake,
+        clock,
+        settings.watch_interval,
+        supervise=AutoSupervision(sync.steps),
+    )
     return Gateway(
         settings=settings,
         store=store,
         directory=directory,
         intake=Intake(directory, clock, calendar),
-        watch=DeadlineWatch(store, directory, dispatcher.wake, clock, settings.watch_interval),
+        watch=watch,
         sync=sync,
         dispatcher=dispatcher,
         connectors=wired,

@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
+from gateway.cli_calendar import add_verbs as add_calendar_verbs
 from gateway.cli_keys import add_verbs as add_key_verbs
 from gateway.cli_ops import add_verbs as add_ops_verbs
 from gateway.cli_personal import add_verbs as add_personal_data_verbs
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     add_key_verbs(verbs)  # keys rotate, keys list
     add_ops_verbs(verbs)  # deliveries list, replay, agencies pause|resume
     add_simulator_verbs(verbs)  # simulators (the demo's hotline and agencies, standalone)
+    add_calendar_verbs(verbs)  # calendar (years covered, provisional, next gap)
     certs = verbs.add_parser("certs", help="TLS certificates").add_subparsers(title="certs")
     init = certs.add_parser("init", help="a development CA, server and agency certificates")
     init.add_argument("directory", type=Path, metavar="DIR")

@@ -10,6 +10,7 @@
     │   ├── NoRoute                 no catalogue rule matches the order
     │   ├── Unmappable              the agency's code tables cannot express a value
     │   ├── RevisionConflict        intake revision older than the stored one
+    │   ├── ReceivedInFuture        received_at later than now plus the clock-skew tolerance
     │   ├── PayloadTooLarge
     │   ├── MalformedMessage        not parseable, or hostile (DTD, entities, oversized XML)
     │   ├── SignatureError          missing, malformed, forged or stale signature
@@ -89,6 +90,13 @@ class NoRoute(InputError):
     """No routing rule matches the order and none was named explicitly."""
 
     code = "no_route"
+    http_status = 422
+
+
+class ReceivedInFuture(InputError):
+    """An order's received_at lies later than now plus the clock-skew tolerance."""
+
+    code = "received_in_future"
     http_status = 422
 
 

@@ -145,6 +145,7 @@ HotlineEventType = Literal[
     "supervise",
     "cancel",
     "approve_extension",
+    "refuse_extension",  # 延期不予批准: back to work, the deadline unchanged; needs a reason
     "resolve",
     "revisit",
     "reopen",
@@ -189,6 +190,8 @@ class HotlineEvent(Strict):
             raise ValueError("extend_working_days and resolve_by go with 'approve_extension'")
         if (self.type == "reassign") != (self.agency is not None):
             raise ValueError("'reassign' needs the new lead 'agency', and only it takes one")
+        if self.type == "refuse_extension" and not (self.reason and self.reason.strip()):
+            raise ValueError("'refuse_extension' needs the refusal's reason in 'reason'")
         if self.type == "correct_reply" and not (self.note and self.note.strip()):
             raise ValueError("'correct_reply' needs the corrected text in 'note'")
         return self

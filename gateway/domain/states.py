@@ -85,6 +85,12 @@ TRANSITIONS: dict[Status, tuple[frozenset[Actor], frozenset[Status]]] = {
     ),
 }
 
+#: (from, to) → who, besides TRANSITIONS: 延期不予批准 (a refused extension) sends the order
+#: back to work with its deadline unchanged
+SIDE_TRANSITIONS: dict[tuple[Status, Status], frozenset[Actor]] = {
+    (S.extension_requested, S.in_progress): frozenset({A.hotline}),
+}
+
 #: Transitions that are refused without a reason on record (improper returns are a known abuse).
 REASON_REQUIRED = frozenset(
     {S.returned, S.extension_requested, S.reopened, S.reassigned, S.cancelled}
@@ -97,6 +103,8 @@ def check_transition(current: Status, target: Status, actor: Actor, reason: str 
     """Raise IllegalTransition unless `actor` may move an order from `current` to `target`."""
     if target == Status.received:
         raise IllegalTransition("no transition leads back to 'received'", current=current)
+    if actor in SIDE_TRANSITIONS.get((current, target), frozenset()):
+        return
     actors, sources = TRANSITIONS[target]
     if actor not in actors:
         raise IllegalTransition(
@@ -117,8 +125,10 @@ def check_transition(current: Status, target: Status, actor: Actor, reason: str 
 
 def transition_table() -> list[tuple[str, str, str]]:
     """(from, to, actors) rows, sorted, for docs and tests."""
-    rows: list[tuple[str, str, str]] = []
+    who: dict[tuple[str, str], set[str]] = {}
     for target, (actors, sources) in TRANSITIONS.items():
-        who = ", ".join(sorted(a.value for a in actors))
-        rows.extend((source.value, target.value, who) for source in sources)
-    return sorted(rows)
+        for source in sources:
+            who.setdefault((source.value, target.value), set()).update(a.value for a in actors)
+    for (source, target), actors in SIDE_TRANSITIONS.items():
+        who.setdefault((source.value, target.value), set()).update(a.value for a in actors)
+    return sorted((a, b, ", ".join(sorted(names))) for (a, b), names in who.items())

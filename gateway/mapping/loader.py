@@ -9,13 +9,14 @@ from __future__ import annotations
 import difflib
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from gateway.domain.errors import MappingError
+from gateway.mapping.calendar_files import YearCalendar, load_calendars
 from gateway.mapping.profiles import (
     AgencyProfile,
     BilateralCatalogue,
@@ -34,6 +35,7 @@ class Mappings:
     agencies: dict[str, AgencyProfile]
     catalogue: Catalogue
     deadlines: tuple[DeadlinePolicy, ...] = ()
+    calendars: dict[int, YearCalendar] = field(default_factory=dict)
 
 
 def load_mappings(root: Path, catalogue_file: str, known_transports: Iterable[str]) -> Mappings:
@@ -55,7 +57,14 @@ def load_mappings(root: Path, catalogue_file: str, known_transports: Iterable[st
     catalogue_path = root / catalogue_file
     catalogue = _parse(catalogue_path, Catalogue)
     _check_rules(catalogue_path, catalogue, agencies)
-    return Mappings(agencies=agencies, catalogue=catalogue, deadlines=load_deadlines(root))
+    deadlines = load_deadlines(root)
+    _check_origins(root, deadlines, agencies)
+    return Mappings(
+        agencies=agencies,
+        catalogue=catalogue,
+        deadlines=deadlines,
+        calendars=load_calendars(root),
+    )
 
 
 def load_deadlines(root: Path) -> tuple[DeadlinePolicy, ...]:
@@ -70,6 +79,18 @@ def load_deadlines(root: Path) -> tuple[DeadlinePolicy, ...]:
             f"found {defaults or 'none'}"
         )
     return policies
+
+
+def _check_origins(
+    root: Path, policies: tuple[DeadlinePolicy, ...], agencies: dict[str, AgencyProfile]
+) -> None:
+    for policy in policies:
+        for origin in policy.origins:
+            if origin not in agencies:
+                raise MappingError(
+                    f"{root / 'deadlines'}: policy '{policy.id}': origins: unknown agency "
+                    f"'{origin}'" + suggestion(origin, agencies)
+                )
 
 
 def suggestion(word: str, choices: Iterable[str]) -> str:

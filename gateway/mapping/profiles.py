@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -317,27 +318,122 @@ class BilateralCatalogue(Model):
     to_hotline: tuple[BilateralItem, ...] = Field(min_length=1)
 
 
+CardTierName = Literal["warning", "overdue", "seriously_overdue"]
+
+
+class CardTier(Model):
+    """One card of a deadline: its tier, the city's name and colour for it, and what follows.
+
+    `warning` fires when `at` of the allowed time is gone, `overdue` at the deadline,
+    `seriously_overdue` `after_working_days` working days after it. `supervise` raises 督办
+    automatically when the card fires.
+    """
+
+    tier: CardTierName
+    name: str = Field(min_length=1, max_length=20, description="e.g. 黄牌, 红牌")
+    colour: str = Field(pattern=r"^[a-z]{2,16}$", description="e.g. yellow, red")
+    at: float | None = Field(default=None, gt=0, lt=1, description="warning only")
+    after_working_days: int | None = Field(
+        default=None, ge=1, le=60, description="seriously_overdue only"
+    )
+    supervise: bool = False
+
+    @model_validator(mode="after")
+    def _timing_fits_the_tier(self) -> CardTier:
+        if (self.tier == "warning") != (self.at is not None):
+            raise ValueError("'at' is given with the warning tier, and only with it")
+        if (self.tier == "seriously_overdue") != (self.after_working_days is not None):
+            raise ValueError(
+                "'after_working_days' is given with seriously_overdue, and only with it"
+            )
+        return self
+
+
+class OriginLimits(Model):
+    """Deadlines for the orders an agency (110, a portal board) transfers to the hotline."""
+
+    acknowledge_minutes: int | None = Field(default=None, gt=0, le=100_000)
+    resolve_working_days: dict[Category, int] | None = None
+
+
 class DeadlinePolicy(Model):
     """One jurisdiction's deadlines: sign-for in minutes, resolve in working days by category."""
 
     id: str = Field(min_length=1)
     description: str = ""
     divisions: tuple[str, ...] = Field(default=(), description="prefixes; empty = the default")
+    time_zone: str = Field(default="Asia/Shanghai", description="whose days are counted")
     acknowledge_minutes: int = Field(gt=0, le=100_000)
     resolve_working_days: dict[Category, int]
     yellow_at: float = Field(
         default=0.8, gt=0, lt=1, description="share of the allowed time gone at the yellow card"
     )
+    cards: tuple[CardTier, ...] = Field(
+        default=(), description="empty: a yellow warning at yellow_at and a red card when overdue"
+    )
+    origins: dict[str, OriginLimits] = Field(
+        default_factory=dict, description="by transferring agency, e.g. police-110"
+    )
 
     @field_validator("resolve_working_days")
     @classmethod
     def _every_category(cls, value: dict[Category, int]) -> dict[Category, int]:
-        missing = sorted(c.value for c in Category if c not in value)
-        if missing:
-            raise ValueError(f"no limit for {', '.join(missing)}")
-        if any(days < 0 for days in value.values()):
-            raise ValueError("working days must be >= 0")
+        return _complete_limits(value)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone '{value}' (e.g. Asia/Shanghai)") from exc
         return value
+
+    @field_validator("cards")
+    @classmethod
+    def _distinct_cards(cls, value: tuple[CardTier, ...]) -> tuple[CardTier, ...]:
+        for attribute in ("tier", "colour"):
+            seen = [getattr(card, attribute) for card in value]
+            twice = sorted({item for item in seen if seen.count(item) > 1})
+            if twice:
+                raise ValueError(f"{attribute} '{twice[0]}' is used by two cards")
+        return value
+
+    @field_validator("origins")
+    @classmethod
+    def _origin_limits_complete(cls, value: dict[str, OriginLimits]) -> dict[str, OriginLimits]:
+        for origin, limits in value.items():
+            if limits.resolve_working_days is not None:
+                try:
+                    _complete_limits(limits.resolve_working_days)
+                except ValueError as exc:
+                    raise ValueError(f"origins.{origin}: {exc}") from exc
+        return value
+
+    def card_tiers(self) -> tuple[CardTier, ...]:
+        """The cards of this policy, the default yellow/red pair when it names none."""
+        if self.cards:
+            return self.cards
+        return (
+            CardTier(tier="warning", name="黄牌", colour="yellow", at=self.yellow_at),
+            CardTier(tier="overdue", name="红牌", colour="red"),
+        )
+
+    def limits_for(self, origin: str) -> tuple[int, dict[Category, int]]:
+        """(sign-for minutes, resolve working days by category) for orders from `origin`."""
+        own = self.origins.get(origin)
+        minutes = (own and own.acknowledge_minutes) or self.acknowledge_minutes
+        days = (own and own.resolve_working_days) or self.resolve_working_days
+        return minutes, days
+
+
+def _complete_limits(value: dict[Category, int]) -> dict[Category, int]:
+    missing = sorted(c.value for c in Category if c not in value)
+    if missing:
+        raise ValueError(f"no limit for {', '.join(missing)}")
+    if any(days < 0 for days in value.values()):
+        raise ValueError("working days must be >= 0")
+    return value
 
 
 class Rule(Model):

@@ -26,6 +26,9 @@ ALERTS = {
     "resolve_yellow": "the resolve (办结) deadline is near",
     "resolve_red": "the resolve (办结) deadline has passed",
     "calendar_unknown_year": "the working-day calendar has no data for a year the deadline spans",
+    "calendar_provisional_year": (
+        "the deadline spans a year whose calendar is provisional (no State Council notice yet)"
+    ),
 }
 
 #: agency alert → (level, what it means): about an agency, not one order
@@ -46,8 +49,12 @@ def raise_alert(
     *,
     agency: str | None = None,
     detail: dict[str, Any] | None = None,
+    level: str | None = None,
+    meaning: str | None = None,
 ) -> None:
-    """Audit `alert` about `order` and queue it for the hotline and every alert channel."""
+    """Audit `alert` about `order` and queue it for the hotline and every alert channel.
+
+    A deadline card passes its own `level` (its colour) and `meaning` (its tier)."""
     facts = dict(detail or {})
     uow.audit.append(
         AuditEvent(
@@ -57,8 +64,8 @@ def raise_alert(
     payload = {
         "type": "work_order.alert",
         "alert": alert,
-        "level": level_of(alert),
-        "meaning": ALERTS[alert],
+        "level": level or level_of(alert),
+        "meaning": meaning or ALERTS[alert],
         "order_id": order.id,
         "flow_id": order.flow_id,
         "acceptance_no": order.acceptance_no,

@@ -7,6 +7,7 @@ the handling party and acts with the agency's rights: accept, feedback, return.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from gateway.domain.assignments import Step
 from gateway.domain.errors import IllegalTransition, OrderClosed, UnknownOrder
@@ -14,18 +15,19 @@ from gateway.domain.messages import HOTLINE, HotlineEvent
 from gateway.domain.states import TERMINAL, TRANSITIONS, Actor, Status
 from gateway.domain.workorder import WorkOrder
 from gateway.service import assignments
-from gateway.service.alerts import raise_alert
-from gateway.service.deadlines import WorkdayCalendar, resolve_by
+from gateway.service.cards import plan_cards, zone_of
+from gateway.service.deadline_setting import calendar_alerts, uncertain_years
+from gateway.service.deadlines import WorkdayCalendar, later_by
 from gateway.service.ports import UnitOfWork
 from gateway.service.reassignment import check_reassignable, hand_on, withdraw
 from gateway.service.steps import OrderSteps, Outcome
-from gateway.service.watch import DEFAULT_YELLOW_AT, arm_cards
 
 EVENT_TARGETS: dict[str, Status | None] = {
     "supplement": None,
     "supervise": Status.supervised,
     "cancel": Status.cancelled,
     "approve_extension": Status.extension_approved,
+    "refuse_extension": Status.in_progress,  # back to work; the deadline stays
     "resolve": Status.resolved,
     "revisit": Status.revisited,
     "reopen": Status.reopened,
@@ -81,6 +83,10 @@ class HotlineEvents:
             order = self.steps.move(uow, order, target, actor, event.reason, HOTLINE, detail)
         if event.type == "approve_extension":
             order = self._extend(uow, order, event)
+        elif event.type == "refuse_extension":
+            kept = order.due.resolve_by.isoformat() if order.due.resolve_by else None
+            facts = {"reason": event.reason, "event_id": event.event_id, "resolve_by": kept}
+            self.steps.record(uow, "extension_refused", order, HOTLINE, facts)
         order = self._tell_and_hand_on(uow, order, event)
         return Outcome("applied", order.id, order.status.value)
 
@@ -104,34 +110,33 @@ class HotlineEvents:
     def _extend(self, uow: UnitOfWork, order: WorkOrder, event: HotlineEvent) -> WorkOrder:
         """Move the resolve-by deadline (延期) and re-arm its cards from now."""
         current = order.due.resolve_by or event.occurred_at
+        policy = self.steps.directory.deadline_policy(
+            order.location.division_code if order.location else None
+        )
         counted = None
         if event.resolve_by is not None:
             new_due = event.resolve_by
         else:
             days = event.extend_working_days or 0
-            new_due, counted = resolve_by(current, days, self.calendar)
+            new_due, counted = later_by(current, days, self.calendar, zone_of(policy))
         due = order.due.model_copy(update={"resolve_by": new_due})
         order = order.model_copy(update={"due": due})
         uow.orders.replace(order)
         now = self.clock()
-        policy = self.steps.directory.deadline_policy(
-            order.location.division_code if order.location else None
-        )
         uow.watches.settle(order.id, ["resolve"])
-        yellow_at = policy.yellow_at if policy else DEFAULT_YELLOW_AT
-        arm_cards(uow, order.id, "resolve", now, new_due.timestamp(), yellow_at, now)
+        start = datetime.fromtimestamp(now, UTC)
+        uow.watches.arm(
+            *plan_cards(order.id, "resolve", start, new_due, policy, self.calendar, now)
+        )
+        years = uncertain_years(self.calendar, new_due, zone_of(policy), counted)
         detail = {
             "from": current.isoformat(),
             "to": new_due.isoformat(),
             "working_days": event.extend_working_days,
-            "calendar_unknown_years": list(counted.assumed_years) if counted else [],
+            **years,
         }
         self.steps.record(uow, "deadline_extended", order, HOTLINE, detail)
-        if counted and counted.assumed_years:
-            facts = {"years": list(counted.assumed_years), "rule": "Monday to Friday"}
-            raise_alert(
-                uow, self.steps.directory, order, "calendar_unknown_year", now, detail=facts
-            )
+        calendar_alerts(uow, self.steps.directory, order, years, now)
         return order
 
     @staticmethod

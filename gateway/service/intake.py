@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from gateway.domain.assignments import Role
 from gateway.domain.errors import IllegalTransition, OrderClosed, RevisionConflict
@@ -18,16 +17,16 @@ from gateway.domain.ids import new_id
 from gateway.domain.messages import HOTLINE, HandoffKind, HotlineEvent
 from gateway.domain.states import TERMINAL
 from gateway.domain.workorder import WorkOrder, WorkOrderIn
-from gateway.mapping.profiles import DeadlinePolicy
 from gateway.mapping.routing import route
 from gateway.service import assignments, envelopes
-from gateway.service.alerts import raise_alert
 from gateway.service.audit import canonical_json, digest
-from gateway.service.deadlines import WorkdayCalendar, resolve_by
+from gateway.service.deadline_setting import DeadlineSetter
+from gateway.service.deadlines import WorkdayCalendar
 from gateway.service.directory import Directory
 from gateway.service.outbox import enqueue
 from gateway.service.ports import AuditEvent, UnitOfWork
-from gateway.service.watch import arm_deadlines, arm_emergency
+from gateway.service.received_time import check_received_at
+from gateway.service.watch import arm_emergency
 
 log = logging.getLogger("lianxin.intake")
 
@@ -50,9 +49,11 @@ class Intake:
         self.directory = directory
         self.clock = clock
         self.calendar = calendar
+        self.deadlines = DeadlineSetter(directory, calendar)
 
     def accept(self, uow: UnitOfWork, submitted: WorkOrderIn) -> IntakeResult:
         """Store, route and enqueue `submitted` (runs inside one unit of work)."""
+        check_received_at(submitted.received_at, self.clock())
         stored = uow.orders.find(HOTLINE, submitted.flow_id)
         if stored is None:
             return self._create(uow, submitted)
@@ -92,7 +93,7 @@ class Intake:
         )
         division = order.location.division_code if order.location else None
         policy = self.directory.deadline_policy(division)
-        order, deadlines_entry = self._with_deadlines(order, policy)
+        order, deadlines_entry = self.deadlines.fill(order, policy)
         uow.audit.append(
             AuditEvent(
                 "received",
@@ -115,7 +116,7 @@ class Intake:
         )
         if deadlines_entry is not None:
             uow.audit.append(deadlines_entry)
-        self._watch_deadlines(uow, order, policy, deadlines_entry, now)
+        self.deadlines.watch(uow, order, policy, deadlines_entry, now)
         ids = [new_id("msg") for _ in chosen.agencies]
         order = order.model_copy(
             update={
@@ -140,56 +141,6 @@ class Intake:
             )
             enqueue(uow, order, profile, HandoffKind.transfer, payload, now, handoff_id)
         return IntakeResult(order, created=True, handoff_ids=tuple(ids))
-
-    def _watch_deadlines(
-        self,
-        uow: UnitOfWork,
-        order: WorkOrder,
-        policy: DeadlinePolicy | None,
-        entry: AuditEvent | None,
-        now: float,
-    ) -> None:
-        """Arm the order's cards; say loudly when its deadline counted an unknown year."""
-        arm_deadlines(uow, order, policy, now)
-        unknown = entry.detail.get("calendar_unknown_years") if entry else None
-        if unknown:
-            detail = {"years": unknown, "rule": "Monday to Friday are working days"}
-            raise_alert(uow, self.directory, order, "calendar_unknown_year", now, detail=detail)
-
-    def _with_deadlines(
-        self, order: WorkOrder, policy: DeadlinePolicy | None
-    ) -> tuple[WorkOrder, AuditEvent | None]:
-        """Fill the deadlines the hotline left open from the jurisdiction's policy."""
-        if policy is None:
-            return order, None
-        due = order.due
-        ack = due.acknowledge_by or order.received_at + timedelta(
-            minutes=policy.acknowledge_minutes
-        )
-        days = policy.resolve_working_days[order.category]
-        resolve, counted = resolve_by(order.received_at, days, self.calendar)
-        if counted.assumed_years:
-            log.warning(
-                "the working-day calendar has no data for %s: order %s's deadline counts "
-                "Monday to Friday as working days there",
-                counted.assumed_years,
-                order.id,
-            )
-        deadlines = due.model_copy(
-            update={"acknowledge_by": ack, "resolve_by": due.resolve_by or resolve}
-        )
-        entry = AuditEvent(
-            "deadlines_set",
-            order_id=order.id,
-            detail={
-                "policy": policy.id,
-                "acknowledge_by": ack.isoformat(),
-                "resolve_by": deadlines.resolve_by.isoformat() if deadlines.resolve_by else None,
-                "working_days": days,
-                "calendar_unknown_years": list(counted.assumed_years),
-            },
-        )
-        return order.model_copy(update={"due": deadlines}), entry
 
     def _supplement(
         self, uow: UnitOfWork, current: WorkOrder, submitted: WorkOrderIn

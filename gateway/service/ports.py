@@ -264,7 +264,7 @@ class Watch:
 
     order_id: str
     kind: str  # acknowledge | resolve | emergency_ack
-    level: str  # yellow | red | escalation
+    level: str  # a deadline card's colour (yellow, red, … per policy) | escalation
     due_at: float
     agency: str = ""  # for emergency_ack: the agency that must answer
 

@@ -34,6 +34,7 @@ from gateway.domain.workorder import WorkOrder
 from gateway.service import envelopes
 from gateway.service.agency_updates import AgencyUpdates
 from gateway.service.audit import canonical_json, digest
+from gateway.service.deadline_setting import DeadlineSetter
 from gateway.service.deadlines import WorkdayCalendar
 from gateway.service.directory import Directory
 from gateway.service.hotline_events import HotlineEvents
@@ -74,6 +75,7 @@ class StatusSync:
         self.steps = OrderSteps(directory, clock)
         self.events = HotlineEvents(self.steps, clock, calendar)
         self.updates = AgencyUpdates(directory, self.steps, clock)
+        self.deadlines = DeadlineSetter(directory, calendar)
 
     async def receive(
         self,
@@ -207,6 +209,8 @@ class StatusSync:
             lead_agency=HOTLINE,
             partner_ids={**submitted.partner_ids, agency: submitted.flow_id},
         )
+        policy = self.deadlines.policy_for(order)
+        order, deadlines_entry = self.deadlines.fill(order, policy)
         uow.orders.add(order, now)
         uow.audit.append(
             AuditEvent(
@@ -217,6 +221,9 @@ class StatusSync:
                 detail={"msg_id": msg_id, "partner_id": submitted.flow_id},
             )
         )
+        if deadlines_entry is not None:
+            uow.audit.append(deadlines_entry)
+        self.deadlines.watch(uow, order, policy, deadlines_entry, now)
         hotline = self.directory.profile(HOTLINE)
         enqueue(
             uow, order, hotline, HandoffKind.transfer, envelopes.transfer_in(order, agency), now

@@ -1,10 +1,12 @@
-"""Deadline watch: yellow and red cards (the Foshan practice) and emergency escalations.
+"""Deadline watch: the jurisdiction's cards (the Foshan practice) and emergency escalations.
 
-Each deadline becomes rows in the `watches` table when it is set: a yellow card when
-`yellow_at` of the allowed time is gone, a red card when it has passed, and for a 119/120
-handoff an escalation when the agency has not answered within its acknowledgement
+Each deadline becomes rows in the `watches` table when it is set, one per card of the
+policy (gateway/service/cards.py): a warning before the deadline, overdue at it, seriously
+overdue some working days after it, each with the city's name and colour; and for a
+119/120 handoff an escalation when the agency has not answered within its acknowledgement
 deadline. The watch loop fires what is due, once (rows are marked fired in the same
-transaction that queues the alert), so several processes can run it side by side. An
+transaction that queues the alert), so several processes can run it side by side. A card
+whose tier says so raises 督办 in that transaction (gateway/service/supervision.py). An
 answer settles the rows: signing for an order settles its sign-for cards, closing it
 settles everything, any message from an emergency agency settles its escalation. An
 approved extension (延期) re-arms the resolve cards at the new deadline.
@@ -19,53 +21,41 @@ from datetime import UTC, datetime
 
 from gateway.domain.states import Status
 from gateway.domain.workorder import WorkOrder
-from gateway.mapping.profiles import DeadlinePolicy
+from gateway.mapping.profiles import CardTier, DeadlinePolicy
 from gateway.service.alerts import raise_alert
+from gateway.service.cards import plan_cards, tier_named
+from gateway.service.deadlines import WorkdayCalendar
 from gateway.service.directory import Directory
 from gateway.service.ports import Store, UnitOfWork, Watch
 
 log = logging.getLogger("lianxin.watch")
 
-DEFAULT_YELLOW_AT = 0.8  # when no jurisdiction policy applies
+#: what a card that calls for 督办 does, in the transaction that fires it
+Supervision = Callable[[UnitOfWork, WorkOrder, Watch, CardTier, float], None]
 EMERGENCY_ACK = "emergency_ack"
+KIND_WORDS = {"acknowledge": "sign-for (签收)", "resolve": "resolve (办结)"}
+CARD_MEANINGS = {
+    "warning": "the {kind} deadline is near",
+    "overdue": "the {kind} deadline has passed",
+    "seriously_overdue": "the {kind} deadline has long passed: seriously overdue",
+}
 CLOSING = frozenset({Status.resolved, Status.revisited, Status.archived, Status.cancelled})
 ALL_KINDS = ("acknowledge", "resolve", EMERGENCY_ACK)
 
 
 def arm_deadlines(
-    uow: UnitOfWork, order: WorkOrder, policy: DeadlinePolicy | None, now: float
+    uow: UnitOfWork,
+    order: WorkOrder,
+    policy: DeadlinePolicy | None,
+    now: float,
+    calendar: WorkdayCalendar,
 ) -> None:
-    """Arm the yellow and red cards of the order's sign-for and resolve deadlines."""
-    yellow_at = policy.yellow_at if policy else DEFAULT_YELLOW_AT
-    start = order.received_at.timestamp()
+    """Arm the policy's cards of the order's sign-for and resolve deadlines."""
     armed: list[Watch] = []
     for kind, due in (("acknowledge", order.due.acknowledge_by), ("resolve", order.due.resolve_by)):
         if due is not None:
-            armed += cards(order.id, kind, start, due.timestamp(), yellow_at, now)
+            armed += plan_cards(order.id, kind, order.received_at, due, policy, calendar, now)
     uow.watches.arm(*armed)
-
-
-def arm_cards(
-    uow: UnitOfWork,
-    order_id: str,
-    kind: str,
-    start: float,
-    end: float,
-    yellow_at: float,
-    now: float,
-) -> None:
-    """Arm the cards of one deadline (see `cards`)."""
-    uow.watches.arm(*cards(order_id, kind, start, end, yellow_at, now))
-
-
-def cards(
-    order_id: str, kind: str, start: float, end: float, yellow_at: float, now: float
-) -> list[Watch]:
-    """A red card at `end`; a yellow one before it, unless the order is already overdue."""
-    red = Watch(order_id, kind, "red", end)
-    if now >= end:
-        return [red]
-    return [red, Watch(order_id, kind, "yellow", start + (end - start) * yellow_at)]
 
 
 def arm_emergency(uow: UnitOfWork, order_id: str, agency: str, seconds: int, now: float) -> None:
@@ -96,12 +86,14 @@ class DeadlineWatch:
         wake: Callable[[], None],
         clock: Callable[[], float],
         interval: float = 1.0,
+        supervise: Supervision | None = None,
     ) -> None:
         self.store = store
         self.directory = directory
         self.wake = wake
         self.clock = clock
         self.interval = interval
+        self.supervise = supervise
 
     async def run(self) -> None:
         """Tick until cancelled; a failing tick is logged and tried again."""
@@ -131,20 +123,49 @@ class DeadlineWatch:
         stored = uow.orders.get(watch.order_id)
         if stored is None:
             return 0
-        alert = "emergency_unacknowledged" if watch.kind == EMERGENCY_ACK else None
-        alert = alert or f"{watch.kind}_{watch.level}"
+        order = stored.order
         detail = {"due_at": _iso(watch.due_at), "late_by_s": round(now - watch.due_at, 1)}
+        if watch.kind == EMERGENCY_ACK:
+            alert = "emergency_unacknowledged"
+            raise_alert(uow, self.directory, order, alert, now, agency=watch.agency, detail=detail)
+        else:
+            alert = f"{watch.kind}_{watch.level}"
+            self._card(uow, order, watch, alert, detail, now)
+        log.warning("alert %s for order %s (%s)", alert, watch.order_id, watch.agency or "order")
+        return 1
+
+    def _card(
+        self,
+        uow: UnitOfWork,
+        order: WorkOrder,
+        watch: Watch,
+        alert: str,
+        detail: dict[str, object],
+        now: float,
+    ) -> None:
+        """A deadline card: its tier, name and colour from the policy; 督办 if it calls for it."""
+        policy = self.directory.deadline_policy(
+            order.location.division_code if order.location else None
+        )
+        tier = tier_named(policy, watch.level)
+        if tier is None:  # the policy changed since the card was armed
+            meaning = f"a {watch.level} card the current policy no longer names"
+            raise_alert(uow, self.directory, order, alert, now, detail=detail, meaning=meaning)
+            return
+        facts = {**detail, "tier": tier.tier, "card": tier.name, "colour": tier.colour}
+        supervise = tier.supervise and self.supervise is not None
         raise_alert(
             uow,
             self.directory,
-            stored.order,
+            order,
             alert,
             now,
-            agency=watch.agency or None,
-            detail=detail,
+            detail={**facts, "supervision": supervise},
+            level=tier.colour,
+            meaning=CARD_MEANINGS[tier.tier].format(kind=KIND_WORDS[watch.kind]),
         )
-        log.warning("alert %s for order %s (%s)", alert, watch.order_id, watch.agency or "order")
-        return 1
+        if supervise and self.supervise is not None:
+            self.supervise(uow, order, watch, tier, now)
 
 
 def _iso(epoch: float) -> str:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from connectors.simulators.agency import Script
 from tests.conftest import Stack
-from tests.integration.api.helpers import order, wait_until
+from tests.integration.api.helpers import mappings_copy, order, wait_until
 
 
 def at(seconds: float) -> str:
@@ -107,11 +108,20 @@ def test_an_extension_needs_to_say_how_long(make_stack: Callable[..., Stack]) ->
     assert "extend_working_days or resolve_by" in refused.text
 
 
+def long_complaints(tmp_path: Path, without_2027: bool) -> Path:
+    """mappings/ whose complaints have 40 working days: received in November, due in 2027."""
+    copy = mappings_copy(tmp_path, {"deadlines/default.toml": ("complaint = 13", "complaint = 40")})
+    if without_2027:
+        (copy / "calendars" / "2027.toml").unlink()
+    return copy
+
+
 def test_a_deadline_in_a_year_the_calendar_does_not_know_is_flagged_loudly(
-    make_stack: Callable[..., Stack],
+    make_stack: Callable[..., Stack], tmp_path: Path
 ) -> None:
-    stack = make_stack(watch_interval=0.2)
-    late = order("CARD-5", category="complaint", received_at="2026-12-28T10:00:00+08:00")
+    mappings = long_complaints(tmp_path, without_2027=True)
+    stack = make_stack(watch_interval=0.2, mappings_dir=mappings)
+    late = order("CARD-5", category="complaint", received_at="2026-11-30T10:00:00+08:00")
     with httpx.Client(base_url=stack.url) as client:
         order_id = client.post("/v1/work-orders", json=late).json()["id"]
         wait_until(lambda: "calendar_unknown_year" in alerts(stack, order_id))
@@ -120,6 +130,22 @@ def test_a_deadline_in_a_year_the_calendar_does_not_know_is_flagged_loudly(
     assert flagged["detail"]["years"] == [2027] and flagged["level"] == "warning"
     deadlines = next(e for e in entries if e["event"] == "deadlines_set")
     assert deadlines["detail"]["calendar_unknown_years"] == [2027]
+
+
+def test_a_deadline_in_a_provisional_year_is_flagged_too(
+    make_stack: Callable[..., Stack], tmp_path: Path
+) -> None:
+    stack = make_stack(watch_interval=0.2, mappings_dir=long_complaints(tmp_path, False))
+    late = order("CARD-7", category="complaint", received_at="2026-11-30T10:00:00+08:00")
+    with httpx.Client(base_url=stack.url) as client:
+        order_id = client.post("/v1/work-orders", json=late).json()["id"]
+        wait_until(lambda: "calendar_provisional_year" in alerts(stack, order_id))
+        body = client.get(f"/v1/work-orders/{order_id}").json()
+    flagged = next(a for a in stack.hotline.alerts if a["alert"] == "calendar_provisional_year")
+    assert flagged["detail"]["years"] == [2027] and flagged["level"] == "warning"
+    assert "calendar_unknown_year" not in alerts(stack, order_id)
+    # 40 working days from Mon 30 Nov 2026: 23 left in 2026, then 17 in 2027 past 元旦 (Fri 1 Jan)
+    assert body["work_order"]["due"]["resolve_by"] == "2027-01-26T23:59:59+08:00"
 
 
 def test_an_extension_in_working_days_skips_the_spring_festival(

@@ -11,6 +11,7 @@ import hashlib
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import SecretStr
@@ -49,7 +50,10 @@ def filled(url: str, key: str, orders: int = 2) -> list[str]:
         ids = []
         for n in range(orders):
             caller = {"name": "李先生", "phone": PHONE, "id_number": ID_NUMBER}
-            submitted = WorkOrderIn.model_validate(order(f"GZ-{n}", caller=caller))
+            received = datetime.fromtimestamp(time.time() - AGE, UTC).isoformat()  # as then
+            submitted = WorkOrderIn.model_validate(
+                order(f"GZ-{n}", caller=caller, received_at=received)
+            )
             result = await gw.store.write(lambda uow, s=submitted: gw.intake.accept(uow, s))
             ids.append(result.order.id)
         gw.dispatcher.wake()

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 from gateway.calendars import ChineseWorkdays
+from gateway.mapping.calendar_files import load_calendars
 from gateway.service.deadlines import add_working_days, resolve_by
+from gateway.settings import REPO_ROOT
 
-CALENDAR = ChineseWorkdays()
+CALENDAR = ChineseWorkdays(load_calendars(REPO_ROOT / "mappings"))
 CST = timezone(timedelta(hours=8))
 
 
@@ -30,11 +32,12 @@ def test_a_consult_due_in_three_working_days_skips_the_whole_holiday() -> None:
 
 def test_the_deadline_is_the_end_of_that_working_day_in_the_callers_zone() -> None:
     received = datetime(2026, 2, 13, 16, 30, tzinfo=CST)
-    due, _ = resolve_by(received, 1, CALENDAR)
+    due, _ = resolve_by(received, 1, CALENDAR, CST)
     assert due == datetime(2026, 2, 14, 23, 59, 59, tzinfo=CST)
 
 
 def test_a_year_the_calendar_does_not_know_is_counted_by_the_fallback_rule_and_named() -> None:
-    due = add_working_days(date(2026, 12, 30), 3, CALENDAR)
-    # 31 Dec 2026 (Thu) is known; 2027 is not: Fri 1 Jan and Mon 4 Jan by the Mon–Fri rule
-    assert due.due == date(2027, 1, 4) and due.assumed_years == (2027,)
+    due = add_working_days(date(2027, 12, 30), 3, CALENDAR)
+    # 31 Dec 2027 (Fri) is known from the 2027 file; 2028 is not: Mon 3 and Tue 4 Jan by the rule
+    assert due.due == date(2028, 1, 4) and due.assumed_years == (2028,)
+    assert due.provisional_years == (2027,)

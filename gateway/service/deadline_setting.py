@@ -1,0 +1,137 @@
+"""Setting an order's deadlines from its jurisdiction's policy, for every origin.
+
+Orders from the hotline, and the matters 110 (双非) or a portal board transfer to the
+hotline, get their sign-for and resolve deadlines the same way: the policy's limits for
+that origin, counted in working days in the policy's time zone. The result is audited
+(`deadlines_set`), its cards are armed, and a deadline counted in, or falling in, a year
+the calendar does not know, or knows only provisionally, raises an alert.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta, tzinfo
+
+from gateway.domain.workorder import WorkOrder
+from gateway.mapping.profiles import DeadlinePolicy
+from gateway.service.alerts import raise_alert
+from gateway.service.cards import zone_of
+from gateway.service.deadlines import DueDate, WorkdayCalendar, resolve_by
+from gateway.service.directory import Directory
+from gateway.service.ports import AuditEvent, UnitOfWork
+from gateway.service.watch import arm_deadlines
+
+log = logging.getLogger("lianxin.deadlines")
+
+
+class DeadlineSetter:
+    """Fills, audits and watches the deadlines an order was sent without."""
+
+    def __init__(self, directory: Directory, calendar: WorkdayCalendar) -> None:
+        self.directory = directory
+        self.calendar = calendar
+
+    def policy_for(self, order: WorkOrder) -> DeadlinePolicy | None:
+        """The jurisdiction policy of the order's place (the default one without a place)."""
+        return self.directory.deadline_policy(
+            order.location.division_code if order.location else None
+        )
+
+    def fill(
+        self, order: WorkOrder, policy: DeadlinePolicy | None
+    ) -> tuple[WorkOrder, AuditEvent | None]:
+        """The order with the deadlines it left open filled in, and the audit entry saying so."""
+        if policy is None:
+            return order, None
+        zone = zone_of(policy)
+        minutes, limits = policy.limits_for(order.origin)
+        days = limits[order.category]
+        given = order.due
+        ack = given.acknowledge_by or (order.received_at + timedelta(minutes=minutes)).astimezone(
+            zone
+        )
+        resolve, counted = resolve_by(order.received_at, days, self.calendar, zone)
+        due = given.model_copy(
+            update={"acknowledge_by": ack, "resolve_by": given.resolve_by or resolve}
+        )
+        years = uncertain_years(
+            self.calendar, due.resolve_by, zone, None if given.resolve_by else counted
+        )
+        _log_unknown(order, years["calendar_unknown_years"])
+        entry = AuditEvent(
+            "deadlines_set",
+            order_id=order.id,
+            detail={
+                "policy": policy.id,
+                "origin": order.origin,
+                "time_zone": policy.time_zone,
+                "acknowledge_by": ack.isoformat(),
+                "resolve_by": due.resolve_by.isoformat() if due.resolve_by else None,
+                "working_days": days,
+                **years,
+            },
+        )
+        return order.model_copy(update={"due": due}), entry
+
+    def watch(
+        self,
+        uow: UnitOfWork,
+        order: WorkOrder,
+        policy: DeadlinePolicy | None,
+        entry: AuditEvent | None,
+        now: float,
+    ) -> None:
+        """Arm the order's cards; say loudly when its deadline counts an uncertain year."""
+        arm_deadlines(uow, order, policy, now, self.calendar)
+        if entry is not None:
+            calendar_alerts(uow, self.directory, order, entry.detail, now)
+
+
+def calendar_alerts(
+    uow: UnitOfWork,
+    directory: Directory,
+    order: WorkOrder,
+    counted: Mapping[str, object],
+    now: float,
+) -> None:
+    """Raise the alerts a deadline counted in an unknown or a provisional year calls for."""
+    unknown = counted.get("calendar_unknown_years")
+    if unknown:
+        detail = {"years": unknown, "rule": "Monday to Friday are working days"}
+        raise_alert(uow, directory, order, "calendar_unknown_year", now, detail=detail)
+    provisional = counted.get("calendar_provisional_years")
+    if provisional:
+        detail = {"years": provisional, "rule": "statutory holidays only, no 调休 yet"}
+        raise_alert(uow, directory, order, "calendar_provisional_year", now, detail=detail)
+
+
+def uncertain_years(
+    calendar: WorkdayCalendar,
+    deadline: datetime | None,
+    zone: tzinfo,
+    counted: DueDate | None,
+) -> dict[str, list[int]]:
+    """The unknown and the provisional years a deadline counted, or falls in."""
+    unknown = set(counted.assumed_years) if counted else set()
+    provisional = set(counted.provisional_years) if counted else set()
+    if deadline is not None:
+        day = deadline.astimezone(zone).date()
+        if calendar.is_workday(day) is None:
+            unknown.add(day.year)
+        elif calendar.is_provisional(day.year):
+            provisional.add(day.year)
+    return {
+        "calendar_unknown_years": sorted(unknown),
+        "calendar_provisional_years": sorted(provisional),
+    }
+
+
+def _log_unknown(order: WorkOrder, years: list[int]) -> None:
+    if years:
+        log.warning(
+            "the working-day calendar has no data for %s: order %s's deadline counts "
+            "Monday to Friday as working days there",
+            years,
+            order.id,
+        )
