@@ -5,11 +5,13 @@ memory store with a fixed clock; `LoopModel` says what must happen. Rules: the h
 events (reassign, reopen, supervise, extension approval, supplement, cancel, archive,
 resolve, revisit), the lead's and an assisting agency's updates sent in any order, with
 their clocks anywhere within ±300 s of ours, a lost 2xx (the agency has the message, we
-never hear), the same message delivered twice. After every step: the order and its
-assignments match the model, every update and event got the result the model says (so a
-legitimate update is never refused, and a superseded or closed-order one never applies),
-the hotline was told only statuses the order took, in the order it took them, and the
-audit chain verifies.
+never hear), the same message delivered twice, an attempt that outlives its lease while
+the handoff is delivered again, its late result (receipt, 4xx, reset) recorded last.
+
+After every step: the order and its assignments match the model; every update and event
+got the result the model says (so a legitimate update is never refused, and a superseded
+or closed-order one never applies); the hotline was told only statuses the order took, in
+the order it took them; the audit chain verifies.
 
 The default run is bounded (`LIANXIN_MODEL_EXAMPLES`, 100 by default); a larger run:
 `LIANXIN_MODEL_EXAMPLES=2000 .venv/bin/python -m pytest \
@@ -36,15 +38,23 @@ from hypothesis.stateful import (
 )
 
 from connectors.memory import MemoryConnector
-from gateway.domain.errors import LianxinError, TransientDelivery
-from gateway.domain.messages import HOTLINE, Delivery, Receipt
+from gateway.domain.errors import (
+    DeliveryError,
+    LianxinError,
+    PermanentDelivery,
+    TransientDelivery,
+)
+from gateway.domain.messages import HOTLINE, Delivery, Handoff, Lane, Receipt
 from gateway.service.audit import verify_chain
 from gateway.service.circuit import Breakers
+from gateway.service.dispatch import Attempt
+from gateway.service.ports import UnitOfWork
 from tests.unit.service.loop_model import LoopModel
 from tests.unit.service.world import CITY, World, submitted
 
 TAX = "tax-12366"
 AGENCIES = (CITY, TAX)
+LEASE = 60.0
 EXAMPLES = int(os.environ.get("LIANXIN_MODEL_EXAMPLES", "100"))
 NEXT_STEPS = {
     None: ("signed", "returned"),
@@ -130,7 +140,27 @@ class ClosedLoop(RuleBasedStateMachine):
                 if name not in lose:
                     self.model.acknowledged(name, generation)
 
-    # --- the agencies ----------------------------------------------------------------------
+    @rule(agency=st.sampled_from(AGENCIES), late=st.sampled_from(("receipt", "4xx", "5xx")))
+    def an_attempt_outlives_its_lease(self, agency: str, late: str) -> None:
+        """An attempt drips past its lease; the handoff is claimed and delivered again;
+        then the first attempt's result arrives last. It must change nothing."""
+        first = self.claim(agency)
+        if first is None:
+            return
+        self.world.clock.advance(LEASE + 1)
+        second = self.claim(agency)
+        assert second is not None and second.id == first.id and second.claim != first.claim
+        self.connector(agency).delivered.append(self.delivery(second))
+        generation = _transfer_generation(self.delivery(second))
+        if generation is not None:
+            self.seen.add((agency, generation))
+        self.record(second, Receipt(200, "0" * 64, agency_ref="CASE-2"))
+        if generation is not None:
+            self.model.acknowledged(agency, generation)
+        before = self.run(self.world.handoffs(self.order_id))
+        self.record(first, *_late_outcome(late))
+        assert self.run(self.world.handoffs(self.order_id)) == before
+        assert self.world.audit_events(self.order_id)[-1] == "stale_outcome"
 
     @rule(agency=st.sampled_from(AGENCIES), choice=st.integers(0, 3), echoes=st.booleans())
     def agency_acts(self, agency: str, choice: int, echoes: bool) -> None:
@@ -219,6 +249,28 @@ class ClosedLoop(RuleBasedStateMachine):
 
     # --- helpers --------------------------------------------------------------------------
 
+    def claim(self, agency: str) -> Handoff | None:
+        """Claim the agency's next due handoff of the order by hand (one slow attempt)."""
+        now = self.world.clock()
+
+        def take(uow: UnitOfWork) -> list[Handoff]:
+            return uow.handoffs.claim(now, {agency: 1}, Lane.normal, now + LEASE, "slow")
+
+        mine = [h for h in self.run(self.world.store.write(take)) if h.order_id == self.order_id]
+        return mine[0] if mine else None
+
+    def record(self, handoff: Handoff, *outcome: Receipt | DeliveryError) -> None:
+        """Record one attempt's outcome through the dispatcher's recorder."""
+        now = self.world.clock()
+        receipt = next((o for o in outcome if isinstance(o, Receipt)), None)
+        error = next((o for o in outcome if isinstance(o, DeliveryError)), None)
+        attempt = Attempt(handoff, "memory:", "sig", now, now, receipt=receipt, error=error)
+        dispatcher = self.world.dispatcher
+        self.run(self.world.store.write(lambda uow: dispatcher._record_batch(uow, [attempt])))
+
+    def delivery(self, handoff: Handoff) -> Delivery:
+        return Delivery(handoff.id, handoff.agency, "memory:", handoff.body, {}, 10.0)
+
     def connector(self, name: str) -> LossyAgency:
         found = self.world.connectors[name]
         assert isinstance(found, LossyAgency)
@@ -255,6 +307,14 @@ class ClosedLoop(RuleBasedStateMachine):
         except LianxinError as exc:
             result = exc.code
         assert result == expected, (kind, agency, self.model.status)
+
+
+def _late_outcome(kind: str) -> tuple[Receipt | DeliveryError]:
+    if kind == "receipt":
+        return (Receipt(200, "1" * 64, agency_ref="CASE-1"),)
+    if kind == "4xx":
+        return (PermanentDelivery("HTTP 400: late refusal", status_code=400),)
+    return (TransientDelivery("connection reset after a slow drip"),)
 
 
 def _body(delivery: Delivery) -> dict[str, Any]:
