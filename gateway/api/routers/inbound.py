@@ -8,9 +8,26 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from gateway.api.deps import caller, gateway
 from gateway.bootstrap import Gateway
-from gateway.service.status_sync import Caller
+from gateway.service.status_sync import AgencyMessage, Caller
 
 router = APIRouter(prefix="/v1/inbound", tags=["agencies"])
+
+
+def _inlined(schema: Any, defs: dict[str, Any]) -> Any:
+    """`schema` with its local `$ref`s replaced by what they name (the OpenAPI document
+    has no `$defs` of its own for these models)."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref", "")
+        if ref.startswith("#/$defs/"):
+            return _inlined(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inlined(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inlined(item, defs) for item in schema]
+    return schema
+
+
+_MESSAGE_SCHEMA = AgencyMessage.json_schema()
+MESSAGE_SCHEMA = _inlined(_MESSAGE_SCHEMA, _MESSAGE_SCHEMA.get("$defs", {}))
 
 
 @router.post(
@@ -19,7 +36,7 @@ router = APIRouter(prefix="/v1/inbound", tags=["agencies"])
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"type": "object"}}},
+            "content": {"application/json": {"schema": MESSAGE_SCHEMA}},
         }
     },
 )
