@@ -27,6 +27,7 @@ from gateway.service.checkpoint_ports import Witness
 from gateway.service.checkpoints import Checkpointer, CheckpointPolicy
 from gateway.service.directory import Directory
 from gateway.service.dispatch import Dispatcher, DispatchSettings
+from gateway.service.evidence import EvidenceExporter
 from gateway.service.field_encryption import FieldCipher
 from gateway.service.intake import Intake
 from gateway.service.keyring import Configured, KeyRing
@@ -72,6 +73,7 @@ class Gateway:
     metrics: PrometheusMetrics
     checkpoints: SqlCheckpoints
     checkpointer: Checkpointer
+    evidence: EvidenceExporter
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
     _listeners: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
     _watch_task: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -193,8 +195,41 @@ def bootstrap(
         boards=SqlBoardState(store, clock),
         metrics=metrics,
         checkpoints=(checkpoints := SqlCheckpoints(store)),
-        checkpointer=_checkpointer(settings, checkpoints, clock),
+        checkpointer=(checkpointer := _checkpointer(settings, checkpoints, clock)),
+        evidence=evidence_exporter(
+            settings, checkpoints, checkpointer, profiles, public_keys, clock
+        ),
     )
+
+
+def evidence_tools(
+    settings: Settings, store: SqlStore, clock: Callable[[], float] = time.time
+) -> EvidenceExporter:
+    """The evidence exporter alone, for `lianxin evidence export` (no gateway running)."""
+    mappings = load_mappings(settings.mappings_dir, settings.catalogue, connectors.TRANSPORTS)
+    checkpoints = SqlCheckpoints(store)
+    checkpointer = _checkpointer(settings, checkpoints, clock)
+    own = [parse_signing_key(k.get_secret_value()) for k in settings.signing_keys]
+    public = [key.verifying_key().public_text() for key in own if key.scheme == "v1a"]
+    return evidence_exporter(settings, checkpoints, checkpointer, mappings.agencies, public, clock)
+
+
+def evidence_exporter(
+    settings: Settings,
+    checkpoints: SqlCheckpoints,
+    checkpointer: Checkpointer,
+    profiles: Mapping[str, AgencyProfile],
+    own_public_keys: list[str],
+    clock: Callable[[], float],
+) -> EvidenceExporter:
+    """Bundles sealed with the checkpoint key, listing the keys messages verify with."""
+    keys = {"lianxin": own_public_keys}  # the keyring's own list: rotations show up
+    for name, profile in profiles.items():
+        texts = [*profile.inbound.public_keys, *settings.agency_keys.get(name, [])]
+        if public := [text for text in texts if text.startswith("whpk_")]:
+            keys[name] = public
+    witnesses = [witness.name for witness in checkpointer.witnesses]
+    return EvidenceExporter(checkpoints, checkpointer, checkpointer.signer, keys, witnesses, clock)
 
 
 def _checkpointer(

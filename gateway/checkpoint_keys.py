@@ -52,20 +52,32 @@ def checkpoint_signer(key_text: str | None) -> Ed25519CheckpointSigner:
 
 
 def key_id_of(public_key: str) -> str | None:
-    """The key id of a `whpk_` public key, or None when it is not one."""
+    """The key id of a `whpk_` public key, or None when it is not one (in canonical form)."""
+    raw = _canonical_b64(public_key.removeprefix("whpk_"))
+    if not public_key.startswith("whpk_") or raw is None:
+        return None
     try:
         return parse_verifying_key(public_key).key_id
     except ConfigError:
         return None
 
 
+def _canonical_b64(text: str) -> bytes | None:
+    """The bytes of padded base64 `text`, or None unless it is the one encoding of them:
+    base64 leaves spare bits in its last character, and they must not hide a change."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw if base64.b64encode(raw).decode() == text else None
+
+
 def signature_valid(public_key: str, data: bytes, signature: str) -> bool:
     """Whether `signature` (base64) over `data` checks against `public_key` (whpk_)."""
-    try:
-        key = parse_verifying_key(public_key)
-        raw = base64.b64decode(signature, validate=True)
-    except (ConfigError, binascii.Error, ValueError):
+    raw = _canonical_b64(signature)
+    if raw is None or key_id_of(public_key) is None:
         return False
+    key = parse_verifying_key(public_key)
     return key.scheme == "v1a" and key.verify(data, raw)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
+from gateway.cli_evidence import add_verbs as add_evidence_verbs
 from gateway.cli_keys import add_verbs as add_key_verbs
 from gateway.cli_ops import add_verbs as add_ops_verbs
 from gateway.cli_personal import add_verbs as add_personal_data_verbs
@@ -65,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         help="accept only checkpoints signed by this whpk_ public key (repeatable)",
     )
     verify.set_defaults(run=_audit_verify)
+    add_evidence_verbs(verbs)  # evidence export, verify, key
     add_personal_data_verbs(verbs)  # purge, data-key
     add_key_verbs(verbs)  # keys rotate, keys list
     add_ops_verbs(verbs)  # deliveries list, replay, agencies pause|resume

@@ -10,9 +10,11 @@ unpaired last node up unchanged gives the same root as the recursive definition.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 
 EMPTY_ROOT = hashlib.sha256(b"").hexdigest()
+NODE_HEX = re.compile(r"[0-9a-f]{64}")  # one spelling per node: no case or spacing changes
 
 
 def leaf_hash(leaf: bytes) -> bytes:
@@ -66,10 +68,9 @@ def verify_inclusion(leaf: bytes, index: int, size: int, path: Sequence[str], he
         return False
     fn, sn, node = index, size - 1, leaf_hash(leaf)
     for sibling_hex in path:
-        try:
-            sibling = bytes.fromhex(sibling_hex)
-        except ValueError:
+        if not NODE_HEX.fullmatch(sibling_hex):
             return False
+        sibling = bytes.fromhex(sibling_hex)
         if sn == 0:
             return False
         if fn & 1 or fn == sn:

@@ -23,13 +23,13 @@ from tests.integration.api.helpers import order
 AGENCIES = ("hotline", "tax-12366", "city-management")
 
 
-def settings_for(url: str, witness: Path, **more: Any) -> Settings:
+def settings_for(url: str, witness: Path, key: str | None = None, **more: Any) -> Settings:
     """Settings with a file witness and small checkpoints (every 10 entries)."""
     return Settings(
         database_url=url,
         hotline_callback_url="memory://hotline",
         signing_keys=[SecretStr(generate_ed25519_key())],
-        checkpoint_key=SecretStr(generate_ed25519_key()),
+        checkpoint_key=SecretStr(key or generate_ed25519_key()),
         checkpoint_entries=10,
         checkpoint_interval=0.2,
         witness_files=[witness],
@@ -48,12 +48,12 @@ async def run_orders(gw: Gateway, fakes: dict[str, MemoryConnector], orders: int
         await asyncio.sleep(0.1)
 
 
-def filled(url: str, witness: Path, orders: int = 8) -> None:
+def filled(url: str, witness: Path, orders: int = 8, key: str | None = None) -> None:
     """Orders through intake and delivery; closing the gateway checkpoints the rest."""
 
     async def run() -> None:
         fakes = {name: MemoryConnector(name) for name in AGENCIES}
-        gw = bootstrap(settings_for(url, witness), connector_overrides=fakes)
+        gw = bootstrap(settings_for(url, witness, key), connector_overrides=fakes)
         gw.start()
         await run_orders(gw, fakes, orders)
         await gw.aclose()

@@ -62,4 +62,5 @@ def test_a_wrong_leaf_index_size_or_path_fails() -> None:
     flipped = [path[0][:-1] + ("0" if path[0][-1] != "0" else "1"), *path[1:]]
     assert not merkle.verify_inclusion(leaves[6], 6, 11, flipped, head)
     assert not merkle.verify_inclusion(leaves[6], 6, 11, ["zz", *path[1:]], head)
+    assert not merkle.verify_inclusion(leaves[6], 6, 11, [path[0].upper(), *path[1:]], head)
     assert not merkle.verify_inclusion(leaves[6], 11, 11, path, head)
