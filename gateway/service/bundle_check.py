@@ -26,6 +26,7 @@ from gateway.domain.evidence import (
 )
 from gateway.service import merkle
 from gateway.service.audit import digest, entry_content
+from gateway.stamp_check import stamp_time
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,11 @@ def _check_checkpoints(
         problem = checkpoint_problem(checkpoint, trusted)
         if problem is not None:
             raise EvidenceError(problem)
+        if checkpoint.timestamp is not None:
+            try:
+                stamp_time(checkpoint.timestamp, checkpoint.statement.to_bytes())
+            except ValueError as exc:
+                raise EvidenceError(f"checkpoint {item.statement.number}: {exc}") from exc
         checkpoints[checkpoint.statement.number] = checkpoint
     return checkpoints
 

@@ -48,12 +48,12 @@ async def run_orders(gw: Gateway, fakes: dict[str, MemoryConnector], orders: int
         await asyncio.sleep(0.1)
 
 
-def filled(url: str, witness: Path, orders: int = 8, key: str | None = None) -> None:
+def filled(url: str, witness: Path, orders: int = 8, key: str | None = None, **more: Any) -> None:
     """Orders through intake and delivery; closing the gateway checkpoints the rest."""
 
     async def run() -> None:
         fakes = {name: MemoryConnector(name) for name in AGENCIES}
-        gw = bootstrap(settings_for(url, witness, key), connector_overrides=fakes)
+        gw = bootstrap(settings_for(url, witness, key, **more), connector_overrides=fakes)
         gw.start()
         await run_orders(gw, fakes, orders)
         await gw.aclose()
