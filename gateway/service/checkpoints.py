@@ -87,12 +87,16 @@ class Checkpointer:
         return self.clock() - latest.statement.at_us / 1e6 >= self.policy.interval
 
     async def _catch_up(self, latest: Checkpoint | None) -> Checkpoint | None:
-        while True:
-            after = latest.statement.last if latest else 0
-            rows = await self.store.entry_hashes(after, self.policy.max_entries)
+        """Checkpoint up to the head as it stands now (not chasing entries appended
+        meanwhile: under load that would checkpoint without pause)."""
+        head = await self.store.head_seq()
+        while (after := latest.statement.last if latest else 0) < head:
+            limit = min(self.policy.max_entries, head - after)
+            rows = await self.store.entry_hashes(after, limit)
             if not rows:
                 return latest
             latest = await self._make(latest, rows)
+        return latest
 
     async def _make(self, previous: Checkpoint | None, rows: list[tuple[int, str]]) -> Checkpoint:
         hashes = [entry_hash for _seq, entry_hash in rows]

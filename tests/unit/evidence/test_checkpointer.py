@@ -144,3 +144,21 @@ def test_the_statement_bytes_are_canonical(size: int) -> None:
     statement = Statement(1, 1, size, "a" * 64, "b" * 64, FIRST_PREVIOUS, 5, "k", "ed25519")
     text = statement.to_bytes().decode()
     assert text.startswith('{"algorithm":"ed25519","at_us":5,') and " " not in text
+
+
+class Busy(Entries):
+    """Entries that keep arriving while the checkpointer reads them (a loaded gateway)."""
+
+    async def entry_hashes(self, after: int, limit: int) -> list[tuple[int, str]]:
+        rows = await super().entry_hashes(after, limit)
+        self.append(100)
+        return rows
+
+
+async def test_a_pass_stops_at_the_head_it_started_from_under_load() -> None:
+    store, witness, clock = Busy(), Witness(), Clock()
+    maker = checkpointer(store, witness, clock)
+    store.append(600)
+    await maker.tick()
+    assert [c.statement.last for c in store.kept] == [250, 500, 600]
+    assert len(store.hashes) == 900  # appended meanwhile: left for the next pass
