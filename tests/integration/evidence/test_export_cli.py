@@ -53,6 +53,24 @@ def test_export_then_verify_offline(database_url: str, tmp_path: Path) -> None:
     verified = cli("evidence", "verify", str(out), "--key", public_text_of(key), env={})
     assert verified.returncode == 0, verified.stderr
     assert "evidence verified" in verified.stdout
+    agency = agency_script(out, public_text_of(key))  # docs/evidence.md's own-tools script
+    assert agency.returncode == 0 and f"order {order_id}" in agency.stdout, agency.stderr
+    document = json.loads(out.read_text())
+    document["bundle"]["entries"][0]["detail"] = '{"forged":true}'
+    out.write_text(json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    forged = agency_script(out, public_text_of(key))
+    assert forged.returncode != 0 and "content does not match its hash" in forged.stderr
+
+
+def agency_script(bundle: Path, key: str) -> subprocess.CompletedProcess[str]:
+    script = Path(__file__).parents[3] / "docs" / "evidence" / "verify_bundle.py"
+    return subprocess.run(
+        [sys.executable, str(script), str(bundle), key],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_an_unknown_order_is_a_clear_error(sqlite_url: str, tmp_path: Path) -> None:
