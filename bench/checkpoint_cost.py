@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+from collections.abc import Mapping
 from pathlib import Path
 
 from bench.run import CONCURRENCY
@@ -22,7 +23,7 @@ OFF = {"checkpoint_interval": 3600.0, "checkpoint_entries": 1_000_000_000}
 
 
 def one_run(
-    store: str, orders: int, settings: dict[str, object], work: Path, tag: str
+    store: str, orders: int, settings: Mapping[str, object], work: Path, tag: str
 ) -> tuple[float, int]:
     """Handoffs/s for one e2e run, and how many checkpoints its witness file received."""
     witness = work / f"witness-{tag}.jsonl"
