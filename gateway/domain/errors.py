@@ -22,6 +22,7 @@
     │   └── PermanentDelivery       retrying cannot help (other 4xx, 410 disables the endpoint)
     ├── AuditError                  the audit trail cannot be written or does not verify
     │   ├── WitnessError            a witness could not keep a checkpoint (tried again later)
+    │   ├── CheckpointTaken         another process sharing the database made that checkpoint
     │   └── EvidenceError           an evidence bundle or witness file does not verify
     └── SealedDataError             stored personal data cannot be decrypted (key, tampering)
 
@@ -218,6 +219,12 @@ class WitnessError(AuditError):
     """A witness could not keep a checkpoint; the checkpointer tries it again later."""
 
     code = "witness_error"
+
+
+class CheckpointTaken(AuditError):
+    """Another gateway sharing the database stored a checkpoint with that number first."""
+
+    code = "checkpoint_taken"
 
 
 class EvidenceError(AuditError):

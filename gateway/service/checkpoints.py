@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from gateway.domain.checkpoint import FIRST_PREVIOUS, Checkpoint, Statement, leaf_prefixes
+from gateway.domain.errors import CheckpointTaken
 from gateway.service import merkle
 from gateway.service.checkpoint_ports import CheckpointSigner, CheckpointStore, TimeStamper, Witness
 
@@ -95,7 +96,10 @@ class Checkpointer:
             rows = await self.store.entry_hashes(after, limit)
             if not rows:
                 return latest
-            latest = await self._make(latest, rows)
+            try:
+                latest = await self._make(latest, rows)
+            except CheckpointTaken:  # another gateway on this database was first: go on
+                latest = await self.store.latest()
         return latest
 
     async def _make(self, previous: Checkpoint | None, rows: list[tuple[int, str]]) -> Checkpoint:

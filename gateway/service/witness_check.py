@@ -60,9 +60,10 @@ class WitnessWalk:
         checkpoint = self._current
         position = seq - checkpoint.statement.first
         if position != len(self.hashes):
-            return self._fail(
-                seq, f"entry {checkpoint.statement.first + len(self.hashes)} is missing"
-            )
+            missing = checkpoint.statement.first + len(self.hashes)
+            return self._fail(missing, f"entry {missing} is missing")
+        if not merkle.NODE_HEX.fullmatch(entry_hash):
+            return self._fail(seq, f"entry {seq}: its hash is not 64 lowercase hex digits")
         wanted = checkpoint.leaves[position * LEAF_PREFIX : (position + 1) * LEAF_PREFIX]
         if wanted and not entry_hash.startswith(wanted):
             return self._fail(seq, f"entry {seq} does not match witnessed {self._name}")

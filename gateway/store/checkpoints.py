@@ -6,9 +6,10 @@ import json
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from gateway.domain.checkpoint import Checkpoint, Statement
-from gateway.domain.errors import UnknownOrder
+from gateway.domain.errors import CheckpointTaken, UnknownOrder
 from gateway.service.ports import AuditRecord
 from gateway.store.repositories import record
 from gateway.store.schema import audit_checkpoints, audit_head, audit_log
@@ -70,10 +71,15 @@ class SqlCheckpoints:
             "leaves": checkpoint.leaves,
             "witnessed": False,
         }
-        await self.store.write(lambda uow: _conn(uow).execute(insert(cp), values), audited=False)
+        try:
+            await self.store.write(
+                lambda uow: _conn(uow).execute(insert(cp), values), audited=False
+            )
+        except IntegrityError as exc:  # gateways sharing a database race for each number
+            raise CheckpointTaken(f"checkpoint {statement.number} was made elsewhere") from exc
 
     async def unwitnessed(self) -> list[Checkpoint]:
-        query = select(cp).where(cp.c.witnessed.is_(False)).order_by(cp.c.number)
+        query = select(cp).where(~cp.c.witnessed).order_by(cp.c.number)
         rows = await self.store.read(lambda uow: list(_conn(uow).execute(query)))
         return [_checkpoint(row) for row in rows]
 

@@ -8,7 +8,7 @@ import pytest
 
 from gateway.checkpoint_keys import Ed25519CheckpointSigner, checkpoint_problem
 from gateway.domain.checkpoint import FIRST_PREVIOUS, Checkpoint
-from gateway.domain.errors import WitnessError
+from gateway.domain.errors import CheckpointTaken, WitnessError
 from gateway.service import merkle
 from gateway.service.checkpoints import Checkpointer, CheckpointPolicy
 from gateway.signing import generate_ed25519_key
@@ -162,3 +162,31 @@ async def test_a_pass_stops_at_the_head_it_started_from_under_load() -> None:
     await maker.tick()
     assert [c.statement.last for c in store.kept] == [250, 500, 600]
     assert len(store.hashes) == 900  # appended meanwhile: left for the next pass
+
+
+class Shared(Entries):
+    """A database another gateway checkpoints too: it wins the race for number 1."""
+
+    def __init__(self, rival: Checkpoint) -> None:
+        super().__init__()
+        self.rival: Checkpoint | None = rival
+
+    async def add(self, checkpoint: Checkpoint) -> None:
+        if self.rival is not None:
+            self.kept.append(self.rival)
+            self.rival = None
+            raise CheckpointTaken("checkpoint 1 was made elsewhere")
+        self.kept.append(checkpoint)
+
+
+async def test_a_checkpoint_another_gateway_made_first_is_taken_as_it_is() -> None:
+    witness, clock = Witness(), Clock()
+    rival_store = Entries()
+    rival_store.append(300)
+    await checkpointer(rival_store, Witness(), clock).checkpoint_now()
+    store = Shared(rival_store.kept[0])
+    store.hashes = list(rival_store.hashes)
+    latest = await checkpointer(store, witness, clock).checkpoint_now()
+    assert latest is not None and latest.statement.last == 300
+    assert [c.statement.number for c in store.kept] == [1, 2]
+    assert store.kept[1].statement.previous == store.kept[0].statement.digest()

@@ -35,8 +35,16 @@ def upgrade() -> None:
         sa.Column("witnessed", sa.Boolean, nullable=False),
     )
     op.create_index("ix_audit_checkpoints_last", "audit_checkpoints", ["last_seq"], unique=True)
+    op.create_index(
+        "ix_audit_checkpoints_unwitnessed",
+        "audit_checkpoints",
+        ["number"],
+        postgresql_where=sa.text("NOT witnessed"),
+        sqlite_where=sa.text("NOT witnessed"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_audit_checkpoints_unwitnessed", table_name="audit_checkpoints")
     op.drop_index("ix_audit_checkpoints_last", table_name="audit_checkpoints")
     op.drop_table("audit_checkpoints")
