@@ -46,8 +46,19 @@ class MessageJson(_Strict):
     direction: str  # "out" (ours to an agency or the hotline) or "in"
     party: str | None
     handoff_id: str | None
+    message_id: str | None  # the sender's webhook-id, for messages received
     payload_digest: str | None
     signature: str | None
+
+
+def message_id_of(detail: str) -> str | None:
+    """The `msg_id` an entry's detail (canonical JSON) names, if any."""
+    try:
+        value = json.loads(detail)
+    except ValueError:
+        return None
+    found = value.get("msg_id") if isinstance(value, dict) else None
+    return found if isinstance(found, str) else None
 
 
 class ProofJson(_Strict):

@@ -23,6 +23,7 @@ from gateway.domain.evidence import (
     ProofJson,
     SealedBundle,
     bundle_text,
+    message_id_of,
 )
 from gateway.service import merkle
 from gateway.service.audit import digest, entry_content
@@ -161,6 +162,7 @@ def _check_messages(bundle: Bundle) -> None:
     for message in bundle.messages:
         entry = entries.get(message.seq)
         recorded = entry and (
+            message_id_of(entry.detail),
             entry.payload_digest,
             entry.signature,
             entry.handoff_id,
@@ -168,6 +170,7 @@ def _check_messages(bundle: Bundle) -> None:
             entry.event,
         )
         listed = (
+            message.message_id,
             message.payload_digest,
             message.signature,
             message.handoff_id,

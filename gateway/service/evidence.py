@@ -14,7 +14,14 @@ from datetime import UTC, datetime
 
 from gateway.domain.checkpoint import Checkpoint, canonical_bytes
 from gateway.domain.errors import AuditError
-from gateway.domain.evidence import FORMAT, Bundle, MessageJson, ProofJson, bundle_text
+from gateway.domain.evidence import (
+    FORMAT,
+    Bundle,
+    MessageJson,
+    ProofJson,
+    bundle_text,
+    message_id_of,
+)
 from gateway.service import merkle
 from gateway.service.checkpoint_ports import CheckpointSigner, EvidenceSource
 from gateway.service.checkpoints import Checkpointer
@@ -102,14 +109,16 @@ class EvidenceExporter:
 
 
 def _message(record: AuditRecord) -> MessageJson | None:
-    if record.payload_digest is None and record.signature is None:
+    message_id = message_id_of(record.detail)
+    if record.payload_digest is None and record.signature is None and message_id is None:
         return None
     return MessageJson(
         seq=record.seq,
         event=record.event,
-        direction="in" if record.event in INBOUND else "out",
+        direction="in" if record.event in INBOUND or message_id else "out",
         party=record.party,
         handoff_id=record.handoff_id,
+        message_id=message_id,
         payload_digest=record.payload_digest,
         signature=record.signature,
     )
