@@ -89,7 +89,7 @@ class Settings(BaseSettings):
         default=10.0, gt=0, le=3600, description="seconds: checkpoint at least this often"
     )
     checkpoint_entries: int = Field(
-        default=1000, ge=1, description="checkpoint once this many entries are waiting"
+        default=10_000, ge=1, description="checkpoint once this many entries are waiting"
     )
     witness_files: list[Path] = Field(
         default_factory=list, description="append-only JSON-lines files that keep checkpoints"

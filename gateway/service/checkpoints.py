@@ -32,7 +32,7 @@ class CheckpointPolicy:
     """When to checkpoint: after `entries` entries, or `interval` seconds with any."""
 
     interval: float = 10.0
-    entries: int = 1000
+    entries: int = 10_000
     max_entries: int = 50_000  # one checkpoint covers at most this many entries
     poll: float = 1.0
 
