@@ -75,8 +75,7 @@ def test_the_hotline_gets_a_bundle_that_verifies_offline(
     messages = bundle["messages"]
     assert any(m["signature"] and m["signature"].startswith("v1a,") for m in messages)
     assert any(  # the agency's signed updates, by their webhook-id
-        m["direction"] == "in" and m["message_id"] and m["party"] == "tax-12366"
-        for m in messages
+        m["direction"] == "in" and m["message_id"] and m["party"] == "tax-12366" for m in messages
     )
     assert PHONE not in answer.text and "张三" not in answer.text
     witnessed = (tmp_path / "witness.jsonl").read_text()
