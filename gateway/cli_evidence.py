@@ -28,6 +28,14 @@ def add_verbs(verbs: Any) -> None:
         metavar="WHPK",
         help="accept only this whpk_ checkpoint key (repeatable); default: the bundle's own",
     )
+    verify.add_argument(
+        "--witness",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also check that a witness file holds each of the bundle's checkpoints",
+    )
     verify.set_defaults(run=_verify)
     key = sub.add_parser("key", help="print a new checkpoint key (LIANXIN_CHECKPOINT_KEY)")
     key.set_defaults(run=_key)
@@ -70,6 +78,11 @@ def _verify(args: argparse.Namespace) -> int:
     try:
         raw = args.file.read_bytes()
         report = verify_bundle(raw, set(args.key) if args.key else None)
+        if args.witness:
+            _check_witnessed(report, args.witness, set(args.key) if args.key else None)
+            report_witness = (
+                f"each of its checkpoints is held by {len(args.witness)} witness file(s)"
+            )
     except OSError as exc:
         print(f"evidence: cannot read {args.file}: {exc}", file=sys.stderr)
         return 2
@@ -81,9 +94,21 @@ def _verify(args: argparse.Namespace) -> int:
         f"{report.messages} messages, checkpoints {report.checkpoints} "
         f"({report.stamped} time-stamped) signed by key {', '.join(report.key_ids)}"
     )
+    if args.witness:
+        print(report_witness)
     if not args.key:
         print("the keys were taken from the bundle: compare them with the published ones")
     return 0
+
+
+def _check_witnessed(report: Any, paths: list[Path], trusted: set[str] | None) -> None:
+    from gateway.cli_witness import witnessed_checkpoints
+    from gateway.domain.errors import EvidenceError
+    from gateway.service.bundle_check import not_witnessed
+
+    missing = not_witnessed(report, witnessed_checkpoints(paths, trusted))
+    if missing:
+        raise EvidenceError(f"checkpoints {missing} are not in the witness as signed")
 
 
 def _key(_args: argparse.Namespace) -> int:

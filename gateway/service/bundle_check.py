@@ -40,6 +40,13 @@ class BundleReport:
     checkpoints: list[int]
     key_ids: list[str]
     stamped: int  # checkpoints carrying an RFC 3161 time-stamp
+    statements: dict[int, str]  # checkpoint number → digest of its signed statement
+
+
+def not_witnessed(report: BundleReport, witnessed: list[Checkpoint]) -> list[int]:
+    """The bundle's checkpoints that the witness does not hold, with the same statement."""
+    held = {c.statement.number: c.statement.digest() for c in witnessed}
+    return [n for n, digest in report.statements.items() if held.get(n) != digest]
 
 
 def verify_bundle(raw: bytes, trusted: set[str] | None = None) -> BundleReport:
@@ -60,6 +67,7 @@ def verify_bundle(raw: bytes, trusted: set[str] | None = None) -> BundleReport:
         checkpoints=sorted(checkpoints),
         key_ids=sorted({c.statement.key_id for c in checkpoints.values()}),
         stamped=sum(1 for c in checkpoints.values() if c.timestamp),
+        statements={n: c.statement.digest() for n, c in sorted(checkpoints.items())},
     )
 
 

@@ -53,6 +53,13 @@ def test_export_then_verify_offline(database_url: str, tmp_path: Path) -> None:
     verified = cli("evidence", "verify", str(out), "--key", public_text_of(key), env={})
     assert verified.returncode == 0, verified.stderr
     assert "evidence verified" in verified.stdout
+    held = cli("evidence", "verify", str(out), "--witness", str(witness), env={})
+    assert held.returncode == 0 and "held by 1 witness file" in held.stdout, held.stderr
+    if database_url.startswith("sqlite"):  # another trail's witness does not hold ours
+        other = tmp_path / "other-witness.jsonl"
+        filled(f"sqlite:///{tmp_path / 'other.db'}", other, orders=1, key=key)
+        alien = cli("evidence", "verify", str(out), "--witness", str(other), env={})
+        assert alien.returncode == 1 and "not in the witness" in alien.stderr
     agency = agency_script(out, public_text_of(key))  # docs/evidence.md's own-tools script
     assert agency.returncode == 0 and f"order {order_id}" in agency.stdout, agency.stderr
     document = json.loads(out.read_text())

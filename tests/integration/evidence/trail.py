@@ -12,15 +12,15 @@ from typing import Any
 from pydantic import SecretStr
 from sqlalchemy import Connection, create_engine, text
 
+import connectors
 from connectors.memory import MemoryConnector
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.domain.workorder import WorkOrderIn
+from gateway.mapping.loader import load_mappings
 from gateway.service.audit import GENESIS, entry_hash
 from gateway.settings import Settings
 from gateway.signing import generate_ed25519_key
 from tests.integration.api.helpers import order
-
-AGENCIES = ("hotline", "tax-12366", "city-management")
 
 
 def settings_for(url: str, witness: Path, key: str | None = None, **more: Any) -> Settings:
@@ -37,6 +37,12 @@ def settings_for(url: str, witness: Path, key: str | None = None, **more: Any) -
     )
 
 
+def every_agency(settings: Settings) -> list[str]:
+    """Every profile's name: all get memory connectors (no broker, no SOAP peer needed)."""
+    mappings = load_mappings(settings.mappings_dir, settings.catalogue, connectors.TRANSPORTS)
+    return sorted(mappings.agencies)
+
+
 async def run_orders(gw: Gateway, fakes: dict[str, MemoryConnector], orders: int) -> None:
     """Submit orders one by one, each until the hotline heard of it, with checkpoints between."""
     for n in range(orders):
@@ -51,9 +57,11 @@ async def run_orders(gw: Gateway, fakes: dict[str, MemoryConnector], orders: int
 def filled(url: str, witness: Path, orders: int = 8, key: str | None = None, **more: Any) -> None:
     """Orders through intake and delivery; closing the gateway checkpoints the rest."""
 
+    settings = settings_for(url, witness, key, **more)
+
     async def run() -> None:
-        fakes = {name: MemoryConnector(name) for name in AGENCIES}
-        gw = bootstrap(settings_for(url, witness, key, **more), connector_overrides=fakes)
+        fakes = {name: MemoryConnector(name) for name in every_agency(settings)}
+        gw = bootstrap(settings, connector_overrides=fakes)
         gw.start()
         await run_orders(gw, fakes, orders)
         await gw.aclose()
