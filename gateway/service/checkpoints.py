@@ -53,6 +53,7 @@ class Checkpointer:
         self.store, self.signer, self.witnesses = store, signer, list(witnesses)
         self.policy, self.stamper, self.clock = policy, stamper, clock
         self._lock = asyncio.Lock()
+        self._unwitnessed = True  # at start-up, a previous run may have left some
 
     async def run(self) -> None:
         """Checkpoint and witness whenever due, until cancelled."""
@@ -123,6 +124,7 @@ class Checkpointer:
             await self._stamp(data),
             leaf_prefixes(hashes),
         )
+        self._unwitnessed = True
         await self.store.add(checkpoint)
         log.info("checkpoint %d: entries %d-%d", statement.number, statement.first, statement.last)
         return checkpoint
@@ -137,6 +139,8 @@ class Checkpointer:
             return None
 
     async def _witness_pending(self) -> None:
+        if not self._unwitnessed:  # nothing made or failed since the last pass: no read
+            return
         for checkpoint in await self.store.unwitnessed():
             results = await asyncio.gather(
                 *(witness.record(checkpoint) for witness in self.witnesses),
@@ -149,3 +153,4 @@ class Checkpointer:
             if failures:
                 return  # in order: the later ones wait for this one
             await self.store.mark_witnessed(checkpoint.statement.number)
+        self._unwitnessed = False
