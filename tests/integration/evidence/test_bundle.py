@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -117,10 +118,10 @@ def test_every_flipped_byte_is_refused_and_named(resolved: tuple[Stack, str, str
 @pytest.mark.parametrize(
     ("change", "named"),
     [
-        (lambda b: _edit(b["entries"][2], "detail", "x"), "content does not match its hash"),
-        (lambda b: _edit(b["proofs"][1]["path"], 0, "y"), "inclusion proof does not lead"),
-        (lambda b: _edit(b["checkpoints"][0]["statement"], "root", "z"), "signature does not"),
-        (lambda b: _edit(b["messages"][0], "payload_digest", "w"), "is not what the entry"),
+        (lambda b: _flip_last(b["entries"][2], "detail"), "content does not match its hash"),
+        (lambda b: _flip_last(b["proofs"][1]["path"], 0), "inclusion proof does not lead"),
+        (lambda b: _flip_last(b["checkpoints"][0]["statement"], "root"), "signature does not"),
+        (lambda b: _flip_last(_digested(b["messages"]), "payload_digest"), "is not what the"),
         (lambda b: b.update(exported_by="someone else"), "seal: signature does not verify"),
         (lambda b: b["proofs"].pop(), "has no inclusion proof"),
     ],
@@ -144,7 +145,11 @@ def test_a_changed_layout_is_refused() -> None:
         verify_bundle(b'{"bundle": {}, "seal": {}}')
 
 
-def _edit(container: dict | list, key: str | int, suffix: str) -> None:
-    value = container[key]  # type: ignore[index]
-    container[key] = value[:-1] + ("0" if value[-1] != "0" else "1")  # type: ignore[index]
-    del suffix
+def _flip_last(container: Any, key: str | int) -> None:
+    """Change the last character of a text value (to another hex digit where it is hex)."""
+    value = container[key]
+    container[key] = value[:-1] + ("0" if value[-1] != "0" else "1")
+
+
+def _digested(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return next(m for m in messages if m["payload_digest"])
