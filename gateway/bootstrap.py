@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import connectors
 from connectors.soap_server import SoapEndpoint
 from gateway.calendars import ChineseWorkdays
+from gateway.checkpoint_keys import checkpoint_signer
 from gateway.domain.errors import ConfigError
 from gateway.domain.messages import HOTLINE
 from gateway.log_masking import install_log_masking
@@ -22,8 +23,11 @@ from gateway.mapping.loader import load_mappings
 from gateway.mapping.profiles import AgencyProfile
 from gateway.metrics import PrometheusMetrics
 from gateway.sealing import data_keyring
+from gateway.service.checkpoint_ports import Witness
+from gateway.service.checkpoints import Checkpointer, CheckpointPolicy
 from gateway.service.directory import Directory
 from gateway.service.dispatch import Dispatcher, DispatchSettings
+from gateway.service.evidence import EvidenceExporter
 from gateway.service.field_encryption import FieldCipher
 from gateway.service.intake import Intake
 from gateway.service.keyring import Configured, KeyRing
@@ -42,8 +46,11 @@ from gateway.signing import (
 )
 from gateway.sm4 import parse_sm4_key
 from gateway.store.boards import SqlBoardState
+from gateway.store.checkpoints import SqlCheckpoints
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
+from gateway.timestamping import TsaClient
+from gateway.witnesses import FileWitness, HttpWitness
 
 log = logging.getLogger("lianxin")
 
@@ -65,6 +72,9 @@ class Gateway:
     boards: BoardState
     keyring: KeyRing
     metrics: PrometheusMetrics
+    checkpoints: SqlCheckpoints
+    checkpointer: Checkpointer
+    evidence: EvidenceExporter
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
     _listeners: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
     _watch_task: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -78,6 +88,8 @@ class Gateway:
         """Start delivering from the outbox, listening on inbound transports, polling boards."""
         self._task = asyncio.create_task(self.dispatcher.run(), name="lianxin-dispatcher")
         self._watch_task = asyncio.create_task(self.watch.run(), name="lianxin-deadline-watch")
+        checkpointing = asyncio.create_task(self.checkpointer.run(), name="lianxin-checkpoints")
+        self._listeners.append(checkpointing)
         refresh = self.keyring.run(self.settings.key_refresh_interval)
         self._listeners.append(asyncio.create_task(refresh, name="lianxin-keyring"))
         for name, connector in self.connectors.items():
@@ -109,9 +121,16 @@ class Gateway:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             await self.dispatcher.drain()
+        await self._last_checkpoint()
         for connector in self.connectors.values():
             await connector.aclose()
         await self.store.aclose()
+
+    async def _last_checkpoint(self) -> None:
+        try:  # whatever was appended last is signed and witnessed before the process ends
+            await self.checkpointer.checkpoint_now()
+        except Exception:
+            log.exception("the closing checkpoint failed; the next start makes it")
 
 
 def bootstrap(
@@ -185,6 +204,62 @@ def bootstrap(
         soap=SoapEndpoint(profiles, settings.mappings_dir, sync),
         boards=SqlBoardState(store, clock),
         metrics=metrics,
+        checkpoints=(checkpoints := SqlCheckpoints(store)),
+        checkpointer=(checkpointer := _checkpointer(settings, checkpoints, clock)),
+        evidence=evidence_exporter(
+            settings, checkpoints, checkpointer, profiles, public_keys, clock
+        ),
+    )
+
+
+def evidence_tools(
+    settings: Settings, store: SqlStore, clock: Callable[[], float] = time.time
+) -> EvidenceExporter:
+    """The evidence exporter alone, for `lianxin evidence export` (no gateway running)."""
+    mappings = load_mappings(settings.mappings_dir, settings.catalogue, connectors.TRANSPORTS)
+    checkpoints = SqlCheckpoints(store)
+    checkpointer = _checkpointer(settings, checkpoints, clock)
+    own = [parse_signing_key(k.get_secret_value()) for k in settings.signing_keys]
+    public = [key.verifying_key().public_text() for key in own if key.scheme == "v1a"]
+    return evidence_exporter(settings, checkpoints, checkpointer, mappings.agencies, public, clock)
+
+
+def evidence_exporter(
+    settings: Settings,
+    checkpoints: SqlCheckpoints,
+    checkpointer: Checkpointer,
+    profiles: Mapping[str, AgencyProfile],
+    own_public_keys: list[str],
+    clock: Callable[[], float],
+) -> EvidenceExporter:
+    """Bundles sealed with the checkpoint key, listing the keys messages verify with."""
+    keys = {"lianxin": own_public_keys}  # the keyring's own list: rotations show up
+    for name, profile in profiles.items():
+        texts = [*profile.inbound.public_keys, *settings.agency_keys.get(name, [])]
+        if public := [text for text in texts if text.startswith("whpk_")]:
+            keys[name] = public
+    witnesses = [witness.name for witness in checkpointer.witnesses]
+    return EvidenceExporter(checkpoints, checkpointer, checkpointer.signer, keys, witnesses, clock)
+
+
+def _checkpointer(
+    settings: Settings, checkpoints: SqlCheckpoints, clock: Callable[[], float]
+) -> Checkpointer:
+    key = settings.checkpoint_key
+    witnesses: list[Witness] = [FileWitness(path) for path in settings.witness_files]
+    witnesses += [HttpWitness(url) for url in settings.witness_urls]
+    policy = CheckpointPolicy(
+        interval=settings.checkpoint_interval,
+        entries=settings.checkpoint_entries,
+        poll=min(1.0, settings.checkpoint_interval / 4),
+    )
+    return Checkpointer(
+        checkpoints,
+        checkpoint_signer(key.get_secret_value() if key else None),
+        witnesses,
+        policy,
+        stamper=TsaClient(settings.tsa_url) if settings.tsa_url else None,
+        clock=clock,
     )
 
 

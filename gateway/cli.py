@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from gateway.cli_calendar import add_verbs as add_calendar_verbs
+from gateway.cli_evidence import add_verbs as add_evidence_verbs
 from gateway.cli_keys import add_verbs as add_key_verbs
 from gateway.cli_ops import add_verbs as add_ops_verbs
 from gateway.cli_personal import add_verbs as add_personal_data_verbs
@@ -51,7 +52,22 @@ def _parser() -> argparse.ArgumentParser:
     audit = verbs.add_parser("audit", help="audit trail tools").add_subparsers(title="audit")
     verify = audit.add_parser("verify", help="check the whole hash chain")
     verify.add_argument("--database", metavar="URL", help="default: LIANXIN_DATABASE_URL")
+    verify.add_argument(
+        "--witness",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also check against the signed checkpoints in this witness file (repeatable)",
+    )
+    verify.add_argument(
+        "--key",
+        action="append",
+        metavar="WHPK",
+        help="accept only checkpoints signed by this whpk_ public key (repeatable)",
+    )
     verify.set_defaults(run=_audit_verify)
+    add_evidence_verbs(verbs)  # evidence export, verify, key
     add_personal_data_verbs(verbs)  # purge, data-key
     add_key_verbs(verbs)  # keys rotate, keys list
     add_ops_verbs(verbs)  # deliveries list, replay, agencies pause|resume
@@ -132,6 +148,8 @@ def _audit_verify(args: argparse.Namespace) -> int:
     if missing is not None:  # opening it would create an empty database that "verifies"
         print(f"audit chain: no database file at {missing}", file=sys.stderr)
         return 2
+    if args.witness:
+        return _audit_verify_witnessed(args, url)
     store = SqlStore(url)
     try:
         with store.audit_snapshot() as (head, records):  # one snapshot: writers may go on
@@ -146,6 +164,27 @@ def _audit_verify(args: argparse.Namespace) -> int:
         return 0
     print(f"audit chain BROKEN at entry {report.seq}: {report.problem}", file=sys.stderr)
     return 1
+
+
+def _audit_verify_witnessed(args: argparse.Namespace, url: str) -> int:
+    from gateway.cli_witness import report, verify_against, witnessed_checkpoints
+    from gateway.domain.errors import EvidenceError
+    from gateway.store.sql import SqlStore
+
+    try:
+        checkpoints = witnessed_checkpoints(args.witness, set(args.key) if args.key else None)
+    except EvidenceError as exc:
+        print(f"audit chain: witness unusable: {exc.message}", file=sys.stderr)
+        return 1
+    store = SqlStore(url)
+    try:
+        chain, witness = verify_against(store, checkpoints)
+    except Exception as exc:  # an unreadable database is a failed verification, said plainly
+        print(f"audit chain: cannot read {url}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.engine.dispose()
+    return report(chain, witness)
 
 
 def _missing_sqlite_file(url: str) -> Path | None:

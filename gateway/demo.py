@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from gateway.demo_evidence import show_evidence
 from gateway.demo_orders import (
     DEMO_ORDERS,
     EMERGENCY_ORDERS,
@@ -48,7 +49,7 @@ def run_demo(keep: Path | None = None, timeout: float = 90.0) -> int:
     _log_to(workdir / "lianxin.log")
     try:
         with stage(workdir) as cast:
-            return _play(cast, timeout)
+            return _play(cast, timeout, workdir)
     finally:
         logging.getLogger().handlers.clear()
         if keep is None:
@@ -57,7 +58,7 @@ def run_demo(keep: Path | None = None, timeout: float = 90.0) -> int:
             print(f"kept database and log in {workdir}")
 
 
-def _play(cast: Stage, timeout: float) -> int:
+def _play(cast: Stage, timeout: float, workdir: Path) -> int:
     started = time.monotonic()
 
     def say(text: str) -> None:
@@ -78,7 +79,9 @@ def _play(cast: Stage, timeout: float) -> int:
         _close_transferred(client, list(pushed), say)
         _close(client, orders, say)
         finals = {oid: client.get(f"/v1/work-orders/{oid}").json() for oid in (*orders, *pushed)}
-    return summarise(cast, finals, _verify(cast.database_url), time.monotonic() - started)
+        evidence = show_evidence(client, next(iter(orders)), workdir, cast.database_url, say)
+    status = summarise(cast, finals, _verify(cast.database_url), time.monotonic() - started)
+    return status or (0 if evidence else 1)
 
 
 def _submit(client: httpx.Client, say: Say, scripted: list[dict[str, Any]]) -> dict[str, str]:

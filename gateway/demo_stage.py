@@ -20,6 +20,7 @@ from connectors.simulators.portal_board import PortalBoardSimulator
 from connectors.simulators.server import ServerThread
 from connectors.simulators.utility import UtilitySimulator
 from gateway.api.app import create_app
+from gateway.demo_evidence import WITNESS_FILE
 from gateway.sealing import generate_data_key
 from gateway.settings import REPO_ROOT, Settings
 from gateway.signing import generate_ed25519_key, public_text_of
@@ -121,6 +122,9 @@ def stage(workdir: Path) -> Iterator[Stage]:
             mqtt_url=mqtt_url or "mqtt://127.0.0.1:1",
             mqtt_topic_prefix=f"lianxin-demo-{secrets.token_hex(3)}",
             mqtt_session_expiry=60,
+            checkpoint_key=SecretStr(generate_ed25519_key()),
+            checkpoint_interval=2.0,
+            witness_files=[workdir / WITNESS_FILE],  # the demo's witness: an append-only file
         )
         agencies["city-management"].go_down(OUTAGE_SECONDS)
         gateway_server.start(create_app(settings))

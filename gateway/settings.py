@@ -87,6 +87,25 @@ class Settings(BaseSettings):
         default=None, description="CA of agency client certificates: mutual TLS on inbound routes"
     )
     mqtt_max_message_bytes: int = Field(default=262_144, ge=1024)
+    # signed checkpoints of the audit trail and their witnesses (docs/evidence.md)
+    checkpoint_key: SecretStr | None = Field(
+        default=None, description="whsk_ Ed25519 key that signs audit checkpoints"
+    )
+    checkpoint_interval: float = Field(
+        default=10.0, gt=0, le=3600, description="seconds: checkpoint at least this often"
+    )
+    checkpoint_entries: int = Field(
+        default=10_000, ge=1, description="checkpoint once this many entries are waiting"
+    )
+    witness_files: list[Path] = Field(
+        default_factory=list, description="append-only JSON-lines files that keep checkpoints"
+    )
+    witness_urls: list[str] = Field(
+        default_factory=list, description="URLs each checkpoint is POSTed to (witnesses)"
+    )
+    tsa_url: str | None = Field(
+        default=None, description="RFC 3161 time-stamping authority for checkpoints"
+    )
 
     @model_validator(mode="after")
     def _attempts_end_inside_their_lease(self) -> Settings:

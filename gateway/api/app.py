@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from gateway.api import console, errors
 from gateway.api.auth import TokenBook
 from gateway.api.limits import BodyLimit
-from gateway.api.routers import admin, health, inbound, metrics, soap, work_orders
+from gateway.api.routers import admin, evidence, health, inbound, metrics, soap, work_orders
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.settings import Settings
 
@@ -43,7 +43,7 @@ def create_app(
     )
     app.state.tokens = TokenBook(settings)
     errors.install(app)
-    routers = (work_orders, inbound, soap, health, admin, metrics)
+    routers = (work_orders, evidence, inbound, soap, health, admin, metrics)
     for router in (module.router for module in routers):
         app.include_router(router)
     console.install(app)

@@ -23,6 +23,9 @@
     │   ├── TransientDelivery       worth retrying (5xx, 408/409/425/429, timeouts, refused)
     │   └── PermanentDelivery       retrying cannot help (other 4xx, 410 disables the endpoint)
     ├── AuditError                  the audit trail cannot be written or does not verify
+    │   ├── WitnessError            a witness could not keep a checkpoint (tried again later)
+    │   ├── CheckpointTaken         another process sharing the database made that checkpoint
+    │   └── EvidenceError           an evidence bundle or witness file does not verify
     └── SealedDataError             stored personal data cannot be decrypted (key, tampering)
 
 Whether a delivery error is retryable is part of its type: the dispatcher looks at
@@ -225,6 +228,25 @@ class AuditError(LianxinError):
 
     code = "audit_error"
     http_status = 503
+
+
+class WitnessError(AuditError):
+    """A witness could not keep a checkpoint; the checkpointer tries it again later."""
+
+    code = "witness_error"
+
+
+class CheckpointTaken(AuditError):
+    """Another gateway sharing the database stored a checkpoint with that number first."""
+
+    code = "checkpoint_taken"
+
+
+class EvidenceError(AuditError):
+    """An evidence bundle or a witness file is unreadable or does not verify."""
+
+    code = "evidence_error"
+    http_status = 422
 
 
 class SealedDataError(LianxinError):

@@ -133,6 +133,32 @@ audit_head = Table(
     Column("hash", String(64), nullable=False),
 )
 
+audit_checkpoints = Table(  # signed checkpoints of the chain (gateway/service/checkpoints.py)
+    "audit_checkpoints",
+    metadata,
+    Column(
+        "number",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("first_seq", BigInteger, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("statement", Text, nullable=False),  # the signed statement, canonical JSON
+    Column("signature", Text, nullable=False),
+    Column("public_key", Text, nullable=False),
+    Column("timestamp", Text),  # base64 RFC 3161 TimeStampResp, when a TSA is configured
+    Column("leaves", Text, nullable=False),  # 16-hex prefixes of the entry hashes
+    Column("witnessed", Boolean, nullable=False),
+    Index("ix_audit_checkpoints_last", "last_seq", unique=True),
+    Index(  # the checkpointer looks for these every pass: a handful among millions
+        "ix_audit_checkpoints_unwitnessed",
+        "number",
+        postgresql_where=text("NOT witnessed"),
+        sqlite_where=text("NOT witnessed"),
+    ),
+)
+
 poll_cursors = Table(
     "poll_cursors",
     metadata,

@@ -55,6 +55,7 @@ class SqlUnitOfWork:
     """The repositories of one open transaction."""
 
     def __init__(self, conn: Connection, cipher: DataCipher) -> None:
+        self.conn = conn  # for store adapters outside the UnitOfWork port (checkpoints)
         self.orders = SqlOrders(conn, cipher)
         self.handoffs = SqlHandoffs(conn, cipher)
         self.inbound = SqlInbound(conn)

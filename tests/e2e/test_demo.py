@@ -36,3 +36,32 @@ def test_the_demo_passes_and_keeps_its_files_when_asked(tmp_path: Path) -> None:
         check=False,
     )
     assert verify.returncode == 0, verify.stderr
+    assert "verified offline" in result.stdout and (keep / "witness.jsonl").exists()
+    witnessed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "audit",
+            "verify",
+            "--database",
+            f"sqlite:///{keep / 'lianxin.db'}",
+            "--witness",
+            str(keep / "witness.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert witnessed.returncode == 0, witnessed.stderr
+    bundles = list(keep.glob("evidence-*.json"))
+    assert len(bundles) == 1
+    offline = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "evidence", "verify", str(bundles[0])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert offline.returncode == 0, offline.stderr

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_claim_fence"
-down_revision = "0007_open_fifo_index"
+down_revision = "0011_checkpoints"
 branch_labels = None
 depends_on = None
 
