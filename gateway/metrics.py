@@ -14,6 +14,7 @@ cluster reports the same numbers for them.
     lianxin_agency_paused{agency}              1 while an operator holds the agency
     lianxin_agency_disabled{agency}            1 after its endpoint answered 410
     lianxin_circuit_state{agency}              0 closed, 1 half-open (probing), 2 open
+    lianxin_unauthenticated_refusals_total{party,code}  refused before anyone was authenticated
 """
 
 from __future__ import annotations
@@ -70,6 +71,12 @@ class PrometheusMetrics:
         self.circuit = Gauge(
             "lianxin_circuit_state", "0 closed, 1 half-open, 2 open", ["agency"], registry=r
         )
+        self.unauthenticated = Counter(
+            "lianxin_unauthenticated_refusals",
+            "Messages refused before their sender was authenticated (party 'unknown' if no agency)",
+            ["party", "code"],
+            registry=r,
+        )
         self._scrape = threading.Lock()
 
     def attempt(self, agency: str, outcome: str, seconds: float) -> None:
@@ -78,6 +85,10 @@ class PrometheusMetrics:
         self.latency.labels(agency).observe(max(seconds, 0.0))
         if outcome == "retry":
             self.retries.labels(agency).inc()
+
+    def refused_unauthenticated(self, party: str, code: str) -> None:
+        """Count one unauthenticated refusal (the party is a known agency or 'unknown')."""
+        self.unauthenticated.labels(party, code).inc()
 
     def exposition(self, seen: StoreSnapshot, circuits: Mapping[str, int] | None = None) -> bytes:
         """The text format, with the gauges set from `seen` and the dispatcher's circuits."""

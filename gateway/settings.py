@@ -58,6 +58,12 @@ class Settings(BaseSettings):
         default=1.0, gt=0, le=60, description="seconds between deadline-watch passes"
     )
     lease_seconds: float = Field(default=60.0, gt=0)
+    refusal_summary_interval: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="seconds: unauthenticated refusals are summarised on record once per party",
+    )
     node_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     log_level: str = "INFO"
     data_keys: list[SecretStr] = Field(
