@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from gateway.domain.errors import LianxinError
+from gateway.domain.errors import LianxinError, StoreUnavailable
 
 log = logging.getLogger("lianxin.api")
 
@@ -27,7 +27,9 @@ async def _lianxin_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LianxinError)
     if exc.http_status >= 500:
         log.error("%s: %s", exc.code, exc.message)
-    return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.http_status)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, StoreUnavailable) else None
+    body = error_body(exc.code, exc.message, exc.details)
+    return JSONResponse(body, exc.http_status, headers=headers)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
