@@ -39,7 +39,12 @@ class Settings(BaseSettings):
         default_factory=dict, description="extra whpk_ keys per agency that verify its messages"
     )
     api_tokens: dict[str, ApiToken] = Field(
-        default_factory=dict, description="holder name → role and bearer token; empty: open API"
+        default_factory=dict, description="holder name → role and bearer token; empty: closed"
+    )
+    open_api: bool = Field(
+        default=False,
+        description="development only: with no API tokens, every caller is admin; "
+        "`serve` allows it on a loopback host only",
     )
     agency_field_keys: dict[str, SecretStr] = Field(
         default_factory=dict,

@@ -11,7 +11,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import RedirectResponse
 
-from gateway.api.auth import OPEN
 from gateway.api.console.access import LOOKERS, Form, actor, keys, read_form
 from gateway.api.console.filters import Selection, replay_page, selection
 from gateway.api.console.render import ConsoleRoute, page
@@ -32,12 +31,12 @@ NOT_FOR_CONSOLE = "此令牌不能登录控制台 This token's role cannot use t
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    """Trade a pasted API token for a session cookie (or enter, when no token is configured)."""
+    """Trade a pasted API token for a session cookie; an empty or unknown token never enters."""
     fields = await read_form(request)
     if not keys(request).csrf_ok(request.cookies.get(LOGIN_COOKIE), fields.get("csrf")):
         raise Forbidden("the login form has expired: reload the page and try again")
     book = request.app.state.tokens
-    holder = OPEN if book.open else book.holder(fields.get("token", "").strip())
+    holder = book.holder(fields.get("token", "").strip())  # even when the API is open
     if holder is None or holder.role.value not in LOOKERS:
         request.state.console_csrf = fields.get("csrf", "")  # the form stays usable
         if holder is None:
