@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     agency_secrets: dict[str, SecretStr] = Field(
         default_factory=dict, description="whsec_ shared secret per agency using v1 (HMAC)"
     )
+    rate_limits: dict[str, str] = Field(
+        default_factory=dict,
+        description="per caller, e.g. {\"anonymous\": \"600/minute\", \"agency:tax-12366\": "
+        "\"50/second\"}; keys anonymous, agency, agency:<id>, hotline, admin, operator, "
+        "viewer; 'none' lifts one; unset keys keep their defaults",
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_header_bytes: int = Field(default=32_768, ge=4096, description="all request headers")
     poll_interval: float = Field(default=1.0, gt=0)
@@ -92,3 +98,11 @@ class Settings(BaseSettings):
         default=None, description="CA of agency client certificates: mutual TLS on inbound routes"
     )
     mqtt_max_message_bytes: int = Field(default=262_144, ge=1024)
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _limits_parse(cls, value: dict[str, str]) -> dict[str, str]:
+        from gateway.api.rate_limits import parse_limits  # the limiter's own parser
+
+        parse_limits(value)
+        return value

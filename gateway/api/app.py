@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from gateway.api import console, errors
 from gateway.api.auth import TokenBook
 from gateway.api.limits import BodyLimit
+from gateway.api.rate_limits import RateLimits
 from gateway.api.routers import admin, health, inbound, metrics, soap, work_orders
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.settings import Settings
@@ -50,4 +51,6 @@ def create_app(
     app.add_middleware(
         BodyLimit, max_bytes=settings.max_body_bytes, max_header_bytes=settings.max_header_bytes
     )
+    # added last, so it runs first: a caller past its limit costs no body reading at all
+    app.add_middleware(RateLimits, book=app.state.tokens, limits=settings.rate_limits)
     return app
