@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     api_tokens: dict[str, ApiToken] = Field(
         default_factory=dict, description="holder name → role and bearer token; empty: closed"
     )
+    console_session_key: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="signs console session cookies; unset: random per process (sessions end "
+        "at a restart and are not shared between processes)",
+    )
     open_api: bool = Field(
         default=False,
         description="development only: with no API tokens, every caller is admin; "
@@ -55,8 +61,8 @@ class Settings(BaseSettings):
     )
     rate_limits: dict[str, str] = Field(
         default_factory=dict,
-        description="per caller, e.g. {\"anonymous\": \"600/minute\", \"agency:tax-12366\": "
-        "\"50/second\"}; keys anonymous, agency, agency:<id>, hotline, admin, operator, "
+        description='per caller, e.g. {"anonymous": "600/minute", "agency:tax-12366": '
+        '"50/second"}; keys anonymous, agency, agency:<id>, hotline, admin, operator, '
         "viewer; 'none' lifts one; unset keys keep their defaults",
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)

@@ -47,7 +47,8 @@ def create_app(
     routers = (work_orders, inbound, soap, health, admin, metrics)
     for router in (module.router for module in routers):
         app.include_router(router)
-    console.install(app)
+    key = settings.console_session_key
+    console.install(app, key.get_secret_value().encode() if key is not None else None)
     app.add_middleware(
         BodyLimit, max_bytes=settings.max_body_bytes, max_header_bytes=settings.max_header_bytes
     )

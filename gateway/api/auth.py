@@ -69,6 +69,13 @@ class TokenBook:
         """True when no token is configured and open_api allows an open API (development)."""
         return self._open
 
+    def digest_of(self, name: str) -> tuple[bytes, Role] | None:
+        """The digest of `name`'s token and its role, or None when no such holder is left."""
+        for digest, holder, role in self._holders:
+            if holder == name:
+                return digest, Role(role)
+        return None
+
     def holder(self, token: str) -> Principal | None:
         """The holder of `token`, checked against every token in constant time."""
         if not token:

@@ -340,6 +340,14 @@ class AuditLog(Protocol):
     def for_order(self, order_id: str) -> list[AuditRecord]: ...
 
 
+class Security(Protocol):
+    """Revoked console sessions, and the row readiness rewrites to prove writes work."""
+
+    def revoke_session(self, nonce: str, expires_at: float, now: float) -> None: ...
+    def session_revoked(self, nonce: str) -> bool: ...
+    def probe_write(self, node: str, now: float) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """The repositories of one transaction."""
 
@@ -365,6 +373,8 @@ class UnitOfWork(Protocol):
     def retention(self) -> Retention: ...
     @property
     def activity(self) -> AgencyActivities: ...
+    @property
+    def security(self) -> Security: ...
 
 
 class Store(Protocol):

@@ -176,3 +176,17 @@ signing_keys = Table(
     Column("retire_at", Float),
     Column("retired_at", Float),
 )
+
+console_revocations = Table(
+    "console_revocations",
+    metadata,
+    Column("nonce", String(64), primary_key=True),  # of a console session ended by logout
+    Column("expires_at", Float, nullable=False),  # when the session would have ended anyway
+)
+
+readiness_probes = Table(
+    "readiness_probes",
+    metadata,
+    Column("node", String(80), primary_key=True),
+    Column("at", Float, nullable=False),  # rewritten by /readyz: the database takes writes
+)

@@ -39,6 +39,7 @@ from gateway.store.repositories import (
 )
 from gateway.store.retention import SqlRetention
 from gateway.store.schema import audit_head
+from gateway.store.security import SqlSecurity
 from gateway.store.standings import SqlStandings
 from gateway.store.watches import SqlWatches
 from gateway.store.writer import Job, More, PriorityWriter
@@ -67,6 +68,7 @@ class SqlUnitOfWork:
         self.keys = SqlKeys(conn)
         self.retention = SqlRetention(conn)
         self.activity = SqlActivity(conn)
+        self.security = SqlSecurity(conn)
 
 
 def normalise_url(url: str) -> str:
