@@ -15,6 +15,7 @@ cluster reports the same numbers for them.
     lianxin_agency_disabled{agency}            1 after its endpoint answered 410
     lianxin_circuit_state{agency}              0 closed, 1 half-open (probing), 2 open
     lianxin_unauthenticated_refusals_total{party,code}  refused before anyone was authenticated
+    lianxin_store_refusing_writes              1 while the database refuses writes
 """
 
 from __future__ import annotations
@@ -75,6 +76,11 @@ class PrometheusMetrics:
             "lianxin_unauthenticated_refusals",
             "Messages refused before their sender was authenticated (party 'unknown' if no agency)",
             ["party", "code"],
+            registry=r,
+        )
+        self.store_refusing = Gauge(
+            "lianxin_store_refusing_writes",
+            "1 from a write the database refused until one goes through (alert on it)",
             registry=r,
         )
         self._scrape = threading.Lock()

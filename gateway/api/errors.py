@@ -52,8 +52,15 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
 
 
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    """A bug, not a refusal: still a typed JSON answer, never a dropped connection."""
+    log.error("unexpected %s", type(exc).__name__, exc_info=exc)
+    return JSONResponse(error_body("internal_error", "the gateway failed; see its log"), 500)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on `app`."""
+    app.add_exception_handler(Exception, _unexpected)
     app.add_exception_handler(LianxinError, _lianxin_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)

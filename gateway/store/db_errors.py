@@ -14,8 +14,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.exc import DataError, InternalError, OperationalError
-
 from gateway.domain.errors import LianxinError, OutOfBounds, StoreUnavailable
 
 log = logging.getLogger("lianxin.store")
@@ -49,14 +47,19 @@ class WriteHealth:
 
 
 def translate(exc: BaseException) -> LianxinError | None:
-    """The typed error for a database refusal, or None when `exc` is not one."""
-    if isinstance(exc, DataError | OverflowError):
+    """The typed error for a database refusal, or None when `exc` is not one.
+
+    Statements run through SQLAlchemy raise its wrappers; the hot statements run on the
+    driver's cursor (`plain.py`) raise the driver's own PEP 249 classes, of the same names.
+    """
+    kinds = {cls.__name__ for cls in type(exc).__mro__}
+    if "DataError" in kinds or isinstance(exc, OverflowError):
         return OutOfBounds(
             "a value is too long, too large, or holds a character the database cannot store"
         )
-    if isinstance(exc, OperationalError) or (
-        isinstance(exc, InternalError) and getattr(exc.orig, "sqlstate", "") == READ_ONLY_SQLSTATE
-    ):
+    orig = getattr(exc, "orig", None) or exc
+    read_only = getattr(orig, "sqlstate", None) == READ_ONLY_SQLSTATE
+    if "OperationalError" in kinds or ("InternalError" in kinds and read_only):
         return StoreUnavailable(f"the database refuses to write: {_first_line(exc)}")
     return None
 

@@ -68,7 +68,7 @@ class SqlUnitOfWork:
         self.keys = SqlKeys(conn)
         self.retention = SqlRetention(conn)
         self.activity = SqlActivity(conn)
-        self.security = SqlSecurity(conn)
+        self.security = SqlSecurity(conn, cipher)
 
 
 def normalise_url(url: str) -> str:
