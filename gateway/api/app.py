@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from gateway.api import console, errors
+from gateway.api import console, errors, openapi
 from gateway.api.auth import TokenBook
 from gateway.api.limits import BodyLimit
 from gateway.api.rate_limits import RateLimits
@@ -44,6 +44,7 @@ def create_app(
     )
     app.state.tokens = TokenBook(settings)
     errors.install(app)
+    openapi.install(app)
     routers = (work_orders, inbound, soap, health, admin, metrics)
     for router in (module.router for module in routers):
         app.include_router(router)
