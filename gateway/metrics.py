@@ -16,6 +16,7 @@ cluster reports the same numbers for them.
     lianxin_circuit_state{agency}              0 closed, 1 half-open (probing), 2 open
     lianxin_unauthenticated_refusals_total{party,code}  refused before anyone was authenticated
     lianxin_store_refusing_writes              1 while the database refuses writes
+    lianxin_store_write_refusals_total         writes the database refused
 """
 
 from __future__ import annotations
@@ -83,6 +84,12 @@ class PrometheusMetrics:
             "1 from a write the database refused until one goes through (alert on it)",
             registry=r,
         )
+        self.store_refusals = Counter(
+            "lianxin_store_write_refusals",
+            "Writes the database refused (disk full, read-only, unreachable)",
+            registry=r,
+        )
+        self._store_refusals_seen = 0
         self._scrape = threading.Lock()
 
     def attempt(self, agency: str, outcome: str, seconds: float) -> None:
@@ -91,6 +98,13 @@ class PrometheusMetrics:
         self.latency.labels(agency).observe(max(seconds, 0.0))
         if outcome == "retry":
             self.retries.labels(agency).inc()
+
+    def store_writes(self, refusing: bool, refused_so_far: int) -> None:
+        """Export the store's write health: the gauge, and the refusals counted so far."""
+        self.store_refusing.set(int(refusing))
+        if refused_so_far > self._store_refusals_seen:
+            self.store_refusals.inc(refused_so_far - self._store_refusals_seen)
+            self._store_refusals_seen = refused_so_far
 
     def refused_unauthenticated(self, party: str, code: str) -> None:
         """Count one unauthenticated refusal (the party is a known agency or 'unknown')."""

@@ -25,23 +25,24 @@ async def problems(gw: Gateway) -> list[str]:
 
 
 async def _database(gw: Gateway) -> list[str]:
+    try:
+        lag = await asyncio.to_thread(schema_lag, gw.store.engine)
+    except Exception as exc:  # readiness reports, it does not raise
+        return [f"the database cannot be reached: {_short(exc)}"]
+    found = [lag] if lag is not None else []
     node, now = gw.settings.node_id, time.time()
     try:
         await gw.store.write(lambda uow: uow.security.probe_write(node, now), audited=False)
     except StoreUnavailable as exc:
-        return [exc.message]
-    except Exception as exc:  # readiness reports, it does not raise
-        return [f"the database cannot be written: {_short(exc)}"]
-    found = []
+        found.append(exc.message)
+    except Exception as exc:
+        found.append(f"the database cannot be written: {_short(exc)}")
     try:
         await gw.store.read(lambda uow: uow.security.open_newest_sealed())
     except SealedDataError as exc:
         found.append(f"stored data cannot be opened with LIANXIN_DATA_KEYS: {exc.message}")
     except Exception as exc:
         found.append(f"the database cannot be read: {_short(exc)}")
-    lag = await asyncio.to_thread(schema_lag, gw.store.engine)
-    if lag is not None:
-        found.append(lag)
     return found
 
 

@@ -26,6 +26,7 @@ class WriteHealth:
     def __init__(self) -> None:
         self.refused_since: float | None = None
         self.reason = ""
+        self.refused_writes = 0  # since the process started
 
     @property
     def refusing(self) -> bool:
@@ -34,6 +35,7 @@ class WriteHealth:
 
     def failed(self, reason: str) -> None:
         """Remember a refused write; the first of a run is logged as an operational alert."""
+        self.refused_writes += 1
         if self.refused_since is None:
             self.refused_since = time.time()
             log.error("ALERT store_unavailable: the database refuses writes: %s", reason)

@@ -31,6 +31,7 @@ Watcher = Annotated[Principal, Depends(allow(Role.operator, Role.viewer))]
 async def metrics(gw: GatewayDep, _who: Watcher) -> Response:
     """Counters from this process; backlog, dead letters and agency states from the store."""
     seen = await gw.store.read(snapshot)
-    gw.metrics.store_refusing.set(int(gw.store.write_health.refusing))
+    health = gw.store.write_health
+    gw.metrics.store_writes(health.refusing, health.refused_writes)
     body = gw.metrics.exposition(seen, gw.dispatcher.breakers.states())
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -16,11 +16,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from alembic import command
 from pydantic import SecretStr
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from gateway.sealing import generate_data_key
+from gateway.store.migrate import alembic_config, upgrade
 from gateway.store.schema import work_orders
 from tests.conftest import POSTGRES_URL, Stack
 from tests.integration.api.helpers import order, wait_until
@@ -100,9 +102,20 @@ class TestFullDisk:
         for response in answers.values():
             if response.status_code == 503:
                 assert_refused_typed(response)
-        ready = httpx.get(f"{stack.url}/readyz")
-        assert ready.status_code == 503 and "refuses to write" in ready.json()["reason"]
-        assert "lianxin_store_refusing_writes 1.0" in httpx.get(f"{stack.url}/metrics").text
+        ready = wait_until(
+            lambda: (r := httpx.get(f"{stack.url}/readyz")).status_code == 503 and r,
+            timeout=5,
+            what="not ready while the disk is full",
+        )
+        assert "refuses to write" in ready.json()["reason"]
+        refused = sum(r.status_code == 503 for r in answers.values())
+        metrics = httpx.get(f"{stack.url}/metrics").text
+        counted = next(
+            line
+            for line in metrics.splitlines()
+            if line.startswith("lianxin_store_write_refusals_total ")
+        )
+        assert float(counted.split()[1]) >= refused
         filler.unlink()
         wait_until(lambda: httpx.get(f"{stack.url}/readyz").status_code == 200, what="ready")
         after = submit_many(stack.url, "AFTER", 3)
@@ -164,3 +177,25 @@ def read_only(database: str | None, on: bool) -> None:
         time.sleep(0.2)
     finally:
         admin.dispose()
+
+
+def test_an_unreachable_mqtt_broker_makes_the_gateway_not_ready(
+    make_stack: Callable[..., Stack],
+) -> None:
+    stack = make_stack(mqtt_url="mqtt://127.0.0.1:1")  # nothing listens on port 1
+    ready = httpx.get(f"{stack.url}/readyz")
+    assert ready.status_code == 503
+    assert any("MQTT broker" in reason for reason in ready.json()["reasons"])
+
+
+def test_a_schema_behind_the_code_makes_the_gateway_not_ready(
+    make_stack: Callable[..., Stack],
+) -> None:
+    stack = make_stack()
+    assert httpx.get(f"{stack.url}/readyz").status_code == 200
+    command.downgrade(alembic_config(stack.settings.database_url), "-1")
+    ready = httpx.get(f"{stack.url}/readyz")
+    assert ready.status_code == 503
+    assert any("database schema at" in reason for reason in ready.json()["reasons"])
+    upgrade(stack.settings.database_url)
+    assert httpx.get(f"{stack.url}/readyz").status_code == 200
