@@ -26,6 +26,7 @@ from gateway.store.migrate import alembic_config, upgrade
 from gateway.store.schema import work_orders
 from tests.conftest import POSTGRES_URL, Stack
 from tests.integration.api.helpers import order, wait_until
+from tests.integration.soap.test_hostile_xml import TRANSFER, signed
 
 
 def stored_flow_ids(database_url: str) -> set[str]:
@@ -151,6 +152,9 @@ class TestReadOnlyPostgres:
             answers = submit_many(stack.url, "RO", 5)
             for response in answers.values():
                 assert_refused_typed(response)
+            soap = httpx.post(f"{stack.url}/soap/police-110", content=signed(stack, TRANSFER))
+            assert soap.status_code == 503 and "store_unavailable" in soap.text
+            assert "soap:Server" in soap.text and int(soap.headers["retry-after"]) >= 1
             ready = httpx.get(f"{stack.url}/readyz")
             assert ready.status_code == 503 and "refuses to write" in ready.json()["reason"]
         finally:
