@@ -156,6 +156,7 @@ def gateway_env(
         "signing_keys": [generate_ed25519_key()],
         "data_keys": [generate_data_key()],
         "log_level": "WARNING",
+        "open_api": True,  # loopback benchmarks without tokens (serve refuses otherwise)
         **(extra or {}),
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIANXIN_")}

@@ -157,6 +157,11 @@ class MqttConnector:
         if reason >= 0x80:
             raise TransientDelivery(f"the broker refused the message (reason {reason})")
 
+    @property
+    def broker_connected(self) -> bool | None:
+        """True while connected to the broker; None before the connector was started."""
+        return None if self._loop is None else self._connected.is_set()
+
     async def listen(self, handler: InboundHandler, sign: Sign) -> None:
         """Receive updates until cancelled; each is acknowledged once applied or refused."""
         self._handler = handler

@@ -21,7 +21,6 @@ from connectors import soap_xml
 from gateway.domain.errors import InputError, LianxinError, UnknownAgency
 from gateway.mapping.payload import render_fields
 from gateway.mapping.profiles import AgencyProfile, SoapInbound
-from gateway.service.audit import digest
 from gateway.service.status_sync import AgencyMessageType, Caller, StatusSync, parse_data
 
 
@@ -74,7 +73,7 @@ class SoapEndpoint:
         try:
             envelope, rule, message = _parse(service, raw)
         except LianxinError as exc:  # refused before its signature could be checked
-            await self.sync.record_refusal(service.profile.id, None, exc, digest(raw))
+            self.sync.refuse_unauthenticated(service.profile.id, exc, raw)
             raise
         outcome = await self.sync.receive(
             service.profile.id,

@@ -32,6 +32,7 @@ from gateway.service.field_encryption import FieldCipher
 from gateway.service.intake import Intake
 from gateway.service.keyring import Configured, KeyRing
 from gateway.service.ports import BoardState, Connector, Listener, Poller
+from gateway.service.refusal_summary import RefusalSummary
 from gateway.service.status_sync import StatusSync
 from gateway.service.supervision import AutoSupervision
 from gateway.service.watch import DeadlineWatch
@@ -92,6 +93,8 @@ class Gateway:
         self._listeners.append(checkpointing)
         refresh = self.keyring.run(self.settings.key_refresh_interval)
         self._listeners.append(asyncio.create_task(refresh, name="lianxin-keyring"))
+        summaries = self.sync.refusals.run()
+        self._listeners.append(asyncio.create_task(summaries, name="lianxin-refusal-summary"))
         for name, connector in self.connectors.items():
             if isinstance(connector, Listener):
                 task = asyncio.create_task(
@@ -173,7 +176,8 @@ def bootstrap(
     dispatcher = Dispatcher(store, directory, wired, signers, limits, clock=clock, metrics=metrics)
     public_keys = [k.verifying_key().public_text() for k in own_keys]
     calendar = ChineseWorkdays(mappings.calendars)
-    sync = StatusSync(store, directory, verifiers, dispatcher.wake, clock, calendar)
+    refusals = RefusalSummary(store, clock, settings.refusal_summary_interval, metrics)
+    sync = StatusSync(store, directory, verifiers, dispatcher.wake, clock, calendar, refusals)
     watch = DeadlineWatch(
         store,
         directory,

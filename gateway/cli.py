@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
@@ -18,6 +20,9 @@ from gateway.cli_ops import add_verbs as add_ops_verbs
 from gateway.cli_personal import add_verbs as add_personal_data_verbs
 from gateway.cli_simulators import add_verbs as add_simulator_verbs
 from gateway.domain.errors import ConfigError, LianxinError
+
+if TYPE_CHECKING:
+    from gateway.settings import Settings
 
 GIL_SWITCH_INTERVAL = 0.001  # seconds; see _serve
 
@@ -48,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = verbs.add_parser("serve", help="run the gateway with settings from the environment")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8345)
+    serve.add_argument(
+        "--open-api",
+        action="store_true",
+        help="development only: serve without LIANXIN_API_TOKENS, every caller admin "
+        "(refused unless --host is a loopback address)",
+    )
     serve.set_defaults(run=_serve)
     audit = verbs.add_parser("audit", help="audit trail tools").add_subparsers(title="audit")
     verify = audit.add_parser("verify", help="check the whole hash chain")
@@ -100,6 +111,9 @@ def _serve(args: argparse.Namespace) -> int:
     from gateway.settings import Settings
 
     settings = Settings()
+    if args.open_api:
+        settings = settings.model_copy(update={"open_api": True})
+    closed_by_default(settings, args.host)
     install_log_masking()
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -119,6 +133,31 @@ def _serve(args: argparse.Namespace) -> int:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, **tls)
     return 0
+
+
+def closed_by_default(settings: Settings, host: str) -> None:
+    """Refuse to serve without API tokens, unless open_api is asked for on a loopback host."""
+    if settings.api_tokens:
+        return
+    if not settings.open_api:
+        raise ConfigError(
+            "LIANXIN_API_TOKENS is not set: refusing to serve a closed API with nobody "
+            "allowed in; configure tokens, or pass --open-api (development, loopback only)"
+        )
+    if not _loopback(host):
+        raise ConfigError(
+            f"--open-api (LIANXIN_OPEN_API) serves an API without tokens and is allowed on "
+            f"a loopback host only, not on '{host}'; configure LIANXIN_API_TOKENS"
+        )
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _certs_init(args: argparse.Namespace) -> int:

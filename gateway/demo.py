@@ -69,7 +69,8 @@ def _play(cast: Stage, timeout: float, workdir: Path) -> int:
         say(f"demo setting in {relative}: {change}")
     letter = cast.mayor.add(**MAYOR_LETTER)
     say(f"a citizen wrote letter {letter} to the mayor's mailbox (a pull board)")
-    with httpx.Client(base_url=cast.gateway_url, timeout=10) as client:
+    auth = {"Authorization": f"Bearer {cast.hotline_token}"}
+    with httpx.Client(base_url=cast.gateway_url, timeout=10, headers=auth) as client:
         say(cast.broker_note)
         scripted = DEMO_ORDERS + EMERGENCY_ORDERS + (UTILITY_ORDERS if cast.utilities else [])
         orders = _submit(client, say, _fresh(scripted))

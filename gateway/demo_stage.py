@@ -22,7 +22,7 @@ from connectors.simulators.utility import UtilitySimulator
 from gateway.api.app import create_app
 from gateway.demo_evidence import WITNESS_FILE
 from gateway.sealing import generate_data_key
-from gateway.settings import REPO_ROOT, Settings
+from gateway.settings import REPO_ROOT, ApiToken, Settings
 from gateway.signing import generate_ed25519_key, public_text_of
 
 TAX_SCRIPT = Script(
@@ -64,6 +64,7 @@ class Stage:
     utilities: dict[str, UtilitySimulator]
     broker_note: str
     mayor: PortalBoardSimulator
+    hotline_token: str = ""  # the demo's own API token (the API is closed without one)
 
 
 @contextmanager
@@ -110,6 +111,7 @@ def stage(workdir: Path) -> Iterator[Stage]:
         keys |= {agency: [public_text_of(key)] for agency, key in utility_keys.items()}
         mqtt_url, broker_note = _broker(stack, workdir)
         database_url = f"sqlite:///{workdir / 'lianxin.db'}"
+        hotline_token = secrets.token_urlsafe(32)
         settings = Settings(
             database_url=database_url,
             mappings_dir=demo_mappings(workdir),
@@ -118,6 +120,7 @@ def stage(workdir: Path) -> Iterator[Stage]:
             agency_keys=keys,
             signing_keys=[SecretStr(gateway_key)],
             data_keys=[SecretStr(generate_data_key())],
+            api_tokens={"demo-hotline": ApiToken(role="hotline", token=SecretStr(hotline_token))},
             poll_interval=0.5,
             mqtt_url=mqtt_url or "mqtt://127.0.0.1:1",
             mqtt_topic_prefix=f"lianxin-demo-{secrets.token_hex(3)}",
@@ -136,7 +139,16 @@ def stage(workdir: Path) -> Iterator[Stage]:
                 stack.callback(sim.stop)
                 utilities[agency] = sim
         yield Stage(
-            url, hotline, agencies, police, customs, database_url, utilities, broker_note, mayor
+            url,
+            hotline,
+            agencies,
+            police,
+            customs,
+            database_url,
+            utilities,
+            broker_note,
+            mayor,
+            hotline_token,
         )
 
 

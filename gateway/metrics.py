@@ -14,6 +14,9 @@ cluster reports the same numbers for them.
     lianxin_agency_paused{agency}              1 while an operator holds the agency
     lianxin_agency_disabled{agency}            1 after its endpoint answered 410
     lianxin_circuit_state{agency}              0 closed, 1 half-open (probing), 2 open
+    lianxin_unauthenticated_refusals_total{party,code}  refused before anyone was authenticated
+    lianxin_store_refusing_writes              1 while the database refuses writes
+    lianxin_store_write_refusals_total         writes the database refused
 """
 
 from __future__ import annotations
@@ -70,6 +73,23 @@ class PrometheusMetrics:
         self.circuit = Gauge(
             "lianxin_circuit_state", "0 closed, 1 half-open, 2 open", ["agency"], registry=r
         )
+        self.unauthenticated = Counter(
+            "lianxin_unauthenticated_refusals",
+            "Messages refused before their sender was authenticated (party 'unknown' if no agency)",
+            ["party", "code"],
+            registry=r,
+        )
+        self.store_refusing = Gauge(
+            "lianxin_store_refusing_writes",
+            "1 from a write the database refused until one goes through (alert on it)",
+            registry=r,
+        )
+        self.store_refusals = Counter(
+            "lianxin_store_write_refusals",
+            "Writes the database refused (disk full, read-only, unreachable)",
+            registry=r,
+        )
+        self._store_refusals_seen = 0
         self._scrape = threading.Lock()
 
     def attempt(self, agency: str, outcome: str, seconds: float) -> None:
@@ -78,6 +98,17 @@ class PrometheusMetrics:
         self.latency.labels(agency).observe(max(seconds, 0.0))
         if outcome == "retry":
             self.retries.labels(agency).inc()
+
+    def store_writes(self, refusing: bool, refused_so_far: int) -> None:
+        """Export the store's write health: the gauge, and the refusals counted so far."""
+        self.store_refusing.set(int(refusing))
+        if refused_so_far > self._store_refusals_seen:
+            self.store_refusals.inc(refused_so_far - self._store_refusals_seen)
+            self._store_refusals_seen = refused_so_far
+
+    def refused_unauthenticated(self, party: str, code: str) -> None:
+        """Count one unauthenticated refusal (the party is a known agency or 'unknown')."""
+        self.unauthenticated.labels(party, code).inc()
 
     def exposition(self, seen: StoreSnapshot, circuits: Mapping[str, int] | None = None) -> bytes:
         """The text format, with the gauges set from `seen` and the dispatcher's circuits."""

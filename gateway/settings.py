@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +39,18 @@ class Settings(BaseSettings):
         default_factory=dict, description="extra whpk_ keys per agency that verify its messages"
     )
     api_tokens: dict[str, ApiToken] = Field(
-        default_factory=dict, description="holder name → role and bearer token; empty: open API"
+        default_factory=dict, description="holder name → role and bearer token; empty: closed"
+    )
+    console_session_key: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="signs console session cookies; unset: random per process (sessions end "
+        "at a restart and are not shared between processes)",
+    )
+    open_api: bool = Field(
+        default=False,
+        description="development only: with no API tokens, every caller is admin; "
+        "`serve` allows it on a loopback host only",
     )
     agency_field_keys: dict[str, SecretStr] = Field(
         default_factory=dict,
@@ -47,6 +58,12 @@ class Settings(BaseSettings):
     )
     agency_secrets: dict[str, SecretStr] = Field(
         default_factory=dict, description="whsec_ shared secret per agency using v1 (HMAC)"
+    )
+    rate_limits: dict[str, str] = Field(
+        default_factory=dict,
+        description='per caller, e.g. {"anonymous": "600/minute", "agency:tax-12366": '
+        '"50/second"}; keys anonymous, agency, agency:<id>, hotline, admin, operator, '
+        "viewer; 'none' lifts one; unset keys keep their defaults",
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_header_bytes: int = Field(default=32_768, ge=4096, description="all request headers")
@@ -63,6 +80,12 @@ class Settings(BaseSettings):
         gt=0,
         description="longest a delivery attempt may take from its claim, below lease_seconds;"
         " default 3/4 of lease_seconds",
+    )
+    refusal_summary_interval: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="seconds: unauthenticated refusals are summarised on record once per party",
     )
     node_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     log_level: str = "INFO"
@@ -115,3 +138,11 @@ class Settings(BaseSettings):
                 f"({self.lease_seconds}): a delivery attempt must end while it holds its claim"
             )
         return self
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _limits_parse(cls, value: dict[str, str]) -> dict[str, str]:
+        from gateway.api.rate_limits import parse_limits  # the limiter's own parser
+
+        parse_limits(value)
+        return value

@@ -180,6 +180,7 @@ def make_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
             "agency_keys": {**pubs, **(more_keys or {})},
             "signing_keys": [SecretStr(gateway_key)],
             "poll_interval": 0.2,
+            "open_api": True,  # no tokens here: tests that need them pass api_tokens
         }
         settings = Settings(**{**values, **overrides})
         app = create_app(settings)

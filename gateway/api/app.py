@@ -8,9 +8,10 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from gateway.api import console, errors
+from gateway.api import console, errors, openapi
 from gateway.api.auth import TokenBook
 from gateway.api.limits import BodyLimit
+from gateway.api.rate_limits import RateLimits
 from gateway.api.routers import admin, evidence, health, inbound, metrics, soap, work_orders
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.settings import Settings
@@ -43,11 +44,15 @@ def create_app(
     )
     app.state.tokens = TokenBook(settings)
     errors.install(app)
+    openapi.install(app)
     routers = (work_orders, evidence, inbound, soap, health, admin, metrics)
     for router in (module.router for module in routers):
         app.include_router(router)
-    console.install(app)
+    key = settings.console_session_key
+    console.install(app, key.get_secret_value().encode() if key is not None else None)
     app.add_middleware(
         BodyLimit, max_bytes=settings.max_body_bytes, max_header_bytes=settings.max_header_bytes
     )
+    # added last, so it runs first: a caller past its limit costs no body reading at all
+    app.add_middleware(RateLimits, book=app.state.tokens, limits=settings.rate_limits)
     return app

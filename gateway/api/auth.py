@@ -6,7 +6,9 @@ A request carries `Authorization: Bearer <token>`. Tokens are compared as SHA-25
 with `hmac.compare_digest` against every configured token, so neither the comparison nor
 the number of holders leaks through timing. Agencies do not use tokens: their messages are
 signed (and, with mutual TLS, bound to their certificate). Without any token configured the
-API is open, for development only, and the gateway says so loudly at start-up.
+API is closed (every request 401), unless `open_api` is set for development: then it is
+open and the gateway says so loudly at start-up (`lianxin serve` allows that on loopback
+only).
 """
 
 from __future__ import annotations
@@ -56,16 +58,28 @@ class TokenBook:
             (hashlib.sha256(spec.token.get_secret_value().encode()).digest(), name, spec.role)
             for name, spec in settings.api_tokens.items()
         ]
-        if not self._holders:
+        self._open = not self._holders and settings.open_api
+        if self._open:
             log.warning("LIANXIN_API_TOKENS is not set: the API is open to anyone (development)")
+        elif not self._holders:
+            log.warning("LIANXIN_API_TOKENS is not set: every API request is refused")
 
     @property
     def open(self) -> bool:
-        """True when no token is configured."""
-        return not self._holders
+        """True when no token is configured and open_api allows an open API (development)."""
+        return self._open
+
+    def digest_of(self, name: str) -> tuple[bytes, Role] | None:
+        """The digest of `name`'s token and its role, or None when no such holder is left."""
+        for digest, holder, role in self._holders:
+            if holder == name:
+                return digest, Role(role)
+        return None
 
     def holder(self, token: str) -> Principal | None:
         """The holder of `token`, checked against every token in constant time."""
+        if not token:
+            return None
         offered = hashlib.sha256(token.encode()).digest()
         found = None
         for digest, name, role in self._holders:

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from gateway.domain.errors import LianxinError
+from gateway.domain.errors import LianxinError, StoreUnavailable
 
 log = logging.getLogger("lianxin.api")
 
@@ -27,7 +27,9 @@ async def _lianxin_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LianxinError)
     if exc.http_status >= 500:
         log.error("%s: %s", exc.code, exc.message)
-    return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.http_status)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, StoreUnavailable) else None
+    body = error_body(exc.code, exc.message, exc.details)
+    return JSONResponse(body, exc.http_status, headers=headers)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -50,8 +52,15 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
 
 
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    """A bug, not a refusal: still a typed JSON answer, never a dropped connection."""
+    log.error("unexpected %s", type(exc).__name__, exc_info=exc)
+    return JSONResponse(error_body("internal_error", "the gateway failed; see its log"), 500)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on `app`."""
+    app.add_exception_handler(Exception, _unexpected)
     app.add_exception_handler(LianxinError, _lianxin_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)

@@ -22,6 +22,8 @@
     ├── DeliveryError               one delivery attempt failed
     │   ├── TransientDelivery       worth retrying (5xx, 408/409/425/429, timeouts, refused)
     │   └── PermanentDelivery       retrying cannot help (other 4xx, 410 disables the endpoint)
+    ├── InputError › OutOfBounds    a value no column can hold (the store's last check, 422)
+    ├── StoreUnavailable            the database refuses writes or cannot be reached (503)
     ├── AuditError                  the audit trail cannot be written or does not verify
     │   ├── WitnessError            a witness could not keep a checkpoint (tried again later)
     │   ├── CheckpointTaken         another process sharing the database made that checkpoint
@@ -255,3 +257,23 @@ class SealedDataError(LianxinError):
 
     code = "sealed_data_unreadable"
     http_status = 500
+
+
+class OutOfBounds(InputError):
+    """A value the database cannot hold (too long, a NUL character, a number too large).
+
+    The wire models refuse such values first (`gateway/domain/bounds.py`); this is the
+    store's own refusal for any that get past them, so no input ever becomes a 500."""
+
+    code = "out_of_bounds"
+    http_status = 422
+
+
+class StoreUnavailable(LianxinError):
+    """The database refuses to write (disk full, read-only, unreachable): nothing was stored.
+
+    The caller should try again after `retry_after` seconds (sent as `Retry-After`)."""
+
+    code = "store_unavailable"
+    http_status = 503
+    retry_after = 30

@@ -15,6 +15,14 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from gateway.domain.bounds import (
+    HANDOFF_ID_MAX,
+    NO_CONTROL,
+    TEXT,
+    ExternalId,
+    ExternalRef,
+    OrderRef,
+)
 from gateway.domain.workorder import AwareDatetime, Strict, WorkOrderIn
 
 HOTLINE = "hotline"  # the party name of the hotline platform in handoffs and audit
@@ -99,12 +107,14 @@ class StatusUpdate(Strict):
     """A signed update from an agency about an order addressed to it."""
 
     type: Literal["status"] = "status"
-    order_id: str | None = Field(default=None, max_length=64)
-    flow_id: str | None = Field(default=None, max_length=64)
-    status: str = Field(min_length=1, max_length=64, description="the agency's own code or ours")
-    reason: str | None = Field(default=None, max_length=2000)
-    result: str | None = Field(default=None, max_length=20_000)
-    agency_ref: str | None = Field(default=None, max_length=64)
+    order_id: OrderRef | None = None
+    flow_id: ExternalRef | None = None
+    status: str = Field(
+        min_length=1, max_length=64, pattern=NO_CONTROL, description="the agency's own code or ours"
+    )
+    reason: str | None = Field(default=None, max_length=2000, pattern=TEXT)
+    result: str | None = Field(default=None, max_length=20_000, pattern=TEXT)
+    agency_ref: ExternalRef | None = None
     occurred_at: AwareDatetime = Field(
         description="the agency's own time: kept and shown, never used to decide legality"
     )
@@ -116,12 +126,20 @@ class StatusUpdate(Strict):
         "'assignment'); an older one is refused as superseded",
     )
     person: str | None = Field(
-        default=None, max_length=100, description="who did it (e.g. 签收人, 经办人, 反馈人)"
+        default=None,
+        max_length=100,
+        pattern=NO_CONTROL,
+        description="who did it (e.g. 签收人, 经办人, 反馈人)",
     )
     unit: str | None = Field(
-        default=None, max_length=200, description="the unit that did it (签收单位, 经办部门…)"
+        default=None,
+        max_length=200,
+        pattern=NO_CONTROL,
+        description="the unit that did it (签收单位, 经办部门…)",
     )
-    unit_code: str | None = Field(default=None, max_length=64, description="that unit's code")
+    unit_code: str | None = Field(
+        default=None, max_length=64, pattern=NO_CONTROL, description="that unit's code"
+    )
 
 
 class DeliveryReceipt(Strict):
@@ -129,8 +147,8 @@ class DeliveryReceipt(Strict):
     acknowledgement is not proof of receipt (an MQTT PUBACK only says the broker has it)."""
 
     type: Literal["receipt"]
-    handoff_id: str = Field(min_length=1, max_length=64)
-    agency_ref: str | None = Field(default=None, max_length=64)
+    handoff_id: str = Field(min_length=1, max_length=HANDOFF_ID_MAX, pattern=NO_CONTROL)
+    agency_ref: ExternalRef | None = None
 
 
 class TransferIn(Strict):
@@ -163,13 +181,13 @@ class HotlineEvent(Strict):
     """A hotline-side event about an order: a supplement, supervision, cancel, revisit result…"""
 
     type: HotlineEventType
-    event_id: str = Field(min_length=1, max_length=64, description="idempotency key")
+    event_id: ExternalId = Field(description="idempotency key")
     occurred_at: AwareDatetime
-    reason: str | None = Field(default=None, max_length=2000)
-    note: str | None = Field(default=None, max_length=20_000)
+    reason: str | None = Field(default=None, max_length=2000, pattern=TEXT)
+    note: str | None = Field(default=None, max_length=20_000, pattern=TEXT)
     satisfaction: int | None = Field(default=None, ge=1, le=5, description="revisit score 1–5")
-    flow_id: str | None = Field(
-        default=None, max_length=64, description="the hotline's own id, with 'accept'"
+    flow_id: ExternalId | None = Field(
+        default=None, description="the hotline's own id, with 'accept'"
     )
     extend_working_days: int | None = Field(
         default=None, ge=1, le=60, description="with 'approve_extension': working days added"

@@ -7,14 +7,22 @@ updates move its status. Fields holding a citizen's personal data carry
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.config import JsonDict
 
 from gateway.domain.assignments import Assignment
+from gateway.domain.bounds import (
+    NO_CONTROL,
+    TEXT,
+    AgencyId,
+    ExternalId,
+    ExternalRef,
+    Revision,
+    Timestamp,
+)
 from gateway.domain.states import Status
 
 PERSONAL: JsonDict = {"x-personal-data": True}
@@ -38,13 +46,7 @@ class Urgency(StrEnum):
     emergency = "emergency"
 
 
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("timestamp must carry a UTC offset, e.g. 2026-11-24T08:00:00+08:00")
-    return value
-
-
-AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+AwareDatetime = Timestamp  # aware, plausible offset, between 1970 and 9000 (bounds.py)
 
 
 class Strict(BaseModel):
@@ -64,7 +66,7 @@ class Coordinates(Strict):
 class Location(Strict):
     """Where the matter is: address, 6-digit administrative division code, optional point."""
 
-    address: str = Field(min_length=1, max_length=500)
+    address: str = Field(min_length=1, max_length=500, pattern=TEXT)
     division_code: str = Field(pattern=r"^\d{6}$", description="行政区划代码 (GB/T 2260)")
     coordinates: Coordinates | None = None
 
@@ -72,7 +74,7 @@ class Location(Strict):
 class Caller(Strict):
     """The citizen who called; every field is personal data."""
 
-    name: str | None = Field(default=None, max_length=100, json_schema_extra=PERSONAL)
+    name: str | None = Field(default=None, max_length=100, pattern=TEXT, json_schema_extra=PERSONAL)
     phone: str | None = Field(
         default=None, pattern=r"^\+?[0-9\-]{3,20}$", json_schema_extra=PERSONAL
     )
@@ -101,7 +103,7 @@ class Attachment(Strict):
             raise ValueError("an attachment name cannot be '.' or '..'")
         return value
 
-    media_type: str = Field(default="application/octet-stream", max_length=100)
+    media_type: str = Field(default="application/octet-stream", max_length=100, pattern=TEXT)
     size: int = Field(ge=0)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
@@ -117,24 +119,26 @@ class Deadlines(Strict):
 class WorkOrderIn(Strict):
     """A work order as the hotline platform submits it."""
 
-    flow_id: str = Field(min_length=1, max_length=64, description="hotline flow id (工单流水号)")
-    acceptance_no: str = Field(min_length=1, max_length=64, description="受理编号")
-    revision: int = Field(default=1, ge=1, description="bumped by the hotline on each change")
-    partner_ids: dict[str, str] = Field(
+    flow_id: ExternalId = Field(description="hotline flow id (工单流水号)")
+    acceptance_no: ExternalId = Field(description="受理编号")
+    revision: Revision = Field(default=1, description="bumped by the hotline on each change")
+    partner_ids: dict[AgencyId, ExternalRef] = Field(
         default_factory=dict, description="ids on partner systems by agency, e.g. 110's JJDBH"
     )
     category: Category
-    matter_code: str | None = Field(default=None, max_length=64, description="事项编码")
+    matter_code: ExternalRef | None = Field(default=None, description="事项编码")
     urgency: Urgency = Urgency.normal
-    title: str = Field(min_length=1, max_length=200)
-    content: str = Field(min_length=1, max_length=20_000)
+    title: str = Field(min_length=1, max_length=200, pattern=TEXT)
+    content: str = Field(min_length=1, max_length=20_000, pattern=TEXT)
     location: Location | None = None
     caller: Caller | None = None
     attachments: list[Attachment] = Field(default_factory=list, max_length=50)
     received_at: AwareDatetime
     due: Deadlines = Field(default_factory=Deadlines)
-    channel: str = Field(default="phone", max_length=32, description="intake channel")
-    route_to: list[str] | None = Field(
+    channel: str = Field(
+        default="phone", max_length=32, pattern=NO_CONTROL, description="intake channel"
+    )
+    route_to: list[AgencyId] | None = Field(
         default=None,
         max_length=10,
         description="agencies chosen by the operator; skips the catalogue when given",

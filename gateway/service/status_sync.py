@@ -19,6 +19,7 @@ from gateway.domain.errors import (
     CertificateRequired,
     InputError,
     LianxinError,
+    UnknownAgency,
 )
 from gateway.domain.ids import new_id
 from gateway.domain.messages import (
@@ -40,6 +41,7 @@ from gateway.service.directory import Directory
 from gateway.service.hotline_events import HotlineEvents
 from gateway.service.outbox import enqueue
 from gateway.service.ports import AuditEvent, Store, UnitOfWork
+from gateway.service.refusal_summary import UNKNOWN_PARTY, RefusalSummary
 from gateway.service.steps import OrderSteps, Outcome
 from gateway.signing import MessageVerifier
 
@@ -66,8 +68,10 @@ class StatusSync:
         wake: Callable[[], None],
         clock: Callable[[], float],
         calendar: WorkdayCalendar,
+        refusals: RefusalSummary | None = None,
     ) -> None:
         self.store = store
+        self.refusals = refusals or RefusalSummary(store, clock, interval=60.0)
         self.directory = directory
         self.verifiers = verifiers
         self.wake = wake
@@ -93,6 +97,7 @@ class StatusSync:
         """
         await self.admit(agency, caller, body)
         message: AgencyMessageType | None = None
+        verified = None
         try:
             urgent = self.directory.profile(agency).lane == Lane.emergency
             verified = self.verifiers[agency].verify(headers, body)
@@ -102,6 +107,9 @@ class StatusSync:
                 lambda uow: self._apply_message(uow, agency, verified.msg_id, parsed), urgent
             )
         except LianxinError as exc:
+            if verified is None:  # not signed by the agency: nothing permanent
+                self.refuse_unauthenticated(agency, exc, body)
+                raise
             order_id = message.order_id if isinstance(message, StatusUpdate) else None
             order_id = order_id or exc.details.get("order_id")  # found by flow id, then refused
             await self.record_refusal(agency, order_id, exc, digest(body))
@@ -110,11 +118,13 @@ class StatusSync:
         return outcome
 
     async def admit(self, agency: str, caller: Caller | None, body: bytes) -> None:
-        """Refuse, on record, a caller whose client certificate is not bound to `agency`."""
-        if caller is None:  # mutual TLS is not configured: signatures alone authenticate
-            return
+        """Refuse a message for an unknown agency, or from a caller whose client certificate
+        is not bound to `agency`: counted and summarised, never audited one by one."""
         try:
-            self.directory.profile(agency)
+            if agency not in self.directory.profiles:  # the answer names no other agency
+                raise UnknownAgency("no agency profile has that name")
+            if caller is None:  # mutual TLS is not configured: signatures alone authenticate
+                return
             if caller.certificate is None:
                 raise CertificateRequired("this endpoint requires an agency client certificate")
             if caller.agency != agency:
@@ -124,8 +134,13 @@ class StatusSync:
                     certificate=caller.certificate,
                 )
         except LianxinError as exc:
-            await self.record_refusal(agency, None, exc, digest(body))
+            self.refuse_unauthenticated(agency, exc, body)
             raise
+
+    def refuse_unauthenticated(self, agency: str, exc: LianxinError, body: bytes) -> None:
+        """Count a refusal of a message nobody authenticated (see refusal_summary)."""
+        party = agency if agency in self.directory.profiles else UNKNOWN_PARTY
+        self.refusals.note(party, exc.code, digest(body))
 
     async def accept_pulled(
         self,

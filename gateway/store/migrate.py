@@ -6,6 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
 
 from gateway.store.sql import normalise_url
 
@@ -23,3 +26,13 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str) -> None:
     """Apply every migration not yet applied to `url`."""
     command.upgrade(alembic_config(url), "head")
+
+
+def schema_lag(engine: Engine) -> str | None:
+    """Why the database's schema is not the one this code expects, or None when it is."""
+    expected = set(ScriptDirectory.from_config(alembic_config(str(engine.url))).get_heads())
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    if current == expected:
+        return None
+    return f"database schema at {sorted(current) or 'none'}, this code expects {sorted(expected)}"

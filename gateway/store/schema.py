@@ -1,4 +1,7 @@
-"""Tables, as SQLAlchemy Core metadata; Alembic migrations create them."""
+"""Tables, as SQLAlchemy Core metadata; Alembic migrations create them.
+
+Column sizes come from `gateway/domain/bounds.py`, as do the API models' limits.
+"""
 
 from __future__ import annotations
 
@@ -19,18 +22,26 @@ from sqlalchemy import (
     text,
 )
 
+from gateway.domain.bounds import (
+    AGENCY_ID_MAX,
+    AGENCY_REF_MAX,
+    FLOW_ID_MAX,
+    MESSAGE_ID_MAX,
+    ORDER_ID_MAX,
+)
+
 metadata = MetaData()
 OPEN_STATES = "state IN ('pending', 'in_flight')"  # handoffs not yet delivered or dead
 
 work_orders = Table(
     "work_orders",
     metadata,
-    Column("id", String(40), primary_key=True),
-    Column("origin", String(50), nullable=False),
-    Column("flow_id", String(64), nullable=False),
+    Column("id", String(ORDER_ID_MAX), primary_key=True),
+    Column("origin", String(AGENCY_ID_MAX), nullable=False),
+    Column("flow_id", String(FLOW_ID_MAX), nullable=False),
     Column("revision", Integer, nullable=False),
     Column("status", String(32), nullable=False),
-    Column("lead_agency", String(50)),
+    Column("lead_agency", String(AGENCY_ID_MAX)),
     Column("document", Text, nullable=False),
     Column("last_update_at", Float, nullable=False),
     Column("created_at", Float, nullable=False),
@@ -43,9 +54,9 @@ handoffs = Table(
     Column(
         "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     ),
-    Column("id", String(40), nullable=False, unique=True),
-    Column("order_id", String(40), nullable=False),
-    Column("agency", String(50), nullable=False),
+    Column("id", String(ORDER_ID_MAX), nullable=False, unique=True),
+    Column("order_id", String(ORDER_ID_MAX), nullable=False),
+    Column("agency", String(AGENCY_ID_MAX), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("lane", String(16), nullable=False),
     Column("body", LargeBinary, nullable=False),
@@ -58,7 +69,7 @@ handoffs = Table(
     Column("claim", String(32)),  # token of the claim in force: fences outcomes (fence.py)
     Column("last_error", Text),
     Column("last_status", Integer),
-    Column("agency_ref", String(64)),
+    Column("agency_ref", String(AGENCY_REF_MAX)),
     Column("created_at", Float, nullable=False),
     Column("delivered_at", Float),
     # claims read one agency and lane at a time in (next_attempt_at, seq) order, and stop
@@ -78,15 +89,15 @@ handoffs = Table(
 inbound_messages = Table(
     "inbound_messages",
     metadata,
-    Column("party", String(50), primary_key=True),
-    Column("message_id", String(160), primary_key=True),
+    Column("party", String(AGENCY_ID_MAX), primary_key=True),
+    Column("message_id", String(MESSAGE_ID_MAX), primary_key=True),
     Column("received_at", Float, nullable=False),
 )
 
 agency_state = Table(
     "agency_state",
     metadata,
-    Column("agency", String(50), primary_key=True),
+    Column("agency", String(AGENCY_ID_MAX), primary_key=True),
     Column("disabled", Boolean, nullable=False, default=False),  # the endpoint answered 410
     Column("reason", Text),
     Column("paused", Boolean, nullable=False, default=False, server_default=false()),  # by hand
@@ -97,7 +108,7 @@ agency_state = Table(
 agency_standing = Table(
     "agency_standing",
     metadata,
-    Column("agency", String(50), primary_key=True),
+    Column("agency", String(AGENCY_ID_MAX), primary_key=True),
     Column("announced", String(16), nullable=False),  # ok | failing | disabled | resumed
     Column("failures", Integer, nullable=False),  # in a row, since the last delivery
     Column("failing_since", Float),  # the first of those failures; NULL after a delivery
@@ -114,9 +125,9 @@ audit_log = Table(
     ),
     Column("at_us", BigInteger, nullable=False),
     Column("event", String(40), nullable=False),
-    Column("order_id", String(40)),
-    Column("handoff_id", String(40)),
-    Column("party", String(50)),
+    Column("order_id", String(ORDER_ID_MAX)),
+    Column("handoff_id", String(ORDER_ID_MAX)),
+    Column("party", String(AGENCY_ID_MAX)),
     Column("payload_digest", String(64)),
     Column("signature", Text),
     Column("detail", Text, nullable=False),
@@ -162,7 +173,7 @@ audit_checkpoints = Table(  # signed checkpoints of the chain (gateway/service/c
 poll_cursors = Table(
     "poll_cursors",
     metadata,
-    Column("party", String(50), primary_key=True),
+    Column("party", String(AGENCY_ID_MAX), primary_key=True),
     Column("cursor", String(200), nullable=False),
     Column("updated_at", Float, nullable=False),
 )
@@ -170,10 +181,10 @@ poll_cursors = Table(
 watches = Table(
     "watches",
     metadata,
-    Column("order_id", String(40), primary_key=True),
+    Column("order_id", String(ORDER_ID_MAX), primary_key=True),
     Column("kind", String(24), primary_key=True),  # acknowledge | resolve | emergency_ack
     Column("level", String(16), primary_key=True),  # yellow | red | escalation
-    Column("agency", String(50), primary_key=True),  # "" when about the order as a whole
+    Column("agency", String(AGENCY_ID_MAX), primary_key=True),  # "" when about the order as a whole
     Column("due_at", Float, nullable=False),
     Column("state", String(16), nullable=False),  # armed | fired | settled
     Column("fired_at", Float),
@@ -183,7 +194,7 @@ watches = Table(
 signing_keys = Table(
     "signing_keys",
     metadata,
-    Column("owner", String(50), primary_key=True),  # "self" or an agency id
+    Column("owner", String(AGENCY_ID_MAX), primary_key=True),  # "self" or an agency id
     Column("key_id", String(16), primary_key=True),
     Column("scheme", String(8), nullable=False),
     Column("material", Text),  # an agency's key text; ours sealed; NULL for a configured key
@@ -191,4 +202,18 @@ signing_keys = Table(
     Column("created_at", Float, nullable=False),
     Column("retire_at", Float),
     Column("retired_at", Float),
+)
+
+console_revocations = Table(
+    "console_revocations",
+    metadata,
+    Column("nonce", String(64), primary_key=True),  # of a console session ended by logout
+    Column("expires_at", Float, nullable=False),  # when the session would have ended anyway
+)
+
+readiness_probes = Table(
+    "readiness_probes",
+    metadata,
+    Column("node", String(80), primary_key=True),
+    Column("at", Float, nullable=False),  # rewritten by /readyz: the database takes writes
 )

@@ -26,6 +26,7 @@ from gateway.sealing import ephemeral_keyring
 from gateway.service.audit import GENESIS, ChainRow, StoredEntries
 from gateway.service.ports import AuditRecord, DataCipher, UnitOfWork
 from gateway.store.activity import SqlActivity
+from gateway.store.db_errors import WriteHealth, translated
 from gateway.store.keys import SqlKeys
 from gateway.store.plain import driver_cursor
 from gateway.store.repositories import (
@@ -38,6 +39,7 @@ from gateway.store.repositories import (
 )
 from gateway.store.retention import SqlRetention
 from gateway.store.schema import audit_head
+from gateway.store.security import SqlSecurity
 from gateway.store.standings import SqlStandings
 from gateway.store.watches import SqlWatches
 from gateway.store.writer import Job, More, PriorityWriter
@@ -67,6 +69,7 @@ class SqlUnitOfWork:
         self.keys = SqlKeys(conn)
         self.retention = SqlRetention(conn)
         self.activity = SqlActivity(conn)
+        self.security = SqlSecurity(conn, cipher)
 
 
 def normalise_url(url: str) -> str:
@@ -118,6 +121,7 @@ class SqlStore:
         group_budget: float = GROUP_BUDGET,
     ) -> None:
         self.group_budget = group_budget
+        self.write_health = WriteHealth()  # readiness and the alert log read it
         self.cipher: DataCipher = cipher or ephemeral_keyring()
         self.url = normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
@@ -136,13 +140,15 @@ class SqlStore:
         `audited` (appends no audit entry: a claim) skips the audit head's lock.
         """
         unit = _Unit(work, audited)
-        return await asyncio.wrap_future(self._writer.submit(unit, urgent=urgent))
+        with translated(self.write_health):
+            return await asyncio.wrap_future(self._writer.submit(unit, urgent=urgent))
 
     async def read(self, work: Callable[[UnitOfWork], T]) -> T:
         """Run a read-only `work` (SQLite reads share the writer thread: they are short)."""
-        if not self.is_sqlite:
-            return await asyncio.to_thread(self.run_sync, work, False)
-        return await asyncio.wrap_future(self._writer.submit(_Unit(work)))
+        with translated():
+            if not self.is_sqlite:
+                return await asyncio.to_thread(self.run_sync, work, False)
+            return await asyncio.wrap_future(self._writer.submit(_Unit(work)))
 
     def _run_group(self, first: Job, more: More) -> None:
         """Run `first` and the jobs queued behind it in one transaction (group commit).

@@ -35,6 +35,8 @@ class GatewayProcess:
             self.env[f"LIANXIN_{name.upper()}"] = text
         # a deployment keeps its data key across restarts (lianxin serve requires one)
         self.env.setdefault("LIANXIN_DATA_KEYS", json.dumps([generate_data_key()]))
+        if "LIANXIN_API_TOKENS" not in self.env:  # serve is closed without tokens
+            self.env.setdefault("LIANXIN_OPEN_API", "true")
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -77,6 +77,8 @@ class MemoryState:
     cursors: dict[str, str] = field(default_factory=dict)
     watches: dict[WatchKey, WatchRow] = field(default_factory=dict)
     keys: dict[tuple[str, str], KeyRecord] = field(default_factory=dict)
+    revoked_sessions: dict[str, float] = field(default_factory=dict)  # nonce → expires_at
+    probes: dict[str, float] = field(default_factory=dict)  # node → last probe
 
     def copy(self) -> MemoryState:
         """New containers over the same (immutable) rows: what one unit of work changes."""

@@ -18,6 +18,7 @@ from tests.fakes.audit import MemoryActivity, MemoryAuditLog
 from tests.fakes.handoffs import MemoryHandoffs
 from tests.fakes.keys import MemoryKeys, MemoryRetention
 from tests.fakes.orders import MemoryCursors, MemoryInbound, MemoryOrders
+from tests.fakes.security import MemorySecurity
 from tests.fakes.state import MemoryState
 from tests.fakes.watches import MemoryWatches
 
@@ -39,6 +40,7 @@ class MemoryUnitOfWork:
         self.keys = MemoryKeys(state)
         self.retention = MemoryRetention(state)
         self.activity = MemoryActivity(state)
+        self.security = MemorySecurity(state)
 
 
 class MemoryStore:

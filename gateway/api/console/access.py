@@ -7,6 +7,7 @@ before anything else is read from the form.
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -40,14 +41,31 @@ def keys(request: Request) -> SessionKeys:
 
 
 async def looker(request: Request) -> Session:
-    """The logged-in session (any console role); the login page when there is none."""
-    session = keys(request).open(request.cookies.get(SESSION_COOKIE))
+    """The logged-in session (any console role); the login page when there is none, when it
+    was logged out, or when its token was removed or replaced or its role changed."""
+    session = await current_session(request)
     if session is None or session.role not in LOOKERS:
         raise LoginRequired
     request.state.console_session = session
     request.state.console_csrf = keys(request).csrf(session.nonce)
     request.state.console_can_act = session.role in ACTORS
     return session
+
+
+async def current_session(request: Request) -> Session | None:
+    """The cookie's session if it is still good: signed, unexpired, its token and role still
+    configured, and not logged out (checked in the database, shared by every process)."""
+    session = keys(request).open(request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        return None
+    held = request.app.state.tokens.digest_of(session.name)
+    if held is None or held[1].value != session.role:
+        return None
+    if not hmac.compare_digest(keys(request).fingerprint(held[0]), session.token):
+        return None
+    store = request.app.state.gateway.store
+    revoked = await store.read(lambda uow: uow.security.session_revoked(session.nonce))
+    return None if revoked else session
 
 
 async def actor(request: Request) -> Form:

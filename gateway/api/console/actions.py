@@ -5,13 +5,13 @@ each action is audited under the name of the token holder who logged in."""
 from __future__ import annotations
 
 import threading
+import time
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import RedirectResponse
 
-from gateway.api.auth import OPEN
 from gateway.api.console.access import LOOKERS, Form, actor, keys, read_form
 from gateway.api.console.filters import Selection, replay_page, selection
 from gateway.api.console.render import ConsoleRoute, page
@@ -32,18 +32,20 @@ NOT_FOR_CONSOLE = "此令牌不能登录控制台 This token's role cannot use t
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    """Trade a pasted API token for a session cookie (or enter, when no token is configured)."""
+    """Trade a pasted API token for a session cookie; an empty or unknown token never enters."""
     fields = await read_form(request)
     if not keys(request).csrf_ok(request.cookies.get(LOGIN_COOKIE), fields.get("csrf")):
         raise Forbidden("the login form has expired: reload the page and try again")
     book = request.app.state.tokens
-    holder = OPEN if book.open else book.holder(fields.get("token", "").strip())
+    holder = book.holder(fields.get("token", "").strip())  # even when the API is open
     if holder is None or holder.role.value not in LOOKERS:
         request.state.console_csrf = fields.get("csrf", "")  # the form stays usable
         if holder is None:
             return page(request, "login.html", 401, problem=REFUSED)
         return page(request, "login.html", 403, problem=NOT_FOR_CONSOLE)
-    _session, cookie = keys(request).issue(holder.name, holder.role.value)
+    held = book.digest_of(holder.name)
+    digest = held[0] if held is not None else b""
+    _session, cookie = keys(request).issue(holder.name, holder.role.value, digest)
     response = RedirectResponse("/admin/deliveries", 303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -59,12 +61,16 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
-    """End the session (the cookie is dropped; it also ends by itself at its expiry)."""
+async def logout(request: Request, gw: GatewayDep) -> Response:
+    """End the session at once: its nonce is revoked in the database, so a copy of the
+    cookie is refused by every process sharing it, and the cookie is dropped."""
     session = keys(request).open(request.cookies.get(SESSION_COOKIE))
     fields = await read_form(request)
     if session is not None and not keys(request).csrf_ok(session.nonce, fields.get("csrf")):
         raise Forbidden("the form did not come from this console: reload it")
+    if session is not None:
+        ended, expires, now = session.nonce, session.expires, time.time()
+        await gw.store.write(lambda uow: uow.security.revoke_session(ended, expires, now))
     response = RedirectResponse("/admin/login", 303)
     response.delete_cookie(SESSION_COOKIE, path="/admin")
     return response

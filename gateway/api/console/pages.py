@@ -9,11 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from gateway.api.console.access import keys, looker
+from gateway.api.console.access import current_session, keys, looker
 from gateway.api.console.chain import chain_status
 from gateway.api.console.filters import agency_names, replay_page, selection
 from gateway.api.console.render import ConsoleRoute, page
-from gateway.api.console.session import LOGIN_COOKIE, LOGIN_SECONDS, SESSION_COOKIE, Session
+from gateway.api.console.session import LOGIN_COOKIE, LOGIN_SECONDS, Session
 from gateway.api.deps import gateway
 from gateway.api.health_view import agency_health
 from gateway.bootstrap import Gateway
@@ -43,7 +43,7 @@ async def home() -> Response:
 @router.get("/login")
 async def login_form(request: Request) -> Response:
     """The login page, with a pre-login nonce cookie for its CSRF token."""
-    if keys(request).open(request.cookies.get(SESSION_COOKIE)) is not None:
+    if await current_session(request) is not None:  # a logged-out cookie stays out
         return RedirectResponse("/admin/deliveries", 303)
     nonce = secrets.token_urlsafe(16)
     request.state.console_csrf = keys(request).csrf(nonce)

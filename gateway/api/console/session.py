@@ -1,9 +1,12 @@
 """Console sessions: a signed, HttpOnly, SameSite=Strict cookie, and CSRF tokens for forms.
 
-The cookie holds who logged in (the token holder's name and role), when the session ends
-and a random nonce, signed with HMAC-SHA256 under a key made at random when the process
-starts: nothing is stored server-side, a restart logs everyone out, and a cookie cannot be
-forged or extended without the key. The API token itself is never put in the cookie.
+The cookie holds who logged in (the token holder's name and role), when the session ends,
+a random nonce and a fingerprint of the token used (HMAC of its digest, never the token),
+signed with HMAC-SHA256 under `LIANXIN_CONSOLE_SESSION_KEY` (random per process when unset,
+with a warning): a cookie cannot be forged or extended without the key, and with the key
+in settings restarts and several processes keep sessions. A session ends at once when
+its holder logs out (the nonce is revoked in the database, for every process), or when
+its token is removed or replaced or its role changes (the fingerprint no longer matches).
 
 Every POST form carries a CSRF token, HMAC(key, nonce): the nonce of the session, or, on
 the login form, of a short-lived pre-login cookie. A cross-site page can neither read the
@@ -34,6 +37,7 @@ class Session:
     role: str
     expires: float
     nonce: str
+    token: str = ""  # fingerprint of the token the session was opened with
 
 
 class SessionKeys:
@@ -43,11 +47,14 @@ class SessionKeys:
         self._key = key or secrets.token_bytes(32)
         self.lifetime = lifetime
 
-    def issue(self, name: str, role: str, now: float | None = None) -> tuple[Session, str]:
+    def issue(
+        self, name: str, role: str, token_digest: bytes = b"", now: float | None = None
+    ) -> tuple[Session, str]:
         """A new session for `name` and its signed cookie value."""
         at = time.time() if now is None else now
-        session = Session(name, role, at + self.lifetime, secrets.token_urlsafe(16))
-        fields = {"n": name, "r": role, "x": session.expires, "c": session.nonce}
+        fingerprint = self.fingerprint(token_digest)
+        session = Session(name, role, at + self.lifetime, secrets.token_urlsafe(16), fingerprint)
+        fields = {"n": name, "r": role, "x": session.expires, "c": session.nonce, "t": fingerprint}
         payload = base64.urlsafe_b64encode(json.dumps(fields).encode()).decode().rstrip("=")
         return session, f"{payload}.{self._mac('session', payload)}"
 
@@ -60,11 +67,21 @@ class SessionKeys:
             return None
         try:
             fields = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-            session = Session(str(fields["n"]), str(fields["r"]), float(fields["x"]), fields["c"])
+            session = Session(
+                str(fields["n"]),
+                str(fields["r"]),
+                float(fields["x"]),
+                str(fields["c"]),
+                str(fields.get("t", "")),
+            )
         except (ValueError, KeyError, TypeError):
             return None
         at = time.time() if now is None else now
         return session if session.expires > at else None
+
+    def fingerprint(self, token_digest: bytes) -> str:
+        """What a cookie carries of its token: an HMAC of the token's digest under the key."""
+        return self._mac("token", token_digest.hex())[:32]
 
     def csrf(self, nonce: str) -> str:
         """The CSRF token that forms of the holder of `nonce` carry."""

@@ -17,6 +17,7 @@ from gateway.api.auth import Principal, Role, allow
 from gateway.api.deps import gateway
 from gateway.api.health_view import agency_health
 from gateway.bootstrap import Gateway
+from gateway.domain.bounds import AGENCY_ID_MAX, HANDOFF_ID_MAX, NO_CONTROL, OWN_ID, TEXT
 from gateway.domain.errors import InputError
 from gateway.service import health, pausing, replay
 from gateway.service.ports import AgencyState, DeadLetter, DeadLetterFilter
@@ -32,10 +33,10 @@ class ReplayRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    agency: str | None = Field(default=None, max_length=50)
+    agency: str | None = Field(default=None, max_length=AGENCY_ID_MAX, pattern=NO_CONTROL)
     since: AwareDatetime | None = None
     until: AwareDatetime | None = None
-    handoff_ids: list[Annotated[str, Field(max_length=40)]] = Field(
+    handoff_ids: list[Annotated[str, Field(max_length=HANDOFF_ID_MAX, pattern=OWN_ID)]] = Field(
         default_factory=list, max_length=10_000
     )
     dry_run: bool
@@ -68,7 +69,7 @@ async def deliveries(
     gw: GatewayDep,
     _who: Watcher,
     state: Annotated[str, Query(max_length=16)] = "dead",
-    agency: Annotated[str | None, Query(max_length=50)] = None,
+    agency: Annotated[str | None, Query(max_length=AGENCY_ID_MAX, pattern=NO_CONTROL)] = None,
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=replay.LIST_LIMIT)] = 100,
@@ -137,7 +138,7 @@ class PauseRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(default="paused by an operator", max_length=500)
+    reason: str = Field(default="paused by an operator", max_length=500, pattern=TEXT)
 
 
 def _state(state: AgencyState) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from gateway.api.deps import gateway
+from gateway.api.readiness import problems
 from gateway.bootstrap import Gateway
 
 router = APIRouter(tags=["operations"])
@@ -20,15 +21,21 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The database answers and the dispatcher runs")
+@router.get(
+    "/readyz",
+    summary="Ready to work: database writable and current, data keys right, brokers reachable",
+    responses={503: {"description": "not ready; `reasons` says why"}},
+)
 async def readyz(gw: GatewayDep) -> JSONResponse:
-    """503 until the store answers and delivery is running."""
+    """200 with the outbox's counts when ready; 503 with every reason when not."""
+    reasons = await problems(gw)
+    if reasons:
+        body = {"status": "unavailable", "reason": reasons[0], "reasons": reasons}
+        return JSONResponse(body, 503, headers={"Retry-After": "5"})
     try:
         counts = await gw.store.read(lambda uow: uow.handoffs.count_by_state())
-    except Exception as exc:  # readiness reports, it does not raise
+    except Exception as exc:  # went away between the checks and now
         return JSONResponse({"status": "unavailable", "reason": str(exc)[:200]}, 503)
-    if not gw.running:
-        return JSONResponse({"status": "unavailable", "reason": "dispatcher not running"}, 503)
     return JSONResponse({"status": "ready", "handoffs": counts})
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from connectors import soap_xml
 from gateway.api.deps import caller, gateway
 from gateway.bootstrap import Gateway
-from gateway.domain.errors import LianxinError
+from gateway.domain.errors import LianxinError, StoreUnavailable
 from gateway.service.status_sync import Caller
 
 router = APIRouter(prefix="/soap", tags=["agencies"])
@@ -38,4 +38,5 @@ async def call(
 ) -> Response:
     """Apply the call; a SOAP Fault with a 4xx for anything refused."""
     answer = await gw.soap.handle(agency, await request.body(), peer)
-    return Response(answer.content, answer.status, media_type=XML)
+    retry = {"Retry-After": str(StoreUnavailable.retry_after)} if answer.status == 503 else None
+    return Response(answer.content, answer.status, headers=retry, media_type=XML)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Path, Response
 
 from gateway.api.auth import READERS, Principal, Role, allow
 from gateway.api.deps import gateway
 from gateway.bootstrap import Gateway
+from gateway.domain.bounds import ORDER_ID_MAX, OWN_ID
 from gateway.domain.messages import HotlineEvent
 from gateway.domain.workorder import Urgency, WorkOrderIn
 from gateway.service.queries import order_timeline
@@ -17,6 +18,9 @@ router = APIRouter(prefix="/v1/work-orders", tags=["work orders"])
 GatewayDep = Annotated[Gateway, Depends(gateway)]
 Submitter = Annotated[Principal, Depends(allow(Role.hotline))]
 Reader = Annotated[Principal, Depends(allow(*READERS))]
+OrderId = Annotated[
+    str, Path(min_length=1, max_length=ORDER_ID_MAX, pattern=OWN_ID, description="wo_…")
+]
 
 
 @router.post("", status_code=202, summary="Submit a work order (idempotent on flow_id + revision)")
@@ -45,14 +49,14 @@ async def submit(
 
 
 @router.get("/{order_id}", summary="A work order's state and the timeline of every handoff")
-async def show(order_id: str, gw: GatewayDep, _who: Reader) -> dict[str, Any]:
+async def show(order_id: OrderId, gw: GatewayDep, _who: Reader) -> dict[str, Any]:
     """The order, each handoff's delivery state, and every audit step."""
     return await gw.store.read(lambda uow: order_timeline(uow, order_id))
 
 
 @router.post("/{order_id}/events", summary="A hotline-side event: supplement, supervise, cancel…")
 async def post_event(
-    order_id: str, event: HotlineEvent, gw: GatewayDep, _who: Submitter
+    order_id: OrderId, event: HotlineEvent, gw: GatewayDep, _who: Submitter
 ) -> dict[str, Any]:
     """Apply the event through the state machine and tell the agencies."""
     outcome = await gw.sync.hotline_event(order_id, event)

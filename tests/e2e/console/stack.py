@@ -84,7 +84,10 @@ def order(flow_id: str, title: str, **changes: Any) -> dict[str, Any]:
 
 @contextmanager
 def console_stack(
-    database_url: str, api_tokens: dict[str, str] | None = None
+    database_url: str,
+    api_tokens: dict[str, str] | None = None,
+    open_api: bool = False,
+    session_key: str | None = None,
 ) -> Iterator[ConsoleStack]:
     """Start the simulators and the gateway; stop everything afterwards."""
     held = api_tokens if api_tokens is not None else tokens()
@@ -109,6 +112,8 @@ def console_stack(
             signing_keys=[SecretStr(gateway_key)],
             data_keys=[SecretStr(generate_data_key())],
             api_tokens=_book(held),
+            open_api=open_api,
+            console_session_key=SecretStr(session_key) if session_key else None,
             poll_interval=0.2,
             mqtt_topic_prefix=f"lianxin-console-{secrets.token_hex(4)}",
             mqtt_session_expiry=60,

@@ -155,14 +155,16 @@ def test_the_audit_page_says_verified_then_names_the_entry_that_was_altered(
     assert "已损坏 broken" in broken and 'id="broken-at">2<' in broken
 
 
-def test_without_tokens_the_login_page_says_the_api_is_open(tmp_path: Path) -> None:
-    with console_stack(f"sqlite:///{tmp_path / 'open.db'}", api_tokens={}) as stack:
+def test_an_open_api_still_takes_no_empty_token_at_the_console(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'open.db'}"
+    with console_stack(db, api_tokens={}, open_api=True) as stack:
         client = httpx.Client(base_url=stack.url)
         form = client.get("/admin/login")
-        assert "Open API mode" in form.text and 'id="token"' not in form.text
-        entered = client.post("/admin/login", data={"csrf": csrf_of(form.text)})
-        assert entered.status_code == 303
-        assert "anonymous" in client.get("/admin/deliveries").text
+        assert "Open API mode" in form.text and 'id="token"' in form.text
+        for offered in ({}, {"token": ""}, {"token": "   "}):
+            entered = client.post("/admin/login", data={"csrf": csrf_of(form.text), **offered})
+            assert entered.status_code == 401, offered
+        assert client.get("/admin/deliveries", follow_redirects=False).status_code != 200
 
 
 def test_the_failed_list_pages_back_fifty_at_a_time(stack: ConsoleStack) -> None:

@@ -110,7 +110,7 @@ def test_a_ten_megabyte_body_is_a_413(stack: Stack, client: httpx.Client) -> Non
     assert count(stack, work_orders) == 0
 
 
-def test_a_forged_signature_is_a_401_audited_and_not_applied(
+def test_a_forged_signature_is_a_401_counted_not_audited_and_not_applied(
     stack: Stack,
     client: httpx.Client,
 ) -> None:
@@ -120,7 +120,9 @@ def test_a_forged_signature_is_a_401_audited_and_not_applied(
     )
     assert (forged.status_code, error_of(forged)) == (401, "invalid_signature")
     assert client.get(f"/v1/work-orders/{order_id}").json()["status"] == "dispatched"
-    assert count(stack, audit_log, audit_log.c.event == "refused") == 1
+    assert count(stack, audit_log, audit_log.c.event == "refused") == 0, "unauthenticated"
+    metric = 'lianxin_unauthenticated_refusals_total{code="invalid_signature",party="tax-12366"}'
+    assert f"{metric} 1.0" in client.get("/metrics").text
 
 
 def test_a_stale_signature_is_a_401(stack: Stack, client: httpx.Client) -> None:

@@ -33,6 +33,7 @@ def mtls(database_url: str, mtls_pki: Pki, tmp_path: Path) -> Iterator[Secured]:
         "mqtt_url": MQTT_URL,
         "mqtt_topic_prefix": f"lianxin-test-{secrets.token_hex(4)}",
         "poll_interval": 0.2,
+        "refusal_summary_interval": 0.3,
         "tls_cert": str(mtls_pki.issued.server_cert),
         "tls_key": str(mtls_pki.issued.server_key),
         "tls_client_ca": str(mtls_pki.issued.ca),

@@ -102,6 +102,24 @@ def refusals(database_url: str, code: str | None = None) -> list[dict[str, Any]]
     return [entry for entry in entries if code is None or entry["code"] == code]
 
 
+def summarised(database_url: str, code: str, timeout: float = 10.0) -> list[str]:
+    """The parties of `refusals_summarised` entries counting `code`, once one is written."""
+
+    def parties() -> list[str]:
+        rows = _query(
+            database_url,
+            select(audit_log.c.party, audit_log.c.detail)
+            .where(audit_log.c.event == "refusals_summarised")
+            .order_by(audit_log.c.seq),
+        )
+        return [party for party, detail in rows if code in json.loads(detail)["codes"]]
+
+    deadline = time.monotonic() + timeout
+    while not (found := parties()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return found
+
+
 def inbound_count(database_url: str) -> int:
     """How many agency messages were accepted for de-duplication (i.e. reached status sync)."""
     return int(_query(database_url, select(func.count()).select_from(inbound_messages))[0][0])

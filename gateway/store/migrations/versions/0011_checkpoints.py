@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_checkpoints"
-down_revision = "0007_open_fifo_index"
+down_revision = "0009_security"
 branch_labels = None
 depends_on = None
 
