@@ -110,6 +110,7 @@ class Assignment(BaseModel):
     opened_at: float = 0.0
     released_at: float | None = None  # 首派负责: responsible until a successor acknowledges
     return_reason: str | None = None
+    waits_for_assisting: bool = False  # a lead whose 答复 waits for every 协办 reply
     actions: list[Action] = Field(default_factory=list)
 
     @property

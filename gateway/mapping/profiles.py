@@ -446,6 +446,11 @@ class Rule(Model):
     keywords: tuple[str, ...] = ()
     divisions: tuple[str, ...] = Field(default=(), description="division code prefixes")
     urgency: tuple[Urgency, ...] = ()
+    lead_waits_for_assisting: bool = Field(
+        default=False,
+        description="协办: the lead's 答复 moves the order to replied only once every "
+        "assisting agency has replied or returned its part",
+    )
 
     @field_validator("divisions")
     @classmethod

@@ -17,6 +17,7 @@ class Route:
     agencies: tuple[str, ...]
     rule_id: str
     catalogue_version: str
+    lead_waits_for_assisting: bool = False
 
     @property
     def lead(self) -> str:
@@ -37,7 +38,8 @@ def route(order: WorkOrderIn, catalogue: Catalogue, known: set[str]) -> Route:
         return Route(chosen, "route_to", catalogue.version)
     for rule in catalogue.rules:
         if matches(rule, order):
-            return Route(rule.agencies, rule.id, catalogue.version)
+            waits = rule.lead_waits_for_assisting
+            return Route(rule.agencies, rule.id, catalogue.version, waits)
     raise NoRoute(
         f"no rule in catalogue {catalogue.version} matches this order; "
         "add a rule under mappings/routing/ or name agencies in route_to",

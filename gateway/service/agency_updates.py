@@ -137,6 +137,12 @@ class AgencyUpdates:
         check_step(assignment.step, action.step, agency)
         previous = order.status
         order = assignments.stepped(order, assignment, action.step, action)
+        if _held(order, assignment, target):
+            uow.orders.replace(order)
+            waiting = [a.agency for a in assignments.open_assisting(order)]
+            self.steps.record(uow, "reply_held", order, agency, {**detail, "waiting": waiting})
+            self.steps.forward(uow, order, previous, agency, update)
+            return Outcome("recorded", order.id, order.status.value)
         order = self.steps.move(uow, order, target, Actor.agency, update.reason, agency, detail)
         if action.step == Step.returned:
             self.steps.record(uow, RETURNED, order, agency, detail)
@@ -189,7 +195,31 @@ class AgencyUpdates:
         event = RETURNED if action.step == Step.returned else "assist_update"
         self.steps.record(uow, event, order, agency, detail)
         self.steps.forward(uow, order, order.status, agency, update)
+        order = self._release_held_reply(uow, order, agency)
         return Outcome("recorded", order.id, order.status.value)
+
+    def _release_held_reply(self, uow: UnitOfWork, order: WorkOrder, last: str) -> WorkOrder:
+        """The lead's held 答复 moves the order once no assisting part is left open."""
+        lead = assignments.lead(order)
+        if lead is None or not lead.waits_for_assisting or lead.step != Step.replied:
+            return order
+        if assignments.open_assisting(order) or order.status == Status.replied:
+            return order
+        previous = order.status
+        detail = {"released_by": last, "generation": lead.generation}
+        order = self.steps.move(uow, order, Status.replied, Actor.agency, None, lead.agency, detail)
+        self.steps.tell_hotline(uow, order, previous, lead.agency)
+        return order
+
+
+def _held(order: WorkOrder, lead: Assignment, target: Status) -> bool:
+    """Whether the lead's 答复 waits for assisting parts still open (the catalogue rule's
+    `lead_waits_for_assisting`)."""
+    return (
+        target == Status.replied
+        and lead.waits_for_assisting
+        and bool(assignments.open_assisting(order))
+    )
 
 
 def release_predecessors(order: WorkOrder, successor: Assignment, now: float) -> WorkOrder:

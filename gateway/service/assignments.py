@@ -61,6 +61,21 @@ def lead(order: WorkOrder) -> Assignment | None:
     return next((a for a in reversed(order.assignments) if a.role == Role.lead and a.open), None)
 
 
+def latest_lead(order: WorkOrder) -> Assignment | None:
+    """The newest lead assignment, open or not."""
+    leads = [a for a in order.assignments if a.role == Role.lead]
+    return max(leads, key=lambda a: a.generation) if leads else None
+
+
+def open_assisting(order: WorkOrder) -> list[Assignment]:
+    """Assisting parts still to be answered: not replied, returned, superseded or closed."""
+    return [
+        a
+        for a in order.assignments
+        if a.role == Role.assisting and a.open and a.step != Step.replied
+    ]
+
+
 def by_transfer(order: WorkOrder, handoff_id: str) -> Assignment | None:
     """The assignment whose transfer `handoff_id` carried."""
     return next((a for a in order.assignments if a.transfer_id == handoff_id), None)

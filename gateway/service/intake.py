@@ -118,14 +118,13 @@ class Intake:
             uow.audit.append(deadlines_entry)
         self.deadlines.watch(uow, order, policy, deadlines_entry, now)
         ids = [new_id("msg") for _ in chosen.agencies]
-        order = order.model_copy(
-            update={
-                "assignments": [
-                    assignments.opened(agency, _role(agency, chosen.lead), 1, handoff_id, now)
-                    for agency, handoff_id in zip(chosen.agencies, ids, strict=True)
-                ]
-            }
-        )
+        parts = [
+            assignments.opened(agency, _role(agency, chosen.lead), 1, handoff_id, now)
+            for agency, handoff_id in zip(chosen.agencies, ids, strict=True)
+        ]
+        if chosen.lead_waits_for_assisting and len(parts) > 1:
+            parts[0] = parts[0].model_copy(update={"waits_for_assisting": True})
+        order = order.model_copy(update={"assignments": parts})
         uow.orders.add(order, now)
         for agency, handoff_id in zip(chosen.agencies, ids, strict=True):
             profile = self.directory.profile(agency)

@@ -53,6 +53,9 @@ def hand_on(
     generation = assignments.next_generation(order)
     handoff_id = new_id("msg")
     fresh = assignments.opened(agency, Role.lead, generation, handoff_id, now)
+    before = assignments.latest_lead(order)
+    if before is not None and before.waits_for_assisting:
+        fresh = fresh.model_copy(update={"waits_for_assisting": True})
     order = order.model_copy(
         update={
             "lead_agency": agency,
