@@ -231,6 +231,11 @@ class AgencyProfile(Model):
     retry: RetryPolicy = RetryPolicy()
     circuit: CircuitPolicy = CircuitPolicy()
     status_map: dict[str, Status] = Field(default_factory=dict)
+    satisfaction_best: Literal[1, 5] = Field(
+        default=5,
+        description="the score that means 非常满意 on this agency's 1–5 scale; Lianxin's own "
+        "scale has 5 = 非常满意, and a revisit's score is turned round for an agency whose 1 is",
+    )
     code_tables: dict[str, dict[str, str]] = Field(default_factory=dict)
     payload: dict[str, FieldRule] = Field(
         default_factory=dict, description="target dotted path → rule; empty sends our schema"

@@ -100,9 +100,16 @@ def event(
         "status": order.status.value,
         **hotline_event.model_dump(mode="json", exclude={"type", "flow_id"}),
     }
+    if hotline_event.satisfaction is not None:
+        body["satisfaction"] = on_agency_scale(hotline_event.satisfaction, profile)
     if hotline_event.type == "supplement":
         body["work_order"] = _rendered(order, profile, cipher)
     return body
+
+
+def on_agency_scale(score: int, profile: AgencyProfile) -> int:
+    """A 1–5 satisfaction score (ours: 5 = 非常满意) on the agency's own scale."""
+    return score if profile.satisfaction_best == 5 else 6 - score
 
 
 def transfer_in(order: WorkOrder, agency: str) -> dict[str, Any]:
