@@ -116,8 +116,10 @@ def _message(
 ) -> AgencyMessageType:
     where = f"{profile.id}: soap.inbound.{operation}"
     data = render_fields(rule.fields, profile.code_tables, fields, where)
-    if rule.message == "transfer":
-        return parse_data({"type": "transfer", "work_order": data})
+    if rule.message == "transfer":  # who sent it stays beside the order, not in it
+        about: tuple[str, ...] = ("unit", "unit_code", "person")
+        sender = {key: data.pop(key) for key in about if key in data}
+        return parse_data({"type": "transfer", "work_order": data, **sender})
     fixed = {"status": rule.status} if rule.status else {}
     return parse_data({"type": "status", **fixed, **data})
 

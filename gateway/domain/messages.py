@@ -156,6 +156,23 @@ class TransferIn(Strict):
 
     type: Literal["transfer"]
     work_order: WorkOrderIn
+    unit: str | None = Field(
+        default=None,
+        max_length=200,
+        pattern=NO_CONTROL,
+        description="the sending agency's responsible unit (e.g. 110's GXDWMC 管辖单位)",
+    )
+    unit_code: str | None = Field(
+        default=None, max_length=64, pattern=NO_CONTROL, description="its code (110's GXDWDM)"
+    )
+    person: str | None = Field(
+        default=None, max_length=100, pattern=NO_CONTROL, description="who sent it"
+    )
+
+    def sender(self) -> dict[str, str]:
+        """Who on the agency's side sent the matter (the fields given)."""
+        who = {"unit": self.unit, "unit_code": self.unit_code, "person": self.person}
+        return {key: value for key, value in who.items() if value}
 
 
 HotlineEventType = Literal[

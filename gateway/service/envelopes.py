@@ -112,11 +112,15 @@ def on_agency_scale(score: int, profile: AgencyProfile) -> int:
     return score if profile.satisfaction_best == 5 else 6 - score
 
 
-def transfer_in(order: WorkOrder, agency: str) -> dict[str, Any]:
-    """A matter an agency transferred, handed on to the hotline platform."""
+def transfer_in(
+    order: WorkOrder, agency: str, sender: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A matter an agency transferred, handed on to the hotline platform; `sender` is the
+    agency's responsible unit and person, as it gave them."""
     return {
         "type": "work_order.transfer",
         **_ids(order),
         "from_agency": agency,
+        "from_unit": sender or {},
         "work_order": order.model_dump(mode="json", exclude={"route_to", "assignments"}),
     }

@@ -233,7 +233,7 @@ class StatusSync:
                 order_id=order.id,
                 party=agency,
                 payload_digest=digest(canonical_json(order.model_dump(mode="json"))),
-                detail={"msg_id": msg_id, "partner_id": submitted.flow_id},
+                detail={"msg_id": msg_id, "partner_id": submitted.flow_id, **transfer.sender()},
             )
         )
         if deadlines_entry is not None:
@@ -241,7 +241,12 @@ class StatusSync:
         self.deadlines.watch(uow, order, policy, deadlines_entry, now)
         hotline = self.directory.profile(HOTLINE)
         enqueue(
-            uow, order, hotline, HandoffKind.transfer, envelopes.transfer_in(order, agency), now
+            uow,
+            order,
+            hotline,
+            HandoffKind.transfer,
+            envelopes.transfer_in(order, agency, transfer.sender()),
+            now,
         )
         return Outcome("created", order.id, order.status.value)
 

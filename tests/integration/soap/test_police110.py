@@ -80,7 +80,13 @@ def test_a_case_110_pushes_becomes_an_order_for_the_hotline_and_the_loop_closes(
         wait_until(lambda: view(client, order_id)["status"] == "dispatched", what="to hotline")
         transfer = stack.hotline.transfers[0]
         assert transfer["from_agency"] == "police-110"
+        assert transfer["from_unit"] == {"unit": "天河分局", "unit_code": "440106000000"}
         assert transfer["work_order"]["matter_code"] == "CG-0201"
+        received = next(e for e in view(client, order_id)["timeline"] if e["event"] == "received")
+        assert (received["detail"]["unit"], received["detail"]["unit_code"]) == (
+            "天河分局",
+            "440106000000",
+        )
         assert transfer["work_order"]["partner_ids"]["police-110"] == "J20261124000901"
         url = f"/v1/work-orders/{order_id}/events"
 
