@@ -39,6 +39,10 @@ class Step(StrEnum):
 
 
 P = Step
+#: the steps an assignment can still be answered in; the hotline's events end them
+_OPEN = frozenset(
+    {P.pending, P.dispatched, P.signed, P.in_progress, P.extension_requested, P.replied}
+)
 #: to-step → the steps it may follow. The agency moves its own assignment; `dispatched`
 #: is the delivery's acknowledgement; superseded and closed are set by the hotline's events.
 STEPS: dict[Step, frozenset[Step]] = {
@@ -48,28 +52,8 @@ STEPS: dict[Step, frozenset[Step]] = {
     P.extension_requested: frozenset({P.signed, P.in_progress}),
     P.replied: frozenset({P.signed, P.in_progress, P.extension_requested}),
     P.returned: frozenset({P.pending, P.dispatched, P.signed, P.in_progress}),
-    P.superseded: frozenset(
-        {
-            P.pending,
-            P.dispatched,
-            P.signed,
-            P.in_progress,
-            P.extension_requested,
-            P.replied,
-            P.returned,
-        }
-    ),
-    P.closed: frozenset(
-        {
-            P.pending,
-            P.dispatched,
-            P.signed,
-            P.in_progress,
-            P.extension_requested,
-            P.replied,
-            P.returned,
-        }
-    ),
+    P.superseded: _OPEN,  # 改派 or 重办
+    P.closed: _OPEN,  # the order was cancelled or archived
 }
 
 #: steps after which the assignment takes no more updates
