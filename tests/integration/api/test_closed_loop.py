@@ -244,3 +244,24 @@ def test_a_new_revision_naming_another_lead_points_to_the_reassign_event(
         "/v1/work-orders", json=order(flow_id="GZ-R", revision=2, route_to=["city-management"])
     )
     assert again.status_code == 409 and "reassign" in again.json()["error"]["message"]
+
+
+def test_a_shared_order_collects_both_agencies_replies_for_the_hotline(
+    stack: Stack, client: httpx.Client
+) -> None:
+    shared = order(category="report", title="商户拒开发票", content="某商户拒开发票，市民举报。")
+    order_id = client.post("/v1/work-orders", json=shared).json()["id"]
+    status_is(client, order_id, "dispatched")
+    city_reply = update(order_id, "replied", result="已核查门店经营情况", unit="城管执法队")
+    assert post(stack, client, "city-management", update(order_id, "accepted")).status_code == 200
+    assert post(stack, client, "city-management", city_reply).json()["result"] == "recorded"
+    for word in ("已签收", "已答复"):
+        post(stack, client, "tax-12366", update(order_id, word, result="已责令补开发票"))
+    status_is(client, order_id, "replied")
+    found = view(client, order_id)
+    parts = {(a["agency"], a["role"]): a["step"] for a in found["assignments"]}
+    assert parts == {("tax-12366", "lead"): "replied", ("city-management", "assisting"): "replied"}
+    wait_until(lambda: stack.hotline.last_status(order_id) == "replied", what="the callbacks")
+    told = stack.hotline.statuses[order_id]
+    assert told.count("dispatched") >= 2  # the assisting agency's sign and reply, status kept
+    assert told[-1] == "replied"
