@@ -49,8 +49,8 @@ from gateway.sm4 import parse_sm4_key
 from gateway.store.boards import SqlBoardState
 from gateway.store.checkpoints import SqlCheckpoints
 from gateway.store.migrate import upgrade
-from gateway.store.startup import wait_for_database
 from gateway.store.sql import SqlStore
+from gateway.store.startup import wait_for_database
 from gateway.timestamping import TsaClient
 from gateway.witnesses import FileWitness, HttpWitness
 
