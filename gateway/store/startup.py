@@ -68,7 +68,7 @@ def _log_retry(state: RetryCallState) -> None:
 
 
 def _safe(url: str) -> str:
-    return make_url(normalise_url(url)).render_as_string(hide_password=True)
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _first_line(error: BaseException | None) -> str:

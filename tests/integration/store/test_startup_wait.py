@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -86,3 +89,22 @@ def test_a_sqlite_file_whose_directory_appears_late_is_waited_for(tmp_path: Path
     threading.Timer(1.0, directory.mkdir).start()
     wait_for_database(f"sqlite:///{directory / 'lianxin.db'}", wait=10)
     assert (directory / "lianxin.db").exists()
+
+
+def test_serve_stops_with_the_error_when_the_database_never_opens() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIANXIN_")} | {
+        "LIANXIN_DATABASE_URL": f"postgresql://lianxin:secret@127.0.0.1:{_free_port()}/x",
+        "LIANXIN_DATABASE_WAIT": "1",
+        "LIANXIN_HOTLINE_CALLBACK_URL": "http://127.0.0.1:9/callbacks",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "serve", "--open-api", "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 2
+    assert "lianxin: config_error: database postgresql://lianxin:***@127.0.0.1:" in done.stderr
+    assert "not reachable after 1 s (LIANXIN_DATABASE_WAIT)" in done.stderr
