@@ -19,7 +19,7 @@ from tenacity import (
     RetryCallState,
     RetryError,
     Retrying,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_delay,
     wait_exponential,
 )
@@ -31,12 +31,17 @@ log = logging.getLogger("lianxin.store")
 FIRST_WAIT = 0.2  # seconds before the second try; doubles up to MAX_WAIT
 MAX_WAIT = 2.0
 CONNECT_TIMEOUT = 5  # seconds per try: a dropped SYN must not eat the whole wait
+STARTING_UP = "57P03"  # PostgreSQL's cannot_connect_now: "the database system is starting up"
+STILL_STARTING = ("is starting up", "is not yet accepting connections", "in recovery mode")
 
 
 def wait_for_database(url: str, wait: float) -> None:
-    """Connect to `url`, retrying connection refusals for up to `wait` seconds."""
+    """Connect to `url`, retrying while it is not reachable yet, for up to `wait` seconds.
+
+    Errors the server itself answers with (wrong password, no such database) stop at once.
+    """
     retrying = Retrying(
-        retry=retry_if_exception_type(OperationalError),
+        retry=retry_if_exception(_not_yet_reachable),
         stop=stop_after_delay(wait),
         wait=wait_exponential(multiplier=FIRST_WAIT, max=MAX_WAIT),
         before_sleep=_log_retry,
@@ -49,6 +54,21 @@ def wait_for_database(url: str, wait: float) -> None:
             f"database {_safe(url)} not reachable after {wait:g} s "
             f"(LIANXIN_DATABASE_WAIT): {_first_line(last)}"
         ) from last
+    except OperationalError as exc:  # the server answered: waiting would not change it
+        raise ConfigError(f"database {_safe(url)} refused: {_first_line(exc)}") from exc
+
+
+def _not_yet_reachable(error: BaseException) -> bool:
+    """Refused, timed out or still starting: worth another try. A server that answers with
+    an error of its own (wrong password, no such database) is not."""
+    if not isinstance(error, OperationalError):
+        return False
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate is not None:
+        return bool(sqlstate == STARTING_UP)
+    # psycopg sets no sqlstate on a failed connect; the server's own refusal is its FATAL
+    text = str(error.orig)
+    return "FATAL:" not in text or any(cause in text for cause in STILL_STARTING)
 
 
 def _connect_once(url: str) -> None:

@@ -84,6 +84,16 @@ def test_a_database_that_never_opens_stops_start_up_with_a_clear_error() -> None
     assert "secret" not in message and "127.0.0.1" in message
 
 
+def test_a_database_that_answers_with_an_error_is_not_waited_for(postgres_url: str) -> None:
+    missing = make_url(postgres_url).set(database="lianxin_no_such_database")
+    started = time.monotonic()
+    with pytest.raises(ConfigError) as raised:
+        wait_for_database(missing.render_as_string(hide_password=False), wait=20)
+    assert time.monotonic() - started < 3
+    assert "lianxin_no_such_database" in raised.value.message
+    assert "refused" in raised.value.message and "not reachable" not in raised.value.message
+
+
 def test_a_sqlite_file_whose_directory_appears_late_is_waited_for(tmp_path: Path) -> None:
     directory = tmp_path / "not-yet"
     threading.Timer(1.0, directory.mkdir).start()
