@@ -50,6 +50,7 @@ from gateway.store.boards import SqlBoardState
 from gateway.store.checkpoints import SqlCheckpoints
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
+from gateway.store.startup import wait_for_database
 from gateway.timestamping import TsaClient
 from gateway.witnesses import FileWitness, HttpWitness
 
@@ -157,6 +158,7 @@ def bootstrap(
     signers = {name: _signer(p, own_keys, settings) for name, p in profiles.items()}
     verifiers = {name: _verifier(p, settings) for name, p in profiles.items()}
     install_log_masking()  # before anything below can log a caller's number
+    wait_for_database(settings.database_url, settings.database_wait)
     upgrade(settings.database_url)
     data_keys = [key.get_secret_value() for key in settings.data_keys]
     data_cipher = data_keyring(data_keys)

@@ -46,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lianxin", description="Lianxin 连心 integration gateway")
+    parser.add_argument("--version", action="version", version=f"lianxin {_version()}")
     verbs = parser.add_subparsers(title="commands")
     demo = verbs.add_parser("demo", help="run the scripted demo on loopback simulators")
     demo.add_argument("--keep", type=Path, metavar="DIR", help="keep the database and logs in DIR")
@@ -93,6 +94,16 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--mappings", type=Path, metavar="DIR", help="default: LIANXIN_MAPPINGS_DIR")
     init.set_defaults(run=_certs_init)
     return parser
+
+
+def _version() -> str:
+    """The installed package's version (pyproject.toml), as pip sees it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lianxin")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def _demo(args: argparse.Namespace) -> int:

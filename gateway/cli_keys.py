@@ -7,6 +7,9 @@ import getpass
 import time
 from typing import Any
 
+from gateway.cli_json import add_option as add_json_option
+from gateway.cli_json import emit, key_record
+
 DAY = 86_400
 
 
@@ -28,6 +31,7 @@ def add_verbs(verbs: Any) -> None:
     rotate.add_argument("--by", default=getpass.getuser(), help="who rotates (for the audit)")
     rotate.set_defaults(run=run_rotate)
     listing = keys.add_parser("list", help="every rotated key and its state")
+    add_json_option(listing)
     listing.set_defaults(run=run_list)
 
 
@@ -56,7 +60,7 @@ def run_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_list(_args: argparse.Namespace) -> int:
+def run_list(args: argparse.Namespace) -> int:
     """Print every rotated key."""
     from gateway.settings import Settings
     from gateway.store.migrate import upgrade
@@ -69,6 +73,9 @@ def run_list(_args: argparse.Namespace) -> int:
         records = store.run_sync(lambda uow: uow.keys.all(), writes=False)
     finally:
         store.engine.dispose()
+    if args.json:
+        emit([key_record(r) for r in records])
+        return 0
     for r in records:
         retire = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.retire_at)) if r.retire_at else ""
         print(f"{r.owner:<22} {r.key_id:<10} {r.scheme:<6} {r.state:<9} {retire}")

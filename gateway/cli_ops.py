@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import getpass
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from gateway.cli_health import add_options as add_health_options
+from gateway.cli_json import add_option as add_json_option
+from gateway.cli_json import dead_letter, emit
 from gateway.cli_progress import Progress
 from gateway.domain.errors import InputError
 
@@ -38,12 +41,14 @@ def add_verbs(verbs: Any) -> None:
     listing.add_argument("--failed", action="store_true", required=True, help="dead letters")
     _selection(listing)
     listing.add_argument("--limit", type=int, default=100, metavar="N")
+    add_json_option(listing)
     listing.set_defaults(run=run_list)
     replay = verbs.add_parser("replay", help="put dead-lettered deliveries back in the outbox")
     _selection(replay)
     replay.add_argument("--dry-run", action="store_true", help="only count what would replay")
     replay.add_argument("--by", default=getpass.getuser(), help="who replays (for the audit)")
     replay.add_argument("--batch", type=int, default=500, metavar="N", help="rows per transaction")
+    add_json_option(replay)
     replay.set_defaults(run=run_replay)
     agencies = verbs.add_parser(
         "agencies",
@@ -122,6 +127,9 @@ def run_list(args: argparse.Namespace) -> int:
             lambda uow: (replay.count_dead(uow, which), replay.list_dead(uow, which, args.limit)),
             writes=False,
         )
+    if args.json:
+        emit({"state": "dead", "total": total, "deliveries": [dead_letter(d) for d in rows]})
+        return 0
     print(
         f"{'id':<30} {'agency':<18} {'kind':<9} {'lane':<9} {'tries':>5} {'status':>6}  "
         f"{'created (UTC)':<19}  last error"
@@ -148,17 +156,44 @@ def run_replay(args: argparse.Namespace) -> int:
         which = _filter(args, directory)
         count = store.run_sync(lambda uow: replay.count_dead(uow, which), writes=False)
         if args.dry_run:
-            print(f"dry run: {count} dead-lettered deliveries would be replayed")
+            _report(
+                args,
+                {"dry_run": True, "count": count},
+                f"dry run: {count} dead-lettered deliveries would be replayed",
+            )
             return 0
         replay.require_bounds(which)
-        print(f"replaying {count} dead-lettered deliveries, {args.batch} per batch, by {args.by}")
+        if not args.json:
+            print(
+                f"replaying {count} dead-lettered deliveries, {args.batch} per batch, by {args.by}"
+            )
         started = time.perf_counter()
-        shown = Progress(count, "replayed")  # a bar on a terminal's stderr, else lines
+        # a bar on a terminal's stderr, else lines (on stderr too with --json: stdout is JSON)
+        shown = Progress(count, "replayed", lines_to=sys.stderr if args.json else None)
         outcome = asyncio.run(_replay(store, which, args.by, args.batch, shown))
     took = time.perf_counter() - started
     state = "cancelled after" if outcome.cancelled else "done:"
-    print(f"{state} {outcome.replayed} replayed in {outcome.batches} batches, {took:.1f} s")
+    result = {
+        "dry_run": False,
+        "count": count,
+        "replayed": outcome.replayed,
+        "batches": outcome.batches,
+        "cancelled": outcome.cancelled,
+        "seconds": round(took, 3),
+    }
+    _report(
+        args,
+        result,
+        f"{state} {outcome.replayed} replayed in {outcome.batches} batches, {took:.1f} s",
+    )
     return 1 if outcome.cancelled else 0
+
+
+def _report(args: argparse.Namespace, document: dict[str, Any], line: str) -> None:
+    if args.json:
+        emit(document)
+    else:
+        print(line)
 
 
 async def _replay(

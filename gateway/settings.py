@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LIANXIN_", extra="ignore")
 
     database_url: str = Field(default="sqlite:///./lianxin.db")
+    database_wait: float = Field(
+        default=30.0,
+        ge=0,
+        description="seconds `serve` keeps retrying a database it cannot reach at start-up",
+    )
     mappings_dir: Path = Field(default=REPO_ROOT / "mappings")
     catalogue: str = Field(default="routing/catalogue.toml", description="relative to mappings_dir")
     hotline_callback_url: str | None = Field(default=None, description="endpoint of 'hotline'")

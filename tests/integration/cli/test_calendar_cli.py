@@ -61,6 +61,7 @@ def test_a_broken_calendar_file_is_named_and_serve_does_not_start(tmp_path: Path
     shown = lianxin("calendar", "--mappings", str(mappings))
     served = lianxin(
         "serve",
+        "--open-api",  # past the token check, to the mappings
         "--port",
         "1",
         LIANXIN_MAPPINGS_DIR=str(mappings),

@@ -123,6 +123,7 @@ def test_the_cli_rotates_and_lists_keys_and_the_audit_names_who(tmp_path: Path) 
     wrong = lianxin("keys", "rotate", "self", "--key", "whpk_x")
     unknown = lianxin("keys", "rotate", "nobody", "--key", public_text_of(generate_ed25519_key()))
     listed = lianxin("keys", "list")
+    listed_json = lianxin("keys", "list", "--json")
     assert rotated.returncode == 0, rotated.stderr
     assert "self: new v1a key" in rotated.stdout
     assert agency.returncode == 0, agency.stderr
@@ -130,6 +131,11 @@ def test_the_cli_rotates_and_lists_keys_and_the_audit_names_who(tmp_path: Path) 
     assert unknown.returncode == 2 and "no agency profile named 'nobody'" in unknown.stderr
     # our configured key retires after the overlap; 110 had no configured key to retire
     assert listed.stdout.count("retiring") == 1 and listed.stdout.count("active") == 2
+    keys = json.loads(listed_json.stdout)
+    assert sorted(k["state"] for k in keys) == ["active", "active", "retiring"]
+    assert {k["owner"] for k in keys} == {"self", "police-110"}
+    assert all("material" not in k and k["created_at"].endswith("+00:00") for k in keys)
+    assert [k["retire_at"] is not None for k in keys].count(True) == 1
     verify = lianxin("audit", "verify")
     assert verify.returncode == 0, verify.stderr
     with sqlite3.connect(tmp_path / "keys.db") as db:
