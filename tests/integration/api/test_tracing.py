@@ -1,0 +1,104 @@
+"""Traces over real HTTP: the hotline's request, the database work, the delivery attempt
+and the outbound call, with the agency receiving a traceparent that names the call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import httpx
+import pytest
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
+
+from tests.conftest import Stack
+from tests.integration.api.helpers import order, wait_until
+
+HOTLINE_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+HOTLINE_TRACEPARENT = f"00-{HOTLINE_TRACE}-00f067aa0ba902b7-01"
+
+
+@pytest.fixture
+def exporter() -> InMemorySpanExporter:
+    return InMemorySpanExporter()
+
+
+@pytest.fixture
+def traced_stack(make_stack: Callable[..., Stack], exporter: InMemorySpanExporter) -> Stack:
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return make_stack(tracer_provider=provider)
+
+
+def named(spans: Sequence[ReadableSpan], name: str) -> list[ReadableSpan]:
+    return [span for span in spans if span.name == name]
+
+
+def submit(stack: Stack) -> str:
+    """Submit an order in the hotline's own trace; the tax handoff's id."""
+    with httpx.Client(base_url=stack.url) as client:
+        accepted = client.post(
+            "/v1/work-orders", json=order(), headers={"traceparent": HOTLINE_TRACEPARENT}
+        )
+    assert accepted.status_code == 202, accepted.text
+    return str(accepted.json()["handoffs"][0])
+
+
+def delivered_spans(exporter: InMemorySpanExporter) -> tuple[ReadableSpan, ReadableSpan]:
+    """The first tax delivery's attempt span and its outbound call span, once both ended."""
+    call_name = "deliver to tax-12366"
+    wait_until(lambda: named(exporter.get_finished_spans(), call_name), what="the call span")
+    wait_until(lambda: named(exporter.get_finished_spans(), "delivery attempt"), what="attempt")
+    spans = exporter.get_finished_spans()
+    return named(spans, "delivery attempt")[0], named(spans, call_name)[0]
+
+
+def test_the_intake_request_continues_the_hotlines_trace_down_to_the_database(
+    traced_stack: Stack, exporter: InMemorySpanExporter
+) -> None:
+    submit(traced_stack)
+    spans = exporter.get_finished_spans()
+    server = [s for s in spans if s.kind == SpanKind.SERVER and s.name.startswith("POST")]
+    assert len(server) == 1 and format_trace_id(server[0].context.trace_id) == HOTLINE_TRACE
+    writes = [s for s in named(spans, "database write") if s.parent is not None]
+    intake_writes = [s for s in writes if s.context.trace_id == server[0].context.trace_id]
+    assert intake_writes, [s.name for s in spans]
+    assert intake_writes[0].kind == SpanKind.CLIENT
+    assert intake_writes[0].attributes is not None
+    assert intake_writes[0].attributes["db.system"] in ("sqlite", "postgresql")
+
+
+def test_a_delivery_attempt_is_a_span_naming_its_agency_handoff_and_attempt(
+    traced_stack: Stack, exporter: InMemorySpanExporter
+) -> None:
+    handoff_id = submit(traced_stack)
+    attempt, call = delivered_spans(exporter)
+    assert attempt.attributes is not None
+    assert attempt.attributes["agency"] == "tax-12366"
+    assert attempt.attributes["handoff_id"] == handoff_id
+    assert attempt.attributes["attempt"] == 1
+    assert call.kind == SpanKind.CLIENT
+    assert call.parent is not None and call.parent.span_id == attempt.context.span_id
+
+
+def test_the_agency_receives_a_traceparent_naming_the_outbound_call(
+    traced_stack: Stack, exporter: InMemorySpanExporter
+) -> None:
+    submit(traced_stack)
+    _attempt, call = delivered_spans(exporter)
+    tax = traced_stack.agencies["tax-12366"]
+    received = tax.traceparents[0]
+    assert received is not None
+    version, trace_id, parent_id, flags = received.split("-")
+    assert (version, trace_id) == ("00", format_trace_id(call.context.trace_id))
+    assert parent_id == format_span_id(call.context.span_id)
+    assert int(flags, 16) & 1  # sampled
+
+
+def test_without_tracing_no_traceparent_is_sent(make_stack: Callable[..., Stack]) -> None:
+    stack = make_stack()
+    submit(stack)
+    tax = stack.agencies["tax-12366"]
+    wait_until(lambda: tax.traceparents, what="the delivery")
+    assert tax.traceparents == [None]
