@@ -15,7 +15,7 @@ from opentelemetry import trace
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
-from gateway.domain.personal import mask_text
+from gateway.domain.personal import mask_strings
 from gateway.log_masking import install_log_masking
 from gateway.service.log_context import current
 
@@ -52,7 +52,8 @@ class MaskedJsonFormatter(JsonFormatter):
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
         """Mask phone and ID numbers in every string the line carries."""
-        return {key: _masked(value) for key, value in log_data.items()}
+        masked: dict[str, Any] = mask_strings(log_data)
+        return masked
 
 
 def configure_logging(level: str, log_format: LogFormat, stream: IO[str] | None = None) -> None:
@@ -68,13 +69,4 @@ def configure_logging(level: str, log_format: LogFormat, stream: IO[str] | None 
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
-
-
-def _masked(value: Any) -> Any:
-    if isinstance(value, str):
-        return mask_text(value)
-    if isinstance(value, dict):
-        return {key: _masked(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_masked(item) for item in value]
-    return value
+    logging.captureWarnings(True)  # Python warnings become records too, not stray text

@@ -224,6 +224,8 @@ class Dispatcher:
             self._busy[handoff.lane] -= 1
             self._per_agency[handoff.agency] -= 1
             self._freed[handoff.lane].set()
+        if error is not None:  # logged here, in the attempt's context (ids, trace)
+            log.warning("delivery attempt %d failed: %s", handoff.attempts, error.message)
         signature = headers.get("webhook-signature", "")
         attempt = Attempt(
             handoff, profile.endpoint, signature, started, self.clock(), receipt, error

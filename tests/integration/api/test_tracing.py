@@ -1,9 +1,13 @@
-"""Traces over real HTTP: the hotline's request, the database work, the delivery attempt
-and the outbound call, with the agency receiving a traceparent that names the call."""
+"""Traces and log lines over real HTTP: the hotline's request, the database work, the
+delivery attempt and the outbound call, with the agency receiving a traceparent that names
+the call, and a failed attempt logged as JSON with its ids and trace."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import io
+import json
+import logging
+from collections.abc import Callable, Iterator, Sequence
 
 import httpx
 import pytest
@@ -12,6 +16,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
 
+from gateway.logs import configure_logging
 from tests.conftest import Stack
 from tests.integration.api.helpers import order, wait_until
 
@@ -29,6 +34,19 @@ def traced_stack(make_stack: Callable[..., Stack], exporter: InMemorySpanExporte
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     return make_stack(tracer_provider=provider)
+
+
+@pytest.fixture
+def json_log() -> Iterator[io.StringIO]:
+    """The process's log as JSON lines (the root's handlers are put back afterwards)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    out = io.StringIO()
+    configure_logging("INFO", "json", out)
+    yield out
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logging.captureWarnings(False)
 
 
 def named(spans: Sequence[ReadableSpan], name: str) -> list[ReadableSpan]:
@@ -102,3 +120,20 @@ def test_without_tracing_no_traceparent_is_sent(make_stack: Callable[..., Stack]
     tax = stack.agencies["tax-12366"]
     wait_until(lambda: tax.traceparents, what="the delivery")
     assert tax.traceparents == [None]
+
+
+def test_a_failed_attempt_is_logged_as_json_with_its_ids_and_trace(
+    traced_stack: Stack, exporter: InMemorySpanExporter, json_log: io.StringIO
+) -> None:
+    tax = traced_stack.agencies["tax-12366"]
+    tax.fail_next = 1
+    handoff_id = submit(traced_stack)
+    attempt, _call = delivered_spans(exporter)
+    lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
+    failed = [line for line in lines if line["message"].startswith("delivery attempt 1 failed")]
+    assert len(failed) == 1, lines
+    line = failed[0]
+    assert line["level"] == "WARNING" and line["logger"] == "lianxin.dispatch"
+    assert (line["agency"], line["handoff_id"]) == ("tax-12366", handoff_id)
+    assert line["order_id"].startswith("wo_")
+    assert line["trace_id"] == format_trace_id(attempt.context.trace_id)
