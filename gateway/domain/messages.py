@@ -92,6 +92,14 @@ class Delivery:
     timeout: float
     sign: Sign | None = None
 
+    def trace_headers(self) -> dict[str, str]:
+        """The W3C trace-context headers among `headers` (none when tracing is off), for
+        transports that build their own request headers."""
+        return {k: v for k, v in self.headers.items() if k in TRACE_HEADERS}
+
+
+TRACE_HEADERS = ("traceparent", "tracestate")
+
 
 @dataclass(frozen=True)
 class Receipt:

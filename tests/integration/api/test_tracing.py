@@ -19,6 +19,7 @@ from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
 from gateway.logs import configure_logging
 from tests.conftest import Stack
 from tests.integration.api.helpers import order, wait_until
+from tests.integration.soap.test_police110 import police_order
 
 HOTLINE_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 HOTLINE_TRACEPARENT = f"00-{HOTLINE_TRACE}-00f067aa0ba902b7-01"
@@ -137,3 +138,22 @@ def test_a_failed_attempt_is_logged_as_json_with_its_ids_and_trace(
     assert (line["agency"], line["handoff_id"]) == ("tax-12366", handoff_id)
     assert line["order_id"].startswith("wo_")
     assert line["trace_id"] == format_trace_id(attempt.context.trace_id)
+
+
+def test_110_receives_the_traceparent_of_its_soap_call(
+    traced_stack: Stack, exporter: InMemorySpanExporter
+) -> None:
+    with httpx.Client(base_url=traced_stack.url) as client:
+        accepted = client.post("/v1/work-orders", json=police_order())
+    assert accepted.status_code == 202, accepted.text
+    call_name = "deliver to police-110"
+    wait_until(lambda: named(exporter.get_finished_spans(), call_name), what="the SOAP call")
+    call = named(exporter.get_finished_spans(), call_name)[0]
+    police = traced_stack.police
+    assert police is not None and police.traceparents
+    received = police.traceparents[0]
+    assert received is not None
+    assert received.split("-")[1:3] == [
+        format_trace_id(call.context.trace_id),
+        format_span_id(call.context.span_id),
+    ]
