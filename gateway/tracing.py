@@ -17,11 +17,13 @@ from opentelemetry.propagate import inject
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from gateway.service.tracing import Attributes, NoTracing, Tracing
 from gateway.settings import Settings
 
 SCOPE = "lianxin"
+_W3C = TraceContextTextMapPropagator()
 
 
 class OtelTracing:
@@ -31,15 +33,33 @@ class OtelTracing:
         self.tracer = provider.get_tracer(SCOPE)
 
     @contextmanager
-    def span(self, name: str, attributes: Attributes, *, client: bool = False) -> Iterator[None]:
-        """A span current inside the block; an escaping exception marks it failed."""
+    def span(
+        self,
+        name: str,
+        attributes: Attributes,
+        *,
+        client: bool = False,
+        parent: str | None = None,
+    ) -> Iterator[None]:
+        """A span current inside the block (a child of `parent`, a traceparent, if
+        given); an escaping exception marks it failed."""
         kind = trace.SpanKind.CLIENT if client else trace.SpanKind.INTERNAL
-        with self.tracer.start_as_current_span(name, kind=kind, attributes=dict(attributes)):
+        context = _W3C.extract({"traceparent": parent}) if parent else None
+        with self.tracer.start_as_current_span(
+            name, context=context, kind=kind, attributes=dict(attributes)
+        ):
             yield
 
     def inject(self, headers: dict[str, str]) -> None:
         """Add `traceparent` (and `tracestate`) for the current span."""
         inject(headers)
+
+
+def current_traceparent() -> str | None:
+    """The W3C traceparent of the current span; None outside any (tracing off)."""
+    carrier: dict[str, str] = {}
+    _W3C.inject(carrier)
+    return carrier.get("traceparent")
 
 
 def otlp_provider(settings: Settings) -> TracerProvider:

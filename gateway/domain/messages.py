@@ -71,6 +71,7 @@ class Handoff:
     created_at: float = 0.0
     last_error: str | None = None
     claim: str | None = None  # the token of the claim this copy was leased under
+    traceparent: str | None = None  # the trace it was written in: its attempts continue it
 
 
 Sign = Callable[[str, bytes], dict[str, str]]

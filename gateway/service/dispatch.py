@@ -204,7 +204,8 @@ class Dispatcher:
     async def _attempt(self, handoff: Handoff, deadline: float) -> None:
         ids = {"order_id": handoff.order_id, "handoff_id": handoff.id, "agency": handoff.agency}
         span = {**ids, "attempt": handoff.attempts, "lane": handoff.lane.value}
-        with log_context(**ids), self.tracing.span("delivery attempt", span):
+        parent = handoff.traceparent  # the trace the handoff was written in
+        with log_context(**ids), self.tracing.span("delivery attempt", span, parent=parent):
             await self._attempt_traced(handoff, deadline)
 
     async def _attempt_traced(self, handoff: Handoff, deadline: float) -> None:

@@ -18,9 +18,15 @@ class Tracing(Protocol):
     """Opens spans and writes the current trace context into outgoing headers."""
 
     def span(
-        self, name: str, attributes: Attributes, *, client: bool = False
+        self,
+        name: str,
+        attributes: Attributes,
+        *,
+        client: bool = False,
+        parent: str | None = None,
     ) -> AbstractContextManager[None]:
-        """A span, current inside the block; `client` for a call to another party.
+        """A span, current inside the block; `client` for a call to another party;
+        `parent` (a W3C traceparent) continues that trace instead of the current one.
         An exception leaving the block is recorded on the span and passed on."""
         ...
 
@@ -33,7 +39,14 @@ class NoTracing:
     """Tracing switched off."""
 
     @contextmanager
-    def span(self, name: str, attributes: Attributes, *, client: bool = False) -> Iterator[None]:
+    def span(
+        self,
+        name: str,
+        attributes: Attributes,
+        *,
+        client: bool = False,
+        parent: str | None = None,
+    ) -> Iterator[None]:
         """Nothing: a bare block."""
         yield
 

@@ -101,6 +101,20 @@ def test_a_delivery_attempt_is_a_span_naming_its_agency_handoff_and_attempt(
     assert call.parent is not None and call.parent.span_id == attempt.context.span_id
 
 
+def test_the_attempt_continues_the_trace_of_the_request_that_wrote_its_handoff(
+    traced_stack: Stack, exporter: InMemorySpanExporter
+) -> None:
+    submit(traced_stack)
+    attempt, _call = delivered_spans(exporter)
+    spans = exporter.get_finished_spans()
+    writes = {s.context.span_id: s for s in named(spans, "database write")}
+    assert attempt.parent is not None and attempt.parent.span_id in writes
+    write = writes[attempt.parent.span_id]
+    assert format_trace_id(write.context.trace_id) == HOTLINE_TRACE
+    server = next(s for s in spans if s.kind == SpanKind.SERVER)
+    assert write.parent is not None and write.parent.span_id == server.context.span_id
+
+
 def test_the_agency_receives_a_traceparent_naming_the_outbound_call(
     traced_stack: Stack, exporter: InMemorySpanExporter
 ) -> None:
@@ -111,6 +125,7 @@ def test_the_agency_receives_a_traceparent_naming_the_outbound_call(
     assert received is not None
     version, trace_id, parent_id, flags = received.split("-")
     assert (version, trace_id) == ("00", format_trace_id(call.context.trace_id))
+    assert trace_id == HOTLINE_TRACE  # one trace from the hotline's request to the agency
     assert parent_id == format_span_id(call.context.span_id)
     assert int(flags, 16) & 1  # sampled
 
