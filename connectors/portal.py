@@ -127,7 +127,8 @@ class PortalConnector:
                 reply_id=quote(earlier), message_id=quote(message_id)
             )
             method = "PUT"
-        headers = (delivery.sign or _unsigned(delivery))(delivery.handoff_id, body)
+        signed = (delivery.sign or _unsigned(delivery))(delivery.handoff_id, body)
+        headers = {**delivery.trace_headers(), **signed}
         answer = await self._send(method, delivery.endpoint + path, body, headers, delivery)
         ref = reply_id(answer.content) or earlier
         kind = "reply" if earlier is None else "correction"

@@ -45,6 +45,7 @@ class _Call:
 
     message_id: str
     sign: Sign | None
+    trace: dict[str, str] = field(default_factory=dict)  # traceparent, sent as HTTP headers
     wire: dict[str, str] = field(default_factory=dict)
 
 
@@ -62,6 +63,8 @@ class SigningPlugin(zeep.Plugin):
             soap_xml.add_signature(envelope, headers)
             call.wire["wire_digest"] = hashlib.sha256(content).hexdigest()
             call.wire["wire_signature"] = headers["webhook-signature"]
+        if call is not None:
+            http_headers.update(call.trace)
         return envelope, http_headers
 
     def ingress(self, envelope: Any, http_headers: Any, operation: Any) -> Any:
@@ -86,10 +89,16 @@ class SignedSoapClient:
         self.service = AsyncServiceProxy(self.client, binding, address=endpoint)
 
     async def call(
-        self, operation: str, message_id: str, sign: Sign | None, arguments: dict[str, Any]
+        self,
+        operation: str,
+        message_id: str,
+        sign: Sign | None,
+        arguments: dict[str, Any],
+        trace: dict[str, str] | None = None,
     ) -> tuple[Any, dict[str, str]]:
-        """Call `operation` signed as `message_id`; the result and what went over the wire."""
-        call = _Call(message_id, sign)
+        """Call `operation` signed as `message_id` (with `trace` headers); the result and
+        what went over the wire."""
+        call = _Call(message_id, sign, dict(trace or {}))
         token = _CALL.set(call)
         try:
             result = await getattr(self.service, operation)(**arguments)
@@ -124,7 +133,7 @@ class SoapConnector:
             return Receipt(204, digest, details={"skipped": f"no operation for {message['event']}"})
         try:
             result, wire = await self.client.call(
-                operation, delivery.handoff_id, delivery.sign, arguments
+                operation, delivery.handoff_id, delivery.sign, arguments, delivery.trace_headers()
             )
         except Exception as exc:
             raise _delivery_error(exc) from exc

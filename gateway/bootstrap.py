@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from opentelemetry.sdk.trace import TracerProvider
+
 import connectors
 from connectors.soap_server import SoapEndpoint
 from gateway.calendars import ChineseWorkdays
@@ -52,6 +54,7 @@ from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
 from gateway.store.startup import wait_for_database
 from gateway.timestamping import TsaClient
+from gateway.tracing import provider_for, tracing_for
 from gateway.witnesses import FileWitness, HttpWitness
 
 log = logging.getLogger("lianxin")
@@ -77,6 +80,7 @@ class Gateway:
     checkpoints: SqlCheckpoints
     checkpointer: Checkpointer
     evidence: EvidenceExporter
+    tracer_provider: TracerProvider | None = None  # None: tracing is off
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
     _listeners: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
     _watch_task: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -129,6 +133,8 @@ class Gateway:
         for connector in self.connectors.values():
             await connector.aclose()
         await self.store.aclose()
+        if self.tracer_provider is not None:  # the last spans leave before the process does
+            await asyncio.to_thread(self.tracer_provider.force_flush)
 
     async def _last_checkpoint(self) -> None:
         try:  # whatever was appended last is signed and witnessed before the process ends
@@ -142,8 +148,11 @@ def bootstrap(
     *,
     connector_overrides: Mapping[str, Connector] | None = None,
     clock: Callable[[], float] = time.time,
+    tracer_provider: TracerProvider | None = None,
 ) -> Gateway:
-    """Load and check mappings and keys, migrate the database, and wire the gateway."""
+    """Load and check mappings and keys, migrate the database, and wire the gateway.
+
+    `tracer_provider` (tests) replaces the OTLP one LIANXIN_TRACING would build."""
     mappings = load_mappings(settings.mappings_dir, settings.catalogue, connectors.TRANSPORTS)
     profiles = {name: _with_endpoint(p, settings) for name, p in mappings.agencies.items()}
     if HOTLINE not in profiles:
@@ -162,7 +171,9 @@ def bootstrap(
     upgrade(settings.database_url)
     data_keys = [key.get_secret_value() for key in settings.data_keys]
     data_cipher = data_keyring(data_keys)
-    store = SqlStore(settings.database_url, cipher=data_cipher)
+    provider = provider_for(settings, tracer_provider)
+    tracing = tracing_for(provider)
+    store = SqlStore(settings.database_url, cipher=data_cipher, tracing=tracing)
     overrides = dict(connector_overrides or {})
     wired = {
         name: overrides.get(name) or connectors.resolve(p.transport)(p, settings)
@@ -175,7 +186,9 @@ def bootstrap(
         attempt_seconds=settings.attempt_seconds,
     )
     metrics = PrometheusMetrics(profiles)
-    dispatcher = Dispatcher(store, directory, wired, signers, limits, clock=clock, metrics=metrics)
+    dispatcher = Dispatcher(
+        store, directory, wired, signers, limits, clock=clock, metrics=metrics, tracing=tracing
+    )
     public_keys = [k.verifying_key().public_text() for k in own_keys]
     calendar = ChineseWorkdays(mappings.calendars)
     refusals = RefusalSummary(store, clock, settings.refusal_summary_interval, metrics)
@@ -215,6 +228,7 @@ def bootstrap(
         evidence=evidence_exporter(
             settings, checkpoints, checkpointer, profiles, public_keys, clock
         ),
+        tracer_provider=provider,
     )
 
 

@@ -94,6 +94,21 @@ class Settings(BaseSettings):
     )
     node_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="`serve`'s log lines: one JSON object each (with order, handoff and "
+        "agency ids and the trace), or plain text",
+    )
+    tracing: bool = Field(
+        default=False,
+        description="OpenTelemetry traces of intake, database work, delivery attempts and "
+        "outbound calls (W3C traceparent sent to agencies), exported over OTLP/HTTP",
+    )
+    otlp_endpoint: str = Field(
+        default="http://127.0.0.1:4318/v1/traces",
+        description="where traces go (an OpenTelemetry Collector's OTLP/HTTP traces URL)",
+    )
+    service_name: str = Field(default="lianxin", description="service.name on every span")
     data_keys: list[SecretStr] = Field(
         default_factory=list,
         description="lxdk_ AES-256 keys for personal data at rest; first encrypts, all decrypt",

@@ -127,6 +127,7 @@ def make_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
         mqtt: bool = False,
         more_endpoints: dict[str, str] | None = None,  # e.g. simulated message boards
         more_keys: dict[str, list[str]] | None = None,
+        tracer_provider: Any = None,  # an OpenTelemetry SDK TracerProvider: traced
         **overrides: Any,
     ) -> Stack:
         gateway_key = generate_ed25519_key()
@@ -183,7 +184,7 @@ def make_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
             "open_api": True,  # no tokens here: tests that need them pass api_tokens
         }
         settings = Settings(**{**values, **overrides})
-        app = create_app(settings)
+        app = create_app(settings, tracer_provider=tracer_provider)
         servers.append(gateway_server.start(app))
         utilities = {}
         if mqtt:

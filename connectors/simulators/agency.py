@@ -55,6 +55,7 @@ class AgencySimulator:
     down_until: float = 0.0
     received: Counter[str] = field(default_factory=Counter)
     payloads: list[dict[str, Any]] = field(default_factory=list)
+    traceparents: list[str | None] = field(default_factory=list)  # each delivery's, in order
     refused: int = 0
     outage_refusals: int = 0
     updates_sent: int = 0
@@ -79,6 +80,7 @@ class AgencySimulator:
 
     async def _orders(self, request: Request) -> JSONResponse:
         body = await request.body()
+        self.traceparents.append(request.headers.get("traceparent"))
         try:
             message = self._verifier.verify(request.headers, body)
         except SignatureError as exc:

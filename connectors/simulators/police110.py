@@ -56,6 +56,7 @@ class Police110Simulator:
     withdrawals: list[dict[str, str]] = field(default_factory=list)  # 改派: cases taken back
     confirmations: list[dict[str, str]] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    traceparents: list[str | None] = field(default_factory=list)  # each call's, in order
     down_until: float = 0.0
     outage_refusals: int = 0
     log: list[tuple[str, str, str]] = field(default_factory=list)
@@ -73,6 +74,7 @@ class Police110Simulator:
     async def _endpoint(self, request: Request) -> Response:
         if request.method == "GET":
             return Response(WSDL.read_text(encoding="utf-8"), media_type=XML)
+        self.traceparents.append(request.headers.get("traceparent"))
         if time.monotonic() < self.down_until:
             self.outage_refusals += 1
             return Response(soap_xml.fault("Server", "系统维护中"), 503, media_type=XML)

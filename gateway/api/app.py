@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from opentelemetry.sdk.trace import TracerProvider
 
 from gateway.api import console, errors, openapi
 from gateway.api.auth import TokenBook
@@ -15,16 +16,28 @@ from gateway.api.rate_limits import RateLimits
 from gateway.api.routers import admin, evidence, health, inbound, metrics, soap, work_orders
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.settings import Settings
+from gateway.tracing import provider_for
 
 
 def create_app(
-    settings: Settings | None = None, *, gateway: Gateway | None = None, **overrides: Any
+    settings: Settings | None = None,
+    *,
+    gateway: Gateway | None = None,
+    tracer_provider: TracerProvider | None = None,
+    **overrides: Any,
 ) -> FastAPI:
-    """An app that bootstraps Lianxin on start-up (unless given a built `gateway`)."""
+    """An app that bootstraps Lianxin on start-up (unless given a built `gateway`);
+    traced when LIANXIN_TRACING is on or a `tracer_provider` is given."""
     settings = settings or Settings()
+    if gateway is not None:
+        tracer_provider = gateway.tracer_provider
+    else:
+        tracer_provider = provider_for(settings, tracer_provider)
 
     def build() -> Gateway:
-        return gateway if gateway is not None else bootstrap(settings, **overrides)
+        if gateway is not None:
+            return gateway
+        return bootstrap(settings, tracer_provider=tracer_provider, **overrides)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -55,4 +68,17 @@ def create_app(
     )
     # added last, so it runs first: a caller past its limit costs no body reading at all
     app.add_middleware(RateLimits, book=app.state.tokens, limits=settings.rate_limits)
+    if tracer_provider is not None:
+        trace_requests(app, tracer_provider)
     return app
+
+
+def trace_requests(app: FastAPI, provider: TracerProvider) -> None:
+    """One server span per API request, continuing the caller's `traceparent`; probes and
+    metrics scrapes are left out."""
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls=UNTRACED_PATHS)
+
+
+UNTRACED_PATHS = "/healthz$,/readyz$,/metrics$,/admin/static/"

@@ -71,6 +71,7 @@ class Handoff:
     created_at: float = 0.0
     last_error: str | None = None
     claim: str | None = None  # the token of the claim this copy was leased under
+    traceparent: str | None = None  # the trace it was written in: its attempts continue it
 
 
 Sign = Callable[[str, bytes], dict[str, str]]
@@ -91,6 +92,14 @@ class Delivery:
     headers: dict[str, str]
     timeout: float
     sign: Sign | None = None
+
+    def trace_headers(self) -> dict[str, str]:
+        """The W3C trace-context headers among `headers` (none when tracing is off), for
+        transports that build their own request headers."""
+        return {k: v for k, v in self.headers.items() if k in TRACE_HEADERS}
+
+
+TRACE_HEADERS = ("traceparent", "tracestate")
 
 
 @dataclass(frozen=True)

@@ -39,10 +39,12 @@ from gateway.service.fencing import (
     record_stale,
     settle_failure,
 )
+from gateway.service.log_context import log_context
 from gateway.service.outbox import enqueue
 from gateway.service.ports import AuditEvent, Connector, Metrics, NoMetrics, Store, UnitOfWork
 from gateway.service.retry import next_delay
 from gateway.service.steps import OrderSteps
+from gateway.service.tracing import NoTracing, Tracing
 from gateway.signing import MessageSigner
 
 log = logging.getLogger("lianxin.dispatch")
@@ -94,8 +96,10 @@ class Dispatcher:
         settings: DispatchSettings,
         clock: Callable[[], float] = time.time,
         metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.store = store
+        self.tracing: Tracing = tracing or NoTracing()
         self.metrics: Metrics = metrics or NoMetrics()
         self.directory = directory
         self.connectors = connectors
@@ -198,6 +202,13 @@ class Dispatcher:
         return {name: n for name, n in quotas.items() if n}
 
     async def _attempt(self, handoff: Handoff, deadline: float) -> None:
+        ids = {"order_id": handoff.order_id, "handoff_id": handoff.id, "agency": handoff.agency}
+        span = {**ids, "attempt": handoff.attempts, "lane": handoff.lane.value}
+        parent = handoff.traceparent  # the trace the handoff was written in
+        with log_context(**ids), self.tracing.span("delivery attempt", span, parent=parent):
+            await self._attempt_traced(handoff, deadline)
+
+    async def _attempt_traced(self, handoff: Handoff, deadline: float) -> None:
         profile = self.directory.profile(handoff.agency)
         headers: dict[str, str] = {}  # filled when the attempt is signed
         started = self.clock()
@@ -214,6 +225,8 @@ class Dispatcher:
             self._busy[handoff.lane] -= 1
             self._per_agency[handoff.agency] -= 1
             self._freed[handoff.lane].set()
+        if error is not None:  # logged here, in the attempt's context (ids, trace)
+            log.warning("delivery attempt %d failed: %s", handoff.attempts, error.message)
         signature = headers.get("webhook-signature", "")
         attempt = Attempt(
             handoff, profile.endpoint, signature, started, self.clock(), receipt, error
@@ -241,7 +254,10 @@ class Dispatcher:
                     profile.timeout,
                     sign=signer.headers,
                 )
-                return await self.connectors[handoff.agency].deliver(delivery)
+                call = {"agency": handoff.agency, "handoff_id": handoff.id}
+                with self.tracing.span(f"deliver to {handoff.agency}", call, client=True):
+                    self.tracing.inject(delivery.headers)  # traceparent: this outbound call
+                    return await self.connectors[handoff.agency].deliver(delivery)
         except TimeoutError as exc:
             if not window.expired():
                 raise  # the connector's own, not the deadline: handled as unexpected

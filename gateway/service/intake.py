@@ -23,6 +23,7 @@ from gateway.service.audit import canonical_json, digest
 from gateway.service.deadline_setting import DeadlineSetter
 from gateway.service.deadlines import WorkdayCalendar
 from gateway.service.directory import Directory
+from gateway.service.log_context import bind
 from gateway.service.outbox import enqueue
 from gateway.service.ports import AuditEvent, UnitOfWork
 from gateway.service.received_time import check_received_at
@@ -53,11 +54,13 @@ class Intake:
 
     def accept(self, uow: UnitOfWork, submitted: WorkOrderIn) -> IntakeResult:
         """Store, route and enqueue `submitted` (runs inside one unit of work)."""
+        bind(flow_id=submitted.flow_id)  # for lines logged in this unit of work
         check_received_at(submitted.received_at, self.clock())
         stored = uow.orders.find(HOTLINE, submitted.flow_id)
         if stored is None:
             return self._create(uow, submitted)
         current = stored.order
+        bind(order_id=current.id)
         if submitted.revision == current.revision:
             return IntakeResult(current, created=False)
         if current.status in TERMINAL:
@@ -93,6 +96,7 @@ class Intake:
         )
         division = order.location.division_code if order.location else None
         policy = self.directory.deadline_policy(division)
+        bind(order_id=order.id)
         order, deadlines_entry = self.deadlines.fill(order, policy)
         uow.audit.append(
             AuditEvent(

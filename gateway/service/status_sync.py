@@ -39,6 +39,7 @@ from gateway.service.deadline_setting import DeadlineSetter
 from gateway.service.deadlines import WorkdayCalendar
 from gateway.service.directory import Directory
 from gateway.service.hotline_events import HotlineEvents
+from gateway.service.log_context import bind, log_context
 from gateway.service.outbox import enqueue
 from gateway.service.ports import AuditEvent, Store, UnitOfWork
 from gateway.service.refusal_summary import UNKNOWN_PARTY, RefusalSummary
@@ -95,6 +96,17 @@ class StatusSync:
         default; the SOAP endpoint passes its own). `caller` is given when mutual TLS is
         in force: its certificate must be bound to `agency`, whatever key signed.
         """
+        with log_context(agency=agency):
+            return await self._receive(agency, headers, body, parse, caller)
+
+    async def _receive(
+        self,
+        agency: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        parse: Callable[[bytes], AgencyMessageType] | None,
+        caller: Caller | None,
+    ) -> Outcome:
         await self.admit(agency, caller, body)
         message: AgencyMessageType | None = None
         verified = None
@@ -102,6 +114,8 @@ class StatusSync:
             urgent = self.directory.profile(agency).lane == Lane.emergency
             verified = self.verifiers[agency].verify(headers, body)
             message = (parse or parse_json)(body)
+            if isinstance(message, StatusUpdate):
+                bind(order_id=message.order_id)
             parsed = message
             outcome = await self.store.write(
                 lambda uow: self._apply_message(uow, agency, verified.msg_id, parsed), urgent
@@ -155,6 +169,12 @@ class StatusSync:
         agency. De-duplication (by `msg_id`, and by the agency's flow id for transfers)
         is the same as for pushed messages, so a message pulled twice is applied once.
         """
+        with log_context(agency=agency):
+            return await self._accept_pulled(agency, msg_id, body, parse)
+
+    async def _accept_pulled(
+        self, agency: str, msg_id: str, body: bytes, parse: Callable[[bytes], AgencyMessageType]
+    ) -> Outcome:
         try:
             self.directory.profile(agency)
             message = parse(body)
@@ -169,6 +189,10 @@ class StatusSync:
 
     async def hotline_event(self, order_id: str, event: HotlineEvent) -> Outcome:
         """Apply one hotline event to an order and tell the agencies working on it."""
+        with log_context(order_id=order_id, agency=HOTLINE):
+            return await self._hotline_event(order_id, event)
+
+    async def _hotline_event(self, order_id: str, event: HotlineEvent) -> Outcome:
         try:
             outcome = await self.store.write(lambda uow: self.events.apply(uow, order_id, event))
         except LianxinError as exc:

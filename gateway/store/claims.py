@@ -46,6 +46,7 @@ COLUMNS = (
     "next_attempt_at",
     "created_at",
     "last_error",
+    "traceparent",
 )
 ClaimRow = namedtuple("ClaimRow", ("part", *COLUMNS))  # type: ignore[misc]
 _OPEN = f"'{HandoffState.pending.value}', '{HandoffState.in_flight.value}'"

@@ -49,6 +49,7 @@ from gateway.store.schema import (
     poll_cursors,
     work_orders,
 )
+from gateway.tracing import current_traceparent
 
 ACTIVE = (HandoffState.pending.value, HandoffState.in_flight.value)
 
@@ -148,6 +149,7 @@ class SqlHandoffs:
             "attempts": handoff.attempts,
             "next_attempt_at": handoff.next_attempt_at,
             "created_at": handoff.created_at,
+            "traceparent": handoff.traceparent or current_traceparent(),
         }
         _ADD_HANDOFF.run(self.conn, values)
 
@@ -352,6 +354,7 @@ def _handoff(
         created_at=row.created_at,
         last_error=row.last_error,
         claim=claim,
+        traceparent=row.traceparent,
     )
 
 

@@ -67,6 +67,7 @@ handoffs = Table(
     Column("lease_until", Float),
     Column("lease_owner", String(80)),
     Column("claim", String(32)),  # token of the claim in force: fences outcomes (fence.py)
+    Column("traceparent", String(64)),  # the trace the row was written in (tracing on)
     Column("last_error", Text),
     Column("last_status", Integer),
     Column("agency_ref", String(AGENCY_REF_MAX)),

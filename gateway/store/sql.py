@@ -6,7 +6,8 @@ disk. On PostgreSQL every writing transaction takes the audit head's lock, so wr
 commit one at a time anyway: one thread writes normal work and one is kept for urgent
 work (emergency handoffs), which then waits for at most one normal transaction; reads run
 on their own threads. Claims use `FOR UPDATE SKIP LOCKED`, so several processes share
-the outbox.
+the outbox. Each unit of work runs in a copy of its caller's context (log ids, the trace),
+and each write or read is one span when tracing is on.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import logging
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from contextvars import Context, copy_context
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, select
@@ -25,6 +27,7 @@ from sqlalchemy.engine import make_url
 from gateway.sealing import ephemeral_keyring
 from gateway.service.audit import GENESIS, ChainRow, StoredEntries
 from gateway.service.ports import AuditRecord, DataCipher, UnitOfWork
+from gateway.service.tracing import NoTracing, Tracing
 from gateway.store.activity import SqlActivity
 from gateway.store.db_errors import WriteHealth, translated
 from gateway.store.keys import SqlKeys
@@ -119,8 +122,10 @@ class SqlStore:
         writers: int = 4,
         cipher: DataCipher | None = None,
         group_budget: float = GROUP_BUDGET,
+        tracing: Tracing | None = None,
     ) -> None:
         self.group_budget = group_budget
+        self.tracing: Tracing = tracing or NoTracing()
         self.write_health = WriteHealth()  # readiness and the alert log read it
         self.cipher: DataCipher = cipher or ephemeral_keyring()
         self.url = normalise_url(url)
@@ -139,16 +144,25 @@ class SqlStore:
         Work queued together is committed together (see `_run_group`). Work that is not
         `audited` (appends no audit entry: a claim) skips the audit head's lock.
         """
-        unit = _Unit(work, audited)
-        with translated(self.write_health):
+        with self._span("write", work, urgent=urgent), translated(self.write_health):
+            unit = _Unit(work, audited)  # made in the span: the thread's log lines name it
             return await asyncio.wrap_future(self._writer.submit(unit, urgent=urgent))
 
     async def read(self, work: Callable[[UnitOfWork], T]) -> T:
         """Run a read-only `work` (SQLite reads share the writer thread: they are short)."""
-        with translated():
+        with self._span("read", work), translated():
             if not self.is_sqlite:
                 return await asyncio.to_thread(self.run_sync, work, False)
             return await asyncio.wrap_future(self._writer.submit(_Unit(work)))
+
+    def _span(self, kind: str, work: Callable[..., Any], urgent: bool = False) -> Any:
+        """A span for one unit of work, queueing and (group) commit included."""
+        attributes = {
+            "db.system": "sqlite" if self.is_sqlite else "postgresql",
+            "code.function": getattr(work, "__qualname__", "unit of work"),
+            "lianxin.urgent": urgent,
+        }
+        return self.tracing.span(f"database {kind}", attributes, client=True)
 
     def _run_group(self, first: Job, more: More) -> None:
         """Run `first` and the jobs queued behind it in one transaction (group commit).
@@ -175,7 +189,7 @@ class SqlStore:
                 uow = SqlUnitOfWork(conn, self.cipher)
                 if not self.is_sqlite and not alone:
                     uow.audit.lock()
-                outcomes.append((_unit(first).work(uow), None))
+                outcomes.append((_unit(first)(uow), None))
                 while not alone and (job := self._next_in_group(more, len(taken), started)):
                     taken.append(job)
                     outcomes.append(self._run_in_savepoint(conn, uow, job))
@@ -204,7 +218,7 @@ class SqlStore:
     ) -> tuple[Any, Exception | None]:
         mark = uow.audit.checkpoint()
         try:
-            return in_savepoint(conn, lambda: _unit(job).work(uow)), None
+            return in_savepoint(conn, lambda: _unit(job)(uow)), None
         except Exception as exc:
             uow.audit.restore(mark)
             return None, exc
@@ -310,9 +324,10 @@ class _Unit(Generic[T]):
 
     work: Callable[[UnitOfWork], T]
     audited: bool = True
+    context: Context = field(default_factory=copy_context)  # the caller's: log ids, trace
 
     def __call__(self, uow: UnitOfWork) -> T:
-        return self.work(uow)
+        return self.context.run(self.work, uow)
 
 
 def _unit(job: Job) -> _Unit[Any]:
