@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gateway.domain.states import TRANSITIONS, Status
+from gateway.domain.states import SIDE_TRANSITIONS, TRANSITIONS, Actor, Status
 
 CLOSED = {Status.cancelled, Status.archived}
 AWAITING = {Status.received, Status.reopened, Status.reassigned}
@@ -37,6 +37,7 @@ EVENT_TARGET = {
     "supervise": Status.supervised,
     "cancel": Status.cancelled,
     "approve_extension": Status.extension_approved,
+    "refuse_extension": Status.in_progress,
     "resolve": Status.resolved,
     "revisit": Status.revisited,
     "reopen": Status.reopened,
@@ -152,7 +153,7 @@ class LoopModel:
             return "order_closed"
         if target is None:
             return "applied"
-        if self.status not in TRANSITIONS[target][1]:
+        if not self._hotline_may(target):
             return "illegal_transition"
         self._move(target)
         if kind in ("cancel", "archive"):
@@ -168,6 +169,11 @@ class LoopModel:
             self.lead = new_lead
             self.parts.append(Part(new_lead, "lead", generation))
         return "applied"
+
+    def _hotline_may(self, target: Status) -> bool:
+        actors, sources = TRANSITIONS[target]
+        side = SIDE_TRANSITIONS.get((self.status, target), frozenset())
+        return (Actor.hotline in actors and self.status in sources) or Actor.hotline in side
 
     def next_generation(self) -> int:
         return max(p.generation for p in self.parts) + 1

@@ -2,7 +2,7 @@
 
 The real service layer (intake, status sync, hotline events, the dispatcher) runs over the
 memory store with a fixed clock; `LoopModel` says what must happen. Rules: the hotline's
-events (reassign, reopen, supervise, extension approval, supplement, cancel, archive,
+events (reassign, reopen, supervise, extension approval and refusal, supplement, cancel, archive,
 resolve, revisit), the lead's and an assisting agency's updates sent in any order, with
 their clocks anywhere within ±300 s of ours, a lost 2xx (the agency has the message, we
 never hear), the same message delivered twice, an attempt that outlives its lease while
@@ -205,6 +205,7 @@ class ClosedLoop(RuleBasedStateMachine):
                 "supplement",
                 "supervise",
                 "approve_extension",
+                "refuse_extension",
                 "resolve",
                 "revisit",
                 "reopen",
