@@ -224,7 +224,8 @@ class SqlStore:
             return None, exc
 
     def run_sync(self, work: Callable[[UnitOfWork], T], writes: bool = True) -> T:
-        """Run `work` in one transaction on the calling thread.
+        """Run `work` in one transaction on the calling thread, in a copy of the caller's
+        context (as the writer thread does): ids it binds for log lines stay in the unit.
 
         On PostgreSQL a writing transaction takes the audit head's row lock first: every
         writer then locks in the same order (head, then rows), so writers never deadlock,
@@ -235,7 +236,7 @@ class SqlStore:
             uow = SqlUnitOfWork(conn, self.cipher)
             if writes and not self.is_sqlite:
                 uow.audit.lock()
-            result = work(uow)
+            result = copy_context().run(work, uow)
             uow.audit.flush()
         _log_if_slow(work, time.perf_counter() - started, 1)
         return result

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator
+from contextvars import copy_context
 from typing import TypeVar
 
 from gateway.service.ports import AuditRecord, Store, UnitOfWork
@@ -69,8 +70,8 @@ class MemoryStore:
         """Run `work` on a copy of the tables; swap the copy in only if it returns."""
         if self.closed:
             raise RuntimeError("the memory store is closed")
-        working = self.state.copy()
-        result = work(MemoryUnitOfWork(working, self.clock))
+        working = self.state.copy()  # in a copy of the caller's context, as the SQL store
+        result = copy_context().run(work, MemoryUnitOfWork(working, self.clock))
         self.state = working
         return result
 
