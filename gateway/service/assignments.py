@@ -114,13 +114,10 @@ def stepped(
     return replaced(order, assignment, assignment.model_copy(update=update))
 
 
-def close_all(order: WorkOrder, step: Step, now: float, but: Assignment | None = None) -> WorkOrder:
-    """The order with every open assignment (but `but`) moved to `step` (superseded/closed)."""
-    keep = (but.agency, but.generation) if but else None
+def close_all(order: WorkOrder, step: Step, now: float) -> WorkOrder:
+    """The order with every open assignment moved to `step` and released (cancel, archive)."""
     moved = [
-        a.model_copy(update={"step": step, "released_at": a.released_at or now})
-        if a.open and (a.agency, a.generation) != keep
-        else a
+        a.model_copy(update={"step": step, "released_at": a.released_at or now}) if a.open else a
         for a in order.assignments
     ]
     return order.model_copy(update={"assignments": moved})

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from gateway.domain.messages import Delivery, Handoff, Lane, Receipt, Sign
-from gateway.domain.states import Status
 from gateway.domain.workorder import WorkOrder
 
 T = TypeVar("T")
@@ -23,7 +22,7 @@ class StoredOrder:
     """A work order with the bookkeeping the store keeps beside it."""
 
     order: WorkOrder
-    last_update_at: float  # occurred_at of the last applied agency update (stale check)
+    last_update_at: float  # no longer written (legality goes by assignments): always 0.0
     created_at: float
 
 
@@ -131,7 +130,6 @@ class Orders(Protocol):
     def get(self, order_id: str) -> StoredOrder | None: ...
     def add(self, order: WorkOrder, now: float) -> None: ...
     def replace(self, order: WorkOrder) -> None: ...
-    def set_status(self, order_id: str, status: Status, last_update_at: float | None) -> None: ...
 
 
 class Handoffs(Protocol):

@@ -21,7 +21,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from gateway.domain.errors import AuditError
 from gateway.domain.messages import Handoff, HandoffKind, HandoffState, Lane, Receipt
 from gateway.domain.personal import mask_strings
-from gateway.domain.states import Status
 from gateway.domain.workorder import WorkOrder
 from gateway.service.audit import canonical_json, entry_hash
 from gateway.service.personal_data import open_body, open_document, seal_body, seal_document
@@ -81,15 +80,6 @@ class SqlOrders:
 
     def replace(self, order: WorkOrder) -> None:
         _UPDATE_ORDER.run(self.conn, {**_columns(order, self.cipher), "b_id": order.id})
-
-    def set_status(self, order_id: str, status: Status, last_update_at: float | None) -> None:
-        stored = self.get(order_id)
-        assert stored is not None, order_id
-        order = stored.order.model_copy(update={"status": status})
-        values: dict[str, Any] = _columns(order, self.cipher)
-        if last_update_at is not None:
-            values["last_update_at"] = last_update_at
-        _UPDATE_ORDER.run(self.conn, {**values, "b_id": order_id})
 
 
 # Statements built once and run with parameters: building one per call (`.values(...)`)

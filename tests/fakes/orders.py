@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from gateway.domain.states import Status
 from gateway.domain.workorder import WorkOrder
 from gateway.service.ports import StoredOrder
 from tests.fakes.state import DuplicateKey, MemoryState, OrderRow
@@ -49,14 +48,6 @@ class MemoryOrders:
         row = self.state.orders.get(order.id)
         if row is not None:
             self.state.orders[order.id] = replace(row, document=to_document(order))
-
-    def set_status(self, order_id: str, status: Status, last_update_at: float | None) -> None:
-        stored = self.get(order_id)
-        assert stored is not None, order_id
-        row = self.state.orders[order_id]
-        document = to_document(stored.order.model_copy(update={"status": status}))
-        kept = row.last_update_at if last_update_at is None else last_update_at
-        self.state.orders[order_id] = replace(row, document=document, last_update_at=kept)
 
 
 class MemoryInbound:

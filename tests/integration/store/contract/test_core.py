@@ -14,7 +14,6 @@ from dataclasses import replace
 import pytest
 
 from gateway.domain.messages import HandoffState, Lane, Receipt
-from gateway.domain.states import Status
 from gateway.service.audit import verify_chain
 from gateway.service.ports import AuditEvent, DeadLetterFilter, Store, UnitOfWork, Watch
 from tests.fakes import DuplicateKey
@@ -43,16 +42,6 @@ async def test_a_replaced_order_keeps_its_creation_time(store: Store) -> None:
     stored = await store.read(lambda uow: uow.orders.find("hotline", "GZ-1"))
     assert stored is not None
     assert (stored.order, stored.created_at) == (changed, 100.0)
-
-
-async def test_set_status_keeps_the_last_update_time_when_given_none(store: Store) -> None:
-    order = work_order()
-    await store.write(lambda uow: uow.orders.add(order, 100.0))
-    await store.write(lambda uow: uow.orders.set_status(order.id, Status.signed, 150.0))
-    await store.write(lambda uow: uow.orders.set_status(order.id, Status.in_progress, None))
-    stored = await store.read(lambda uow: uow.orders.get(order.id))
-    assert stored is not None
-    assert (stored.order.status, stored.last_update_at) == (Status.in_progress, 150.0)
 
 
 async def test_a_second_order_with_the_same_flow_id_is_refused_and_nothing_is_kept(
