@@ -35,7 +35,9 @@ REFUSALS = {
     "403": "the caller may not do this",
     "404": "no such order, agency or route",
     "405": "method not allowed",
-    "409": "conflicts with the current state",
+    "409": "conflicts with the current state: `illegal_transition`, `revision_conflict`, "
+    "`order_closed` (the order is cancelled or archived), `assignment_superseded` (the "
+    "agency's assignment was handed on by 改派 or 重办)",
     "413": "body larger than LIANXIN_MAX_BODY_BYTES",
     "422": "a value outside the documented bounds",
     "429": "past the caller's rate limit; see Retry-After",
