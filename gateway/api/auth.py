@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gateway.domain.errors import Forbidden, Unauthorized
 from gateway.settings import Settings
@@ -88,10 +89,23 @@ class TokenBook:
         return found
 
 
+#: documents the token in the OpenAPI (`bearer`, the Authorize button of /docs); `check`
+#: reads the header itself, so an open API and the error body stay as they are
+BEARER = HTTPBearer(
+    scheme_name="bearer",
+    description="A token from LIANXIN_API_TOKENS: `Authorization: Bearer <token>`. Its "
+    "holder's role (hotline, admin, operator, viewer) decides what it may do.",
+    auto_error=False,
+)
+
+
 def allow(*roles: Role) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
     """A dependency admitting holders of `roles` (and admins); the Principal is its value."""
 
-    async def check(request: Request) -> Principal:
+    async def check(
+        request: Request,
+        _documented: HTTPAuthorizationCredentials | None = Security(BEARER),  # noqa: B008
+    ) -> Principal:
         book: TokenBook = request.app.state.tokens
         if book.open:
             return OPEN

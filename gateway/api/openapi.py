@@ -1,10 +1,18 @@
 """The published OpenAPI documents every answer the gateway can give, refusals included.
 
-Every operation can be refused before its handler runs (rate limit, body and header
-limits, a bad token, a database that refuses writes), so each gets the shared error
-answers with the one error body (`{"error": {"code", "message", "details"}}`); SOAP
-operations answer with a SOAP Fault in text/xml instead. FastAPI's own 422 schema is
-replaced: the gateway's 422 has the same error body as every other refusal.
+Each operation's 2xx answers are typed (gateway/api/models.py). Every operation can be
+refused before its handler runs (rate limit, body and header limits, a bad token, a
+database that refuses writes), so each gets the refusals it can really meet, with the one
+error body (`{"error": {"code", "message", "details"}}`, the `Error` component); SOAP
+operations answer with a SOAP Fault in text/xml instead. FastAPI's own 422 schema
+(`HTTPValidationError`) is replaced: the gateway never sends it.
+
+Security: `bearer` (LIANXIN_API_TOKENS) on the operations that take a token, added by
+their `allow(...)` dependency; agencies sign their messages (Standard Webhooks headers,
+documented as header parameters of `POST /v1/inbound/{agency}`) and, when
+LIANXIN_TLS_CLIENT_CA is set, present a client certificate (`agencyCertificate`,
+mutualTLS). The console's session cookie is documented as `consoleSession`; the console's
+pages are not part of this document.
 """
 
 from __future__ import annotations
@@ -14,21 +22,10 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-ERROR = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "properties": {
-                "code": {"type": "string", "description": "stable, machine-readable"},
-                "message": {"type": "string"},
-                "details": {},
-            },
-        }
-    },
-}
+from gateway.api.console.session import SESSION_COOKIE
+from gateway.api.examples import AGENCY_MESSAGES
+from gateway.api.models import Error
+
 REFUSALS = {
     "400": "malformed body or message",
     "401": "no valid token, signature or client certificate",
@@ -44,6 +41,73 @@ REFUSALS = {
     "431": "request headers too large",
     "503": "the database refuses writes or is unreachable; see Retry-After",
 }
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+#: which refusals an operation can meet, beyond the ones every operation can (405, 431)
+TOKEN_REFUSALS = ("401", "403")
+PUBLIC = {("/healthz", "get"), ("/readyz", "get"), ("/v1/keys", "get")}
+CONFLICTS = {
+    ("/v1/work-orders", "post"),
+    ("/v1/work-orders/{order_id}/events", "post"),
+    ("/v1/inbound/{agency}", "post"),
+}
+NOT_FOUND = {
+    ("/v1/work-orders", "post"),
+    ("/v1/admin/deliveries", "get"),
+    ("/v1/admin/replay", "post"),
+}
+SIGNED = {("/v1/inbound/{agency}", "post"), ("/soap/{agency}", "post")}
+SECURITY_SCHEMES: dict[str, Any] = {
+    "agencyCertificate": {
+        "type": "mutualTLS",
+        "description": "Agencies: a client certificate issued by the CA in "
+        "LIANXIN_TLS_CLIENT_CA, naming the agency (required only when that is set; "
+        "docs/security.md). Their messages are signed besides: Standard Webhooks headers "
+        "on /v1/inbound/{agency}, <lx:Signature> in the SOAP header on /soap/{agency}.",
+    },
+    "consoleSession": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": SESSION_COOKIE,
+        "description": "The browser console's signed session cookie, set by its login "
+        "form (/admin/login) from an API token. The console's pages are not in this "
+        "document; API clients use `bearer`.",
+    },
+}
+WEBHOOK_HEADERS = [
+    {
+        "name": "webhook-id",
+        "in": "header",
+        "required": True,
+        "description": "the message's unique id (Standard Webhooks); a repeated id is "
+        "acknowledged as `duplicate`, not applied again",
+        "schema": {"type": "string", "maxLength": 200},
+        "example": "msg_2Ku6Yb4tFzE0kqZr",
+    },
+    {
+        "name": "webhook-timestamp",
+        "in": "header",
+        "required": True,
+        "description": "Unix seconds when the agency signed; refused (401) outside the tolerance",
+        "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"},
+        "example": "1795996322",
+    },
+    {
+        "name": "webhook-signature",
+        "in": "header",
+        "required": True,
+        "description": "space-separated `v1a,<base64 Ed25519>`, `v1,<base64 HMAC-SHA256>` "
+        "or `v1sm3,<base64 HMAC-SM3>` over `{webhook-id}.{webhook-timestamp}.{body}`",
+        "schema": {"type": "string", "maxLength": 4096},
+        "example": "v1a,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
+    },
+    {
+        "name": "webhook-key-id",
+        "in": "header",
+        "required": False,
+        "description": "the key of each signature, in the same order (`v1a:1a2b3c4d`)",
+        "schema": {"type": "string", "maxLength": 1000},
+    },
+]
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
 ORDER_ID = {"order_id": "$response.body#/id"}
 #: what a client (and schemathesis' stateful phase) can do next with an accepted order
@@ -73,11 +137,23 @@ def install(app: FastAPI) -> None:
                 description=app.description,
                 routes=app.routes,
             )
-            schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR
+            components = schema.setdefault("components", {})
+            schemas = components.setdefault("schemas", {})
+            for name in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(name, None)
+            error = Error.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(error.pop("$defs", {}))
+            schemas["Error"] = error
+            components.setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
             for path, operations in schema.get("paths", {}).items():
                 for method, operation in operations.items():
-                    _document_refusals(operation, soap=path.startswith("/soap/"))
+                    _document_refusals(operation, _refusals(path, method, operation))
                     _link(operation, LINKS.get((path, method)))
+                    if (path, method) in SIGNED:
+                        operation["security"] = [{}, {"agencyCertificate": []}]
+                    if path.startswith("/soap/"):
+                        _soap(operation)
+            _inbound(schema["paths"]["/v1/inbound/{agency}"]["post"])
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -91,19 +167,53 @@ def _link(operation: dict[str, Any], links: dict[str, Any] | None) -> None:
         operation["responses"].setdefault(status, {"description": "accepted"})["links"] = links
 
 
-def _document_refusals(operation: dict[str, Any], soap: bool) -> None:
+def _refusals(path: str, method: str, operation: dict[str, Any]) -> list[str]:
+    """The refusals `operation` can really meet."""
+    can = ["400", "405", "413", "422", "429", "431", "503"]
+    if (path, method) in PUBLIC:
+        can = ["405", "431"] + (["503"] if path == "/readyz" else [])
+    elif "requestBody" not in operation and (path, method) not in SIGNED:
+        can.remove("413")
+    if operation.get("security") or (path, method) in SIGNED:
+        can += TOKEN_REFUSALS
+    if (path, method) in CONFLICTS | SIGNED:
+        can.append("409")
+    if "{" in path or (path, method) in NOT_FOUND:
+        can.append("404")
+    return sorted(can)
+
+
+def _document_refusals(operation: dict[str, Any], refusals: list[str]) -> None:
     responses = operation.setdefault("responses", {})
-    content = (
-        SOAP_FAULT
-        if soap
-        else {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    )
-    for status, text in REFUSALS.items():
-        answer: dict[str, Any] = {"description": text, "content": content}
+    for status in refusals:
+        answer: dict[str, Any] = {
+            "description": REFUSALS[status],
+            "content": {"application/json": {"schema": ERROR_REF}},
+        }
         if status in ("429", "503"):
             answer["headers"] = RETRY_AFTER
-        if status == "422" or status not in responses:
+        known = responses.get(status)
+        if known is None or status == "422":
             responses[status] = answer
-    if soap:
-        for answer in responses.values():
-            answer.setdefault("content", {}).update(SOAP_FAULT)
+        elif "content" not in known:  # described by the route, typed here
+            known["content"] = answer["content"]
+            known.setdefault("headers", answer.get("headers"))
+            if known["headers"] is None:
+                del known["headers"]
+
+
+def _soap(operation: dict[str, Any]) -> None:
+    """SOAP answers, the WSDL and every refusal alike, are text/xml."""
+    for status, answer in operation["responses"].items():
+        if status.startswith("2"):
+            answer["content"] = {"text/xml": {"schema": {"type": "string"}}}
+            answer["description"] = "the WSDL, or the SOAP response"
+        else:
+            answer["content"] = SOAP_FAULT
+
+
+def _inbound(operation: dict[str, Any]) -> None:
+    """The signature headers, examples and typed answers of an agency message."""
+    operation.setdefault("parameters", []).extend(WEBHOOK_HEADERS)
+    body = operation["requestBody"]["content"]["application/json"]
+    body["examples"] = AGENCY_MESSAGES

@@ -10,12 +10,20 @@ import threading
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gateway.api.auth import Principal, Role, allow
 from gateway.api.deps import gateway
+from gateway.api.examples import PAUSE, REPLAY
 from gateway.api.health_view import agency_health
+from gateway.api.models import (
+    AgencyHealthView,
+    AgencyStateView,
+    CancelledReplays,
+    DeadLetters,
+    ReplayOutcome,
+)
 from gateway.bootstrap import Gateway
 from gateway.domain.bounds import AGENCY_ID_MAX, HANDOFF_ID_MAX, NO_CONTROL, OWN_ID, TEXT
 from gateway.domain.errors import InputError
@@ -64,7 +72,12 @@ def _row(dead: DeadLetter) -> dict[str, Any]:
     }
 
 
-@router.get("/deliveries", summary="Dead-lettered deliveries, oldest first")
+@router.get(
+    "/deliveries",
+    summary="Dead-lettered deliveries, oldest first",
+    response_model=None,
+    responses={200: {"model": DeadLetters, "description": "the dead letters, oldest first"}},
+)
 async def deliveries(
     gw: GatewayDep,
     _who: Watcher,
@@ -86,9 +99,17 @@ async def deliveries(
     return {"state": state, "total": total, "deliveries": [_row(d) for d in rows]}
 
 
-@router.post("/replay", summary="Count (dry run) or replay dead-lettered deliveries")
+@router.post(
+    "/replay",
+    summary="Count (dry run) or replay dead-lettered deliveries",
+    response_model=None,
+    responses={200: {"model": ReplayOutcome, "description": "counted, or replayed"}},
+)
 async def replay_dead(
-    body: ReplayRequest, request: Request, gw: GatewayDep, who: Operator
+    body: Annotated[ReplayRequest, Body(openapi_examples=REPLAY)],
+    request: Request,
+    gw: GatewayDep,
+    who: Operator,
 ) -> dict[str, Any]:
     """Put the selected dead letters back in the outbox, in batches, audited with who."""
     which = replay.checked(
@@ -124,7 +145,14 @@ async def replay_dead(
     }
 
 
-@router.post("/replay/cancel", summary="Stop every replay under way after its current batch")
+@router.post(
+    "/replay/cancel",
+    summary="Stop every replay under way after its current batch",
+    response_model=None,
+    responses={
+        200: {"model": CancelledReplays, "description": "how many replays were told to stop"}
+    },
+)
 async def cancel_replays(request: Request, _who: Operator) -> dict[str, Any]:
     """Set the cancel flag of every running replay."""
     running = _running(request)
@@ -152,7 +180,12 @@ def _state(state: AgencyState) -> dict[str, Any]:
     }
 
 
-@router.get("/agencies", summary="Each agency's delivery health over a recent window")
+@router.get(
+    "/agencies",
+    summary="Each agency's delivery health over a recent window",
+    response_model=None,
+    responses={200: {"model": list[AgencyHealthView], "description": "every profiled agency"}},
+)
 async def agencies_health(
     gw: GatewayDep,
     _who: Watcher,
@@ -162,9 +195,17 @@ async def agencies_health(
     return [health.as_record(h) for h in await agency_health(gw, window)]
 
 
-@router.post("/agencies/{agency}/pause", summary="Hold an agency's deliveries")
+@router.post(
+    "/agencies/{agency}/pause",
+    summary="Hold an agency's deliveries",
+    response_model=None,
+    responses={200: {"model": AgencyStateView, "description": "the agency's state now"}},
+)
 async def pause_agency(
-    agency: str, gw: GatewayDep, who: Operator, body: PauseRequest | None = None
+    agency: str,
+    gw: GatewayDep,
+    who: Operator,
+    body: Annotated[PauseRequest | None, Body(openapi_examples=PAUSE)] = None,
 ) -> dict[str, Any]:
     """No new deliveries to `agency` until it is resumed; its handoffs wait in the outbox."""
     reason = (body or PauseRequest()).reason
@@ -175,7 +216,12 @@ async def pause_agency(
     return _state(state)
 
 
-@router.post("/agencies/{agency}/resume", summary="Deliver to an agency again")
+@router.post(
+    "/agencies/{agency}/resume",
+    summary="Deliver to an agency again",
+    response_model=None,
+    responses={200: {"model": AgencyStateView, "description": "the agency's state now"}},
+)
 async def resume_agency(agency: str, gw: GatewayDep, who: Operator) -> dict[str, Any]:
     """Clear the pause (and a 410 mark); waiting handoffs go out on the next claim."""
     now = gw.dispatcher.clock()

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from gateway.api.deps import gateway
+from gateway.api.models import Alive, NotReady, PublicKeys, Ready
 from gateway.api.readiness import problems
 from gateway.bootstrap import Gateway
 
@@ -15,7 +16,12 @@ router = APIRouter(tags=["operations"])
 GatewayDep = Annotated[Gateway, Depends(gateway)]
 
 
-@router.get("/healthz", summary="The process is alive")
+@router.get(
+    "/healthz",
+    summary="The process is alive",
+    response_model=None,
+    responses={200: {"model": Alive, "description": "alive"}},
+)
 async def healthz() -> dict[str, str]:
     """Always ok while the process serves requests."""
     return {"status": "ok"}
@@ -24,7 +30,11 @@ async def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     summary="Ready to work: database writable and current, data keys right, brokers reachable",
-    responses={503: {"description": "not ready; `reasons` says why"}},
+    response_model=None,
+    responses={
+        200: {"model": Ready, "description": "ready"},
+        503: {"model": NotReady, "description": "not ready; `reasons` says why"},
+    },
 )
 async def readyz(gw: GatewayDep) -> JSONResponse:
     """200 with the outbox's counts when ready; 503 with every reason when not."""
@@ -39,7 +49,12 @@ async def readyz(gw: GatewayDep) -> JSONResponse:
     return JSONResponse({"status": "ready", "handoffs": counts})
 
 
-@router.get("/v1/keys", summary="Public keys that verify Lianxin's signatures")
+@router.get(
+    "/v1/keys",
+    summary="Public keys that verify Lianxin's signatures",
+    response_model=None,
+    responses={200: {"model": PublicKeys, "description": "newest first"}},
+)
 async def keys(gw: GatewayDep) -> dict[str, Any]:
     """Our Ed25519 verifying keys (whpk_…), newest first."""
     return {"keys": gw.public_keys, "scheme": "v1a"}

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from gateway.api.deps import caller, gateway
+from gateway.api.models import EventOutcome
 from gateway.bootstrap import Gateway
 from gateway.service.status_sync import AgencyMessage, Caller
 
@@ -33,6 +34,11 @@ MESSAGE_SCHEMA = _inlined(_MESSAGE_SCHEMA, _MESSAGE_SCHEMA.get("$defs", {}))
 @router.post(
     "/{agency}",
     summary="A signed agency message (Standard Webhooks headers)",
+    response_model=None,
+    responses={
+        200: {"model": EventOutcome, "description": "applied, recorded or a duplicate"},
+        201: {"model": EventOutcome, "description": "an agency's transfer: a new order"},
+    },
     openapi_extra={
         "requestBody": {
             "required": True,

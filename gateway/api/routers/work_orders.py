@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Body, Depends, Path, Response
 
 from gateway.api.auth import READERS, Principal, Role, allow
 from gateway.api.deps import gateway
+from gateway.api.examples import HOTLINE_EVENTS, WORK_ORDERS
+from gateway.api.models import Accepted, EventOutcome, OrderView
 from gateway.bootstrap import Gateway
 from gateway.domain.bounds import ORDER_ID_MAX, OWN_ID
 from gateway.domain.messages import HotlineEvent
@@ -23,9 +25,21 @@ OrderId = Annotated[
 ]
 
 
-@router.post("", status_code=202, summary="Submit a work order (idempotent on flow_id + revision)")
+@router.post(
+    "",
+    status_code=202,
+    summary="Submit a work order (idempotent on flow_id + revision)",
+    response_model=None,
+    responses={
+        202: {"model": Accepted, "description": "stored, routed and queued to the agencies"},
+        200: {"model": Accepted, "description": "this revision was already stored: nothing new"},
+    },
+)
 async def submit(
-    order: WorkOrderIn, response: Response, gw: GatewayDep, _who: Submitter
+    order: Annotated[WorkOrderIn, Body(openapi_examples=WORK_ORDERS)],
+    response: Response,
+    gw: GatewayDep,
+    _who: Submitter,
 ) -> dict[str, Any]:
     """Store, route and queue a work order; the same revision again changes nothing."""
     urgent = order.urgency == Urgency.emergency  # ahead of any backlog's database work
@@ -48,15 +62,28 @@ async def submit(
     }
 
 
-@router.get("/{order_id}", summary="A work order's state and the timeline of every handoff")
+@router.get(
+    "/{order_id}",
+    summary="A work order's state and the timeline of every handoff",
+    response_model=None,
+    responses={200: {"model": OrderView, "description": "the order, masked"}},
+)
 async def show(order_id: OrderId, gw: GatewayDep, _who: Reader) -> dict[str, Any]:
     """The order, each handoff's delivery state, and every audit step."""
     return await gw.store.read(lambda uow: order_timeline(uow, order_id))
 
 
-@router.post("/{order_id}/events", summary="A hotline-side event: supplement, supervise, cancel…")
+@router.post(
+    "/{order_id}/events",
+    summary="A hotline-side event: supplement, supervise, cancel…",
+    response_model=None,
+    responses={200: {"model": EventOutcome, "description": "applied, or a repeated event_id"}},
+)
 async def post_event(
-    order_id: OrderId, event: HotlineEvent, gw: GatewayDep, _who: Submitter
+    order_id: OrderId,
+    event: Annotated[HotlineEvent, Body(openapi_examples=HOTLINE_EVENTS)],
+    gw: GatewayDep,
+    _who: Submitter,
 ) -> dict[str, Any]:
     """Apply the event through the state machine and tell the agencies."""
     outcome = await gw.sync.hotline_event(order_id, event)
