@@ -12,9 +12,9 @@ own `agency_time`, kept as the agency sent it.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from gateway.domain.assignments import Role as AssignmentRole
 from gateway.domain.assignments import Step
@@ -25,10 +25,8 @@ ORDER_ID = "wo_01a20eafc917c2326fb7485f48c3"
 HANDOFF_ID = "msg_01a20eafc91fe1bef01ad54a840f"
 FLOW_ID = "GZ12345-20261124-000102"
 
-
-def iso_time() -> Any:
-    """A time the gateway writes: ISO 8601 in UTC."""
-    return Field(json_schema_extra={"format": "date-time"})
+#: a time the gateway writes: ISO 8601 in UTC
+IsoTime = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 
 
 class Answer(BaseModel):
@@ -131,7 +129,7 @@ class ActionView(Answer):
     unit: str | None = Field(description="e.g. 签收单位 纳税服务科")
     unit_code: str | None
     reason: str | None
-    recorded_at: str | None = iso_time()
+    recorded_at: IsoTime | None
     agency_time: str | None = Field(description="the agency's own time, as it sent it")
 
 
@@ -143,8 +141,8 @@ class AssignmentView(Answer):
     generation: int = Field(ge=1)
     step: Step
     transfer_id: str | None = Field(description="the handoff that carried the transfer")
-    opened_at: str | None = iso_time()
-    released_at: str | None = iso_time()
+    opened_at: IsoTime | None
+    released_at: IsoTime | None
     return_reason: str | None
     waits_for_assisting: bool = Field(description="a lead whose 答复 waits for every 协办")
     actions: list[ActionView]
@@ -182,8 +180,8 @@ class HandoffView(Answer):
     last_error: str | None
     last_status: int | None = Field(description="the agency's last HTTP status")
     agency_ref: str | None = Field(description="the agency's own id for the order")
-    created_at: str | None = iso_time()
-    delivered_at: str | None = iso_time()
+    created_at: IsoTime | None
+    delivered_at: IsoTime | None
     payload_digest: str | None = Field(description="SHA-256 of the body sent, hex")
 
 
@@ -191,7 +189,7 @@ class AuditEntryView(Answer):
     """One step of the order's audit trail (docs/architecture.md#audit-trail)."""
 
     seq: int
-    at: str | None = iso_time()
+    at: IsoTime | None
     event: str = Field(description="e.g. received, routed, delivered, status, …")
     party: str | None
     handoff_id: str | None
@@ -370,7 +368,7 @@ class DeadLetterView(Answer):
     attempts: int
     last_error: str | None
     last_status: int | None
-    created_at: str = iso_time()
+    created_at: IsoTime
 
 
 class DeadLetters(Answer):
@@ -422,7 +420,7 @@ class AgencyHealthView(Answer):
     paused: bool
     disabled: bool
     last_error: str | None
-    last_error_at: str | None = iso_time()
+    last_error_at: IsoTime | None
     returned: int
 
 
@@ -449,4 +447,4 @@ class AgencyStateView(Answer):
     disabled: bool
     reason: str | None
     changed_by: str | None
-    updated_at: str = iso_time()
+    updated_at: IsoTime

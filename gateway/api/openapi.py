@@ -56,6 +56,27 @@ NOT_FOUND = {
     ("/v1/admin/replay", "post"),
 }
 SIGNED = {("/v1/inbound/{agency}", "post"), ("/soap/{agency}", "post")}
+#: short, stable names for generated clients (`lianxin.submit_work_order(...)`), instead of
+#: FastAPI's `submit_v1_work_orders_post`
+OPERATION_IDS = {
+    ("/v1/work-orders", "post"): "submitWorkOrder",
+    ("/v1/work-orders/{order_id}", "get"): "getWorkOrder",
+    ("/v1/work-orders/{order_id}/events", "post"): "postHotlineEvent",
+    ("/v1/work-orders/{order_id}/evidence", "get"): "getEvidenceBundle",
+    ("/v1/inbound/{agency}", "post"): "receiveAgencyMessage",
+    ("/soap/{agency}", "get"): "getSoapWsdl",
+    ("/soap/{agency}", "post"): "callSoapService",
+    ("/healthz", "get"): "getLiveness",
+    ("/readyz", "get"): "getReadiness",
+    ("/v1/keys", "get"): "getPublicKeys",
+    ("/v1/admin/deliveries", "get"): "listDeadLetters",
+    ("/v1/admin/replay", "post"): "replayDeadLetters",
+    ("/v1/admin/replay/cancel", "post"): "cancelReplays",
+    ("/v1/admin/agencies", "get"): "listAgencyHealth",
+    ("/v1/admin/agencies/{agency}/pause", "post"): "pauseAgency",
+    ("/v1/admin/agencies/{agency}/resume", "post"): "resumeAgency",
+    ("/metrics", "get"): "getMetrics",
+}
 SECURITY_SCHEMES: dict[str, Any] = {
     "agencyCertificate": {
         "type": "mutualTLS",
@@ -149,6 +170,9 @@ def install(app: FastAPI) -> None:
                 for method, operation in operations.items():
                     _document_refusals(operation, _refusals(path, method, operation))
                     _link(operation, LINKS.get((path, method)))
+                    operation["operationId"] = OPERATION_IDS.get(
+                        (path, method), operation.get("operationId")
+                    )
                     if (path, method) in SIGNED:
                         operation["security"] = [{}, {"agencyCertificate": []}]
                     if path.startswith("/soap/"):

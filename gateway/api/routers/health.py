@@ -33,7 +33,11 @@ async def healthz() -> dict[str, str]:
     response_model=None,
     responses={
         200: {"model": Ready, "description": "ready"},
-        503: {"model": NotReady, "description": "not ready; `reasons` says why"},
+        503: {
+            "model": NotReady,
+            "description": "not ready; `reasons` says why",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+        },
     },
 )
 async def readyz(gw: GatewayDep) -> JSONResponse:
