@@ -177,7 +177,8 @@ def install(app: FastAPI) -> None:
                         operation["security"] = [{}, {"agencyCertificate": []}]
                     if path.startswith("/soap/"):
                         _soap(operation)
-            _inbound(schema["paths"]["/v1/inbound/{agency}"]["post"])
+            if "/v1/inbound/{agency}" in schema["paths"]:
+                _inbound(schema["paths"]["/v1/inbound/{agency}"]["post"])
             app.openapi_schema = schema
         return app.openapi_schema
 

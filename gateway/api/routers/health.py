@@ -49,7 +49,8 @@ async def readyz(gw: GatewayDep) -> JSONResponse:
     try:
         counts = await gw.store.read(lambda uow: uow.handoffs.count_by_state())
     except Exception as exc:  # went away between the checks and now
-        return JSONResponse({"status": "unavailable", "reason": str(exc)[:200]}, 503)
+        body = {"status": "unavailable", "reason": str(exc)[:200]}
+        return JSONResponse(body, 503, headers={"Retry-After": "5"})
     return JSONResponse({"status": "ready", "handoffs": counts})
 
 
