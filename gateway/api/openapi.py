@@ -8,8 +8,10 @@ operations answer with a SOAP Fault in text/xml instead. FastAPI's own 422 schem
 (`HTTPValidationError`) is replaced: the gateway never sends it.
 
 Security: `bearer` (LIANXIN_API_TOKENS) on the operations that take a token, added by
-their `allow(...)` dependency; agencies sign their messages (Standard Webhooks headers,
-documented as header parameters of `POST /v1/inbound/{agency}`) and, when
+their `allow(...)` dependency with the roles admitted (OpenAPI 3.1 lets a requirement of
+any scheme list roles); 403 only where some role is refused. Agencies sign their messages
+(Standard Webhooks headers, documented as header parameters of `POST /v1/inbound/{agency}`)
+and, when
 LIANXIN_TLS_CLIENT_CA is set, present a client certificate (`agencyCertificate`,
 mutualTLS). The console's session cookie is documented as `consoleSession`; the console's
 pages are not part of this document.
@@ -22,6 +24,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from gateway.api.auth import Role
 from gateway.api.console.session import SESSION_COOKIE
 from gateway.api.examples import AGENCY_MESSAGES
 from gateway.api.models import Error
@@ -44,6 +47,7 @@ REFUSALS = {
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 #: which refusals an operation can meet, beyond the ones every operation can (405, 431)
 TOKEN_REFUSALS = ("401", "403")
+EVERY_ROLE = {role.value for role in Role}
 PUBLIC = {("/healthz", "get"), ("/readyz", "get"), ("/v1/keys", "get")}
 CONFLICTS = {
     ("/v1/work-orders", "post"),
@@ -199,8 +203,11 @@ def _refusals(path: str, method: str, operation: dict[str, Any]) -> list[str]:
         can = ["405", "431"] + (["503"] if path == "/readyz" else [])
     elif "requestBody" not in operation and (path, method) not in SIGNED:
         can.remove("413")
-    if operation.get("security") or (path, method) in SIGNED:
+    roles = [set(r.get("bearer", ())) for r in operation.get("security", ())]
+    if (path, method) in SIGNED or any(r < EVERY_ROLE for r in roles):
         can += TOKEN_REFUSALS
+    elif roles:  # every role may: a token is checked, no role is refused
+        can.append("401")
     if (path, method) in CONFLICTS | SIGNED:
         can.append("409")
     if "{" in path or (path, method) in NOT_FOUND:
