@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from gateway.domain.assignments import Role as AssignmentRole
 from gateway.domain.assignments import Step
+from gateway.domain.messages import HandoffKind, HandoffState, Lane
 from gateway.domain.states import Status
 from gateway.domain.workorder import WorkOrderIn
 
@@ -173,9 +174,9 @@ class HandoffView(Answer):
 
     id: str = Field(description="msg_…")
     agency: str
-    kind: Literal["transfer", "event", "status"]
-    lane: str = Field(description="`normal` or `emergency`")
-    state: Literal["pending", "in_flight", "delivered", "dead", "cancelled"]
+    kind: HandoffKind
+    lane: Lane
+    state: HandoffState
     attempts: int
     last_error: str | None
     last_status: int | None = Field(description="the agency's last HTTP status")
@@ -361,10 +362,10 @@ class DeadLetterView(Answer):
     """A dead-lettered delivery."""
 
     id: str
-    order_id: str
+    order_id: str = Field(description="the order, or another subject (an agency's alerts)")
     agency: str
-    kind: str
-    lane: str
+    kind: HandoffKind
+    lane: Lane
     attempts: int
     last_error: str | None
     last_status: int | None

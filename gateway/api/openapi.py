@@ -11,8 +11,7 @@ Security: `bearer` (LIANXIN_API_TOKENS) on the operations that take a token, add
 their `allow(...)` dependency with the roles admitted (OpenAPI 3.1 lets a requirement of
 any scheme list roles); 403 only where some role is refused. Agencies sign their messages
 (Standard Webhooks headers, documented as header parameters of `POST /v1/inbound/{agency}`)
-and, when
-LIANXIN_TLS_CLIENT_CA is set, present a client certificate (`agencyCertificate`,
+and, when LIANXIN_TLS_CLIENT_CA is set, present a client certificate (`agencyCertificate`,
 mutualTLS). The console's session cookie is documented as `consoleSession`; the console's
 pages are not part of this document.
 """
