@@ -176,8 +176,9 @@ class Handoffs(Protocol):
 
 
 class Inbound(Protocol):
-    def remember(self, party: str, message_id: str, now: float) -> bool:
-        """Record a message id; False when that party already sent it."""
+    def remember(self, party: str, message_id: str, now: float, body: bytes | None = None) -> bool:
+        """Record a message id, and the bytes its sender signed (kept sealed, for evidence);
+        False when that party already sent it."""
         ...
 
 

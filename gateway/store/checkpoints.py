@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from gateway.domain.checkpoint import Checkpoint, Statement
 from gateway.domain.errors import CheckpointTaken, UnknownOrder
 from gateway.service.ports import AuditRecord
-from gateway.store.repositories import record
-from gateway.store.schema import audit_checkpoints, audit_head, audit_log
+from gateway.store.repositories import inbound_body, record
+from gateway.store.schema import audit_checkpoints, audit_head, audit_log, inbound_messages
 from gateway.store.sql import SqlStore, SqlUnitOfWork
 
 cp = audit_checkpoints
@@ -120,6 +120,20 @@ class SqlCheckpoints:
         return await self.store.read(
             lambda uow: [str(h) for h in _conn(uow).execute(query).scalars()]
         )
+
+    async def received_bodies(
+        self, messages: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], bytes]:
+        wanted = set(messages)
+        parties = {party for party, _ in wanted}
+        ids = {message_id for _, message_id in wanted}
+        query = select(inbound_messages).where(
+            inbound_messages.c.party.in_(parties), inbound_messages.c.message_id.in_(ids)
+        )
+        rows = await self.store.read(lambda uow: list(_conn(uow).execute(query)))
+        cipher = self.store.cipher
+        bodies = {(r.party, r.message_id): inbound_body(r, cipher) for r in rows}
+        return {key: body for key, body in bodies.items() if key in wanted and body is not None}
 
     async def count(self) -> int:
         """How many checkpoints are stored."""
