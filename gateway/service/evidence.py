@@ -3,7 +3,8 @@
 Before reading, every entry appended so far is checkpointed (signed and witnessed), so
 each of the order's entries gets an inclusion proof to a witnessed checkpoint. The bundle
 holds no personal data in clear: entries carry digests and masked text only (the store
-masks phone and ID numbers before hashing), and message bodies appear as digests.
+masks phone and ID numbers before hashing), and message bodies appear as digests. Only a
+`plain` export adds the bodies of received messages, so their senders' signatures verify.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ OrderId = Annotated[str, Path(max_length=40)]
     responses={
         200: {
             "model": SealedBundle,
-            "description": "a `lianxin-evidence/1` bundle; check it with "
+            "description": "a `lianxin-evidence/2` bundle; check it with "
             "`lianxin evidence verify FILE` or docs/evidence.md",
         },
         403: {"description": "`personal_data=plain` asked by a role other than admin"},

@@ -22,6 +22,7 @@ from gateway.service.bundle_check import verify_bundle
 from gateway.signing import generate_ed25519_key, public_text_of
 from tests.conftest import Stack
 from tests.integration.api.helpers import order, wait_until
+from tests.integration.evidence.test_export_cli import agency_script
 from tests.integration.ops.helpers import api_tokens, as_role
 
 TAX_SCRIPT = Script(steps=(("已签收", 0.0), ("办理中", 0.0), ("已办结", 0.0)), result="已答复")
@@ -169,6 +170,8 @@ def test_an_admin_bundle_with_bodies_verifies_every_agency_signature_offline(
     result = cli("evidence", "verify", str(path), "--key", public_text_of(checkpoint_key))
     assert result.returncode == 0, result.stderr
     assert f"{len(updates)} sender signature(s) verified" in result.stdout
+    agency = agency_script(path, public_text_of(checkpoint_key))  # docs/evidence.md's script
+    assert agency.returncode == 0 and f"'verified': {len(updates)}" in agency.stdout, agency.stderr
 
 
 def test_a_masked_bundle_keeps_the_signatures_and_withholds_the_bodies(
