@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -77,9 +79,7 @@ class SqlCheckpoints:
             "witnessed": False,
         }
         try:
-            await self.store.write(
-                lambda uow: _conn(uow).execute(insert(cp), values), audited=False
-            )
+            await self._write_aside(lambda uow: _conn(uow).execute(insert(cp), values))
         except IntegrityError as exc:  # gateways sharing a database race for each number
             raise CheckpointTaken(f"checkpoint {statement.number} was made elsewhere") from exc
 
@@ -90,7 +90,16 @@ class SqlCheckpoints:
 
     async def mark_witnessed(self, number: int) -> None:
         change = update(cp).where(cp.c.number == number).values(witnessed=True)
-        await self.store.write(lambda uow: _conn(uow).execute(change), audited=False)
+        await self._write_aside(lambda uow: _conn(uow).execute(change))
+
+    async def _write_aside(self, work: Callable[[Any], object]) -> None:
+        """A checkpoint's own write. On PostgreSQL it runs on a pooled connection of its
+        own: it takes no audit head lock and needs no group commit, so it neither waits
+        behind the writers' queue nor holds it up. SQLite has one writer for everything."""
+        if self.store.is_sqlite:
+            await self.store.write(work, audited=False)
+        else:
+            await asyncio.to_thread(self.store.run_sync, work, False)
 
     async def all(self) -> list[Checkpoint]:
         """Every stored checkpoint, oldest first."""
