@@ -1,11 +1,11 @@
 """Signed checkpoints of the audit trail, made in batches off the hot path, and witnessed.
 
-Every `poll` seconds the checkpointer reads how far the chain has grown and, when it has,
-the hashes of the entries appended since its last pass (one read each, never an entry
-twice), and adds them to a growing RFC 9162 tree (`merkle.Frontier`, off the event loop).
-When `entries` entries are waiting, or `interval` seconds have passed and any are, it
-signs a statement of the tree's head and the chain's head, stores it, and hands it to
-each witness. Nothing on the path of an order waits for any of this: writers append
+Every `poll` seconds the checkpointer reads how far the chain has grown (one indexed
+read; the last checkpoint is read once at start-up and kept). When `entries` entries are
+waiting, or `interval` seconds have passed and any are, it reads their hashes (each entry
+once), adds them to an RFC 9162 tree as it goes (`merkle.Frontier`, hashed off the event
+loop), signs a statement of the tree's head and the chain's head, stores it, and hands it
+to each witness from memory. Nothing on the path of an order waits for any of this: writers append
 entries as before, and the checkpoint's own writes do not queue behind them (see
 gateway/store/checkpoints.py).
 
@@ -105,8 +105,8 @@ class Checkpointer:
             await self._witness_pending()
             return self._latest
 
-    def _due(self) -> bool:
-        waiting = self._growing.count
+    def _due(self, head: int) -> bool:
+        waiting = head - self._growing.after
         if waiting <= 0:
             return False
         if waiting >= min(self.policy.entries, self.policy.max_entries) or self._latest is None:
@@ -120,12 +120,14 @@ class Checkpointer:
         self._loaded = True
 
     async def _catch_up(self, force: bool) -> None:
-        """Read the entries up to the head as it stands now (not chasing entries appended
-        meanwhile: under load that would checkpoint without pause), checkpointing each
-        time one is due (`force`: whatever is read), at most `max_entries` each."""
+        """When a checkpoint is due (or `force`), read the entries not yet read up to the
+        head as it stands now (not chasing entries appended meanwhile: under load that
+        would checkpoint without pause) and checkpoint them, at most `max_entries` each."""
         if not self._loaded:
             await self._reload()
         head = await self.store.head_seq()
+        if not (force or self._due(head)):
+            return
         while True:
             growing = self._growing
             limit = min(self.policy.max_entries - growing.count, head - growing.last)
@@ -135,7 +137,7 @@ class Checkpointer:
             else:  # nothing more to read in this pass
                 head = min(head, growing.last)
             reached = growing.last >= head
-            if growing.count and (self._due() or (force and reached)):
+            if growing.count and (reached or growing.count >= self.policy.max_entries):
                 await self._make()
             elif reached:
                 return
