@@ -290,6 +290,10 @@ class Retention(Protocol):
         """Empty the bodies of the order's settled handoffs; how many were emptied."""
         ...
 
+    def erase_received_bodies(self, received_before: float) -> int:
+        """Drop the kept bodies of messages received before then (evidence); how many."""
+        ...
+
 
 class DataCipher(Protocol):
     """Encrypts personal data at rest (AES-256-GCM today; an SM4-GCM keyring fits as well).

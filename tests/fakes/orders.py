@@ -60,6 +60,7 @@ class MemoryInbound:
         if (party, message_id) in self.state.inbound:
             return False
         self.state.inbound.add((party, message_id))
+        self.state.inbound_received[party, message_id] = now
         if body is not None:
             self.state.inbound_bodies[party, message_id] = body
         return True

@@ -72,6 +72,7 @@ class MemoryState:
     last_handoff_seq: int = 0
     inbound: set[tuple[str, str]] = field(default_factory=set)
     inbound_bodies: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    inbound_received: dict[tuple[str, str], float] = field(default_factory=dict)
     agencies: dict[str, AgencyState] = field(default_factory=dict)
     standings: dict[str, Standing] = field(default_factory=dict)
     audit: list[AuditRecord] = field(default_factory=list)
