@@ -55,6 +55,7 @@ from gateway.store.sql import SqlStore
 from gateway.store.startup import wait_for_database
 from gateway.timestamping import TsaClient
 from gateway.tracing import provider_for, tracing_for
+from gateway.witness_database import DatabaseWitness
 from gateway.witnesses import FileWitness, HttpWitness
 
 log = logging.getLogger("lianxin")
@@ -268,6 +269,7 @@ def _checkpointer(
     key = settings.checkpoint_key
     witnesses: list[Witness] = [FileWitness(path) for path in settings.witness_files]
     witnesses += [HttpWitness(url) for url in settings.witness_urls]
+    witnesses += [DatabaseWitness(url.get_secret_value()) for url in settings.witness_databases]
     policy = CheckpointPolicy(
         interval=settings.checkpoint_interval,
         entries=settings.checkpoint_entries,

@@ -65,11 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--database", metavar="URL", help="default: LIANXIN_DATABASE_URL")
     verify.add_argument(
         "--witness",
-        type=Path,
         action="append",
         default=[],
-        metavar="FILE",
-        help="also check against the signed checkpoints in this witness file (repeatable)",
+        metavar="FILE|URL",
+        help="also check against the signed checkpoints in this witness file, or witness "
+        "database URL (repeatable)",
     )
     verify.add_argument(
         "--key",

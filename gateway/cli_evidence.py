@@ -19,6 +19,13 @@ def add_verbs(verbs: Any) -> None:
     export.add_argument("-o", "--output", type=Path, metavar="FILE", help="default: stdout")
     export.add_argument("--database", metavar="URL", help="default: LIANXIN_DATABASE_URL")
     export.add_argument("--by", default=getpass.getuser(), help="who exports (in the bundle)")
+    export.add_argument(
+        "--personal-data",
+        choices=("masked", "plain"),
+        default="masked",
+        help="plain: include the bodies of received messages (they may hold personal data), "
+        "so the agencies' signatures verify offline; default: masked",
+    )
     export.set_defaults(run=_export)
     verify = sub.add_parser("verify", help="check a bundle offline: no database, no network")
     verify.add_argument("file", type=Path, metavar="FILE")
@@ -58,7 +65,8 @@ def _export(args: argparse.Namespace) -> int:
     async def run() -> str:
         try:
             exporter = evidence_tools(settings, store)
-            return await exporter.export(args.order, f"{args.by} (cli)")
+            plain = args.personal_data == "plain"
+            return await exporter.export(args.order, f"{args.by} (cli)", plain)
         finally:
             await store.aclose()
 
@@ -94,11 +102,21 @@ def _verify(args: argparse.Namespace) -> int:
         f"{report.messages} messages, checkpoints {report.checkpoints} "
         f"({report.stamped} time-stamped) signed by key {', '.join(report.key_ids)}"
     )
+    print(_senders(report.senders))
     if args.witness:
         print(report_witness)
     if not args.key:
         print("the keys were taken from the bundle: compare them with the published ones")
     return 0
+
+
+def _senders(senders: dict[str, int]) -> str:
+    return (
+        f"received messages: {senders['verified']} sender signature(s) verified, "
+        f"{senders['withheld']} not checked (body withheld: export with --personal-data plain), "
+        f"{senders['shared_secret']} HMAC-signed (only the sender's secret checks them), "
+        f"{senders['unsigned']} carried unsigned by their transport"
+    )
 
 
 def _check_witnessed(report: Any, paths: list[Path], trusted: set[str] | None) -> None:

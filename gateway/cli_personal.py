@@ -49,7 +49,8 @@ def run_purge(args: argparse.Namespace) -> int:
         store.engine.dispose()
     print(
         f"purged personal data of {report.orders} orders older than {days} days "
-        f"({report.fields} fields, {report.bodies} handoff bodies)"
+        f"({report.fields} fields, {report.bodies} handoff bodies); "
+        f"{report.received} received message bodies dropped"
     )
     return 0
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from gateway.checkpoint_keys import checkpoint_problem
@@ -12,21 +12,36 @@ from gateway.domain.errors import EvidenceError
 from gateway.service.audit import ChainReport, ChainRow, StoredEntries, verify_chain
 from gateway.service.witness_check import WitnessReport, WitnessWalk
 from gateway.store.sql import SqlStore
+from gateway.witness_database import is_database_url, read_witness_database, shown
 from gateway.witnesses import read_witness_file
 
 
-def witnessed_checkpoints(paths: list[Path], trusted: set[str] | None) -> list[Checkpoint]:
-    """Every checkpoint the witness files hold, each signature checked."""
+def witnessed_checkpoints(
+    paths: Sequence[Path | str], trusted: set[str] | None
+) -> list[Checkpoint]:
+    """Every checkpoint the witnesses hold (files, or database URLs), each signature checked."""
     found: dict[int, Checkpoint] = {}
     for path in paths:
-        for checkpoint in read_witness_file(path):
+        for checkpoint in _read(path):
             problem = checkpoint_problem(checkpoint, trusted)
             if problem is not None:
-                raise EvidenceError(f"{path}: {problem}")
+                raise EvidenceError(f"{_name(path)}: {problem}")
             found.setdefault(checkpoint.statement.number, checkpoint)
     if not found:
-        raise EvidenceError(f"no checkpoint in {', '.join(map(str, paths))}")
+        raise EvidenceError(f"no checkpoint in {', '.join(map(_name, paths))}")
     return [found[n] for n in sorted(found)]
+
+
+def _name(source: Path | str) -> str:
+    text = str(source)
+    return shown(text) if is_database_url(text) else text
+
+
+def _read(source: Path | str) -> list[Checkpoint]:
+    text = str(source)
+    if is_database_url(text):
+        return read_witness_database(text)
+    return read_witness_file(Path(text))
 
 
 def verify_against(

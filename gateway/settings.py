@@ -146,6 +146,11 @@ class Settings(BaseSettings):
     witness_urls: list[str] = Field(
         default_factory=list, description="URLs each checkpoint is POSTed to (witnesses)"
     )
+    witness_databases: list[SecretStr] = Field(
+        default_factory=list,
+        description="database URLs (a second database) whose append-only lianxin_witness "
+        "table keeps each checkpoint",
+    )
     tsa_url: str | None = Field(
         default=None, description="RFC 3161 time-stamping authority for checkpoints"
     )

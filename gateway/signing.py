@@ -239,6 +239,7 @@ class VerifiedMessage:
     msg_id: str
     timestamp: int
     key_id: str
+    signature: str = ""  # the webhook-signature header as received (kept as evidence)
 
 
 class MessageVerifier:
@@ -265,7 +266,7 @@ class MessageVerifier:
         for scheme, signature in _entries(header):
             for key in self.keys:
                 if key.scheme == scheme and key.verify(content, signature):
-                    return VerifiedMessage(msg_id, timestamp, key.key_id)
+                    return VerifiedMessage(msg_id, timestamp, key.key_id, header)
         raise SignatureError("no signature matches a known key", reason="no_match")
 
     def _fresh(self, stamp: str) -> int:
@@ -285,6 +286,26 @@ class MessageVerifier:
             reason=reason,
             skew=round(age),
         )
+
+
+def signature_checks(
+    msg_id: str, timestamp: int, body: bytes, header: str, public_keys: Sequence[str]
+) -> str | None:
+    """Offline: the key id of the first `whpk_` key that checks a `v1a` signature in
+    `header` over `{msg_id}.{timestamp}.{body}`, or None. No clock: evidence is old."""
+    keys = [parse_verifying_key(text) for text in public_keys if text.startswith("whpk_")]
+    content = signed_content(msg_id, timestamp, body)
+    for scheme, signature in _entries(header):
+        for key in keys:
+            if key.scheme == scheme and key.verify(content, signature):
+                return key.key_id
+    return None
+
+
+def public_schemes(header: str) -> bool:
+    """True when `header` holds a signature a third party can check (`v1a`, Ed25519);
+    `v1` and `v1sm3` are HMACs under a secret only the sender and Lianxin hold."""
+    return any(part.startswith("v1a,") for part in header.split())
 
 
 _HEADERS = (HEADER_ID, HEADER_TIMESTAMP, HEADER_SIGNATURE)

@@ -83,7 +83,7 @@ def read_witness_file(path: Path) -> list[Checkpoint]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        checkpoint = _parse_line(path, number, line)
+        checkpoint = parse_witness_line(path, number, line)
         kept = found.setdefault(checkpoint.statement.number, checkpoint)
         if kept != checkpoint:
             again = checkpoint.statement.number
@@ -91,7 +91,8 @@ def read_witness_file(path: Path) -> list[Checkpoint]:
     return [found[n] for n in sorted(found)]
 
 
-def _parse_line(path: Path, number: int, line: str) -> Checkpoint:
+def parse_witness_line(path: Path | str, number: int, line: str) -> Checkpoint:
+    """One witness line (file line or database row `number` of `path`) as a checkpoint."""
     try:
         data = json.loads(line)
         return Checkpoint.from_json(data["checkpoint"], str(data.get("leaves", "")))

@@ -3,7 +3,9 @@
     python verify_bundle.py evidence.json whpk_…   # the checkpoint key Lianxin published
 
 Independent of Lianxin's code: it re-implements the entry hash, the RFC 9162 inclusion
-proof and the Ed25519 checks from docs/evidence.md. Exit 0 when everything verifies.
+proof and the Ed25519 checks from docs/evidence.md, and the agencies' own signatures on
+what they sent (with the bodies, in a bundle exported with personal data).
+Exit 0 when everything verifies.
 """
 
 import base64
@@ -51,6 +53,36 @@ def root_from_proof(leaf_hex, index, size, path):  # RFC 9162 §2.1.3.2
     return node.hex() if sn == 0 else None
 
 
+def senders(bundle):
+    """Re-check each received message's sender signature where its body is in the bundle
+    (Standard Webhooks: Ed25519 over `{id}.{timestamp}.{body}`); count the others."""
+    counts = {"verified": 0, "withheld": 0, "shared_secret": 0, "unsigned": 0}
+    for m in bundle["messages"]:
+        signed, body = m["signed"], m["body"]
+        if signed is None:
+            continue
+        body = None if body is None else base64.b64decode(body)
+        where = f"message of entry {m['seq']} (from {m['party']}, id {m['message_id']})"
+        if body is not None and hashlib.sha256(body).hexdigest() != signed["body_sha256"]:
+            sys.exit(f"{where}: its body does not match the digest the entry records")
+        if signed["scheme"] == "none":
+            counts["unsigned"] += 1
+            continue
+        ed25519 = [s[4:] for s in signed["signature"].split() if s.startswith("v1a,")]
+        if not ed25519:
+            counts["shared_secret"] += 1
+            continue
+        if body is None:
+            counts["withheld"] += 1
+            continue
+        content = f"{signed['id']}.{signed['timestamp']}.".encode() + body
+        keys = bundle["keys"].get(m["party"], [])
+        if not any(ed25519_ok(k, content, s) for k in keys for s in ed25519):
+            sys.exit(f"{where}: the sender's signature does not verify")
+        counts["verified"] += 1
+    return counts
+
+
 def main(path, trusted_key):
     raw = open(path, "rb").read()
     document = json.loads(raw)
@@ -65,6 +97,7 @@ def main(path, trusted_key):
             sys.exit(f"checkpoint {s['number']}: signature does not verify with the trusted key")
         checkpoints[s["number"]] = s
     proofs = {p["seq"]: p for p in bundle["proofs"]}
+    entries = {e["seq"]: e for e in bundle["entries"]}
     for e in bundle["entries"]:
         if e["order_id"] != bundle["order_id"] or entry_hash(e) != e["entry_hash"]:
             sys.exit(f"entry {e['seq']}: content does not match its hash")
@@ -79,8 +112,12 @@ def main(path, trusted_key):
         trusted_key, canonical(bundle), seal["signature"]
     ):
         sys.exit("seal: signature does not verify")
+    for m in bundle["messages"]:  # the signature material is the entry's own
+        if m["signed"] != json.loads(entries[m["seq"]]["detail"]).get("signed"):
+            sys.exit(f"message of entry {m['seq']} is not what the entry records")
+    counts = senders(bundle)
     print(f"verified: order {bundle['order_id']}, {len(bundle['entries'])} entries, "
-          f"checkpoints {sorted(checkpoints)}")
+          f"checkpoints {sorted(checkpoints)}, received messages {counts}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,35 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FORMAT = "lianxin-evidence/1"
+from gateway.domain.personal import SIGNED_DETAIL
+
+FORMAT = "lianxin-evidence/2"
+
+#: the key of an inbound entry's detail that holds what re-verifies the sender's signature
+SIGNED = SIGNED_DETAIL
+STANDARD_WEBHOOKS = "standard-webhooks"
+#: a message the transport carried with no signature of its sender
+UNSIGNED = "none"
+
+
+def signed_block(
+    msg_id: str, timestamp: int, header: str, key_id: str, body_sha256: str
+) -> dict[str, Any]:
+    """What an inbound entry keeps of a Standard Webhooks signature: with the body (kept
+    apart, it may hold personal data) it checks again offline, over `{id}.{timestamp}.{body}`."""
+    return {
+        "scheme": STANDARD_WEBHOOKS,
+        "id": msg_id,
+        "timestamp": timestamp,
+        "signature": header,
+        "key_id": key_id,
+        "body_sha256": body_sha256,
+    }
+
+
+def unsigned_block(why: str, body_sha256: str) -> dict[str, Any]:
+    """What an inbound entry says of a message its transport carried unsigned."""
+    return {"scheme": UNSIGNED, "why": why, "body_sha256": body_sha256}
 
 
 class _Strict(BaseModel):
@@ -49,6 +77,21 @@ class MessageJson(_Strict):
     message_id: str | None  # the sender's webhook-id, for messages received
     payload_digest: str | None
     signature: str | None
+    #: inbound: the sender's signature material as the entry records it (`signed_block`,
+    #: or `unsigned_block` when the transport carried none); None for our own messages
+    signed: dict[str, Any] | None
+    #: base64 of the exact bytes the sender signed; only in `personal_data: "plain"` bundles
+    body: str | None
+
+
+def signed_of(detail: str) -> dict[str, Any] | None:
+    """The `signed` block an entry's detail (canonical JSON) holds, if any."""
+    try:
+        value = json.loads(detail)
+    except ValueError:
+        return None
+    found = value.get(SIGNED) if isinstance(value, dict) else None
+    return found if isinstance(found, dict) else None
 
 
 def message_id_of(detail: str) -> str | None:
@@ -100,7 +143,9 @@ class Bundle(_Strict):
     order_id: str
     exported_at: str
     exported_by: str
-    personal_data: str  # "masked": entries hold digests and masked text only
+    #: "masked": entries hold digests and masked text only; "plain": the same, plus the
+    #: bodies of received messages (they may hold personal data), so signatures re-verify
+    personal_data: str
     entries: list[EntryJson]
     messages: list[MessageJson]
     proofs: list[ProofJson]

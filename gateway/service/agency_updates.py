@@ -61,7 +61,16 @@ class AgencyUpdates:
         self.steps = steps
         self.clock = clock
 
-    def apply(self, uow: UnitOfWork, agency: str, msg_id: str, update: StatusUpdate) -> Outcome:
+    def apply(
+        self,
+        uow: UnitOfWork,
+        agency: str,
+        msg_id: str,
+        update: StatusUpdate,
+        signed: dict[str, Any] | None = None,
+    ) -> Outcome:
+        """Judge `update` against the assignment it answers and apply it; `signed` is the
+        sender's signature material, kept in each entry that records the update."""
         order = assignments.with_assignments(find_order(uow, update))
         assignment = self._answered(order, agency, update)
         target = self._target(agency, update)
@@ -71,6 +80,8 @@ class AgencyUpdates:
         if self.directory.profile(agency).emergency is not None:
             answered_by(uow, order.id, agency)  # only emergency agencies have that deadline
         detail = _detail(msg_id, update, target, assignment)
+        if signed is not None:
+            detail["signed"] = signed
         if is_behind(assignment.step, step) or assignment.step == step == Step.returned:
             self.steps.record(uow, "outdated", order, agency, detail)
             return Outcome("outdated", order.id, order.status.value)

@@ -24,9 +24,11 @@ from gateway.domain.evidence import (
     SealedBundle,
     bundle_text,
     message_id_of,
+    signed_of,
 )
 from gateway.service import merkle
 from gateway.service.audit import digest, entry_content
+from gateway.service.sender_check import check_senders
 from gateway.stamp_check import stamp_time
 
 
@@ -41,6 +43,9 @@ class BundleReport:
     key_ids: list[str]
     stamped: int  # checkpoints carrying an RFC 3161 time-stamp
     statements: dict[int, str]  # checkpoint number → digest of its signed statement
+    #: received messages by what became of their sender's signature: "verified",
+    #: "withheld" (body not in a masked bundle), "shared_secret" (HMAC only), "unsigned"
+    senders: dict[str, int]
 
 
 def not_witnessed(report: BundleReport, witnessed: list[Checkpoint]) -> list[int]:
@@ -59,6 +64,7 @@ def verify_bundle(raw: bytes, trusted: set[str] | None = None) -> BundleReport:
     _check_entries(bundle)
     _check_proofs(bundle, checkpoints)
     _check_messages(bundle)
+    senders = check_senders(bundle)
     _check_seal(sealed, trusted)
     return BundleReport(
         order_id=bundle.order_id,
@@ -68,6 +74,7 @@ def verify_bundle(raw: bytes, trusted: set[str] | None = None) -> BundleReport:
         key_ids=sorted({c.statement.key_id for c in checkpoints.values()}),
         stamped=sum(1 for c in checkpoints.values() if c.timestamp),
         statements={n: c.statement.digest() for n, c in sorted(checkpoints.items())},
+        senders=senders,
     )
 
 
@@ -176,6 +183,7 @@ def _check_messages(bundle: Bundle) -> None:
             entry.handoff_id,
             entry.party,
             entry.event,
+            signed_of(entry.detail),
         )
         listed = (
             message.message_id,
@@ -184,6 +192,7 @@ def _check_messages(bundle: Bundle) -> None:
             message.handoff_id,
             message.party,
             message.event,
+            message.signed,
         )
         if recorded != listed:
             raise EvidenceError(f"message of entry {message.seq} is not what the entry records")

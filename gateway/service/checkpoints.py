@@ -1,10 +1,13 @@
 """Signed checkpoints of the audit trail, made in batches off the hot path, and witnessed.
 
-Every `poll` seconds the checkpointer reads how far the chain has grown. When `entries`
-entries have been appended since the last checkpoint, or `interval` seconds have passed
-and any have, it reads their hashes, builds their RFC 9162 Merkle tree, signs a statement
-of its root and the chain's head, stores it, and hands it to each witness. Nothing on
-the path of an order waits for any of this: writers append entries as before.
+Every `poll` seconds the checkpointer reads how far the chain has grown (one indexed
+read; the last checkpoint is read once at start-up and kept). When `entries` entries are
+waiting, or `interval` seconds have passed and any are, it reads their hashes (each entry
+once), adds them to an RFC 9162 tree as it goes (`merkle.Frontier`, hashed off the event
+loop), signs a statement of the tree's head and the chain's head, stores it, and hands it
+to each witness from memory. Nothing on the path of an order waits for any of this: writers append
+entries as before, and the checkpoint's own writes do not queue behind them (see
+gateway/store/checkpoints.py).
 
 A checkpoint a witness could not take stays marked unwitnessed and is offered again on
 the next pass, in order, so witnesses receive every checkpoint.
@@ -37,6 +40,27 @@ class CheckpointPolicy:
     poll: float = 1.0
 
 
+class _Growing:
+    """The entries read since the last checkpoint: their tree so far, and their locator."""
+
+    def __init__(self, after: int) -> None:
+        self.after = after  # the last entry of the last checkpoint
+        self.last = after  # the last entry read
+        self.head = ""  # its hash
+        self.tree = merkle.Frontier()
+        self.prefixes: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return self.last - self.after
+
+    def absorb(self, rows: list[tuple[int, str]]) -> None:
+        """Add the entries `rows` (the next ones, in order) to the tree."""
+        self.tree.add([bytes.fromhex(entry_hash) for _seq, entry_hash in rows])
+        self.prefixes.append(leaf_prefixes([entry_hash for _seq, entry_hash in rows]))
+        self.last, self.head = rows[-1]
+
+
 class Checkpointer:
     """Makes, stores and witnesses checkpoints."""
 
@@ -53,7 +77,11 @@ class Checkpointer:
         self.store, self.signer, self.witnesses = store, signer, list(witnesses)
         self.policy, self.stamper, self.clock = policy, stamper, clock
         self._lock = asyncio.Lock()
-        self._unwitnessed = True  # at start-up, a previous run may have left some
+        self._loaded = False  # the latest checkpoint is read once, then kept
+        self._latest: Checkpoint | None = None
+        self._growing = _Growing(0)
+        self._backlog = True  # at start-up, a previous run may have left some unwitnessed
+        self._queue: list[Checkpoint] = []  # made or failed, not yet witnessed, in order
 
     async def run(self) -> None:
         """Checkpoint and witness whenever due, until cancelled."""
@@ -65,52 +93,63 @@ class Checkpointer:
                 log.exception("checkpointing failed; trying again in %.1f s", self.policy.poll)
 
     async def tick(self) -> None:
-        """One pass: checkpoint if due, then offer unwitnessed checkpoints to witnesses."""
+        """One pass: read the new entries, checkpoint if due, then witness."""
         async with self._lock:
-            latest = await self.store.latest()
-            if await self._due(latest):
-                await self._catch_up(latest)
+            await self._catch_up(force=False)
             await self._witness_pending()
 
     async def checkpoint_now(self) -> Checkpoint | None:
         """Checkpoint every entry appended so far and witness it; the newest checkpoint."""
         async with self._lock:
-            latest = await self._catch_up(await self.store.latest())
+            await self._catch_up(force=True)
             await self._witness_pending()
-            return latest
+            return self._latest
 
-    async def _due(self, latest: Checkpoint | None) -> bool:
-        covered = latest.statement.last if latest else 0
-        waiting = await self.store.head_seq() - covered
+    def _due(self, head: int) -> bool:
+        waiting = head - self._growing.after
         if waiting <= 0:
             return False
-        if waiting >= self.policy.entries or latest is None:
+        if waiting >= min(self.policy.entries, self.policy.max_entries) or self._latest is None:
             return True
-        return self.clock() - latest.statement.at_us / 1e6 >= self.policy.interval
+        return self.clock() - self._latest.statement.at_us / 1e6 >= self.policy.interval
 
-    async def _catch_up(self, latest: Checkpoint | None) -> Checkpoint | None:
-        """Checkpoint up to the head as it stands now (not chasing entries appended
-        meanwhile: under load that would checkpoint without pause)."""
+    async def _reload(self) -> None:
+        """Take the stored latest checkpoint as the last one, and start the tree after it."""
+        self._latest = await self.store.latest()
+        self._growing = _Growing(self._latest.statement.last if self._latest else 0)
+        self._loaded = True
+
+    async def _catch_up(self, force: bool) -> None:
+        """When a checkpoint is due (or `force`), read the entries not yet read up to the
+        head as it stands now (not chasing entries appended meanwhile: under load that
+        would checkpoint without pause) and checkpoint them, at most `max_entries` each."""
+        if not self._loaded:
+            await self._reload()
         head = await self.store.head_seq()
-        while (after := latest.statement.last if latest else 0) < head:
-            limit = min(self.policy.max_entries, head - after)
-            rows = await self.store.entry_hashes(after, limit)
-            if not rows:
-                return latest
-            try:
-                latest = await self._make(latest, rows)
-            except CheckpointTaken:  # another gateway on this database was first: go on
-                latest = await self.store.latest()
-        return latest
+        if not (force or self._due(head)):
+            return
+        while True:
+            growing = self._growing
+            limit = min(self.policy.max_entries - growing.count, head - growing.last)
+            rows = await self.store.entry_hashes(growing.last, limit) if limit > 0 else []
+            if rows:
+                await asyncio.to_thread(growing.absorb, rows)  # hashing: off the event loop
+            else:  # nothing more to read in this pass
+                head = min(head, growing.last)
+            reached = growing.last >= head
+            if growing.count and (reached or growing.count >= self.policy.max_entries):
+                await self._make()
+            elif reached:
+                return
 
-    async def _make(self, previous: Checkpoint | None, rows: list[tuple[int, str]]) -> Checkpoint:
-        hashes = [entry_hash for _seq, entry_hash in rows]
+    async def _make(self) -> None:
+        growing, previous = self._growing, self._latest
         statement = Statement(
             number=previous.statement.number + 1 if previous else 1,
-            first=rows[0][0],
-            last=rows[-1][0],
-            head=hashes[-1],
-            root=merkle.root([bytes.fromhex(h) for h in hashes]),
+            first=growing.after + 1,
+            last=growing.last,
+            head=growing.head,
+            root=growing.tree.root(),
             previous=previous.statement.digest() if previous else FIRST_PREVIOUS,
             at_us=int(self.clock() * 1_000_000),
             key_id=self.signer.key_id,
@@ -122,12 +161,16 @@ class Checkpointer:
             self.signer.sign(data),
             self.signer.public_key,
             await self._stamp(data),
-            leaf_prefixes(hashes),
+            "".join(growing.prefixes),
         )
-        self._unwitnessed = True
-        await self.store.add(checkpoint)
+        try:
+            await self.store.add(checkpoint)
+        except CheckpointTaken:  # another gateway on this database was first: go on from it
+            await self._reload()
+            return
+        self._latest, self._growing = checkpoint, _Growing(statement.last)
+        self._queue.append(checkpoint)
         log.info("checkpoint %d: entries %d-%d", statement.number, statement.first, statement.last)
-        return checkpoint
 
     async def _stamp(self, data: bytes) -> str | None:
         if self.stamper is None:
@@ -139,9 +182,11 @@ class Checkpointer:
             return None
 
     async def _witness_pending(self) -> None:
-        if not self._unwitnessed:  # nothing made or failed since the last pass: no read
-            return
-        for checkpoint in await self.store.unwitnessed():
+        if self._backlog:  # once: what a previous run left (the rest is kept in memory)
+            self._queue = await self.store.unwitnessed()
+            self._backlog = False
+        while self._queue:
+            checkpoint = self._queue[0]
             results = await asyncio.gather(
                 *(witness.record(checkpoint) for witness in self.witnesses),
                 return_exceptions=True,
@@ -153,4 +198,4 @@ class Checkpointer:
             if failures:
                 return  # in order: the later ones wait for this one
             await self.store.mark_witnessed(checkpoint.statement.number)
-        self._unwitnessed = False
+            self._queue.pop(0)

@@ -3,11 +3,13 @@
 Before reading, every entry appended so far is checkpointed (signed and witnessed), so
 each of the order's entries gets an inclusion proof to a witnessed checkpoint. The bundle
 holds no personal data in clear: entries carry digests and masked text only (the store
-masks phone and ID numbers before hashing), and message bodies appear as digests.
+masks phone and ID numbers before hashing), and message bodies appear as digests. Only a
+`plain` export adds the bodies of received messages, so their senders' signatures verify.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -21,6 +23,7 @@ from gateway.domain.evidence import (
     ProofJson,
     bundle_text,
     message_id_of,
+    signed_of,
 )
 from gateway.service import merkle
 from gateway.service.checkpoint_ports import CheckpointSigner, EvidenceSource
@@ -49,20 +52,26 @@ class EvidenceExporter:
         self.message_keys = message_keys  # read at each export: rotated keys show up
         self.witnesses, self.clock = list(witnesses), clock
 
-    async def export(self, order_id: str, exported_by: str) -> str:
-        """The bundle file's text for `order_id` (UnknownOrder when it has no entries)."""
+    async def export(self, order_id: str, exported_by: str, plain: bool = False) -> str:
+        """The bundle file's text for `order_id` (UnknownOrder when it has no entries).
+
+        With `plain`, received messages' bodies are included (they may hold personal
+        data), so each sender's signature verifies offline; callers decide who may ask."""
         records = await self.source.order_entries(order_id)
         await self.checkpointer.checkpoint_now()
         checkpoints, proofs = await self._proofs(records)
+        messages = [m for r in records if (m := _message(r)) is not None]
+        if plain:
+            messages = await self._with_bodies(messages)
         bundle = Bundle.model_validate(
             {
                 "format": FORMAT,
                 "order_id": order_id,
                 "exported_at": datetime.fromtimestamp(self.clock(), UTC).isoformat(),
                 "exported_by": exported_by,
-                "personal_data": "masked",
+                "personal_data": "plain" if plain else "masked",
                 "entries": [asdict(r) for r in records],
-                "messages": [m.model_dump() for r in records if (m := _message(r)) is not None],
+                "messages": [m.model_dump() for m in messages],
                 "proofs": [p.model_dump() for p in proofs],
                 "checkpoints": [c.to_json() for c in checkpoints],
                 "witnesses": self.witnesses,
@@ -70,6 +79,16 @@ class EvidenceExporter:
             }
         )
         return bundle_text({"bundle": bundle.model_dump(), "seal": self._seal(bundle)})
+
+    async def _with_bodies(self, messages: list[MessageJson]) -> list[MessageJson]:
+        wanted = [(m.party or "", m.message_id) for m in messages if m.signed and m.message_id]
+        bodies = await self.source.received_bodies(wanted) if wanted else {}
+        return [
+            m.model_copy(update={"body": base64.b64encode(body).decode()})
+            if m.signed and (body := bodies.get((m.party or "", m.message_id or ""))) is not None
+            else m
+            for m in messages
+        ]
 
     async def _proofs(self, records: list[AuditRecord]) -> tuple[list[Checkpoint], list[ProofJson]]:
         groups: list[tuple[Checkpoint, list[int]]] = []
@@ -112,6 +131,7 @@ def _message(record: AuditRecord) -> MessageJson | None:
     message_id = message_id_of(record.detail)
     if record.payload_digest is None and record.signature is None and message_id is None:
         return None
+    signed = signed_of(record.detail)
     return MessageJson(
         seq=record.seq,
         event=record.event,
@@ -121,4 +141,6 @@ def _message(record: AuditRecord) -> MessageJson | None:
         message_id=message_id,
         payload_digest=record.payload_digest,
         signature=record.signature,
+        signed=signed,
+        body=None,
     )

@@ -81,3 +81,34 @@ def verify_inclusion(leaf: bytes, index: int, size: int, path: Sequence[str], he
             node = node_hash(node, sibling)
         fn, sn = fn >> 1, sn >> 1
     return sn == 0 and node.hex() == head
+
+
+class Frontier:
+    """A tree head computed leaf by leaf, as leaves arrive: only the roots of the perfect
+    subtrees are kept (one per set bit of the size), so adding a leaf costs one leaf hash
+    and, on average, one node hash, and the head is log2(n) node hashes away. Folding
+    those roots right to left gives the RFC 9162 head (the split at the largest power of
+    two below n is exactly where the perfect subtrees end)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._roots: list[tuple[int, bytes]] = []  # (leaves under it, its hash), largest first
+
+    def add(self, leaves: Sequence[bytes]) -> None:
+        """Append `leaves` in order."""
+        roots = self._roots
+        for leaf in leaves:
+            node, width = leaf_hash(leaf), 1
+            while roots and roots[-1][0] == width:
+                node, width = node_hash(roots.pop()[1], node), width * 2
+            roots.append((width, node))
+        self.size += len(leaves)
+
+    def root(self) -> str:
+        """The tree head (hex) of the leaves added so far."""
+        if not self._roots:
+            return EMPTY_ROOT
+        node = self._roots[-1][1]
+        for _width, left in reversed(self._roots[:-1]):
+            node = node_hash(left, node)
+        return node.hex()

@@ -176,8 +176,9 @@ class Handoffs(Protocol):
 
 
 class Inbound(Protocol):
-    def remember(self, party: str, message_id: str, now: float) -> bool:
-        """Record a message id; False when that party already sent it."""
+    def remember(self, party: str, message_id: str, now: float, body: bytes | None = None) -> bool:
+        """Record a message id, and the bytes its sender signed (kept sealed, for evidence);
+        False when that party already sent it."""
         ...
 
 
@@ -287,6 +288,10 @@ class Retention(Protocol):
 
     def erase_bodies(self, order_id: str) -> int:
         """Empty the bodies of the order's settled handoffs; how many were emptied."""
+        ...
+
+    def erase_received_bodies(self, received_before: float) -> int:
+        """Drop the kept bodies of messages received before then (evidence); how many."""
         ...
 
 

@@ -4,7 +4,10 @@ An order is due when it was created more than N days ago (LIANXIN_RETENTION_DAYS
 `lianxin purge --days N`), has not been purged, and has no handoff still queued. Purging
 blanks the caller's personal fields, empties the bodies of its settled handoffs and
 records one `personal_data_purged` audit entry, which is also how a purged order is
-known. The audit chain holds only digests, so it still verifies afterwards.
+known. The bodies kept of messages received more than N days ago (the agencies' signed
+bytes, for evidence bundles) are dropped too: their signatures stay on record, and a
+bundle then says their bodies are withheld. The audit chain holds only digests, so it
+still verifies afterwards.
 """
 
 from __future__ import annotations
@@ -26,10 +29,14 @@ class PurgeReport:
     orders: int = 0
     fields: int = 0
     bodies: int = 0
+    received: int = 0  # bodies of received messages dropped
 
     def __add__(self, other: PurgeReport) -> PurgeReport:
         return PurgeReport(
-            self.orders + other.orders, self.fields + other.fields, self.bodies + other.bodies
+            self.orders + other.orders,
+            self.fields + other.fields,
+            self.bodies + other.bodies,
+            self.received + other.received,
         )
 
 
@@ -52,4 +59,9 @@ def purge(run: Run, now: float, days: int, batch: int = 500) -> PurgeReport:
         report = run(lambda uow: purge_batch(uow, now, days, batch))
         total += report
         if report.orders < batch:
-            return total
+            break
+    return total + run(lambda uow: PurgeReport(received=_drop_received(uow, now - days * DAY)))
+
+
+def _drop_received(uow: UnitOfWork, before: float) -> int:
+    return uow.retention.erase_received_bodies(before)

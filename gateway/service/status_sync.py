@@ -21,6 +21,7 @@ from gateway.domain.errors import (
     LianxinError,
     UnknownAgency,
 )
+from gateway.domain.evidence import SIGNED, signed_block, unsigned_block
 from gateway.domain.ids import new_id
 from gateway.domain.messages import (
     HOTLINE,
@@ -48,6 +49,19 @@ from gateway.signing import MessageVerifier
 
 AgencyMessageType = StatusUpdate | TransferIn | DeliveryReceipt
 AgencyMessage: TypeAdapter[AgencyMessageType] = TypeAdapter(AgencyMessageType)
+
+
+@dataclass(frozen=True)
+class Received:
+    """One message as it arrived: its id, the exact bytes its sender signed (or sent), and
+    the `signed` block its audit entries keep (docs/evidence.md#agencies-signatures)."""
+
+    msg_id: str
+    body: bytes
+    signed: dict[str, Any]
+
+
+PULLED = "pulled by Lianxin from the agency's own API; the transport carries no message signature"
 
 
 @dataclass(frozen=True)
@@ -117,8 +131,19 @@ class StatusSync:
             if isinstance(message, StatusUpdate):
                 bind(order_id=message.order_id)
             parsed = message
+            received = Received(
+                verified.msg_id,
+                body,
+                signed_block(
+                    verified.msg_id,
+                    verified.timestamp,
+                    verified.signature,
+                    verified.key_id,
+                    digest(body),
+                ),
+            )
             outcome = await self.store.write(
-                lambda uow: self._apply_message(uow, agency, verified.msg_id, parsed), urgent
+                lambda uow: self._apply_message(uow, agency, received, parsed), urgent
             )
         except LianxinError as exc:
             if verified is None:  # not signed by the agency: nothing permanent
@@ -178,8 +203,9 @@ class StatusSync:
         try:
             self.directory.profile(agency)
             message = parse(body)
+            received = Received(msg_id, body, unsigned_block(PULLED, digest(body)))
             outcome = await self.store.write(
-                lambda uow: self._apply_message(uow, agency, msg_id, message)
+                lambda uow: self._apply_message(uow, agency, received, message)
             )
         except LianxinError as exc:
             await self.record_refusal(agency, None, exc, digest(body))
@@ -215,9 +241,10 @@ class StatusSync:
         await self.store.write(lambda uow: uow.audit.append(entry))
 
     def _apply_message(
-        self, uow: UnitOfWork, agency: str, msg_id: str, message: AgencyMessageType
+        self, uow: UnitOfWork, agency: str, received: Received, message: AgencyMessageType
     ) -> Outcome:
-        if not uow.inbound.remember(agency, msg_id, self.clock()):
+        msg_id = received.msg_id
+        if not uow.inbound.remember(agency, msg_id, self.clock(), received.body):
             return Outcome("duplicate")
         if isinstance(message, DeliveryReceipt):
             uow.audit.append(
@@ -225,17 +252,22 @@ class StatusSync:
                     "agency_receipt",
                     handoff_id=message.handoff_id,
                     party=agency,
-                    detail={"msg_id": msg_id, "agency_ref": message.agency_ref},
+                    detail={
+                        "msg_id": msg_id,
+                        "agency_ref": message.agency_ref,
+                        SIGNED: received.signed,
+                    },
                 )
             )
             return Outcome("receipt", reference=message.handoff_id)
         if isinstance(message, TransferIn):
-            return self._accept_transfer(uow, agency, msg_id, message)
-        return self.updates.apply(uow, agency, msg_id, message)
+            return self._accept_transfer(uow, agency, received, message)
+        return self.updates.apply(uow, agency, msg_id, message, received.signed)
 
     def _accept_transfer(
-        self, uow: UnitOfWork, agency: str, msg_id: str, transfer: TransferIn
+        self, uow: UnitOfWork, agency: str, received: Received, transfer: TransferIn
     ) -> Outcome:
+        msg_id = received.msg_id
         submitted = transfer.work_order
         existing = uow.orders.find(agency, submitted.flow_id)
         if existing is not None:
@@ -257,7 +289,12 @@ class StatusSync:
                 order_id=order.id,
                 party=agency,
                 payload_digest=digest(canonical_json(order.model_dump(mode="json"))),
-                detail={"msg_id": msg_id, "partner_id": submitted.flow_id, **transfer.sender()},
+                detail={
+                    "msg_id": msg_id,
+                    "partner_id": submitted.flow_id,
+                    **transfer.sender(),
+                    SIGNED: received.signed,
+                },
             )
         )
         if deadlines_entry is not None:

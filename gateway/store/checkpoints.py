@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -11,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from gateway.domain.checkpoint import Checkpoint, Statement
 from gateway.domain.errors import CheckpointTaken, UnknownOrder
 from gateway.service.ports import AuditRecord
-from gateway.store.repositories import record
-from gateway.store.schema import audit_checkpoints, audit_head, audit_log
+from gateway.store.repositories import inbound_body, record
+from gateway.store.schema import audit_checkpoints, audit_head, audit_log, inbound_messages
 from gateway.store.sql import SqlStore, SqlUnitOfWork
 
 cp = audit_checkpoints
@@ -77,9 +79,7 @@ class SqlCheckpoints:
             "witnessed": False,
         }
         try:
-            await self.store.write(
-                lambda uow: _conn(uow).execute(insert(cp), values), audited=False
-            )
+            await self._write_aside(lambda uow: _conn(uow).execute(insert(cp), values))
         except IntegrityError as exc:  # gateways sharing a database race for each number
             raise CheckpointTaken(f"checkpoint {statement.number} was made elsewhere") from exc
 
@@ -90,7 +90,16 @@ class SqlCheckpoints:
 
     async def mark_witnessed(self, number: int) -> None:
         change = update(cp).where(cp.c.number == number).values(witnessed=True)
-        await self.store.write(lambda uow: _conn(uow).execute(change), audited=False)
+        await self._write_aside(lambda uow: _conn(uow).execute(change))
+
+    async def _write_aside(self, work: Callable[[Any], object]) -> None:
+        """A checkpoint's own write. On PostgreSQL it runs on a pooled connection of its
+        own: it takes no audit head lock and needs no group commit, so it neither waits
+        behind the writers' queue nor holds it up. SQLite has one writer for everything."""
+        if self.store.is_sqlite:
+            await self.store.write(work, audited=False)
+        else:
+            await asyncio.to_thread(self.store.run_sync, work, False)
 
     async def all(self) -> list[Checkpoint]:
         """Every stored checkpoint, oldest first."""
@@ -120,6 +129,20 @@ class SqlCheckpoints:
         return await self.store.read(
             lambda uow: [str(h) for h in _conn(uow).execute(query).scalars()]
         )
+
+    async def received_bodies(
+        self, messages: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], bytes]:
+        wanted = set(messages)
+        parties = {party for party, _ in wanted}
+        ids = {message_id for _, message_id in wanted}
+        query = select(inbound_messages).where(
+            inbound_messages.c.party.in_(parties), inbound_messages.c.message_id.in_(ids)
+        )
+        rows = await self.store.read(lambda uow: list(_conn(uow).execute(query)))
+        cipher = self.store.cipher
+        bodies = {(r.party, r.message_id): inbound_body(r, cipher) for r in rows}
+        return {key: body for key, body in bodies.items() if key in wanted and body is not None}
 
     async def count(self) -> int:
         """How many checkpoints are stored."""

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.domain.errors import AuditError
 from gateway.domain.messages import Handoff, HandoffKind, HandoffState, Lane, Receipt
-from gateway.domain.personal import mask_strings
+from gateway.domain.personal import mask_detail
 from gateway.domain.workorder import WorkOrder
 from gateway.service.audit import canonical_json, entry_hash
 from gateway.service.personal_data import open_body, open_document, seal_body, seal_document
@@ -349,20 +349,35 @@ def _handoff(
 
 
 class SqlInbound:
-    """Ids of messages already received, per sending party."""
+    """Ids of messages already received, per sending party, and their signed bodies (sealed)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, cipher: DataCipher) -> None:
         self.conn = conn
+        self.cipher = cipher
 
-    def remember(self, party: str, message_id: str, now: float) -> bool:
+    def remember(self, party: str, message_id: str, now: float, body: bytes | None = None) -> bool:
         dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        key = inbound_key(party, message_id)
+        stored = None if body is None else seal_body(key, body, self.cipher)
         statement = (
             dialect.insert(inbound_messages)
-            .values(party=party, message_id=message_id, received_at=now)
+            .values(party=party, message_id=message_id, received_at=now, body=stored)
             .on_conflict_do_nothing()
             .returning(inbound_messages.c.message_id)
         )
         return self.conn.execute(statement).first() is not None
+
+
+def inbound_key(party: str, message_id: str) -> str:
+    """What a received body is sealed to: it cannot be moved to another message."""
+    return f"inbound:{party}:{message_id}"
+
+
+def inbound_body(row: Any, cipher: DataCipher) -> bytes | None:
+    """A received message's signed bytes from its `inbound_messages` row (None when not kept)."""
+    if row.body is None:
+        return None
+    return open_body(inbound_key(row.party, row.message_id), bytes(row.body), cipher)
 
 
 _HELD = PlainRead(
@@ -462,7 +477,7 @@ class SqlAuditLog:
             "party": event.party,
             "payload_digest": event.payload_digest,
             "signature": event.signature,
-            "detail": canonical_json(mask_strings(event.detail)),  # no phone or ID in clear
+            "detail": canonical_json(mask_detail(event.detail)),  # no phone or ID in clear
         }
         digest = entry_hash(prev, seq, at_us, fields)
         self._pending.append(

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, exists, select, update
 from gateway.domain.messages import HandoffState
 from gateway.service.personal_data import erase_document
 from gateway.service.retention import PURGED
-from gateway.store.schema import audit_log, handoffs, work_orders
+from gateway.store.schema import audit_log, handoffs, inbound_messages, work_orders
 
 QUEUED = (HandoffState.pending.value, HandoffState.in_flight.value)
 
@@ -63,3 +63,11 @@ class SqlRetention:
             .values(body=b"")
         )
         return int(self.conn.execute(change).rowcount)
+
+    def erase_received_bodies(self, received_before: float) -> int:
+        """Drop the kept bodies of messages received before then; how many."""
+        kept = inbound_messages.c.body.is_not(None)
+        change = update(inbound_messages).where(
+            inbound_messages.c.received_at < received_before, kept
+        )
+        return int(self.conn.execute(change.values(body=None)).rowcount)

@@ -93,6 +93,8 @@ inbound_messages = Table(
     Column("party", String(AGENCY_ID_MAX), primary_key=True),
     Column("message_id", String(MESSAGE_ID_MAX), primary_key=True),
     Column("received_at", Float, nullable=False),
+    # the exact bytes the sender signed, sealed like handoff bodies (evidence bundles)
+    Column("body", LargeBinary, nullable=True),
 )
 
 agency_state = Table(

@@ -63,7 +63,7 @@ class SqlUnitOfWork:
         self.conn = conn  # for store adapters outside the UnitOfWork port (checkpoints)
         self.orders = SqlOrders(conn, cipher)
         self.handoffs = SqlHandoffs(conn, cipher)
-        self.inbound = SqlInbound(conn)
+        self.inbound = SqlInbound(conn, cipher)
         self.agencies = SqlAgencies(conn)
         self.standings = SqlStandings(conn)
         self.audit = SqlAuditLog(conn)

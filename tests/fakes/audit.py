@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from gateway.domain.personal import mask_strings
+from gateway.domain.personal import mask_detail
 from gateway.service.audit import canonical_json, entry_hash, hashed_fields
 from gateway.service.ports import AgencyActivity, AuditEvent, AuditRecord
 from tests.fakes.state import MemoryState
@@ -29,7 +29,7 @@ class MemoryAuditLog:
     def append(self, event: AuditEvent) -> None:
         head_seq, prev = self.state.audit_head
         seq, at_us = head_seq + 1, int(self.clock() * 1_000_000)
-        detail = canonical_json(mask_strings(event.detail))  # no phone or ID in clear
+        detail = canonical_json(mask_detail(event.detail))  # no phone or ID in clear
         record = AuditRecord(
             seq=seq,
             at_us=at_us,

@@ -87,6 +87,11 @@ class MemoryRetention:
             self.state.orders[order_id] = replace(row, document=text)
         return erased
 
+    def erase_received_bodies(self, received_before: float) -> int:
+        old = [k for k, at in self.state.inbound_received.items() if at < received_before]
+        dropped = [k for k in old if self.state.inbound_bodies.pop(k, None) is not None]
+        return len(dropped)
+
     def erase_bodies(self, order_id: str) -> int:
         """Empty the bodies of the order's delivered and dead handoffs; how many."""
         emptied = [

@@ -56,10 +56,13 @@ class MemoryInbound:
     def __init__(self, state: MemoryState) -> None:
         self.state = state
 
-    def remember(self, party: str, message_id: str, now: float) -> bool:
+    def remember(self, party: str, message_id: str, now: float, body: bytes | None = None) -> bool:
         if (party, message_id) in self.state.inbound:
             return False
         self.state.inbound.add((party, message_id))
+        self.state.inbound_received[party, message_id] = now
+        if body is not None:
+            self.state.inbound_bodies[party, message_id] = body
         return True
 
 

@@ -71,6 +71,8 @@ class MemoryState:
     handoffs: dict[str, HandoffRow] = field(default_factory=dict)  # in seq order
     last_handoff_seq: int = 0
     inbound: set[tuple[str, str]] = field(default_factory=set)
+    inbound_bodies: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    inbound_received: dict[tuple[str, str], float] = field(default_factory=dict)
     agencies: dict[str, AgencyState] = field(default_factory=dict)
     standings: dict[str, Standing] = field(default_factory=dict)
     audit: list[AuditRecord] = field(default_factory=list)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Callable
@@ -21,10 +22,12 @@ from gateway.service.bundle_check import verify_bundle
 from gateway.signing import generate_ed25519_key, public_text_of
 from tests.conftest import Stack
 from tests.integration.api.helpers import order, wait_until
+from tests.integration.evidence.test_export_cli import agency_script
 from tests.integration.ops.helpers import api_tokens, as_role
 
 TAX_SCRIPT = Script(steps=(("已签收", 0.0), ("办理中", 0.0), ("已办结", 0.0)), result="已答复")
 PHONE = "13812345678"
+ADMIN_TOKEN = f"admin-{secrets.token_hex(16)}"
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -46,7 +49,7 @@ def resolved(make_stack: Callable[..., Stack], tmp_path: Path) -> tuple[Stack, s
         scripts={"tax-12366": TAX_SCRIPT},
         checkpoint_key=SecretStr(checkpoint_key),
         witness_files=[tmp_path / "witness.jsonl"],
-        api_tokens=api_tokens(),
+        api_tokens={**api_tokens(), "audit-zhao": {"role": "admin", "token": ADMIN_TOKEN}},
     )
     submitted = order("GZ-EVIDENCE")
     submitted["caller"] = {"name": "张三", "phone": PHONE}
@@ -58,9 +61,16 @@ def resolved(make_stack: Callable[..., Stack], tmp_path: Path) -> tuple[Stack, s
     return stack, order_id, checkpoint_key
 
 
-def fetch(stack: Stack, order_id: str, role: str) -> httpx.Response:
-    with httpx.Client(base_url=stack.url, headers=as_role(role), timeout=30) as client:
-        return client.get(f"/v1/work-orders/{order_id}/evidence")
+def fetch(stack: Stack, order_id: str, role: str, personal_data: str = "masked") -> httpx.Response:
+    headers = {"authorization": f"Bearer {ADMIN_TOKEN}"} if role == "admin" else as_role(role)
+    with httpx.Client(base_url=stack.url, headers=headers, timeout=30) as client:
+        query = {"personal_data": personal_data}
+        return client.get(f"/v1/work-orders/{order_id}/evidence", params=query)
+
+
+def from_agency(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    """The messages the bundle says tax-12366 sent."""
+    return [m for m in bundle["messages"] if m["party"] == "tax-12366" and m["direction"] == "in"]
 
 
 def test_the_hotline_gets_a_bundle_that_verifies_offline(
@@ -102,9 +112,12 @@ def test_only_the_hotline_and_admins_may_export(resolved: tuple[Stack, str, str]
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "unknown_order"
 
 
-def test_every_flipped_byte_is_refused_and_named(resolved: tuple[Stack, str, str]) -> None:
+@pytest.mark.parametrize(("role", "personal_data"), [("hotline", "masked"), ("admin", "plain")])
+def test_every_flipped_byte_is_refused_and_named(
+    resolved: tuple[Stack, str, str], role: str, personal_data: str
+) -> None:
     stack, order_id, _ = resolved
-    raw = fetch(stack, order_id, "hotline").content
+    raw = fetch(stack, order_id, role, personal_data).content
     verify_bundle(raw)
     step = max(1, len(raw) // 2500)  # about 2,500 positions spread over every part
     for position in range(0, len(raw), step):
@@ -135,6 +148,50 @@ def test_each_part_names_itself_when_changed(
     change(document["bundle"])
     text = json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     with pytest.raises(EvidenceError, match=named):
+        verify_bundle(text.encode())
+
+
+def test_an_admin_bundle_with_bodies_verifies_every_agency_signature_offline(
+    resolved: tuple[Stack, str, str], tmp_path: Path
+) -> None:
+    stack, order_id, checkpoint_key = resolved
+    answer = fetch(stack, order_id, "admin", "plain")
+    assert answer.status_code == 200, answer.text
+    bundle = answer.json()["bundle"]
+    assert bundle["personal_data"] == "plain"
+    received = from_agency(bundle)
+    assert received and all(
+        m["signed"]["scheme"] == "standard-webhooks" and m["body"] for m in received
+    )
+    updates = {m["message_id"] for m in received}
+    assert verify_bundle(answer.content).senders["verified"] == len(updates) >= 3
+    path = tmp_path / "evidence.json"
+    path.write_bytes(answer.content)
+    result = cli("evidence", "verify", str(path), "--key", public_text_of(checkpoint_key))
+    assert result.returncode == 0, result.stderr
+    assert f"{len(updates)} sender signature(s) verified" in result.stdout
+    agency = agency_script(path, public_text_of(checkpoint_key))  # docs/evidence.md's script
+    assert agency.returncode == 0 and f"'verified': {len(updates)}" in agency.stdout, agency.stderr
+
+
+def test_a_masked_bundle_keeps_the_signatures_and_withholds_the_bodies(
+    resolved: tuple[Stack, str, str],
+) -> None:
+    stack, order_id, _ = resolved
+    assert fetch(stack, order_id, "hotline", "plain").status_code == 403
+    answer = fetch(stack, order_id, "hotline")
+    received = from_agency(answer.json()["bundle"])
+    assert received and all(m["signed"]["signature"] and m["body"] is None for m in received)
+    updates = {m["message_id"] for m in received}
+    assert verify_bundle(answer.content).senders["withheld"] == len(updates)
+
+
+def test_an_agency_key_not_its_own_is_named(resolved: tuple[Stack, str, str]) -> None:
+    stack, order_id, _ = resolved
+    document = json.loads(fetch(stack, order_id, "admin", "plain").content)
+    document["bundle"]["keys"]["tax-12366"] = [public_text_of(generate_ed25519_key())]
+    text = json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    with pytest.raises(EvidenceError, match=r"from tax-12366, id .*: the sender's signature"):
         verify_bundle(text.encode())
 
 

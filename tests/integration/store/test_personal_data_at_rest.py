@@ -187,6 +187,7 @@ def test_lianxin_purge_needs_no_data_key_and_audit_verify_passes(database_url: s
     purged = cli("purge", "--days", "30", "--database", database_url)
     assert purged.returncode == 0, purged.stderr
     assert "purged personal data of 2 orders older than 30 days" in purged.stdout
+    assert "received message bodies dropped" in purged.stdout
     documents = raw(database_url, text("select document from work_orders"))
     assert all('"phone":null' in str(d) and '"name":null' in str(d) for d in documents)
     verified = cli("audit", "verify", "--database", database_url)

@@ -190,3 +190,43 @@ async def test_a_checkpoint_another_gateway_made_first_is_taken_as_it_is() -> No
     assert latest is not None and latest.statement.last == 300
     assert [c.statement.number for c in store.kept] == [1, 2]
     assert store.kept[1].statement.previous == store.kept[0].statement.digest()
+
+
+class Counted(Entries):
+    """Entries that count what the checkpointer reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows_read = self.latest_reads = self.unwitnessed_reads = 0
+
+    async def entry_hashes(self, after: int, limit: int) -> list[tuple[int, str]]:
+        rows = await super().entry_hashes(after, limit)
+        self.rows_read += len(rows)
+        return rows
+
+    async def latest(self) -> Checkpoint | None:
+        self.latest_reads += 1
+        return await super().latest()
+
+    async def unwitnessed(self) -> list[Checkpoint]:
+        self.unwitnessed_reads += 1
+        return await super().unwitnessed()
+
+
+async def test_passes_read_each_entry_once_and_the_latest_checkpoint_only_at_start() -> None:
+    store, witness, clock = Counted(), Witness(), Clock()
+    maker = checkpointer(store, witness, clock)
+    for _ in range(12):  # 30 entries a pass: the first at once, then every 100 or more
+        store.append(30)
+        await maker.tick()
+    assert [c.statement.last for c in store.kept] == [30, 150, 270]
+    assert store.rows_read == 270  # each entry once, when its checkpoint is made
+    assert store.latest_reads == 1 and store.unwitnessed_reads == 1
+    assert [c.statement.number for c in witness.kept] == [1, 2, 3]
+    for checkpoint in store.kept:
+        statement = checkpoint.statement
+        leaves = [bytes.fromhex(h) for h in store.hashes[statement.first - 1 : statement.last]]
+        assert statement.root == merkle.root(leaves)
+        assert checkpoint.leaves == "".join(
+            h[:16] for h in store.hashes[statement.first - 1 : statement.last]
+        )

@@ -64,3 +64,13 @@ def test_a_wrong_leaf_index_size_or_path_fails() -> None:
     assert not merkle.verify_inclusion(leaves[6], 6, 11, ["zz", *path[1:]], head)
     assert not merkle.verify_inclusion(leaves[6], 6, 11, [path[0].upper(), *path[1:]], head)
     assert not merkle.verify_inclusion(leaves[6], 11, 11, path, head)
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 4, 5, 7, 8, 9, 31, 64, 100, 1000])
+def test_a_frontier_fed_in_pieces_gives_the_same_head_as_the_whole_tree(size: int) -> None:
+    leaves = [hashlib.sha256(str(i).encode()).digest() for i in range(size)]
+    frontier = merkle.Frontier()
+    for start in range(0, size, 7):  # pieces of 7, as passes read whatever arrived
+        frontier.add(leaves[start : start + 7])
+    assert frontier.size == size
+    assert frontier.root() == merkle.root(leaves)

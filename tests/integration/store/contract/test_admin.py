@@ -136,3 +136,15 @@ async def test_activity_counts_deliveries_and_failures_since_a_moment(store: Sto
     assert (tax.delivered, tax.dead_lettered, tax.latencies) == (1, 1, (3.0,))
     assert tax.last_error == "HTTP 503" and tax.last_error_at is not None
     assert await store.read(lambda uow: uow.activity.since(time.time() + 60, 10)) == {}
+
+
+async def test_retention_drops_the_kept_bodies_of_messages_received_before_a_moment(
+    store: Store,
+) -> None:
+    await store.write(lambda uow: uow.inbound.remember("tax", "m1", 1.0, b'{"old":1}'))
+    await store.write(lambda uow: uow.inbound.remember("tax", "m2", 20.0, b'{"new":1}'))
+    await store.write(lambda uow: uow.inbound.remember("tax", "m3", 1.0))  # no body kept
+    assert await store.write(lambda uow: uow.retention.erase_received_bodies(10.0)) == 1
+    assert await store.write(lambda uow: uow.retention.erase_received_bodies(10.0)) == 0
+    assert await store.write(lambda uow: uow.retention.erase_received_bodies(30.0)) == 1
+    assert not await store.write(lambda uow: uow.inbound.remember("tax", "m1", 40.0))  # still known
