@@ -16,7 +16,7 @@ from gateway.mapping.loader import suggestion
 
 #: transport name → "module:factory"; the factory takes (profile, settings)
 TRANSPORTS: dict[str, str] = {
-    "rest": "connectors.rest:build",
+    "rest": "connectors.http.rest:build",
     "memory": "connectors.memory:build",
     "soap": "connectors.soap:build",
     "mqtt": "connectors.mqtt:build",

@@ -149,7 +149,7 @@ class MqttConnector:
         try:
             reason = await asyncio.wait_for(future, delivery.timeout)
         except TimeoutError:
-            raise TransientDelivery("no PUBACK in time", throttled=True) from None
+            raise TransientDelivery("no PUBACK in time") from None
         finally:
             self._pending.pop(info.mid, None)
         if reason < 0:
