@@ -1,11 +1,13 @@
-"""Client CPU per request: httpx's default transport (httpcore) against Http11Transport.
+"""Client CPU per request: the outbound client (aiohttp) against httpx's and our old one.
 
-Both POST the same JSON body to the same trivial uvicorn endpoint (`bench.ceiling`, a child
-process) with the same concurrency, through `httpx.AsyncClient`, as the REST connector
-does. The figure that matters is client CPU per request: this process's CPU time (the
-server runs in another process) divided by the requests sent. Runs alternate between the
-transports so that a neighbour's load on a shared machine hits both alike. A last table
-prices the response parser alone: llhttp (httptools) against h11.
+Each POSTs the same JSON body to the same trivial uvicorn endpoint (`bench.ceiling`, a child
+process) with the same concurrency: `connectors.http.client.OutboundClient` (what REST, SOAP
+and portals use), httpx's default transport (httpcore), and the hand-written
+`Http11Transport` the REST connector used before. The figure that matters is client CPU
+per request: this process's CPU time (the server runs in another process) divided by the
+requests sent. Runs alternate between the clients so that a neighbour's load on a shared
+machine hits all alike. A last table prices the response parser alone: llhttp (httptools)
+against h11.
 
 `python -m bench.http_client [--requests 3000] [--concurrency 16] [--rounds 2] [--loop uvloop]`
 """
@@ -27,7 +29,9 @@ import httptools
 import httpx
 
 from bench.world import free_port, python_child
+from connectors.http.client import OutboundClient
 from connectors.http_transport import Http11Transport
+from gateway.mapping.profiles import HttpPolicy
 
 BODY = json.dumps({"flow_id": "x", **{f"field_{n}": "值" * 8 for n in range(16)}}).encode()
 HEADERS = {"content-type": "application/json", "webhook-id": "msg_bench"}
@@ -39,37 +43,74 @@ RESPONSE = (
 )
 
 
-def httpx_default(concurrency: int) -> httpx.AsyncClient:
-    """The client RestConnector built before: httpcore's pool."""
+class HttpxPoster:
+    """POSTs through an `httpx.AsyncClient`."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def post(self, url: str) -> int:
+        """One POST; its status."""
+        return (await self.client.post(url, content=BODY, headers=HEADERS)).status_code
+
+    async def aclose(self) -> None:
+        """Close the client."""
+        await self.client.aclose()
+
+
+class OutboundPoster:
+    """POSTs through the outbound client, as the REST connector does."""
+
+    def __init__(self, concurrency: int) -> None:
+        self.client = OutboundClient(HttpPolicy(), concurrency)
+
+    async def post(self, url: str) -> int:
+        """One POST; its status."""
+        return (await self.client.send("POST", url, BODY, HEADERS, 10.0)).status
+
+    async def aclose(self) -> None:
+        """Close the client."""
+        await self.client.aclose()
+
+
+Poster = HttpxPoster | OutboundPoster
+
+
+def httpx_default(concurrency: int) -> Poster:
+    """httpx's own pool (httpcore)."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    return httpx.AsyncClient(limits=limits)
+    return HttpxPoster(httpx.AsyncClient(limits=limits))
 
 
-def http11(concurrency: int) -> httpx.AsyncClient:
-    """The client RestConnector builds now."""
-    return httpx.AsyncClient(transport=Http11Transport(max_connections=concurrency))
+def http11(concurrency: int) -> Poster:
+    """The hand-written transport the REST connector used before the outbound client."""
+    return HttpxPoster(httpx.AsyncClient(transport=Http11Transport(max_connections=concurrency)))
 
 
-CLIENTS: dict[str, Callable[[int], httpx.AsyncClient]] = {
+CLIENTS: dict[str, Callable[[int], Poster]] = {
+    "OutboundClient (aiohttp)": OutboundPoster,
     "httpx default (httpcore)": httpx_default,
     "Http11Transport": http11,
 }
 
 
-async def measure(make: Callable[[int], httpx.AsyncClient], url: str, n: int, conc: int) -> str:
+async def measure(make: Callable[[int], Poster], url: str, n: int, conc: int) -> str:
     """Send `n` POSTs, `conc` at a time, after a warm-up; requests/s and CPU µs per request."""
     gate = asyncio.Semaphore(conc)
 
-    async def one(client: httpx.AsyncClient) -> None:
+    async def one(client: Poster) -> None:
         async with gate:
-            response = await client.post(url, content=BODY, headers=HEADERS)
-            assert response.status_code == 202, response.status_code
+            status = await client.post(url)
+            assert status == 202, status
 
-    async with make(conc) as client:
+    client = make(conc)
+    try:
         await asyncio.gather(*[one(client) for _ in range(WARMUP)])
         cpu, wall = time.process_time(), time.perf_counter()
         await asyncio.gather(*[one(client) for _ in range(n)])
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    finally:
+        await client.aclose()
     return f"{n / wall:8.0f} req/s   client CPU {cpu / n * 1e6:6.0f} µs/request"
 
 
