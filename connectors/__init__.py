@@ -18,9 +18,9 @@ from gateway.mapping.loader import suggestion
 TRANSPORTS: dict[str, str] = {
     "rest": "connectors.http.rest:build",
     "memory": "connectors.memory:build",
-    "soap": "connectors.soap:build",
-    "mqtt": "connectors.mqtt:build",
-    "portal": "connectors.portal:build",
+    "soap": "connectors.soap.connector:build",
+    "mqtt": "connectors.mqtt.connector:build",
+    "portal": "connectors.portal.connector:build",
 }
 
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 import connectors
-from connectors.portal import PortalConnector
-from connectors.portal_messages import page_of, to_transfer
+from connectors.portal.connector import PortalConnector
+from connectors.portal.messages import page_of, to_transfer
 from gateway.domain.errors import (
     InputError,
     MalformedMessage,

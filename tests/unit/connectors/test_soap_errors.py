@@ -4,7 +4,7 @@ import pytest
 from zeep.exceptions import Fault, TransportError, ValidationError
 
 from connectors.http.errors import exchange_failed, timed_out
-from connectors.soap import _delivery_error, _receipt
+from connectors.soap.connector import _delivery_error, _receipt
 from gateway.domain.errors import PermanentDelivery, TransientDelivery
 
 

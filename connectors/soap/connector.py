@@ -6,7 +6,7 @@ back to the service Lianxin hosts at `/soap/{agency}`). Guarantee: at-least-once
 receiver de-duplicates by the `webhook-id` in the signature header. Authentication: the
 Standard Webhooks fields in `<lx:Signature>` over the exclusive canonical Body; our client
 certificate where the agency demands mutual TLS. HTTP goes through the one outbound client
-(`connectors.http.client`, via `connectors.soap_transport`). Transient: connection errors,
+(`connectors.http.client`, via `connectors.soap.transport`). Transient: connection errors,
 timeouts, HTTP 5xx/408/409/425/429 (`connectors.http.errors`), SOAP `Server` faults,
 result code 9 (busy).
 Permanent: SOAP `Client` faults, other HTTP 4xx, arguments the WSDL refuses, other result
@@ -27,10 +27,10 @@ from zeep.exceptions import Error as ZeepError
 from zeep.exceptions import Fault, TransportError
 from zeep.proxy import AsyncServiceProxy
 
-from connectors import soap_xml
 from connectors.http.client import Exchange, open_client
 from connectors.http.errors import answer_error
-from connectors.soap_transport import OutboundTransport
+from connectors.soap import xml as soap_xml
+from connectors.soap.transport import OutboundTransport
 from gateway.domain.errors import PermanentDelivery, TransientDelivery
 from gateway.domain.messages import Delivery, Receipt, Sign
 from gateway.mapping.payload import render_fields

@@ -37,7 +37,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from connectors.mqtt_options import MqttOptions, headers_of, oversized, resolve, user_properties
+from connectors.mqtt.options import MqttOptions, headers_of, oversized, resolve, user_properties
 from gateway.domain.errors import LianxinError, TransientDelivery
 from gateway.domain.messages import Delivery, Receipt, Sign
 from gateway.mapping.profiles import AgencyProfile

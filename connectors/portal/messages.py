@@ -1,6 +1,6 @@
 """Pure translation for message boards: pages, board messages → TransferIn, replies, errors.
 
-No I/O here: `connectors/portal.py` fetches and posts, this module decides what the bytes
+No I/O here: `connectors/portal/connector.py` fetches and posts, this module decides what the bytes
 mean. Every problem is a typed error naming the board message, so a refusal in the audit
 trail says which message was refused and why.
 """

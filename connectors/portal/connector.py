@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from connectors.http.client import Answer, Exchange, open_client
-from connectors.portal_messages import (
+from connectors.portal.messages import (
     board_id,
     checked,
     page_of,
