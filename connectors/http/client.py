@@ -61,7 +61,20 @@ class OutboundClient:
     async def send(
         self, method: str, url: str, body: bytes, headers: Mapping[str, str], timeout: float
     ) -> Answer:
-        """`method url` with `body`; the answer within `timeout` seconds in all."""
+        """`method url` with `body`; the answer within `timeout` seconds in all.
+
+        A request the agency's side closed the connection under, before any byte of an
+        answer (a kept-alive connection it expired just as we sent), is sent once more on
+        a new connection: safe, since every delivery carries an id the agency de-duplicates
+        on. aiohttp does this itself only for idempotent methods."""
+        try:
+            return await self._send(method, url, body, headers, timeout)
+        except errors.Unanswered:
+            return await self._send(method, url, body, headers, timeout)
+
+    async def _send(
+        self, method: str, url: str, body: bytes, headers: Mapping[str, str], timeout: float
+    ) -> Answer:
         limits = aiohttp.ClientTimeout(total=timeout, sock_connect=self.policy.connect_timeout)
         try:
             async with self._open().request(
@@ -78,6 +91,8 @@ class OutboundClient:
             raise errors.timed_out(self.policy.connect_timeout, "no connection") from exc
         except TimeoutError as exc:
             raise errors.timed_out(timeout) from exc
+        except aiohttp.ServerDisconnectedError as exc:
+            raise errors.Unanswered(f"the connection closed before an answer: {exc}") from exc
         except (aiohttp.ClientError, ssl.SSLError, OSError) as exc:
             raise errors.exchange_failed(exc) from exc
 

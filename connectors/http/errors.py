@@ -45,6 +45,10 @@ def retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+class Unanswered(TransientDelivery):
+    """The connection closed after the request went out and before any byte of an answer."""
+
+
 def timed_out(seconds: float, what: str = "no complete answer") -> TransientDelivery:
     """A call cut at its deadline: retried on the schedule, never throttled."""
     return TransientDelivery(f"{what} within {seconds:g} s")

@@ -264,3 +264,23 @@ async def test_the_standard_proxy_variables_are_honoured(monkeypatch: pytest.Mon
         finally:
             await agency.aclose()
     assert proxy.seen == [f"POST {url} HTTP/1.1"]  # the second went direct
+
+
+async def test_a_request_the_agency_closed_the_connection_under_is_sent_again_at_once() -> None:
+    async def expiring(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if peer.connections > 1:
+            return await answering(peer, reader, writer)
+        await peer.read_request(reader)
+        writer.write(OK)
+        await peer.read_request(reader)  # the agency expires the connection as this arrives
+
+    peer = RawPeer(expiring)
+    async with peer as url:
+        agency = connector(url)
+        try:
+            await agency.deliver(delivery(url))
+            receipt = await agency.deliver(delivery(url, handoff="msg_2"))
+        finally:
+            await agency.aclose()
+    assert receipt.agency_ref == "A-1"
+    assert (peer.connections, peer.requests) == (2, 3)
