@@ -16,11 +16,11 @@ from gateway.mapping.loader import suggestion
 
 #: transport name → "module:factory"; the factory takes (profile, settings)
 TRANSPORTS: dict[str, str] = {
-    "rest": "connectors.rest:build",
+    "rest": "connectors.http.rest:build",
     "memory": "connectors.memory:build",
-    "soap": "connectors.soap:build",
-    "mqtt": "connectors.mqtt:build",
-    "portal": "connectors.portal:build",
+    "soap": "connectors.soap.connector:build",
+    "mqtt": "connectors.mqtt.connector:build",
+    "portal": "connectors.portal.connector:build",
 }
 
 

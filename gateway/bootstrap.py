@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from opentelemetry.sdk.trace import TracerProvider
 
 import connectors
-from connectors.soap_server import SoapEndpoint
+from connectors.soap.server import SoapEndpoint
 from gateway.calendars import ChineseWorkdays
 from gateway.checkpoint_keys import checkpoint_signer
 from gateway.domain.errors import ConfigError

@@ -1,6 +1,7 @@
 """Development certificates for mutual TLS, and how a client certificate names its agency.
 
-`init` writes a development CA, the gateway's server certificate and one client
+`init` writes a development CA, the gateway's server certificate, the gateway's own client
+certificate for agencies that demand mutual TLS of Lianxin (`outbound.pem`), and one client
 certificate per agency profile. The binding between a certificate and an agency is a
 SAN URI `urn:lianxin:agency:<id>` (the subject CN repeats the id for humans); `agency_of`
 reads it back, and is the only place that does. Production certificates from the
@@ -24,6 +25,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from gateway.domain.errors import ConfigError
 
 AGENCY_URN = "urn:lianxin:agency:"
+GATEWAY_URN = "urn:lianxin:gateway"
 ORGANISATION = "Lianxin development"
 CA_DAYS, LEAF_DAYS = 3650, 825
 
@@ -67,6 +69,11 @@ class Authority:
         uri = x509.UniformResourceIdentifier(f"{AGENCY_URN}{agency}")
         return self.issue(agency, [uri], ExtendedKeyUsageOID.CLIENT_AUTH, **validity)
 
+    def outbound(self) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+        """The gateway's client certificate, shown to agencies that demand mutual TLS."""
+        uri = x509.UniformResourceIdentifier(GATEWAY_URN)
+        return self.issue("lianxin-gateway", [uri], ExtendedKeyUsageOID.CLIENT_AUTH)
+
     def server(self, hosts: Iterable[str]) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
         """The gateway's server certificate for 127.0.0.1, localhost and `hosts`."""
         names = dict.fromkeys(["127.0.0.1", "localhost", *hosts])
@@ -95,11 +102,14 @@ class Issued:
     ca: Path
     server_cert: Path
     server_key: Path
+    outbound_cert: Path
+    outbound_key: Path
     clients: dict[str, tuple[Path, Path]] = field(default_factory=dict)
 
 
 def init(directory: Path, agencies: Iterable[str], hosts: Sequence[str] = ()) -> Issued:
-    """Write a development CA, a server certificate and one client certificate per agency.
+    """Write a development CA, a server certificate, the gateway's client certificate
+    towards agencies, and one client certificate per agency.
 
     Refuses to overwrite: a directory that already holds a CA keeps it.
     """
@@ -108,8 +118,15 @@ def init(directory: Path, agencies: Iterable[str], hosts: Sequence[str] = ()) ->
     (directory / "agencies").mkdir(parents=True, exist_ok=True)
     authority = new_authority()
     write_pair(directory / "ca.pem", directory / "ca.key", authority.cert, authority.key)
-    issued = Issued(directory / "ca.pem", directory / "server.pem", directory / "server.key")
+    issued = Issued(
+        directory / "ca.pem",
+        directory / "server.pem",
+        directory / "server.key",
+        directory / "outbound.pem",
+        directory / "outbound.key",
+    )
     write_pair(issued.server_cert, issued.server_key, *authority.server(hosts))
+    write_pair(issued.outbound_cert, issued.outbound_key, *authority.outbound())
     for agency in agencies:
         paths = (directory / "agencies" / f"{agency}.pem", directory / "agencies" / f"{agency}.key")
         write_pair(*paths, *authority.client(agency))

@@ -186,6 +186,7 @@ def _certs_init(args: argparse.Namespace) -> int:
     agencies = load_mappings(mappings_dir, settings.catalogue, connectors.TRANSPORTS).agencies
     issued = certs.init(args.directory, sorted(agencies), args.host)
     print(f"CA {issued.ca}; server certificate {issued.server_cert}")
+    print(f"the gateway's client certificate towards agencies: {issued.outbound_cert}")
     for agency, (cert, _key) in issued.clients.items():
         print(f"client certificate for {agency}: {cert}")
     print("private keys (*.key) are 0600: keep them out of version control")

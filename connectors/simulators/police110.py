@@ -24,9 +24,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from connectors import soap_xml
 from connectors.simulators.soap_peer import read_call, refusal, result
-from connectors.soap import SignedSoapClient
+from connectors.soap import xml as soap_xml
+from connectors.soap.connector import SignedSoapClient
 from gateway.domain.errors import LianxinError
 from gateway.settings import REPO_ROOT
 from gateway.signing import MessageSigner, MessageVerifier, parse_signing_key, parse_verifying_key

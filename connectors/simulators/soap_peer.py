@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from connectors import soap_xml
+from connectors.soap import xml as soap_xml
 from gateway.signing import MessageVerifier
 
 XML = "text/xml; charset=utf-8"

@@ -26,7 +26,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 import connectors
-from connectors.mqtt_options import headers_of, resolve
+from connectors.mqtt.options import headers_of, resolve
 from gateway.domain.errors import SignatureError
 from gateway.domain.states import Status
 from gateway.mapping.loader import load_mappings

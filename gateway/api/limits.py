@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from connectors.soap_xml import fault
+from connectors.soap.xml import fault
 from gateway.api.errors import error_body
 
 DRAIN_LIMIT = 64 * 1024 * 1024  # bytes read and thrown away so the client hears the answer

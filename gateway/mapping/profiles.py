@@ -36,7 +36,9 @@ class RetryPolicy(Model):
     schedule: tuple[float, ...] = Field(default=DEFAULT_SCHEDULE, min_length=1)
     jitter: float = Field(default=0.2, ge=0, le=0.5)
     throttle_floor: float = Field(
-        default=60.0, ge=0, description="a timeout or 429 waits at least this long (s)"
+        default=60.0,
+        ge=0,
+        description="a 429, or a 503 with Retry-After, waits at least this long (s)",
     )
 
     @field_validator("schedule")
@@ -172,6 +174,40 @@ class MqttPolicy(Model):
     tls: MqttTls | None = None
 
 
+class HttpTls(Model):
+    """TLS towards an agency over HTTPS: the CA that signed it, our client certificate if it
+    demands one (mutual TLS). Paths are read as given (relative to the working directory)."""
+
+    ca: str | None = Field(default=None, description="CA bundle (PEM); unset: the system CAs")
+    cert: str | None = Field(default=None, description="our client certificate (PEM) file")
+    key: str | None = Field(default=None, description="its private key (PEM) file")
+
+    @model_validator(mode="after")
+    def _pair(self) -> HttpTls:
+        if (self.cert is None) != (self.key is None):
+            raise ValueError("give both 'cert' and 'key', or neither")
+        return self
+
+
+class HttpPolicy(Model):
+    """How the one outbound HTTP client reaches an agency (transports rest, soap, portal)."""
+
+    tls: HttpTls | None = None
+    proxy: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="http://host:port; unset: HTTPS_PROXY / HTTP_PROXY / NO_PROXY",
+    )
+    connect_timeout: float = Field(default=5.0, gt=0, le=60, description="seconds")
+    idle_seconds: float = Field(
+        default=15.0, gt=0, le=3600, description="a kept-alive connection idle longer is closed"
+    )
+    max_response_bytes: int = Field(default=1_048_576, ge=1024, le=104_857_600)
+    max_connections: int | None = Field(
+        default=None, ge=1, le=1024, description="unset: the profile's concurrency"
+    )
+
+
 class PortalPolicy(Model):
     """A government-portal message board (市长信箱, 网民留言板): how it is pulled and answered."""
 
@@ -251,6 +287,7 @@ class AgencyProfile(Model):
         default=False, description="receives escalations and deadline cards, not orders"
     )
     portal: PortalPolicy | None = None
+    http: HttpPolicy = HttpPolicy()
 
     def field_maps(self) -> dict[str, dict[str, FieldRule]]:
         """Every field map of the profile, by where it sits in the file."""

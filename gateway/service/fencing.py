@@ -40,11 +40,10 @@ def attempt_deadline(configured: float | None, lease: float) -> float:
 
 def deadline_passed(deadline: float, lease: float, sent: bool) -> TransientDelivery:
     """The failure of an attempt cut at its deadline, `deadline` seconds after its claim
-    (retried like a timeout); `sent` when it had reached its connector."""
+    (retried like a timeout, not as throttling); `sent` when it had reached its connector."""
     what = "no complete answer" if sent else "no free delivery slot"
     return TransientDelivery(
-        f"attempt deadline: {what} within {deadline:g} s of the claim (lease {lease:g} s)",
-        throttled=True,
+        f"attempt deadline: {what} within {deadline:g} s of the claim (lease {lease:g} s)"
     )
 
 

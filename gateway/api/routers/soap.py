@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from connectors import soap_xml
+from connectors.soap import xml as soap_xml
 from gateway.api.deps import caller, gateway
 from gateway.bootstrap import Gateway
 from gateway.domain.errors import LianxinError, StoreUnavailable

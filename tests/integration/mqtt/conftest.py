@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 import connectors
-from connectors.mqtt import MqttConnector, build
-from connectors.mqtt_options import MqttOptions, resolve
+from connectors.mqtt.connector import MqttConnector, build
+from connectors.mqtt.options import MqttOptions, resolve
 from connectors.simulators.broker import PrivateBroker
 from gateway.domain.messages import Delivery
 from gateway.mapping.loader import load_mappings

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from connectors.mqtt import MqttConnector
+from connectors.mqtt.connector import MqttConnector
 from connectors.simulators.broker import free_port
 from gateway.domain.errors import TransientDelivery
 from tests.integration.mqtt.conftest import (

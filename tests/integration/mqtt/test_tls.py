@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.mqtt import MqttConnector
+from connectors.mqtt.connector import MqttConnector
 from connectors.simulators.broker import PrivateBroker
 from gateway.domain.errors import TransientDelivery
 from tests.integration.mqtt.conftest import (

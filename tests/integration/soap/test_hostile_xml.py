@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from connectors import soap_xml
+from connectors.soap import xml as soap_xml
 from gateway.signing import MessageSigner, generate_ed25519_key, parse_signing_key
 from gateway.store.schema import audit_log, inbound_messages, work_orders
 from gateway.store.sql import SqlStore

@@ -10,8 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 import connectors
-from connectors.mqtt import build
-from connectors.mqtt_options import (
+from connectors.mqtt.connector import build
+from connectors.mqtt.options import (
     MAX_CLIENT_ID,
     Tls,
     broker_address,

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 import connectors
-from connectors.portal import PortalConnector
-from connectors.portal_messages import page_of, to_transfer
+from connectors.portal.connector import PortalConnector
+from connectors.portal.messages import page_of, to_transfer
 from gateway.domain.errors import (
     InputError,
     MalformedMessage,
@@ -23,6 +23,7 @@ from gateway.domain.errors import (
 from gateway.domain.messages import Delivery
 from gateway.mapping.loader import load_mappings
 from gateway.mapping.profiles import AgencyProfile
+from tests.fakes.http import TransportExchange
 
 MAPPINGS = Path(__file__).resolve().parents[3] / "mappings"
 BOARD = "portal-mayor-mailbox"
@@ -86,7 +87,7 @@ def sign(msg_id: str, content: bytes) -> dict[str, str]:
 
 
 def connector_answering(answer: Callable[[httpx.Request], httpx.Response]) -> PortalConnector:
-    return PortalConnector(profile(), transport=httpx.MockTransport(answer))
+    return PortalConnector(profile(), TransportExchange(httpx.MockTransport(answer)))
 
 
 def page(*messages: Any, cursor: str | None = "2") -> httpx.Response:

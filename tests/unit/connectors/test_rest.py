@@ -4,10 +4,11 @@ import httpx
 import pytest
 import respx
 
-from connectors.rest import RestConnector
+from connectors.http.rest import RestConnector
 from gateway.domain.errors import PermanentDelivery, TransientDelivery
 from gateway.domain.messages import Delivery
 from gateway.mapping.profiles import AgencyProfile
+from tests.fakes.http import TransportExchange
 
 URL = "http://agency.test/orders"
 PROFILE = AgencyProfile(id="tax", name="税务", transport="rest", endpoint=URL)
@@ -16,9 +17,8 @@ DELIVERY = Delivery("msg_1", "tax", URL, b'{"a":1}', {"webhook-id": "msg_1"}, 2.
 
 @pytest.fixture
 async def connector() -> RestConnector:
-    # the default transport is our own (connectors/http_transport.py), which respx does not
-    # patch: hand the connector respx's router as its transport instead
-    return RestConnector(PROFILE, transport=httpx.MockTransport(respx.mock.async_handler))
+    # the default client is aiohttp, which respx does not patch: answer through respx's router
+    return RestConnector(PROFILE, TransportExchange(httpx.MockTransport(respx.mock.async_handler)))
 
 
 @respx.mock
@@ -71,11 +71,27 @@ async def test_a_410_disables_the_endpoint(connector: RestConnector) -> None:
 
 
 @respx.mock
-async def test_a_timeout_is_transient_and_throttled(connector: RestConnector) -> None:
+async def test_a_timeout_is_transient_but_not_throttling(connector: RestConnector) -> None:
     respx.post(URL).mock(side_effect=httpx.ReadTimeout("slow"))
     with pytest.raises(TransientDelivery) as caught:
         await connector.deliver(DELIVERY)
-    assert caught.value.throttled
+    assert not caught.value.throttled
+
+
+@respx.mock
+async def test_a_503_with_retry_after_asks_us_to_slow_down(connector: RestConnector) -> None:
+    respx.post(URL).respond(503, headers={"Retry-After": "30"})
+    with pytest.raises(TransientDelivery) as caught:
+        await connector.deliver(DELIVERY)
+    assert caught.value.throttled and caught.value.retry_after == 30
+
+
+@respx.mock
+async def test_a_408_is_retried_but_not_throttling(connector: RestConnector) -> None:
+    respx.post(URL).respond(408)
+    with pytest.raises(TransientDelivery) as caught:
+        await connector.deliver(DELIVERY)
+    assert not caught.value.throttled
 
 
 @respx.mock

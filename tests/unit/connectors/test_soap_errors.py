@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-import httpx
 import pytest
 from zeep.exceptions import Fault, TransportError, ValidationError
 
-from connectors.soap import _delivery_error, _receipt
+from connectors.http.errors import exchange_failed, timed_out
+from connectors.soap.connector import _delivery_error, _receipt
 from gateway.domain.errors import PermanentDelivery, TransientDelivery
 
 
@@ -23,7 +23,7 @@ class Outcome:
         (TransportError(status_code=503), TransientDelivery),
         (TransportError(status_code=429), TransientDelivery),
         (TransportError(status_code=404), PermanentDelivery),
-        (httpx.ConnectError("refused"), TransientDelivery),
+        (exchange_failed(ConnectionRefusedError("refused")), TransientDelivery),
         (ValidationError("Missing element JJDBH"), PermanentDelivery),
     ],
 )
@@ -31,9 +31,9 @@ def test_library_errors_become_typed_delivery_errors(error: Exception, kind: typ
     assert type(_delivery_error(error)) is kind
 
 
-def test_a_timeout_is_transient_and_throttled() -> None:
-    translated = _delivery_error(httpx.ReadTimeout("slow"))
-    assert isinstance(translated, TransientDelivery) and translated.throttled
+def test_a_timeout_is_transient_but_not_throttling() -> None:
+    translated = _delivery_error(timed_out(10))
+    assert isinstance(translated, TransientDelivery) and not translated.throttled
 
 
 def test_a_410_disables_the_agency() -> None:

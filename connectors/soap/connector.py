@@ -4,8 +4,11 @@ Protocol: SOAP 1.1 document/literal over HTTP, the agency's own WSDL (`[soap] ws
 profile), the endpoint from the profile. Direction: outbound (the agency's answers come
 back to the service Lianxin hosts at `/soap/{agency}`). Guarantee: at-least-once; the
 receiver de-duplicates by the `webhook-id` in the signature header. Authentication: the
-Standard Webhooks fields in `<lx:Signature>` over the exclusive canonical Body. Transient:
-connection errors, timeouts, HTTP 5xx/408/429, SOAP `Server` faults, result code 9 (busy).
+Standard Webhooks fields in `<lx:Signature>` over the exclusive canonical Body; our client
+certificate where the agency demands mutual TLS. HTTP goes through the one outbound client
+(`connectors.http.client`, via `connectors.soap.transport`). Transient: connection errors,
+timeouts, HTTP 5xx/408/409/425/429 (`connectors.http.errors`), SOAP `Server` faults,
+result code 9 (busy).
 Permanent: SOAP `Client` faults, other HTTP 4xx, arguments the WSDL refuses, other result
 codes. Result code 1 (already received) counts as delivered.
 """
@@ -18,22 +21,22 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import zeep
 from lxml import etree
 from zeep.exceptions import Error as ZeepError
 from zeep.exceptions import Fault, TransportError
 from zeep.proxy import AsyncServiceProxy
-from zeep.transports import AsyncTransport
 
-from connectors import soap_xml
+from connectors.http.client import Exchange, open_client
+from connectors.http.errors import answer_error
+from connectors.soap import xml as soap_xml
+from connectors.soap.transport import OutboundTransport
 from gateway.domain.errors import PermanentDelivery, TransientDelivery
 from gateway.domain.messages import Delivery, Receipt, Sign
 from gateway.mapping.payload import render_fields
-from gateway.mapping.profiles import AgencyProfile
+from gateway.mapping.profiles import AgencyProfile, HttpPolicy
 from gateway.settings import Settings
 
-RETRYABLE_HTTP = frozenset({408, 409, 425, 429})
 ZEEP_SETTINGS = zeep.Settings(
     strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True, xml_huge_tree=False
 )
@@ -77,12 +80,18 @@ class SigningPlugin(zeep.Plugin):
 class SignedSoapClient:
     """A zeep async client for one WSDL and endpoint whose calls are signed."""
 
-    def __init__(self, wsdl: str, endpoint: str, timeout: float, concurrency: int = 8) -> None:
-        limits = httpx.Limits(max_connections=concurrency)
-        self.http = httpx.AsyncClient(timeout=timeout, limits=limits)
-        transport = AsyncTransport(client=self.http, wsdl_client=httpx.Client())
+    def __init__(
+        self,
+        wsdl: str,
+        endpoint: str,
+        timeout: float,
+        concurrency: int = 8,
+        exchange: Exchange | None = None,
+    ) -> None:
+        exchange = exchange or open_client(HttpPolicy(), concurrency)
+        self.transport = OutboundTransport(exchange, timeout)
         self.client = zeep.AsyncClient(
-            wsdl, transport=transport, plugins=[SigningPlugin()], settings=ZEEP_SETTINGS
+            wsdl, transport=self.transport, plugins=[SigningPlugin()], settings=ZEEP_SETTINGS
         )
         # AsyncClient.create_service returns a synchronous proxy; build the async one.
         binding = next(iter(self.client.wsdl.bindings.values()))
@@ -107,9 +116,8 @@ class SignedSoapClient:
         return result, call.wire
 
     async def aclose(self) -> None:
-        """Close the HTTP clients."""
-        await self.http.aclose()
-        self.client.transport.wsdl_client.close()
+        """Close the outbound client."""
+        await self.transport.aclose()
 
 
 class SoapConnector:
@@ -120,8 +128,9 @@ class SoapConnector:
         self.profile = profile
         self.policy = profile.soap
         wsdl = settings.mappings_dir / self.policy.wsdl
+        exchange = open_client(profile.http, profile.concurrency)
         self.client = SignedSoapClient(
-            str(wsdl), profile.endpoint, profile.timeout, profile.concurrency
+            str(wsdl), profile.endpoint, profile.timeout, exchange=exchange
         )
 
     async def deliver(self, delivery: Delivery) -> Receipt:
@@ -176,25 +185,18 @@ def _receipt(operation: str, result: Any, wire: dict[str, str]) -> Receipt:
 
 
 def _delivery_error(exc: Exception) -> Exception:
-    """Translate zeep and httpx errors into delivery errors (the one boundary)."""
+    """Translate zeep errors into delivery errors (the one boundary); HTTP answers and
+    failed exchanges arrive typed already (`connectors.http.errors`)."""
     if isinstance(exc, (TransientDelivery, PermanentDelivery)):
         return exc
     if isinstance(exc, Fault):
         sender = "client" in str(exc.code or "").lower()
         kind = PermanentDelivery if sender else TransientDelivery
         return kind(f"SOAP fault {exc.code}: {exc.message}")
-    if isinstance(exc, TransportError):
+    if isinstance(exc, TransportError):  # a 200/500 zeep could not read as SOAP
         status = exc.status_code
-        retry = status >= 500 or status in RETRYABLE_HTTP
-        if not retry:
-            return PermanentDelivery(f"HTTP {status}", status_code=status, disable=status == 410)
-        return TransientDelivery(
-            f"HTTP {status}", status_code=status, throttled=status in (408, 429)
-        )
-    if isinstance(exc, httpx.TimeoutException):
-        return TransientDelivery("timed out", throttled=True)
-    if isinstance(exc, httpx.HTTPError):
-        return TransientDelivery(f"{type(exc).__name__}: {exc}")
+        error = answer_error(status, {}, str(exc.message or ""))
+        return error or TransientDelivery(f"HTTP {status}: not a SOAP answer")
     if isinstance(exc, (ZeepError, TypeError, ValueError)):
         return PermanentDelivery(f"the message does not fit the WSDL: {exc}")
     return TransientDelivery(f"unexpected {type(exc).__name__}: {exc}")

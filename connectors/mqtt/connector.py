@@ -37,7 +37,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from connectors.mqtt_options import MqttOptions, headers_of, oversized, resolve, user_properties
+from connectors.mqtt.options import MqttOptions, headers_of, oversized, resolve, user_properties
 from gateway.domain.errors import LianxinError, TransientDelivery
 from gateway.domain.messages import Delivery, Receipt, Sign
 from gateway.mapping.profiles import AgencyProfile
@@ -149,7 +149,7 @@ class MqttConnector:
         try:
             reason = await asyncio.wait_for(future, delivery.timeout)
         except TimeoutError:
-            raise TransientDelivery("no PUBACK in time", throttled=True) from None
+            raise TransientDelivery("no PUBACK in time") from None
         finally:
             self._pending.pop(info.mid, None)
         if reason < 0:

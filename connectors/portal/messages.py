@@ -1,6 +1,6 @@
 """Pure translation for message boards: pages, board messages → TransferIn, replies, errors.
 
-No I/O here: `connectors/portal.py` fetches and posts, this module decides what the bytes
+No I/O here: `connectors/portal/connector.py` fetches and posts, this module decides what the bytes
 mean. Every problem is a typed error naming the board message, so a refusal in the audit
 trail says which message was refused and why.
 """
@@ -12,17 +12,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from pydantic import ValidationError
 
-from connectors.rest import RETRYABLE_4XX, THROTTLING
-from connectors.rest import _retry_after as retry_after
-from gateway.domain.errors import (
-    InputError,
-    MalformedMessage,
-    PermanentDelivery,
-    TransientDelivery,
-)
+from connectors.http.client import Answer
+from connectors.http.errors import answer_error
+from gateway.domain.errors import InputError, MalformedMessage
 from gateway.domain.messages import TransferIn
 from gateway.mapping.payload import render_fields
 from gateway.mapping.profiles import AgencyProfile, PortalPolicy
@@ -98,20 +92,12 @@ def reply_body(profile: AgencyProfile, envelope: dict[str, Any]) -> dict[str, An
     return render_fields(policy.reply_fields, profile.code_tables, envelope, where)
 
 
-def checked(response: httpx.Response) -> httpx.Response:
+def checked(answer: Answer) -> Answer:
     """A 2xx answer as it is; a typed delivery error for anything else."""
-    status = response.status_code
-    if 200 <= status < 300:
-        return response
-    message = f"HTTP {status}: {response.text[:200]}"
-    if status >= 500 or status in RETRYABLE_4XX:
-        raise TransientDelivery(
-            message,
-            status_code=status,
-            throttled=status in THROTTLING,
-            retry_after=retry_after(response),
-        )
-    raise PermanentDelivery(message, status_code=status, disable=status == 410)
+    error = answer_error(answer.status, answer.headers, answer.text)
+    if error is not None:
+        raise error
+    return answer
 
 
 def reply_id(content: bytes) -> str | None:

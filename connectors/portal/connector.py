@@ -11,8 +11,10 @@ orders before it are committed, so a crash re-reads a page, never skips one. Rep
 are at-least-once; the board de-duplicates on `webhook-id` (the handoff id).
 Authentication: every request we make carries Standard Webhooks headers (over the reply
 body; over `GET <path>?<query>` for polls); the board is trusted by its endpoint (use
-https), so pulled messages carry no signature. Transient: connection errors, timeouts,
-5xx, 408, 409, 425, 429 (Retry-After honoured by the poller and the retry policy).
+https), so pulled messages carry no signature; our client certificate where the board
+demands mutual TLS. HTTP goes through the one outbound client (`connectors.http.client`).
+Transient: connection errors, timeouts, oversized answers, 5xx, 408, 409, 425, 429
+(`connectors.http.errors`; Retry-After honoured by the poller and the retry policy).
 """
 
 from __future__ import annotations
@@ -22,11 +24,10 @@ import hashlib
 import json
 import logging
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode, urlsplit
 
-import httpx
-
-from connectors.portal_messages import (
+from connectors.http.client import Answer, Exchange, open_client
+from connectors.portal.messages import (
     board_id,
     checked,
     page_of,
@@ -53,17 +54,14 @@ log = logging.getLogger("lianxin.portal")
 class PortalConnector:
     """Polls one board for new messages and posts the hotline's replies back to it."""
 
-    def __init__(
-        self, profile: AgencyProfile, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
+    def __init__(self, profile: AgencyProfile, exchange: Exchange | None = None) -> None:
         if profile.portal is None:
             raise ConfigError(f"agency '{profile.id}' uses transport 'portal' without [portal]")
         self.profile = profile
         self.policy: PortalPolicy = profile.portal
         self.board = profile.id
         self.state: BoardState | None = None
-        limits = httpx.Limits(max_connections=profile.concurrency + 1)
-        self.client = httpx.AsyncClient(limits=limits, transport=transport, timeout=profile.timeout)
+        self.client = exchange or open_client(profile.http, profile.concurrency + 1)
 
     async def poll(self, handler: PulledHandler, state: BoardState, sign: Sign) -> None:
         """Pull new messages until cancelled; a push board only keeps `state` for replies."""
@@ -133,7 +131,7 @@ class PortalConnector:
         ref = reply_id(answer.content) or earlier
         kind = "reply" if earlier is None else "correction"
         details = {"board_call": kind}
-        return Receipt(answer.status_code, _digest(answer.content), agency_ref=ref, details=details)
+        return Receipt(answer.status, _digest(answer.content), agency_ref=ref, details=details)
 
     async def aclose(self) -> None:
         """Close the pooled connections."""
@@ -144,33 +142,22 @@ class PortalConnector:
             raise TransientDelivery(f"board {self.board}: not started yet")
         return self.state
 
-    async def _fetch(self, cursor: str | None, sign: Sign) -> httpx.Response:
+    async def _fetch(self, cursor: str | None, sign: Sign) -> Answer:
         params = {"limit": str(self.policy.page_size)}
         if cursor is not None:
             params["after"] = cursor
-        url = httpx.URL(self.profile.endpoint + self.policy.messages_path, params=params)
-        headers = sign(new_id("poll"), b"GET " + url.raw_path)
-        try:
-            response = await self.client.get(url, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise TransientDelivery(f"poll timed out: {exc}", throttled=True) from exc
-        except httpx.HTTPError as exc:
-            raise TransientDelivery(f"poll failed: {type(exc).__name__}: {exc}") from exc
-        return checked(response)
+        target = f"{self.policy.messages_path}?{urlencode(params)}"
+        base = self.profile.endpoint.rstrip("/")
+        path = _path_of(base) + target
+        headers = sign(new_id("poll"), b"GET " + path.encode())
+        answer = await self.client.send("GET", base + target, b"", headers, self.profile.timeout)
+        return checked(answer)
 
     async def _send(
         self, method: str, url: str, body: bytes, headers: dict[str, str], delivery: Delivery
-    ) -> httpx.Response:
+    ) -> Answer:
         headers = {"content-type": "application/json", **headers}
-        try:
-            response = await self.client.request(
-                method, url, content=body, headers=headers, timeout=delivery.timeout
-            )
-        except httpx.TimeoutException as exc:
-            raise TransientDelivery(f"timed out after {delivery.timeout}s", throttled=True) from exc
-        except httpx.HTTPError as exc:
-            raise TransientDelivery(f"{type(exc).__name__}: {exc}") from exc
-        return checked(response)
+        return checked(await self.client.send(method, url, body, headers, delivery.timeout))
 
     async def _accept(self, handler: PulledHandler, message: Any) -> None:
         body = json.dumps(message, ensure_ascii=False, sort_keys=True).encode()
@@ -192,6 +179,11 @@ class PortalConnector:
             await handler(self.board, msg_id, body, fail)
         except LianxinError:
             log.warning("board %s: %s", self.board, error.message)
+
+
+def _path_of(url: str) -> str:
+    """The path part of an endpoint URL ('' for a bare origin)."""
+    return urlsplit(url).path
 
 
 def _digest(content: bytes) -> str:
