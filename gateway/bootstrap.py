@@ -30,10 +30,10 @@ from gateway.service.checkpoints import Checkpointer, CheckpointPolicy
 from gateway.service.directory import Directory
 from gateway.service.dispatch import Dispatcher, DispatchSettings
 from gateway.service.evidence import EvidenceExporter
-from gateway.service.field_encryption import FieldCipher
 from gateway.service.intake import Intake
 from gateway.service.keyring import Configured, KeyRing
-from gateway.service.ports import BoardState, Connector, Listener, Poller
+from gateway.service.ports.crypto import FieldCipher, SigningKey
+from gateway.service.ports.transport import BoardState, Connector, Listener, Poller
 from gateway.service.refusal_summary import RefusalSummary
 from gateway.service.status_sync import StatusSync
 from gateway.service.supervision import AutoSupervision
@@ -42,7 +42,6 @@ from gateway.settings import Settings
 from gateway.signing import (
     MessageSigner,
     MessageVerifier,
-    SigningKey,
     generate_ed25519_key,
     parse_signing_key,
     parse_verifying_key,

@@ -27,7 +27,7 @@ from gateway.domain.errors import InputError
 
 if TYPE_CHECKING:
     from gateway.service.directory import Directory
-    from gateway.service.ports import DeadLetterFilter
+    from gateway.service.ports.queries import DeadLetterFilter
     from gateway.service.replay import ReplayProgress
     from gateway.store.sql import SqlStore
 
@@ -109,7 +109,7 @@ def _opened() -> Iterator[tuple[SqlStore, Directory]]:
 
 def _filter(args: argparse.Namespace, directory: Directory) -> DeadLetterFilter:
     from gateway.service import replay
-    from gateway.service.ports import DeadLetterFilter
+    from gateway.service.ports.queries import DeadLetterFilter
 
     which = DeadLetterFilter(
         args.agency, _epoch(args.since, "--since"), _epoch(args.until, "--until")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from gateway.cli_progress import Progress
 
 if TYPE_CHECKING:
-    from gateway.service.ports import UnitOfWork
+    from gateway.service.ports.store import UnitOfWork
     from gateway.service.retention import Run
 
 

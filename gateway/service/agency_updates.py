@@ -21,6 +21,7 @@ from gateway.domain.assignments import (
     is_behind,
     require_reason,
 )
+from gateway.domain.audit import AuditKind
 from gateway.domain.errors import (
     IllegalTransition,
     InputError,
@@ -34,7 +35,7 @@ from gateway.domain.states import TERMINAL, Actor, Status
 from gateway.domain.workorder import WorkOrder
 from gateway.service import assignments
 from gateway.service.directory import Directory
-from gateway.service.ports import UnitOfWork
+from gateway.service.ports.store import UnitOfWork
 from gateway.service.steps import OrderSteps, Outcome
 from gateway.service.watch import answered_by
 
@@ -50,7 +51,7 @@ STEP_FOR: dict[Status, Step] = {
 #: order statuses in which the lead's acknowledgement (or an update implying it) dispatches
 AWAITING_DISPATCH = frozenset({Status.received, Status.reopened, Status.reassigned})
 #: the audit event of every 退回, lead or assisting: health counts them per agency
-RETURNED = "assignment_returned"
+RETURNED = AuditKind.assignment_returned
 
 
 class AgencyUpdates:
@@ -72,7 +73,7 @@ class AgencyUpdates:
             answered_by(uow, order.id, agency)  # only emergency agencies have that deadline
         detail = _detail(msg_id, update, target, assignment)
         if is_behind(assignment.step, step) or assignment.step == step == Step.returned:
-            self.steps.record(uow, "outdated", order, agency, detail)
+            self.steps.record(uow, AuditKind.outdated, order, agency, detail)
             return Outcome("outdated", order.id, order.status.value)
         require_reason(step, update.reason)
         action = _action(step, update, self.clock())
@@ -131,7 +132,7 @@ class AgencyUpdates:
         if target == order.status == Status.in_progress:
             order = assignments.stepped(order, assignment, Step.in_progress, action)
             uow.orders.replace(order)
-            self.steps.record(uow, "progress", order, agency, detail)  # e.g. 120 已到达
+            self.steps.record(uow, AuditKind.progress, order, agency, detail)  # e.g. 120 已到达
             self.steps.forward(uow, order, order.status, agency, update)
             return Outcome("recorded", order.id, order.status.value)
         check_step(assignment.step, action.step, agency)
@@ -140,7 +141,9 @@ class AgencyUpdates:
         if _held(order, assignment, target):
             uow.orders.replace(order)
             waiting = [a.agency for a in assignments.open_assisting(order)]
-            self.steps.record(uow, "reply_held", order, agency, {**detail, "waiting": waiting})
+            self.steps.record(
+                uow, AuditKind.reply_held, order, agency, {**detail, "waiting": waiting}
+            )
             self.steps.forward(uow, order, previous, agency, update)
             return Outcome("recorded", order.id, order.status.value)
         order = self.steps.move(uow, order, target, Actor.agency, update.reason, agency, detail)
@@ -192,7 +195,7 @@ class AgencyUpdates:
             check_step(assignment.step, action.step, agency)
         order = assignments.stepped(order, assignment, action.step, action)
         uow.orders.replace(order)
-        event = RETURNED if action.step == Step.returned else "assist_update"
+        event = RETURNED if action.step == Step.returned else AuditKind.assist_update
         self.steps.record(uow, event, order, agency, detail)
         self.steps.forward(uow, order, order.status, agency, update)
         order = self._release_held_reply(uow, order, agency)

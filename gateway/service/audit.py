@@ -16,7 +16,7 @@ from json.encoder import encode_basestring
 from operator import attrgetter, itemgetter
 from typing import Any
 
-from gateway.service.ports import AuditRecord
+from gateway.domain.audit import AuditRecord
 
 GENESIS = "0" * 64
 #: the fields an entry's hash covers besides prev, seq and at, in `entry_content`'s order

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.domain.assignments import Assignment, Step
+from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.errors import DeliveryError, PermanentDelivery, TransientDelivery
 from gateway.domain.messages import HOTLINE, Delivery, Handoff, HandoffKind, Lane, Receipt
 from gateway.domain.workorder import WorkOrder
@@ -41,10 +42,12 @@ from gateway.service.fencing import (
 )
 from gateway.service.log_context import log_context
 from gateway.service.outbox import enqueue
-from gateway.service.ports import AuditEvent, Connector, Metrics, NoMetrics, Store, UnitOfWork
+from gateway.service.ports.store import Store, UnitOfWork
+from gateway.service.ports.telemetry import Metrics
+from gateway.service.ports.transport import Connector
 from gateway.service.retry import next_delay
 from gateway.service.steps import OrderSteps
-from gateway.service.tracing import NoTracing, Tracing
+from gateway.service.tracing import NoMetrics, NoTracing, Tracing
 from gateway.signing import MessageSigner
 
 log = logging.getLogger("lianxin.dispatch")
@@ -302,7 +305,7 @@ class Dispatcher:
         base = {"attempt": handoff.attempts, "endpoint": attempt.endpoint}
         uow.audit.append(
             _entry(
-                "signed",
+                AuditKind.signed,
                 handoff,
                 payload_digest=handoff.body_digest,
                 signature=attempt.signature,
@@ -311,7 +314,7 @@ class Dispatcher:
         )
         uow.audit.append(
             _entry(
-                "sent",
+                AuditKind.sent,
                 handoff,
                 payload_digest=handoff.body_digest,
                 detail={**base, "ms": round((attempt.finished - attempt.started) * 1000, 1)},
@@ -350,7 +353,7 @@ class Dispatcher:
         handoff = attempt.handoff
         uow.audit.append(
             _entry(
-                "acknowledged",
+                AuditKind.acknowledged,
                 handoff,
                 payload_digest=receipt.response_digest,
                 detail={
@@ -407,7 +410,7 @@ class Dispatcher:
         }
         uow.audit.append(
             _entry(
-                "failed",
+                AuditKind.failed,
                 handoff,
                 detail=detail,
             )
@@ -415,7 +418,7 @@ class Dispatcher:
         if delay is None:
             uow.audit.append(
                 _entry(
-                    "dead_lettered",
+                    AuditKind.dead_lettered,
                     handoff,
                     detail={"attempts": handoff.attempts, "last_error": error.message},
                 )
@@ -424,7 +427,7 @@ class Dispatcher:
         else:
             uow.audit.append(
                 _entry(
-                    "retry_scheduled",
+                    AuditKind.retry_scheduled,
                     handoff,
                     detail={"in_seconds": round(delay, 3), "at": retry_at},
                 )
@@ -433,7 +436,7 @@ class Dispatcher:
             uow.agencies.disable(handoff.agency, error.message, attempt.finished)
             uow.audit.append(
                 _entry(
-                    "agency_disabled",
+                    AuditKind.agency_disabled,
                     handoff,
                     detail={"reason": error.message},
                 )
@@ -488,7 +491,7 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
-def _entry(event: str, handoff: Handoff, **fields: Any) -> AuditEvent:
+def _entry(event: AuditKind, handoff: Handoff, **fields: Any) -> AuditEvent:
     """An audit entry about one handoff."""
     return AuditEvent(
         event, order_id=handoff.order_id, handoff_id=handoff.id, party=handoff.agency, **fields

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gateway.domain.assignments import Role
+from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.errors import IllegalTransition, OrderClosed, RevisionConflict
 from gateway.domain.ids import new_id
 from gateway.domain.messages import HOTLINE, HandoffKind, HotlineEvent
@@ -21,11 +22,11 @@ from gateway.mapping.routing import route
 from gateway.service import assignments, envelopes
 from gateway.service.audit import canonical_json, digest
 from gateway.service.deadline_setting import DeadlineSetter
-from gateway.service.deadlines import WorkdayCalendar
 from gateway.service.directory import Directory
 from gateway.service.log_context import bind
 from gateway.service.outbox import enqueue
-from gateway.service.ports import AuditEvent, UnitOfWork
+from gateway.service.ports.calendar import WorkdayCalendar
+from gateway.service.ports.store import UnitOfWork
 from gateway.service.received_time import check_received_at
 from gateway.service.watch import arm_emergency
 
@@ -100,7 +101,7 @@ class Intake:
         order, deadlines_entry = self.deadlines.fill(order, policy)
         uow.audit.append(
             AuditEvent(
-                "received",
+                AuditKind.received,
                 order_id=order.id,
                 party=HOTLINE,
                 payload_digest=_digest(order),
@@ -109,7 +110,7 @@ class Intake:
         )
         uow.audit.append(
             AuditEvent(
-                "routed",
+                AuditKind.routed,
                 order_id=order.id,
                 detail={
                     "agencies": list(chosen.agencies),
@@ -162,7 +163,7 @@ class Intake:
         uow.orders.replace(order)
         uow.audit.append(
             AuditEvent(
-                "supplemented",
+                AuditKind.supplemented,
                 order_id=order.id,
                 party=HOTLINE,
                 payload_digest=_digest(order),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.domain.personal import PERSONAL_FIELDS
-from gateway.service.ports import DataCipher
+from gateway.service.ports.crypto import DataCipher
 
 SEALED = "enc:"
 

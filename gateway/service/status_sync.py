@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.errors import (
     CertificateMismatch,
     CertificateRequired,
@@ -36,12 +37,12 @@ from gateway.service import envelopes
 from gateway.service.agency_updates import AgencyUpdates
 from gateway.service.audit import canonical_json, digest
 from gateway.service.deadline_setting import DeadlineSetter
-from gateway.service.deadlines import WorkdayCalendar
 from gateway.service.directory import Directory
 from gateway.service.hotline_events import HotlineEvents
 from gateway.service.log_context import bind, log_context
 from gateway.service.outbox import enqueue
-from gateway.service.ports import AuditEvent, Store, UnitOfWork
+from gateway.service.ports.calendar import WorkdayCalendar
+from gateway.service.ports.store import Store, UnitOfWork
 from gateway.service.refusal_summary import UNKNOWN_PARTY, RefusalSummary
 from gateway.service.steps import OrderSteps, Outcome
 from gateway.signing import MessageVerifier
@@ -206,7 +207,7 @@ class StatusSync:
     ) -> None:
         """Put a refused message on record (its digest, never its content)."""
         entry = AuditEvent(
-            "refused",
+            AuditKind.refused,
             order_id=order_id,
             party=party,
             payload_digest=body_digest,
@@ -222,7 +223,7 @@ class StatusSync:
         if isinstance(message, DeliveryReceipt):
             uow.audit.append(
                 AuditEvent(
-                    "agency_receipt",
+                    AuditKind.agency_receipt,
                     handoff_id=message.handoff_id,
                     party=agency,
                     detail={"msg_id": msg_id, "agency_ref": message.agency_ref},
@@ -253,7 +254,7 @@ class StatusSync:
         uow.orders.add(order, now)
         uow.audit.append(
             AuditEvent(
-                "received",
+                AuditKind.received,
                 order_id=order.id,
                 party=agency,
                 payload_digest=digest(canonical_json(order.model_dump(mode="json"))),

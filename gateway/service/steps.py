@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.messages import HOTLINE, HandoffKind, HotlineEvent, StatusUpdate
 from gateway.domain.states import Actor, Status, check_transition
 from gateway.domain.workorder import WorkOrder
 from gateway.service import envelopes
 from gateway.service.directory import Directory
 from gateway.service.outbox import enqueue
-from gateway.service.ports import AuditEvent, UnitOfWork
+from gateway.service.ports.store import UnitOfWork
 from gateway.service.watch import settle_on
 
 
@@ -57,7 +58,7 @@ class OrderSteps:
         settle_on(uow, order.id, target)
         self.record(
             uow,
-            "status_applied",
+            AuditKind.status_applied,
             order,
             party,
             {**detail, "from": order.status.value, "to": target.value},
@@ -96,7 +97,7 @@ class OrderSteps:
     @staticmethod
     def record(
         uow: UnitOfWork,
-        event: str,
+        event: AuditKind,
         order: WorkOrder,
         party: str,
         detail: dict[str, Any],

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from gateway.domain.audit import AuditRecord
 from gateway.domain.checkpoint import Checkpoint, Statement
 from gateway.domain.errors import CheckpointTaken, UnknownOrder
-from gateway.service.ports import AuditRecord
 from gateway.store.repositories import record
 from gateway.store.schema import audit_checkpoints, audit_head, audit_log
 from gateway.store.sql import SqlStore, SqlUnitOfWork

@@ -18,24 +18,22 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from gateway.domain.audit import AuditEvent, AuditRecord
 from gateway.domain.errors import AuditError
 from gateway.domain.messages import Handoff, HandoffKind, HandoffState, Lane, Receipt
 from gateway.domain.personal import mask_strings
 from gateway.domain.workorder import WorkOrder
 from gateway.service.audit import canonical_json, entry_hash
 from gateway.service.personal_data import open_body, open_document, seal_body, seal_document
-from gateway.service.ports import (
-    AgencyState,
-    AuditEvent,
-    AuditRecord,
-    DataCipher,
+from gateway.service.ports.crypto import DataCipher
+from gateway.service.ports.queries import (
     DeadLetter,
     DeadLetterFilter,
     FailedDelivery,
     FailureQuery,
     HandoffView,
-    StoredOrder,
 )
+from gateway.service.ports.store import AgencyState, StoredOrder
 from gateway.store import claims, fence
 from gateway.store import failures as failed_handoffs
 from gateway.store.plain import PlainRead, PlainWrite

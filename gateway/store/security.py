@@ -7,7 +7,7 @@ import json
 from sqlalchemy import Connection, delete, insert, select, update
 
 from gateway.service.personal_data import open_body, open_document
-from gateway.service.ports import DataCipher
+from gateway.service.ports.crypto import DataCipher
 from gateway.store.schema import console_revocations, handoffs, readiness_probes, work_orders
 
 

@@ -24,9 +24,11 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 
+from gateway.domain.audit import AuditRecord
 from gateway.sealing import ephemeral_keyring
 from gateway.service.audit import GENESIS, ChainRow, StoredEntries
-from gateway.service.ports import AuditRecord, DataCipher, UnitOfWork
+from gateway.service.ports.crypto import DataCipher
+from gateway.service.ports.store import UnitOfWork
 from gateway.service.tracing import NoTracing, Tracing
 from gateway.store.activity import SqlActivity
 from gateway.store.db_errors import WriteHealth, translated
@@ -63,6 +65,7 @@ class SqlUnitOfWork:
         self.conn = conn  # for store adapters outside the UnitOfWork port (checkpoints)
         self.orders = SqlOrders(conn, cipher)
         self.handoffs = SqlHandoffs(conn, cipher)
+        self.handoff_queries = self.handoffs  # one table, two ports
         self.inbound = SqlInbound(conn)
         self.agencies = SqlAgencies(conn)
         self.standings = SqlStandings(conn)

@@ -109,7 +109,7 @@ def test_sigkill_mid_stream_loses_nothing_and_applies_nothing_twice(
     store = SqlStore(database_url)
     try:
         all_delivered = lambda: store.run_sync(  # noqa: E731
-            lambda uow: uow.handoffs.count_by_state() == {"delivered": 2 * ORDERS}
+            lambda uow: uow.handoff_queries.count_by_state() == {"delivered": 2 * ORDERS}
         )
         wait_until(all_delivered, timeout=30, what="every outcome recorded")
     finally:

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from gateway.domain.audit import AuditEvent, AuditRecord
 from gateway.domain.personal import mask_strings
 from gateway.service.audit import canonical_json, entry_hash, hashed_fields
-from gateway.service.ports import AgencyActivity, AuditEvent, AuditRecord
+from gateway.service.ports.queries import AgencyActivity
 from tests.fakes.state import MemoryState
 
 DELIVERED, FAILED, DEAD_LETTERED = "acknowledged", "failed", "dead_lettered"

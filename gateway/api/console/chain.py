@@ -8,8 +8,8 @@ from contextlib import closing
 from dataclasses import dataclass
 from itertools import takewhile
 
+from gateway.domain.audit import AuditRecord
 from gateway.service.audit import ChainReport, verify_chain
-from gateway.service.ports import AuditRecord
 from gateway.store.sql import SqlStore
 
 

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from gateway.domain.errors import OutOfBounds
-from gateway.service.ports import UnitOfWork
+from gateway.service.ports.store import UnitOfWork
 from gateway.store.migrate import upgrade
 from gateway.store.schema import work_orders
 from gateway.store.sql import SqlStore

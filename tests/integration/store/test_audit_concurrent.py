@@ -9,8 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from gateway.domain.audit import AuditEvent
 from gateway.service.audit import verify_chain
-from gateway.service.ports import AuditEvent, UnitOfWork
+from gateway.service.ports.store import UnitOfWork
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
 

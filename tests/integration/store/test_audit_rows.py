@@ -13,8 +13,9 @@ from itertools import islice
 import pytest
 from sqlalchemy import text
 
+from gateway.domain.audit import AuditEvent, AuditRecord
 from gateway.service.audit import verify_chain
-from gateway.service.ports import AuditEvent, AuditRecord, UnitOfWork
+from gateway.service.ports.store import UnitOfWork
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.domain.messages import Handoff, Lane
-from gateway.service.ports import UnitOfWork
+from gateway.service.ports.store import UnitOfWork
 from gateway.store.repositories import SqlHandoffs
 from gateway.store.sql import SqlStore
 from tests.integration.store.leases import claim_of
@@ -50,7 +50,7 @@ def test_a_claim_over_twelve_agencies_is_one_select(sqlite_url: str) -> None:
 
     assert len(store.run_sync(claim_all)) == 12
     assert statements == ["SELECT"] + ["UPDATE"] * 12
-    leased = store.run_sync(lambda uow: uow.handoffs.count_by_state(), writes=False)
+    leased = store.run_sync(lambda uow: uow.handoff_queries.count_by_state(), writes=False)
     assert leased == {"in_flight": 12}
 
 

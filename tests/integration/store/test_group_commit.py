@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 
+from gateway.domain.audit import AuditEvent
 from gateway.service.audit import verify_chain
-from gateway.service.ports import AuditEvent, UnitOfWork
+from gateway.service.ports.store import UnitOfWork
 from gateway.store.migrate import upgrade
 from gateway.store.repositories import SqlAuditLog
 from gateway.store.schema import audit_head

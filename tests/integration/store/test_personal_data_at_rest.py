@@ -67,7 +67,7 @@ def filled(url: str, key: str, orders: int = 2) -> list[str]:
 
 async def settled(sql: SqlStore) -> bool:
     """True once every handoff is delivered (none queued, none in flight)."""
-    states = await sql.read(lambda uow: uow.handoffs.count_by_state())
+    states = await sql.read(lambda uow: uow.handoff_queries.count_by_state())
     return bool(states) and set(states) == {"delivered"}
 
 
@@ -116,7 +116,7 @@ def test_the_service_reads_orders_and_bodies_in_clear_and_digests_match(
     sql = store(database_url, key)
     try:
         stored = sql.run_sync(lambda uow: uow.orders.get(order_id), writes=False)
-        views = sql.run_sync(lambda uow: uow.handoffs.for_order(order_id), writes=False)
+        views = sql.run_sync(lambda uow: uow.handoff_queries.for_order(order_id), writes=False)
     finally:
         sql.engine.dispose()
     assert stored is not None and stored.order.caller is not None

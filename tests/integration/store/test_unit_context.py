@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Mapping
 
 from gateway.service.log_context import bind, current, log_context
-from gateway.service.ports import UnitOfWork
+from gateway.service.ports.store import UnitOfWork
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
 

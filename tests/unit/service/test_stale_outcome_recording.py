@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from gateway.domain.audit import AuditEvent
 from gateway.domain.errors import DeliveryError, PermanentDelivery, TransientDelivery
 from gateway.domain.messages import Handoff, HandoffKind, Lane, Receipt
 from gateway.mapping.profiles import AgencyProfile, Catalogue, Rule
 from gateway.service.directory import Directory
 from gateway.service.dispatch import Attempt, Dispatcher, DispatchSettings
-from gateway.service.ports import AuditEvent
 
 TAX = "tax"
 

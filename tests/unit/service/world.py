@@ -19,7 +19,8 @@ from gateway.mapping.loader import load_mappings
 from gateway.service.directory import Directory
 from gateway.service.dispatch import Dispatcher, DispatchSettings
 from gateway.service.intake import Intake, IntakeResult
-from gateway.service.ports import HandoffView, StoredOrder
+from gateway.service.ports.queries import HandoffView
+from gateway.service.ports.store import StoredOrder
 from gateway.service.status_sync import StatusSync
 from gateway.service.steps import Outcome
 from gateway.settings import REPO_ROOT
@@ -150,7 +151,7 @@ class World:
         return stored
 
     async def handoffs(self, order_id: str, kind: HandoffKind | None = None) -> list[HandoffView]:
-        views = await self.store.read(lambda uow: uow.handoffs.for_order(order_id))
+        views = await self.store.read(lambda uow: uow.handoff_queries.for_order(order_id))
         return [view for view in views if kind is None or view.handoff.kind == kind]
 
     def audit_events(self, order_id: str) -> list[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.service.ports import Store
+from gateway.service.ports.store import Store
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
 from tests.fakes import MemoryStore
