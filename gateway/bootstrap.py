@@ -24,7 +24,8 @@ from gateway.log_masking import install_log_masking
 from gateway.mapping.loader import load_mappings
 from gateway.mapping.profiles import AgencyProfile
 from gateway.metrics import PrometheusMetrics
-from gateway.sealing import data_keyring
+from gateway.sealing import data_keyring, ephemeral_keyring
+from gateway.service.audit import Chain
 from gateway.service.checkpoint_ports import Witness
 from gateway.service.checkpoints import Checkpointer, CheckpointPolicy
 from gateway.service.directory import Directory
@@ -32,7 +33,9 @@ from gateway.service.dispatch import Dispatcher, DispatchSettings
 from gateway.service.evidence import EvidenceExporter
 from gateway.service.intake import Intake
 from gateway.service.keyring import Configured, KeyRing
-from gateway.service.ports.crypto import FieldCipher, SigningKey
+from gateway.service.personal_data import Sealing
+from gateway.service.ports.crypto import DataCipher, FieldCipher, SigningKey
+from gateway.service.ports.telemetry import Tracing
 from gateway.service.ports.transport import BoardState, Connector, Listener, Poller
 from gateway.service.refusal_summary import RefusalSummary
 from gateway.service.status_sync import StatusSync
@@ -172,7 +175,7 @@ def bootstrap(
     data_cipher = data_keyring(data_keys)
     provider = provider_for(settings, tracer_provider)
     tracing = tracing_for(provider)
-    store = SqlStore(settings.database_url, cipher=data_cipher, tracing=tracing)
+    store = open_sql_store(settings.database_url, cipher=data_cipher, clock=clock, tracing=tracing)
     overrides = dict(connector_overrides or {})
     wired = {
         name: overrides.get(name) or connectors.resolve(p.transport)(p, settings)
@@ -228,6 +231,29 @@ def bootstrap(
             settings, checkpoints, checkpointer, profiles, public_keys, clock
         ),
         tracer_provider=provider,
+    )
+
+
+def open_sql_store(
+    url: str,
+    *,
+    cipher: DataCipher | None = None,
+    clock: Callable[[], float] = time.time,
+    tracing: Tracing | None = None,
+    writers: int = 4,
+    group_budget: float | None = None,
+) -> SqlStore:
+    """The SQL store with what the service layer gives it: `cipher` seals personal data at
+    rest (without one, a random key: enough for tools that never read what others sealed)
+    and `clock` times the audit entries the service layer links onto the chain."""
+    budget = {} if group_budget is None else {"group_budget": group_budget}
+    return SqlStore(
+        url,
+        seal=Sealing(cipher or ephemeral_keyring()),
+        chain=Chain(clock),
+        tracing=tracing,
+        writers=writers,
+        **budget,
     )
 
 

@@ -62,13 +62,13 @@ def run_rotate(args: argparse.Namespace) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     """Print every rotated key."""
+    from gateway.bootstrap import open_sql_store
     from gateway.settings import Settings
     from gateway.store.migrate import upgrade
-    from gateway.store.sql import SqlStore
 
     url = Settings().database_url
     upgrade(url)
-    store = SqlStore(url)
+    store = open_sql_store(url)
     try:
         records = store.run_sync(lambda uow: uow.keys.all(), writes=False)
     finally:

@@ -6,9 +6,13 @@ its value, unchanged from when the kinds were free strings.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+#: the previous hash of the chain's first entry
+GENESIS = "0" * 64
 
 
 class AuditKind(StrEnum):
@@ -79,3 +83,23 @@ class AuditRecord:
     detail: str  # canonical JSON, exactly as hashed
     prev_hash: str
     entry_hash: str
+
+
+#: an AuditRecord's fields in declaration order: how the store hands entries to the check
+ChainRow = tuple[
+    int, int, str, str | None, str | None, str | None, str | None, str | None, str, str, str
+]
+
+
+class StoredEntries:
+    """Entries as a store reads them: plain rows for the check, AuditRecords for the rest.
+
+    Building an AuditRecord per entry costs about as much as hashing it, so
+    `verify_chain` (gateway.service.audit) walks the rows themselves when handed one.
+    """
+
+    def __init__(self, rows: Iterator[ChainRow]) -> None:
+        self.rows = rows
+
+    def __iter__(self) -> Iterator[AuditRecord]:
+        return (AuditRecord(*row) for row in self.rows)

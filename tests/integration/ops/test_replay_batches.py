@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, insert
 
+from gateway.bootstrap import open_sql_store
 from gateway.domain.messages import Lane
 from gateway.service.ports.queries import DeadLetterFilter
 from gateway.service.replay import ReplayProgress, replay
@@ -49,7 +50,7 @@ def dead_rows(database_url: str, n: int, agency: str = TAX, created_at: float = 
 @pytest.fixture
 def store(database_url: str) -> Iterator[SqlStore]:
     upgrade(database_url)
-    opened = SqlStore(database_url)
+    opened = open_sql_store(database_url)
     yield opened
     asyncio.run(opened.aclose())
 

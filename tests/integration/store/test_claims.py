@@ -94,7 +94,7 @@ def test_two_open_claims_on_postgresql_skip_each_others_rows(postgres_url: str) 
     due = [handoff(n, order=f"wo_{n}", agency=AGENCIES[n % 3]) for n in range(30)]
     store = store_with(postgres_url, *due)
     quotas = dict.fromkeys(AGENCIES[:3], 4)
-    cipher = store.cipher
+    cipher = store.seal
     with store.engine.connect() as first, store.engine.connect() as second:
         first.begin()
         second.begin()  # both transactions stay open: the rows of the first are locked

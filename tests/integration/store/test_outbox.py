@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from gateway.bootstrap import open_sql_store
 from gateway.domain.messages import Handoff, HandoffKind, HandoffState, Lane, Receipt
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
@@ -28,7 +29,7 @@ def handoff(
 
 def store_with(url: str, *handoffs: Handoff) -> SqlStore:
     upgrade(url)
-    store = SqlStore(url)
+    store = open_sql_store(url)
     store.run_sync(lambda uow: [uow.handoffs.add(h) for h in handoffs])
     return store
 

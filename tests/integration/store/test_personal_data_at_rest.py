@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, select, text, update
 
 from connectors.memory import MemoryConnector
-from gateway.bootstrap import bootstrap
+from gateway.bootstrap import bootstrap, open_sql_store
 from gateway.domain.errors import SealedDataError
 from gateway.domain.workorder import WorkOrderIn
 from gateway.sealing import AesGcmKeyring, generate_data_key, parse_data_key
@@ -72,7 +72,7 @@ async def settled(sql: SqlStore) -> bool:
 
 
 def store(url: str, *keys: str) -> SqlStore:
-    return SqlStore(url, cipher=AesGcmKeyring([parse_data_key(k) for k in keys]))
+    return open_sql_store(url, cipher=AesGcmKeyring([parse_data_key(k) for k in keys]))
 
 
 def raw(url: str, query: object) -> list[object]:
