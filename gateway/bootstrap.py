@@ -26,7 +26,7 @@ from gateway.mapping.profiles import AgencyProfile
 from gateway.metrics import PrometheusMetrics
 from gateway.sealing import data_keyring, ephemeral_keyring
 from gateway.service.audit import Chain
-from gateway.service.checkpoint_ports import Witness
+from gateway.service.checkpoint_ports import CheckpointStore, Witness
 from gateway.service.checkpoints import Checkpointer, CheckpointPolicy
 from gateway.service.directory import Directory
 from gateway.service.dispatch import Dispatcher, DispatchSettings
@@ -35,6 +35,7 @@ from gateway.service.intake import Intake
 from gateway.service.keyring import Configured, KeyRing
 from gateway.service.personal_data import Sealing
 from gateway.service.ports.crypto import DataCipher, FieldCipher, SigningKey
+from gateway.service.ports.store import RunningStore
 from gateway.service.ports.telemetry import Tracing
 from gateway.service.ports.transport import BoardState, Connector, Listener, Poller
 from gateway.service.refusal_summary import RefusalSummary
@@ -67,7 +68,7 @@ class Gateway:
     """The running object graph."""
 
     settings: Settings
-    store: SqlStore
+    store: RunningStore
     directory: Directory
     intake: Intake
     sync: StatusSync
@@ -79,7 +80,7 @@ class Gateway:
     boards: BoardState
     keyring: KeyRing
     metrics: PrometheusMetrics
-    checkpoints: SqlCheckpoints
+    checkpoints: CheckpointStore
     checkpointer: Checkpointer
     evidence: EvidenceExporter
     tracer_provider: TracerProvider | None = None  # None: tracing is off

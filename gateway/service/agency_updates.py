@@ -36,7 +36,8 @@ from gateway.domain.workorder import WorkOrder
 from gateway.service import assignments
 from gateway.service.directory import Directory
 from gateway.service.ports.store import UnitOfWork
-from gateway.service.steps import OrderSteps, Outcome
+from gateway.service.ports.transport import Outcome
+from gateway.service.steps import OrderSteps
 from gateway.service.watch import answered_by
 
 #: the order status an agency may ask for → the step it means for the agency's assignment

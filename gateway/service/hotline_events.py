@@ -21,8 +21,9 @@ from gateway.service.deadline_setting import calendar_alerts, uncertain_years
 from gateway.service.deadlines import later_by
 from gateway.service.ports.calendar import WorkdayCalendar
 from gateway.service.ports.store import UnitOfWork
+from gateway.service.ports.transport import Outcome
 from gateway.service.reassignment import check_reassignable, hand_on, withdraw
-from gateway.service.steps import OrderSteps, Outcome
+from gateway.service.steps import OrderSteps
 
 EVENT_TARGETS: dict[str, Status | None] = {
     "supplement": None,

@@ -9,7 +9,6 @@ record in a transaction of its own and never applied.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -43,20 +42,13 @@ from gateway.service.log_context import bind, log_context
 from gateway.service.outbox import enqueue
 from gateway.service.ports.calendar import WorkdayCalendar
 from gateway.service.ports.store import Store, UnitOfWork
+from gateway.service.ports.transport import Caller, Outcome
 from gateway.service.refusal_summary import UNKNOWN_PARTY, RefusalSummary
-from gateway.service.steps import OrderSteps, Outcome
+from gateway.service.steps import OrderSteps
 from gateway.signing import MessageVerifier
 
 AgencyMessageType = StatusUpdate | TransferIn | DeliveryReceipt
 AgencyMessage: TypeAdapter[AgencyMessageType] = TypeAdapter(AgencyMessageType)
-
-
-@dataclass(frozen=True)
-class Caller:
-    """What mutual TLS proved about a caller (the API layer reads the certificate)."""
-
-    certificate: str | None  # subject DN; None when no client certificate came
-    agency: str | None  # the agency the certificate is bound to, if any
 
 
 class StatusSync:

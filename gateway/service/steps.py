@@ -7,7 +7,6 @@ directions move an order the same way.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,16 +19,6 @@ from gateway.service.directory import Directory
 from gateway.service.outbox import enqueue
 from gateway.service.ports.store import UnitOfWork
 from gateway.service.watch import settle_on
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one inbound message."""
-
-    result: str  # applied | duplicate | recorded | outdated | created | receipt
-    order_id: str | None = None
-    status: str | None = None
-    reference: str | None = None  # for a receipt: the handoff it acknowledges
 
 
 class OrderSteps:

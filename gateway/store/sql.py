@@ -271,6 +271,12 @@ class SqlStore:
         with self.engine.connect() as conn, closing(_chain_rows(conn, batch)) as rows:
             yield from StoredEntries(rows)
 
+    def schema_lag(self) -> str | None:
+        """Why the database's schema is not the one this code expects; None when it is."""
+        from gateway.store.migrate import schema_lag  # migrate imports this module
+
+        return schema_lag(self.engine)
+
     def audit_head(self) -> tuple[int, str]:
         """The last sequence number and hash the chain's head row holds."""
         with self.engine.connect() as conn:

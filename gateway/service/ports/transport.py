@@ -3,9 +3,46 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from gateway.domain.errors import LianxinError
 from gateway.domain.messages import Delivery, Receipt, Sign
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one inbound message."""
+
+    result: str  # applied | duplicate | recorded | outdated | created | receipt
+    order_id: str | None = None
+    status: str | None = None
+    reference: str | None = None  # for a receipt: the handoff it acknowledges
+
+
+@dataclass(frozen=True)
+class Caller:
+    """What mutual TLS proved about a caller (the API layer reads the certificate)."""
+
+    certificate: str | None  # subject DN; None when no client certificate came
+    agency: str | None  # the agency the certificate is bound to, if any
+
+
+class AgencyInbox(Protocol):
+    """Where a transport that serves agencies (the SOAP endpoint) hands what they send:
+    `admit` checks the caller before parsing, `refuse_unauthenticated` counts what could
+    not be checked, `receive` verifies, de-duplicates and applies (StatusSync fills it)."""
+
+    async def admit(self, agency: str, caller: Caller | None, body: bytes) -> None: ...
+    def refuse_unauthenticated(self, agency: str, exc: LianxinError, body: bytes) -> None: ...
+    async def receive(
+        self,
+        agency: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        parse: Callable[[bytes], Any] | None = None,
+        caller: Caller | None = None,
+    ) -> Outcome: ...
 
 
 class Connector(Protocol):

@@ -21,8 +21,8 @@ from gateway.service.dispatch import Dispatcher, DispatchSettings
 from gateway.service.intake import Intake, IntakeResult
 from gateway.service.ports.queries import HandoffView
 from gateway.service.ports.store import StoredOrder
+from gateway.service.ports.transport import Outcome
 from gateway.service.status_sync import StatusSync
-from gateway.service.steps import Outcome
 from gateway.settings import REPO_ROOT
 from gateway.signing import (
     MessageSigner,
