@@ -25,12 +25,15 @@ from gateway.mapping.loader import load_mappings
 from gateway.mapping.profiles import AgencyProfile
 from gateway.metrics import PrometheusMetrics
 from gateway.sealing import data_keyring, ephemeral_keyring
+from gateway.service.agency_updates import AgencyUpdates
 from gateway.service.audit import Chain
 from gateway.service.checkpoint_ports import CheckpointStore, Witness
 from gateway.service.checkpoints import Checkpointer, CheckpointPolicy
+from gateway.service.deadline_setting import DeadlineSetter
 from gateway.service.directory import Directory
 from gateway.service.dispatch import Dispatcher, DispatchSettings
 from gateway.service.evidence import EvidenceExporter
+from gateway.service.hotline_events import HotlineEvents
 from gateway.service.intake import Intake
 from gateway.service.keyring import Configured, KeyRing
 from gateway.service.personal_data import Sealing
@@ -40,6 +43,7 @@ from gateway.service.ports.telemetry import Tracing
 from gateway.service.ports.transport import BoardState, Connector, Listener, Poller
 from gateway.service.refusal_summary import RefusalSummary
 from gateway.service.status_sync import StatusSync
+from gateway.service.steps import OrderSteps
 from gateway.service.supervision import AutoSupervision
 from gateway.service.watch import DeadlineWatch
 from gateway.settings import Settings
@@ -189,26 +193,41 @@ def bootstrap(
         attempt_seconds=settings.attempt_seconds,
     )
     metrics = PrometheusMetrics(profiles)
+    calendar = ChineseWorkdays(mappings.calendars)
+    # the one transition path, shared by every direction (agencies, receipts, the hotline)
+    steps = OrderSteps(directory, clock)
+    updates = AgencyUpdates(directory, steps, clock)
+    deadlines = DeadlineSetter(directory, calendar)
     dispatcher = Dispatcher(
-        store, directory, wired, signers, limits, clock=clock, metrics=metrics, tracing=tracing
+        store,
+        directory,
+        wired,
+        signers,
+        limits,
+        updates,
+        clock=clock,
+        metrics=metrics,
+        tracing=tracing,
     )
     public_keys = [k.verifying_key().public_text() for k in own_keys]
-    calendar = ChineseWorkdays(mappings.calendars)
     refusals = RefusalSummary(store, clock, settings.refusal_summary_interval, metrics)
-    sync = StatusSync(store, directory, verifiers, dispatcher.wake, clock, calendar, refusals)
+    events = HotlineEvents(steps, clock, calendar)
+    sync = StatusSync(
+        store, directory, verifiers, dispatcher.wake, clock, updates, events, deadlines, refusals
+    )
     watch = DeadlineWatch(
         store,
         directory,
         dispatcher.wake,
         clock,
         settings.watch_interval,
-        supervise=AutoSupervision(sync.steps),
+        supervise=AutoSupervision(steps),
     )
     return Gateway(
         settings=settings,
         store=store,
         directory=directory,
-        intake=Intake(directory, clock, calendar),
+        intake=Intake(store, directory, deadlines, dispatcher.wake, clock),
         watch=watch,
         sync=sync,
         dispatcher=dispatcher,

@@ -160,10 +160,12 @@ class AgencyUpdates:
         assignment: Assignment,
         detail: dict[str, Any],
         tell: bool,
+        agency_ref: str | None = None,
     ) -> tuple[WorkOrder, Assignment]:
         """Mark a pending assignment dispatched; for the lead, the order too (written, and
-        the hotline told when `tell`). Its predecessors are released then (首派负责: an
-        agency stays responsible until the reassignment is accepted)."""
+        the hotline told when `tell`, naming the agency's `agency_ref` if it gave one). Its
+        predecessors are released then (首派负责: an agency stays responsible until the
+        reassignment is accepted)."""
         now = self.clock()
         moved = assignment.model_copy(update={"step": Step.dispatched})
         order = release_predecessors(assignments.replaced(order, assignment, moved), moved, now)
@@ -177,7 +179,7 @@ class AgencyUpdates:
             uow, order, Status.dispatched, Actor.system, None, assignment.agency, detail, handoff_id
         )
         if tell:
-            self.steps.tell_hotline(uow, order, previous, assignment.agency)
+            self.steps.tell_hotline(uow, order, previous, assignment.agency, agency_ref)
         return order, moved
 
     def _assisting(

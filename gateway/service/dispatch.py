@@ -28,7 +28,7 @@ from gateway.domain.errors import DeliveryError, PermanentDelivery, TransientDel
 from gateway.domain.messages import HOTLINE, Delivery, Handoff, HandoffKind, Lane, Receipt
 from gateway.domain.workorder import WorkOrder
 from gateway.mapping.profiles import AgencyProfile
-from gateway.service import assignments, envelopes
+from gateway.service import assignments
 from gateway.service.agency_alerts import Tally, record_standings
 from gateway.service.agency_updates import AgencyUpdates
 from gateway.service.alerts import raise_alert
@@ -41,12 +41,10 @@ from gateway.service.fencing import (
     settle_failure,
 )
 from gateway.service.log_context import log_context
-from gateway.service.outbox import enqueue
 from gateway.service.ports.store import Store, UnitOfWork
 from gateway.service.ports.telemetry import Metrics
 from gateway.service.ports.transport import Connector
 from gateway.service.retry import next_delay
-from gateway.service.steps import OrderSteps
 from gateway.service.tracing import NoMetrics, NoTracing, Tracing
 from gateway.signing import MessageSigner
 
@@ -97,6 +95,7 @@ class Dispatcher:
         connectors: Mapping[str, Connector],
         signers: Mapping[str, MessageSigner],
         settings: DispatchSettings,
+        updates: AgencyUpdates,
         clock: Callable[[], float] = time.time,
         metrics: Metrics | None = None,
         tracing: Tracing | None = None,
@@ -123,7 +122,7 @@ class Dispatcher:
         }
         self._tasks: set[asyncio.Task[None]] = set()
         self.breakers = Breakers({name: p.circuit for name, p in directory.profiles.items()})
-        self.updates = AgencyUpdates(directory, OrderSteps(directory, clock), clock)
+        self.updates = updates  # what a receipt implies (a dispatch) moves orders as agencies do
 
     def wake(self) -> None:
         """Tell every lane that new handoffs are waiting (called after each commit)."""
@@ -377,20 +376,11 @@ class Dispatcher:
             return False
         before = order.status
         detail = {"agency_ref": receipt.agency_ref, "handoff_id": handoff.id}
-        order, _ = self.updates.acknowledge(uow, order, answered, detail, tell=False)
-        if order.status == before or order.origin != HOTLINE:
-            return False  # a matter an agency sent: the hotline tells it through its own events
-        payload = envelopes.status(
-            order,
-            before,
-            handoff.agency,
-            agency_ref=receipt.agency_ref,
-            occurred_at=_iso(self.clock()),
+        order, _ = self.updates.acknowledge(
+            uow, order, answered, detail, tell=True, agency_ref=receipt.agency_ref
         )
-        enqueue(
-            uow, order, self.directory.profile(HOTLINE), HandoffKind.status, payload, self.clock()
-        )
-        return True
+        # a status callback was queued when the order moved (and the hotline sent it)
+        return order.status != before and order.origin == HOTLINE
 
     def _failed(self, uow: UnitOfWork, attempt: Attempt, error: DeliveryError) -> str:
         """Reschedule or dead-letter a failed attempt: `retry` or `dead`; `stale` (and

@@ -17,7 +17,7 @@ from gateway.domain.errors import IllegalTransition, OrderClosed, RevisionConfli
 from gateway.domain.ids import new_id
 from gateway.domain.messages import HOTLINE, HandoffKind, HotlineEvent
 from gateway.domain.states import TERMINAL
-from gateway.domain.workorder import WorkOrder, WorkOrderIn
+from gateway.domain.workorder import Urgency, WorkOrder, WorkOrderIn
 from gateway.mapping.routing import route
 from gateway.service import assignments, envelopes
 from gateway.service.audit import canonical_json, digest
@@ -25,8 +25,8 @@ from gateway.service.deadline_setting import DeadlineSetter
 from gateway.service.directory import Directory
 from gateway.service.log_context import bind
 from gateway.service.outbox import enqueue
-from gateway.service.ports.calendar import WorkdayCalendar
-from gateway.service.ports.store import UnitOfWork
+from gateway.service.ports.store import Store, UnitOfWork
+from gateway.service.ports.transport import WakeUp
 from gateway.service.received_time import check_received_at
 from gateway.service.watch import arm_emergency
 
@@ -46,12 +46,28 @@ class Intake:
     """Accepts work orders from the hotline platform."""
 
     def __init__(
-        self, directory: Directory, clock: Callable[[], float], calendar: WorkdayCalendar
+        self,
+        store: Store,
+        directory: Directory,
+        deadlines: DeadlineSetter,
+        wake: WakeUp,
+        clock: Callable[[], float],
     ) -> None:
+        self.store = store
         self.directory = directory
+        self.deadlines = deadlines
+        self.wake = wake
         self.clock = clock
-        self.calendar = calendar
-        self.deadlines = DeadlineSetter(directory, calendar)
+
+    async def submit(self, submitted: WorkOrderIn) -> IntakeResult:
+        """Store, route and queue `submitted` in one unit of work (an emergency ahead of
+        any backlog), then wake the dispatcher when handoffs were queued. A refusal (a
+        LianxinError) leaves nothing written and reaches the caller, which answers it."""
+        urgent = submitted.urgency == Urgency.emergency
+        result = await self.store.write(lambda uow: self.accept(uow, submitted), urgent=urgent)
+        if result.handoff_ids:
+            self.wake()
+        return result
 
     def accept(self, uow: UnitOfWork, submitted: WorkOrderIn) -> IntakeResult:
         """Store, route and enqueue `submitted` (runs inside one unit of work)."""

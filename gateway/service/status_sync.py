@@ -40,11 +40,9 @@ from gateway.service.directory import Directory
 from gateway.service.hotline_events import HotlineEvents
 from gateway.service.log_context import bind, log_context
 from gateway.service.outbox import enqueue
-from gateway.service.ports.calendar import WorkdayCalendar
 from gateway.service.ports.store import Store, UnitOfWork
 from gateway.service.ports.transport import Caller, Outcome
 from gateway.service.refusal_summary import UNKNOWN_PARTY, RefusalSummary
-from gateway.service.steps import OrderSteps
 from gateway.signing import MessageVerifier
 
 AgencyMessageType = StatusUpdate | TransferIn | DeliveryReceipt
@@ -61,7 +59,9 @@ class StatusSync:
         verifiers: Mapping[str, MessageVerifier],
         wake: Callable[[], None],
         clock: Callable[[], float],
-        calendar: WorkdayCalendar,
+        updates: AgencyUpdates,
+        events: HotlineEvents,
+        deadlines: DeadlineSetter,
         refusals: RefusalSummary | None = None,
     ) -> None:
         self.store = store
@@ -70,10 +70,9 @@ class StatusSync:
         self.verifiers = verifiers
         self.wake = wake
         self.clock = clock
-        self.steps = OrderSteps(directory, clock)
-        self.events = HotlineEvents(self.steps, clock, calendar)
-        self.updates = AgencyUpdates(directory, self.steps, clock)
-        self.deadlines = DeadlineSetter(directory, calendar)
+        self.updates = updates
+        self.events = events
+        self.deadlines = deadlines
 
     async def receive(
         self,
