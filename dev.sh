@@ -54,6 +54,7 @@ case "${1:-}" in
   test) shift; setup; ensure_chromium
         .venv/bin/ruff check gateway connectors tests
         .venv/bin/mypy
+        .venv/bin/lint-imports  # the layer contracts ([tool.importlinter] in pyproject.toml)
         exec .venv/bin/python -m pytest "$@" ;;
   setup) setup ;;
   *) echo "usage: ./dev.sh demo [--keep DIR] | test [pytest args] | setup" >&2; exit 2 ;;

@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from gateway.bootstrap import open_sql_store
 from gateway.service.audit import verify_chain
-from gateway.store.sql import SqlStore
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class AuditRate:
 
 def audit_rate(database_url: str) -> AuditRate:
     """Verify the chain as `lianxin audit verify` does, timed; then again from memory."""
-    store = SqlStore(database_url)
+    store = open_sql_store(database_url)
     try:
         started = time.perf_counter()
         with store.audit_snapshot() as (head, records):

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, insert, update
 from bench.world import database
 from gateway.domain.messages import HandoffKind, HandoffState, Lane
 from gateway.sealing import ephemeral_keyring
+from gateway.service.personal_data import Sealing
 from gateway.store.migrate import upgrade
 from gateway.store.repositories import SqlHandoffs
 from gateway.store.schema import handoffs
@@ -105,7 +106,7 @@ def _measure(
         nonlocal statements
         statements += 1
 
-    cipher, took = ephemeral_keyring(), []
+    seal, took = Sealing(ephemeral_keyring()), []
     sqlite = engine.dialect.name == "sqlite"
     for _ in range(claims):
         with engine.begin() as conn:
@@ -113,7 +114,7 @@ def _measure(
             if sqlite:
                 driver.set_trace_callback(count)  # type: ignore[union-attr]
             started = time.perf_counter()
-            SqlHandoffs(conn, cipher).claim(1e12, quotas, Lane.normal, 2e12, "bench")
+            SqlHandoffs(conn, seal).claim(1e12, quotas, Lane.normal, 2e12, "bench")
             took.append((time.perf_counter() - started) * 1e6)
             if sqlite:
                 driver.set_trace_callback(None)  # type: ignore[union-attr]

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 import connectors
+from gateway.bootstrap import open_sql_store
 from gateway.mapping.loader import load_mappings
 from gateway.service.directory import Directory
 from gateway.service.health import read_health
@@ -121,7 +122,7 @@ def main() -> None:
         REPO_ROOT / "mappings", "routing/catalogue.toml", connectors.TRANSPORTS
     )
     directory = Directory.from_mappings(mappings)
-    store = SqlStore(args.database_url)
+    store = open_sql_store(args.database_url)
     try:
         fill(store, directory, args.handoffs)
         for window in (3600.0, DAY):

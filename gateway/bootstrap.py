@@ -24,25 +24,32 @@ from gateway.log_masking import install_log_masking
 from gateway.mapping.loader import load_mappings
 from gateway.mapping.profiles import AgencyProfile
 from gateway.metrics import PrometheusMetrics
-from gateway.sealing import data_keyring
-from gateway.service.checkpoint_ports import Witness
+from gateway.sealing import data_keyring, ephemeral_keyring
+from gateway.service.agency_updates import AgencyUpdates
+from gateway.service.audit import Chain
+from gateway.service.checkpoint_ports import CheckpointStore, Witness
 from gateway.service.checkpoints import Checkpointer, CheckpointPolicy
+from gateway.service.deadline_setting import DeadlineSetter
 from gateway.service.directory import Directory
 from gateway.service.dispatch import Dispatcher, DispatchSettings
 from gateway.service.evidence import EvidenceExporter
-from gateway.service.field_encryption import FieldCipher
+from gateway.service.hotline_events import HotlineEvents
 from gateway.service.intake import Intake
 from gateway.service.keyring import Configured, KeyRing
-from gateway.service.ports import BoardState, Connector, Listener, Poller
+from gateway.service.personal_data import Sealing
+from gateway.service.ports.crypto import DataCipher, FieldCipher, SigningKey
+from gateway.service.ports.store import RunningStore
+from gateway.service.ports.telemetry import Tracing
+from gateway.service.ports.transport import BoardState, Connector, Listener, Poller
 from gateway.service.refusal_summary import RefusalSummary
 from gateway.service.status_sync import StatusSync
+from gateway.service.steps import OrderSteps
 from gateway.service.supervision import AutoSupervision
 from gateway.service.watch import DeadlineWatch
 from gateway.settings import Settings
 from gateway.signing import (
     MessageSigner,
     MessageVerifier,
-    SigningKey,
     generate_ed25519_key,
     parse_signing_key,
     parse_verifying_key,
@@ -66,7 +73,7 @@ class Gateway:
     """The running object graph."""
 
     settings: Settings
-    store: SqlStore
+    store: RunningStore
     directory: Directory
     intake: Intake
     sync: StatusSync
@@ -78,7 +85,7 @@ class Gateway:
     boards: BoardState
     keyring: KeyRing
     metrics: PrometheusMetrics
-    checkpoints: SqlCheckpoints
+    checkpoints: CheckpointStore
     checkpointer: Checkpointer
     evidence: EvidenceExporter
     tracer_provider: TracerProvider | None = None  # None: tracing is off
@@ -174,7 +181,7 @@ def bootstrap(
     data_cipher = data_keyring(data_keys)
     provider = provider_for(settings, tracer_provider)
     tracing = tracing_for(provider)
-    store = SqlStore(settings.database_url, cipher=data_cipher, tracing=tracing)
+    store = open_sql_store(settings.database_url, cipher=data_cipher, clock=clock, tracing=tracing)
     overrides = dict(connector_overrides or {})
     wired = {
         name: overrides.get(name) or connectors.resolve(p.transport)(p, settings)
@@ -187,26 +194,41 @@ def bootstrap(
         attempt_seconds=settings.attempt_seconds,
     )
     metrics = PrometheusMetrics(profiles)
+    calendar = ChineseWorkdays(mappings.calendars)
+    # the one transition path, shared by every direction (agencies, receipts, the hotline)
+    steps = OrderSteps(directory, clock)
+    updates = AgencyUpdates(directory, steps, clock)
+    deadlines = DeadlineSetter(directory, calendar)
     dispatcher = Dispatcher(
-        store, directory, wired, signers, limits, clock=clock, metrics=metrics, tracing=tracing
+        store,
+        directory,
+        wired,
+        signers,
+        limits,
+        updates,
+        clock=clock,
+        metrics=metrics,
+        tracing=tracing,
     )
     public_keys = [k.verifying_key().public_text() for k in own_keys]
-    calendar = ChineseWorkdays(mappings.calendars)
     refusals = RefusalSummary(store, clock, settings.refusal_summary_interval, metrics)
-    sync = StatusSync(store, directory, verifiers, dispatcher.wake, clock, calendar, refusals)
+    events = HotlineEvents(steps, clock, calendar)
+    sync = StatusSync(
+        store, directory, verifiers, dispatcher.wake, clock, updates, events, deadlines, refusals
+    )
     watch = DeadlineWatch(
         store,
         directory,
         dispatcher.wake,
         clock,
         settings.watch_interval,
-        supervise=AutoSupervision(sync.steps),
+        supervise=AutoSupervision(steps),
     )
     return Gateway(
         settings=settings,
         store=store,
         directory=directory,
-        intake=Intake(directory, clock, calendar),
+        intake=Intake(store, directory, deadlines, dispatcher.wake, clock),
         watch=watch,
         sync=sync,
         dispatcher=dispatcher,
@@ -230,6 +252,29 @@ def bootstrap(
             settings, checkpoints, checkpointer, profiles, public_keys, clock
         ),
         tracer_provider=provider,
+    )
+
+
+def open_sql_store(
+    url: str,
+    *,
+    cipher: DataCipher | None = None,
+    clock: Callable[[], float] = time.time,
+    tracing: Tracing | None = None,
+    writers: int = 4,
+    group_budget: float | None = None,
+) -> SqlStore:
+    """The SQL store with what the service layer gives it: `cipher` seals personal data at
+    rest (without one, a random key: enough for tools that never read what others sealed)
+    and `clock` times the audit entries the service layer links onto the chain."""
+    budget = {} if group_budget is None else {"group_budget": group_budget}
+    return SqlStore(
+        url,
+        seal=Sealing(cipher or ephemeral_keyring()),
+        chain=Chain(clock),
+        tracing=tracing,
+        writers=writers,
+        **budget,
     )
 
 

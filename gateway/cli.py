@@ -194,9 +194,9 @@ def _certs_init(args: argparse.Namespace) -> int:
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
+    from gateway.bootstrap import open_sql_store
     from gateway.service.audit import verify_chain
     from gateway.settings import Settings
-    from gateway.store.sql import SqlStore
 
     url = args.database or Settings().database_url
     missing = _missing_sqlite_file(url)
@@ -205,7 +205,7 @@ def _audit_verify(args: argparse.Namespace) -> int:
         return 2
     if args.witness:
         return _audit_verify_witnessed(args, url)
-    store = SqlStore(url)
+    store = open_sql_store(url)
     try:
         with store.audit_snapshot() as (head, records):  # one snapshot: writers may go on
             report = verify_chain(records, head)
@@ -222,16 +222,16 @@ def _audit_verify(args: argparse.Namespace) -> int:
 
 
 def _audit_verify_witnessed(args: argparse.Namespace, url: str) -> int:
+    from gateway.bootstrap import open_sql_store
     from gateway.cli_witness import report, verify_against, witnessed_checkpoints
     from gateway.domain.errors import EvidenceError
-    from gateway.store.sql import SqlStore
 
     try:
         checkpoints = witnessed_checkpoints(args.witness, set(args.key) if args.key else None)
     except EvidenceError as exc:
         print(f"audit chain: witness unusable: {exc.message}", file=sys.stderr)
         return 1
-    store = SqlStore(url)
+    store = open_sql_store(url)
     try:
         chain, witness = verify_against(store, checkpoints)
     except Exception as exc:  # an unreadable database is a failed verification, said plainly

@@ -49,18 +49,17 @@ def add_verbs(verbs: Any) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from gateway.bootstrap import evidence_tools
+    from gateway.bootstrap import evidence_tools, open_sql_store
     from gateway.sealing import data_keyring
     from gateway.settings import Settings
     from gateway.store.migrate import upgrade
-    from gateway.store.sql import SqlStore
 
     settings = Settings()
     if args.database:
         settings = settings.model_copy(update={"database_url": args.database})
     upgrade(settings.database_url)
     keys = [key.get_secret_value() for key in settings.data_keys]
-    store = SqlStore(settings.database_url, cipher=data_keyring(keys) if keys else None)
+    store = open_sql_store(settings.database_url, cipher=data_keyring(keys) if keys else None)
 
     async def run() -> str:
         try:

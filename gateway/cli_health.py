@@ -20,7 +20,7 @@ from gateway.domain.errors import InputError
 
 if TYPE_CHECKING:  # the service layer loads only when the verb runs
     from gateway.service.health import AgencyHealth
-    from gateway.service.ports import UnitOfWork
+    from gateway.service.ports.store import UnitOfWork
 
 NOT_HERE = "n/a"  # circuits exist only inside serving processes
 TITLE_NOTE = "circuit n/a: breakers live in each gateway process"

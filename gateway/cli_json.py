@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gateway.service.ports import DeadLetter, KeyRecord
+    from gateway.service.ports.crypto import KeyRecord
+    from gateway.service.ports.queries import DeadLetter
 
 
 def add_option(parser: argparse.ArgumentParser) -> None:

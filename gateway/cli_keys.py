@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import time
 from typing import Any
@@ -40,6 +41,8 @@ def run_rotate(args: argparse.Namespace) -> int:
     from gateway.bootstrap import bootstrap
     from gateway.domain.errors import ConfigError
     from gateway.service.keyring import SELF
+    from gateway.service.ports.crypto import KeyRecord
+    from gateway.service.ports.store import UnitOfWork
     from gateway.settings import Settings
 
     if args.overlap < 0:
@@ -48,27 +51,33 @@ def run_rotate(args: argparse.Namespace) -> int:
         raise ConfigError("give --key for an agency, and no --key for 'self'")
     gateway = bootstrap(Settings())
     ring = gateway.keyring
-    if args.owner == SELF:
-        record = gateway.store.run_sync(lambda uow: ring.rotate_self(uow, args.overlap, args.by))
-    else:
-        record = gateway.store.run_sync(
-            lambda uow: ring.rotate_agency(uow, args.owner, args.key, args.overlap, args.by)
-        )
+
+    def rotate(uow: UnitOfWork) -> KeyRecord:
+        if args.owner == SELF:
+            return ring.rotate_self(uow, args.overlap, args.by)
+        return ring.rotate_agency(uow, args.owner, args.key, args.overlap, args.by)
+
+    async def rotated() -> KeyRecord:
+        try:
+            return await gateway.store.write(rotate)
+        finally:
+            await gateway.store.aclose()
+
+    record = asyncio.run(rotated())
     until = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(time.time() + args.overlap))
     print(f"{args.owner}: new {record.scheme} key {record.key_id}; the old keys work until {until}")
-    gateway.store.engine.dispose()
     return 0
 
 
 def run_list(args: argparse.Namespace) -> int:
     """Print every rotated key."""
+    from gateway.bootstrap import open_sql_store
     from gateway.settings import Settings
     from gateway.store.migrate import upgrade
-    from gateway.store.sql import SqlStore
 
     url = Settings().database_url
     upgrade(url)
-    store = SqlStore(url)
+    store = open_sql_store(url)
     try:
         records = store.run_sync(lambda uow: uow.keys.all(), writes=False)
     finally:

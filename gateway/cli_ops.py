@@ -26,8 +26,9 @@ from gateway.cli_progress import Progress
 from gateway.domain.errors import InputError
 
 if TYPE_CHECKING:
+    from gateway.bootstrap import open_sql_store
     from gateway.service.directory import Directory
-    from gateway.service.ports import DeadLetterFilter
+    from gateway.service.ports.queries import DeadLetterFilter
     from gateway.service.replay import ReplayProgress
     from gateway.store.sql import SqlStore
 
@@ -95,12 +96,11 @@ def _opened() -> Iterator[tuple[SqlStore, Directory]]:
     from gateway.service.directory import Directory
     from gateway.settings import Settings
     from gateway.store.migrate import upgrade
-    from gateway.store.sql import SqlStore
 
     settings = Settings()
     mappings = load_mappings(settings.mappings_dir, settings.catalogue, connectors.TRANSPORTS)
     upgrade(settings.database_url)
-    store = SqlStore(settings.database_url)
+    store = open_sql_store(settings.database_url)
     try:
         yield store, Directory.from_mappings(mappings)
     finally:
@@ -109,7 +109,7 @@ def _opened() -> Iterator[tuple[SqlStore, Directory]]:
 
 def _filter(args: argparse.Namespace, directory: Directory) -> DeadLetterFilter:
     from gateway.service import replay
-    from gateway.service.ports import DeadLetterFilter
+    from gateway.service.ports.queries import DeadLetterFilter
 
     which = DeadLetterFilter(
         args.agency, _epoch(args.since, "--since"), _epoch(args.until, "--until")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from gateway.cli_progress import Progress
 
 if TYPE_CHECKING:
-    from gateway.service.ports import UnitOfWork
+    from gateway.service.ports.store import UnitOfWork
     from gateway.service.retention import Run
 
 
@@ -29,10 +29,10 @@ def add_verbs(verbs: Any) -> None:
 
 def run_purge(args: argparse.Namespace) -> int:
     """Purge every due order; 2 when no retention period is set."""
+    from gateway.bootstrap import open_sql_store
     from gateway.log_masking import install_log_masking
     from gateway.service.retention import purge
     from gateway.settings import Settings
-    from gateway.store.sql import SqlStore
 
     install_log_masking()
     settings = Settings()
@@ -40,7 +40,7 @@ def run_purge(args: argparse.Namespace) -> int:
     if days is None or days < 1:
         print("lianxin: purge needs --days N (N ≥ 1) or LIANXIN_RETENTION_DAYS", file=sys.stderr)
         return 2
-    store = SqlStore(args.database or settings.database_url)  # erasing needs no data key
+    store = open_sql_store(args.database or settings.database_url)  # erasing needs no data key
     shown = Progress(None, "orders purged")  # the total is not known ahead
     try:
         report = purge(_reporting(store.run_sync, shown), time.time(), days)

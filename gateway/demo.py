@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from gateway.bootstrap import open_sql_store
 from gateway.demo_evidence import show_evidence
 from gateway.demo_orders import (
     DEMO_ORDERS,
@@ -37,7 +38,6 @@ from gateway.demo_report import AGENCY_FINAL, summarise
 from gateway.demo_stage import DEMO_MAPPINGS, MAYOR, OUTAGE_SECONDS, Stage, stage
 from gateway.log_masking import install_log_masking
 from gateway.service.audit import ChainReport, verify_chain
-from gateway.store.sql import SqlStore
 
 Say = Callable[[str], None]
 
@@ -192,7 +192,7 @@ def _event_all(client: httpx.Client, orders: dict[str, str]) -> None:
 
 
 def _verify(database_url: str) -> ChainReport:
-    store = SqlStore(database_url)
+    store = open_sql_store(database_url)
     try:
         return verify_chain(store.audit_records(), store.audit_head())
     finally:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import httpx
 
+from gateway.bootstrap import open_sql_store
 from gateway.cli_witness import verify_against, witnessed_checkpoints
 from gateway.domain.errors import EvidenceError
 from gateway.service.bundle_check import verify_bundle
-from gateway.store.sql import SqlStore
 
 WITNESS_FILE = "witness.jsonl"
 
@@ -38,7 +38,7 @@ def show_evidence(
         f"evidence bundle {path.name}: {report.entries} audit entries, {report.messages} "
         f"messages, checkpoints {report.checkpoints}: verified offline"
     )
-    store = SqlStore(database_url)
+    store = open_sql_store(database_url)
     try:
         chain, witness = verify_against(store, checkpoints)
     finally:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from gateway.domain.messages import Lane
-from gateway.service.ports import AgencyState, UnitOfWork
+from gateway.service.ports.store import AgencyState, UnitOfWork
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -43,7 +43,7 @@ class StoreSnapshot:
 
 def snapshot(uow: UnitOfWork) -> StoreSnapshot:
     """Read the gauges' numbers from the store."""
-    return StoreSnapshot(uow.handoffs.open_counts(), uow.agencies.states())
+    return StoreSnapshot(uow.handoff_queries.open_counts(), uow.agencies.states())
 
 
 class PrometheusMetrics:

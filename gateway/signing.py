@@ -23,7 +23,6 @@ import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -32,32 +31,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from gateway.domain.errors import ConfigError, SignatureError
+from gateway.service.ports.crypto import SigningKey, VerifyingKey
 
 HEADER_ID = "webhook-id"
 HEADER_TIMESTAMP = "webhook-timestamp"
 HEADER_SIGNATURE = "webhook-signature"
 HEADER_KEY_ID = "webhook-key-id"
 DEFAULT_TOLERANCE = 300.0
-
-
-class VerifyingKey(Protocol):
-    """A key that checks signatures of one scheme."""
-
-    key_id: str
-    scheme: str
-
-    def verify(self, content: bytes, signature: bytes) -> bool: ...
-    def public_text(self) -> str: ...
-
-
-class SigningKey(Protocol):
-    """A key that makes signatures of one scheme."""
-
-    key_id: str
-    scheme: str
-
-    def sign(self, content: bytes) -> str: ...
-    def verifying_key(self) -> VerifyingKey: ...
 
 
 def _b64(raw: bytes) -> str:

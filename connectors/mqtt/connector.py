@@ -41,7 +41,7 @@ from connectors.mqtt.options import MqttOptions, headers_of, oversized, resolve,
 from gateway.domain.errors import LianxinError, TransientDelivery
 from gateway.domain.messages import Delivery, Receipt, Sign
 from gateway.mapping.profiles import AgencyProfile
-from gateway.service.ports import InboundHandler
+from gateway.service.ports.transport import InboundHandler
 from gateway.settings import Settings
 
 log = logging.getLogger("lianxin.mqtt")

@@ -45,7 +45,7 @@ from gateway.domain.errors import (
 from gateway.domain.ids import new_id
 from gateway.domain.messages import Delivery, Receipt, Sign
 from gateway.mapping.profiles import AgencyProfile, PortalPolicy
-from gateway.service.ports import BoardState, PulledHandler
+from gateway.service.ports.transport import BoardState, PulledHandler
 from gateway.settings import Settings
 
 log = logging.getLogger("lianxin.portal")

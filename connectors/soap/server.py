@@ -21,7 +21,8 @@ from connectors.soap import xml as soap_xml
 from gateway.domain.errors import InputError, LianxinError, UnknownAgency
 from gateway.mapping.payload import render_fields
 from gateway.mapping.profiles import AgencyProfile, SoapInbound
-from gateway.service.status_sync import AgencyMessageType, Caller, StatusSync, parse_data
+from gateway.service.ports.transport import AgencyInbox, Caller
+from gateway.service.status_sync import AgencyMessageType, parse_data
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class SoapEndpoint:
     """Parses, checks and applies the SOAP messages agencies send to Lianxin."""
 
     def __init__(
-        self, profiles: dict[str, AgencyProfile], mappings_dir: Path, sync: StatusSync
+        self, profiles: dict[str, AgencyProfile], mappings_dir: Path, sync: AgencyInbox
     ) -> None:
         self.sync = sync
         self.services = {

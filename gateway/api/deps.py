@@ -7,7 +7,7 @@ from fastapi import Request
 
 from gateway.bootstrap import Gateway
 from gateway.certs import agency_of
-from gateway.service.status_sync import Caller
+from gateway.service.ports.transport import Caller
 
 # Dependencies are `async def` although they never wait: FastAPI runs a plain `def` one
 # in its thread pool, and that hop took 3.6 % of the gateway's GIL samples under load.

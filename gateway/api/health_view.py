@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from gateway.bootstrap import Gateway
 from gateway.service.health import AgencyHealth, check_window, read_health
-from gateway.service.ports import UnitOfWork
+from gateway.service.ports.store import UnitOfWork
 
 
 async def agency_health(gw: Gateway, window: float = 3600.0) -> list[AgencyHealth]:

@@ -13,7 +13,6 @@ import time
 
 from gateway.bootstrap import Gateway
 from gateway.domain.errors import SealedDataError, StoreUnavailable
-from gateway.store.migrate import schema_lag
 
 
 async def problems(gw: Gateway) -> list[str]:
@@ -26,7 +25,7 @@ async def problems(gw: Gateway) -> list[str]:
 
 async def _database(gw: Gateway) -> list[str]:
     try:
-        lag = await asyncio.to_thread(schema_lag, gw.store.engine)
+        lag = await asyncio.to_thread(gw.store.schema_lag)
     except Exception as exc:  # readiness reports, it does not raise
         return [f"the database cannot be reached: {_short(exc)}"]
     found = [lag] if lag is not None else []

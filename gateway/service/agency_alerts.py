@@ -24,10 +24,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.mapping.profiles import CircuitPolicy
 from gateway.service.alerts import raise_agency_alert
 from gateway.service.directory import Directory
-from gateway.service.ports import AuditEvent, Standing, UnitOfWork
+from gateway.service.ports.store import Standing, UnitOfWork
 
 DAY = 86_400.0
 
@@ -149,7 +150,7 @@ def _auto_disable(
     )
     uow.agencies.disable(agency, reason, now)
     detail = {"reason": reason, "by": "auto", "failures": record.failures}
-    uow.audit.append(AuditEvent("agency_disabled", party=agency, detail=detail))
+    uow.audit.append(AuditEvent(AuditKind.agency_disabled, party=agency, detail=detail))
     return _disabled(uow, directory, agency, {"because": "only_failures", "reason": reason}, now)
 
 

@@ -21,6 +21,7 @@ from gateway.domain.assignments import (
     is_behind,
     require_reason,
 )
+from gateway.domain.audit import AuditKind
 from gateway.domain.errors import (
     IllegalTransition,
     InputError,
@@ -34,8 +35,9 @@ from gateway.domain.states import TERMINAL, Actor, Status
 from gateway.domain.workorder import WorkOrder
 from gateway.service import assignments
 from gateway.service.directory import Directory
-from gateway.service.ports import UnitOfWork
-from gateway.service.steps import OrderSteps, Outcome
+from gateway.service.ports.store import UnitOfWork
+from gateway.service.ports.transport import Outcome
+from gateway.service.steps import OrderSteps
 from gateway.service.watch import answered_by
 
 #: the order status an agency may ask for → the step it means for the agency's assignment
@@ -50,7 +52,7 @@ STEP_FOR: dict[Status, Step] = {
 #: order statuses in which the lead's acknowledgement (or an update implying it) dispatches
 AWAITING_DISPATCH = frozenset({Status.received, Status.reopened, Status.reassigned})
 #: the audit event of every 退回, lead or assisting: health counts them per agency
-RETURNED = "assignment_returned"
+RETURNED = AuditKind.assignment_returned
 
 
 class AgencyUpdates:
@@ -83,7 +85,7 @@ class AgencyUpdates:
         if signed is not None:
             detail["signed"] = signed
         if is_behind(assignment.step, step) or assignment.step == step == Step.returned:
-            self.steps.record(uow, "outdated", order, agency, detail)
+            self.steps.record(uow, AuditKind.outdated, order, agency, detail)
             return Outcome("outdated", order.id, order.status.value)
         require_reason(step, update.reason)
         action = _action(step, update, self.clock())
@@ -142,7 +144,7 @@ class AgencyUpdates:
         if target == order.status == Status.in_progress:
             order = assignments.stepped(order, assignment, Step.in_progress, action)
             uow.orders.replace(order)
-            self.steps.record(uow, "progress", order, agency, detail)  # e.g. 120 已到达
+            self.steps.record(uow, AuditKind.progress, order, agency, detail)  # e.g. 120 已到达
             self.steps.forward(uow, order, order.status, agency, update)
             return Outcome("recorded", order.id, order.status.value)
         check_step(assignment.step, action.step, agency)
@@ -151,7 +153,9 @@ class AgencyUpdates:
         if _held(order, assignment, target):
             uow.orders.replace(order)
             waiting = [a.agency for a in assignments.open_assisting(order)]
-            self.steps.record(uow, "reply_held", order, agency, {**detail, "waiting": waiting})
+            self.steps.record(
+                uow, AuditKind.reply_held, order, agency, {**detail, "waiting": waiting}
+            )
             self.steps.forward(uow, order, previous, agency, update)
             return Outcome("recorded", order.id, order.status.value)
         order = self.steps.move(uow, order, target, Actor.agency, update.reason, agency, detail)
@@ -167,10 +171,12 @@ class AgencyUpdates:
         assignment: Assignment,
         detail: dict[str, Any],
         tell: bool,
+        agency_ref: str | None = None,
     ) -> tuple[WorkOrder, Assignment]:
         """Mark a pending assignment dispatched; for the lead, the order too (written, and
-        the hotline told when `tell`). Its predecessors are released then (首派负责: an
-        agency stays responsible until the reassignment is accepted)."""
+        the hotline told when `tell`, naming the agency's `agency_ref` if it gave one). Its
+        predecessors are released then (首派负责: an agency stays responsible until the
+        reassignment is accepted)."""
         now = self.clock()
         moved = assignment.model_copy(update={"step": Step.dispatched})
         order = release_predecessors(assignments.replaced(order, assignment, moved), moved, now)
@@ -184,7 +190,7 @@ class AgencyUpdates:
             uow, order, Status.dispatched, Actor.system, None, assignment.agency, detail, handoff_id
         )
         if tell:
-            self.steps.tell_hotline(uow, order, previous, assignment.agency)
+            self.steps.tell_hotline(uow, order, previous, assignment.agency, agency_ref)
         return order, moved
 
     def _assisting(
@@ -203,7 +209,7 @@ class AgencyUpdates:
             check_step(assignment.step, action.step, agency)
         order = assignments.stepped(order, assignment, action.step, action)
         uow.orders.replace(order)
-        event = RETURNED if action.step == Step.returned else "assist_update"
+        event = RETURNED if action.step == Step.returned else AuditKind.assist_update
         self.steps.record(uow, event, order, agency, detail)
         self.steps.forward(uow, order, order.status, agency, update)
         order = self._release_held_reply(uow, order, agency)

@@ -11,11 +11,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.messages import HOTLINE, HandoffKind, Lane
 from gateway.domain.workorder import WorkOrder
 from gateway.service.directory import Directory
 from gateway.service.outbox import enqueue, enqueue_about
-from gateway.service.ports import AuditEvent, UnitOfWork
+from gateway.service.ports.store import UnitOfWork
 
 #: alert → what it means, for the payload and the docs
 ALERTS = {
@@ -58,7 +59,10 @@ def raise_alert(
     facts = dict(detail or {})
     uow.audit.append(
         AuditEvent(
-            "alert_raised", order_id=order.id, party=agency, detail={"alert": alert, **facts}
+            AuditKind.alert_raised,
+            order_id=order.id,
+            party=agency,
+            detail={"alert": alert, **facts},
         )
     )
     payload = {
@@ -89,7 +93,9 @@ def raise_agency_alert(
 ) -> None:
     """Audit `alert` about `agency` and queue it for the hotline and every alert channel,
     except the agency itself: an alert never goes through the path it is about."""
-    uow.audit.append(AuditEvent("alert_raised", party=agency, detail={"alert": alert, **detail}))
+    uow.audit.append(
+        AuditEvent(AuditKind.alert_raised, party=agency, detail={"alert": alert, **detail})
+    )
     level, meaning = AGENCY_ALERTS[alert]
     payload = {
         "type": "agency.alert",

@@ -10,23 +10,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from operator import attrgetter, itemgetter
 from typing import Any
 
-from gateway.service.ports import AuditRecord
+from gateway.domain.audit import GENESIS as GENESIS
+from gateway.domain.audit import AuditEvent, AuditRecord
+from gateway.domain.audit import ChainRow as ChainRow
+from gateway.domain.audit import StoredEntries as StoredEntries
+from gateway.domain.personal import mask_detail
 
-GENESIS = "0" * 64
 #: the fields an entry's hash covers besides prev, seq and at, in `entry_content`'s order
 HASHED_ORDER = ("event", "order_id", "handoff_id", "party", "payload_digest", "signature", "detail")
 HASHED_KEYS = frozenset(HASHED_ORDER)
 _hashed_values = itemgetter(*HASHED_ORDER)
-#: an AuditRecord's fields in declaration order: how the store hands entries to the check
-ChainRow = tuple[
-    int, int, str, str | None, str | None, str | None, str | None, str | None, str, str, str
-]
 as_row = attrgetter(
     "seq",
     "at_us",
@@ -114,6 +114,49 @@ def hashed_fields(record: AuditRecord) -> dict[str, str | None]:
     }
 
 
+class Chain:
+    """Links each audit event onto the chain (the `AuditChain` port the store is given).
+
+    The time is the injected clock's; the detail is masked (no phone number or ID in
+    clear) and written as canonical JSON; the hash covers both and the previous entry's
+    hash. The store keeps what it is handed, in order, and never hashes.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+
+    def link(self, seq: int, prev_hash: str, event: AuditEvent) -> AuditRecord:
+        """The record that follows entry `seq - 1`, whose hash was `prev_hash`."""
+        at_us = int(self.clock() * 1_000_000)
+        kind = str(event.event)  # an AuditKind is stored as its text
+        detail = canonical_json(mask_detail(event.detail))  # signed blocks stay as sent
+        content = entry_content(
+            prev_hash,
+            seq,
+            at_us,
+            kind,
+            event.order_id,
+            event.handoff_id,
+            event.party,
+            event.payload_digest,
+            event.signature,
+            detail,
+        )
+        return AuditRecord(
+            seq=seq,
+            at_us=at_us,
+            event=kind,
+            order_id=event.order_id,
+            handoff_id=event.handoff_id,
+            party=event.party,
+            payload_digest=event.payload_digest,
+            signature=event.signature,
+            detail=detail,
+            prev_hash=prev_hash,
+            entry_hash=digest(content),
+        )
+
+
 @dataclass(frozen=True)
 class ChainReport:
     """The outcome of checking the chain: ok, or the first entry found wrong and why."""
@@ -122,20 +165,6 @@ class ChainReport:
     ok: bool
     seq: int | None = None
     problem: str | None = None
-
-
-class StoredEntries:
-    """Entries as a store reads them: plain rows for the check, AuditRecords for the rest.
-
-    Building an AuditRecord per entry costs about as much as hashing it, so
-    `verify_chain` walks the rows themselves when it is handed one of these.
-    """
-
-    def __init__(self, rows: Iterator[ChainRow]) -> None:
-        self.rows = rows
-
-    def __iter__(self) -> Iterator[AuditRecord]:
-        return (AuditRecord(*row) for row in self.rows)
 
 
 def verify_chain(records: Iterable[AuditRecord], head: tuple[int, str]) -> ChainReport:

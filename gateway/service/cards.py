@@ -11,8 +11,9 @@ from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from gateway.mapping.profiles import CardTier, DeadlinePolicy
-from gateway.service.deadlines import WorkdayCalendar, later_by
-from gateway.service.ports import Watch
+from gateway.service.deadlines import later_by
+from gateway.service.ports.calendar import WorkdayCalendar
+from gateway.service.ports.store import Watch
 
 DEFAULT_ZONE = "Asia/Shanghai"
 #: without a jurisdiction policy: a yellow warning at 80 % of the time, a red card at the deadline

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from gateway.domain.audit import AuditRecord
 from gateway.domain.checkpoint import Checkpoint
-from gateway.service.ports import AuditRecord
 
 
 class CheckpointSigner(Protocol):

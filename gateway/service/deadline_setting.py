@@ -13,13 +13,15 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta, tzinfo
 
+from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.workorder import WorkOrder
 from gateway.mapping.profiles import DeadlinePolicy
 from gateway.service.alerts import raise_alert
 from gateway.service.cards import zone_of
-from gateway.service.deadlines import DueDate, WorkdayCalendar, resolve_by
+from gateway.service.deadlines import DueDate, resolve_by
 from gateway.service.directory import Directory
-from gateway.service.ports import AuditEvent, UnitOfWork
+from gateway.service.ports.calendar import WorkdayCalendar
+from gateway.service.ports.store import UnitOfWork
 from gateway.service.watch import arm_deadlines
 
 log = logging.getLogger("lianxin.deadlines")
@@ -60,7 +62,7 @@ class DeadlineSetter:
         )
         _log_unknown(order, years["calendar_unknown_years"])
         entry = AuditEvent(
-            "deadlines_set",
+            AuditKind.deadlines_set,
             order_id=order.id,
             detail={
                 "policy": policy.id,

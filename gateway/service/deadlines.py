@@ -14,17 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Protocol
 
-
-class WorkdayCalendar(Protocol):
-    """Whether a day is a working day; None when the calendar has no data for its year."""
-
-    def is_workday(self, day: date) -> bool | None: ...
-
-    def is_provisional(self, year: int) -> bool:
-        """True when the year's days are derived from the rules, not from the notice."""
-        ...
+from gateway.service.ports.calendar import WorkdayCalendar
 
 
 @dataclass(frozen=True)

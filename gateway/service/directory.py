@@ -9,7 +9,7 @@ from gateway.domain.errors import UnknownAgency
 from gateway.domain.messages import HOTLINE
 from gateway.mapping.loader import Mappings, suggestion
 from gateway.mapping.profiles import AgencyProfile, Catalogue, DeadlinePolicy
-from gateway.service.field_encryption import FieldCipher
+from gateway.service.ports.crypto import FieldCipher
 
 
 @dataclass(frozen=True)

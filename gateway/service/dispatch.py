@@ -23,11 +23,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.domain.assignments import Assignment, Step
+from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.errors import DeliveryError, PermanentDelivery, TransientDelivery
 from gateway.domain.messages import HOTLINE, Delivery, Handoff, HandoffKind, Lane, Receipt
 from gateway.domain.workorder import WorkOrder
 from gateway.mapping.profiles import AgencyProfile
-from gateway.service import assignments, envelopes
+from gateway.service import assignments
 from gateway.service.agency_alerts import Tally, record_standings
 from gateway.service.agency_updates import AgencyUpdates
 from gateway.service.alerts import raise_alert
@@ -40,11 +41,11 @@ from gateway.service.fencing import (
     settle_failure,
 )
 from gateway.service.log_context import log_context
-from gateway.service.outbox import enqueue
-from gateway.service.ports import AuditEvent, Connector, Metrics, NoMetrics, Store, UnitOfWork
+from gateway.service.ports.store import Store, UnitOfWork
+from gateway.service.ports.telemetry import Metrics
+from gateway.service.ports.transport import Connector
 from gateway.service.retry import next_delay
-from gateway.service.steps import OrderSteps
-from gateway.service.tracing import NoTracing, Tracing
+from gateway.service.tracing import NoMetrics, NoTracing, Tracing
 from gateway.signing import MessageSigner
 
 log = logging.getLogger("lianxin.dispatch")
@@ -94,6 +95,7 @@ class Dispatcher:
         connectors: Mapping[str, Connector],
         signers: Mapping[str, MessageSigner],
         settings: DispatchSettings,
+        updates: AgencyUpdates,
         clock: Callable[[], float] = time.time,
         metrics: Metrics | None = None,
         tracing: Tracing | None = None,
@@ -120,7 +122,7 @@ class Dispatcher:
         }
         self._tasks: set[asyncio.Task[None]] = set()
         self.breakers = Breakers({name: p.circuit for name, p in directory.profiles.items()})
-        self.updates = AgencyUpdates(directory, OrderSteps(directory, clock), clock)
+        self.updates = updates  # what a receipt implies (a dispatch) moves orders as agencies do
 
     def wake(self) -> None:
         """Tell every lane that new handoffs are waiting (called after each commit)."""
@@ -302,7 +304,7 @@ class Dispatcher:
         base = {"attempt": handoff.attempts, "endpoint": attempt.endpoint}
         uow.audit.append(
             _entry(
-                "signed",
+                AuditKind.signed,
                 handoff,
                 payload_digest=handoff.body_digest,
                 signature=attempt.signature,
@@ -311,7 +313,7 @@ class Dispatcher:
         )
         uow.audit.append(
             _entry(
-                "sent",
+                AuditKind.sent,
                 handoff,
                 payload_digest=handoff.body_digest,
                 detail={**base, "ms": round((attempt.finished - attempt.started) * 1000, 1)},
@@ -350,7 +352,7 @@ class Dispatcher:
         handoff = attempt.handoff
         uow.audit.append(
             _entry(
-                "acknowledged",
+                AuditKind.acknowledged,
                 handoff,
                 payload_digest=receipt.response_digest,
                 detail={
@@ -374,20 +376,11 @@ class Dispatcher:
             return False
         before = order.status
         detail = {"agency_ref": receipt.agency_ref, "handoff_id": handoff.id}
-        order, _ = self.updates.acknowledge(uow, order, answered, detail, tell=False)
-        if order.status == before or order.origin != HOTLINE:
-            return False  # a matter an agency sent: the hotline tells it through its own events
-        payload = envelopes.status(
-            order,
-            before,
-            handoff.agency,
-            agency_ref=receipt.agency_ref,
-            occurred_at=_iso(self.clock()),
+        order, _ = self.updates.acknowledge(
+            uow, order, answered, detail, tell=True, agency_ref=receipt.agency_ref
         )
-        enqueue(
-            uow, order, self.directory.profile(HOTLINE), HandoffKind.status, payload, self.clock()
-        )
-        return True
+        # a status callback was queued when the order moved (and the hotline sent it)
+        return order.status != before and order.origin == HOTLINE
 
     def _failed(self, uow: UnitOfWork, attempt: Attempt, error: DeliveryError) -> str:
         """Reschedule or dead-letter a failed attempt: `retry` or `dead`; `stale` (and
@@ -407,7 +400,7 @@ class Dispatcher:
         }
         uow.audit.append(
             _entry(
-                "failed",
+                AuditKind.failed,
                 handoff,
                 detail=detail,
             )
@@ -415,7 +408,7 @@ class Dispatcher:
         if delay is None:
             uow.audit.append(
                 _entry(
-                    "dead_lettered",
+                    AuditKind.dead_lettered,
                     handoff,
                     detail={"attempts": handoff.attempts, "last_error": error.message},
                 )
@@ -424,7 +417,7 @@ class Dispatcher:
         else:
             uow.audit.append(
                 _entry(
-                    "retry_scheduled",
+                    AuditKind.retry_scheduled,
                     handoff,
                     detail={"in_seconds": round(delay, 3), "at": retry_at},
                 )
@@ -433,7 +426,7 @@ class Dispatcher:
             uow.agencies.disable(handoff.agency, error.message, attempt.finished)
             uow.audit.append(
                 _entry(
-                    "agency_disabled",
+                    AuditKind.agency_disabled,
                     handoff,
                     detail={"reason": error.message},
                 )
@@ -488,7 +481,7 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
-def _entry(event: str, handoff: Handoff, **fields: Any) -> AuditEvent:
+def _entry(event: AuditKind, handoff: Handoff, **fields: Any) -> AuditEvent:
     """An audit entry about one handoff."""
     return AuditEvent(
         event, order_id=handoff.order_id, handoff_id=handoff.id, party=handoff.agency, **fields

@@ -10,7 +10,8 @@ from gateway.domain.states import Status
 from gateway.domain.workorder import WorkOrder
 from gateway.mapping.payload import render
 from gateway.mapping.profiles import AgencyProfile
-from gateway.service.field_encryption import FieldCipher, encrypt_fields
+from gateway.service.field_encryption import encrypt_fields
+from gateway.service.ports.crypto import FieldCipher
 
 
 def _ids(order: WorkOrder) -> dict[str, Any]:

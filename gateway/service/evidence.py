@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 
+from gateway.domain.audit import AuditRecord
 from gateway.domain.checkpoint import Checkpoint, canonical_bytes
 from gateway.domain.errors import AuditError
 from gateway.domain.evidence import (
@@ -28,7 +29,6 @@ from gateway.domain.evidence import (
 from gateway.service import merkle
 from gateway.service.checkpoint_ports import CheckpointSigner, EvidenceSource
 from gateway.service.checkpoints import Checkpointer
-from gateway.service.ports import AuditRecord
 
 #: entries that record a message coming in from the party they name
 INBOUND = frozenset(

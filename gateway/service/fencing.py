@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.errors import ConfigError, DeliveryError, TransientDelivery
 from gateway.domain.messages import Handoff, Receipt
-from gateway.service.ports import AuditEvent, UnitOfWork
+from gateway.service.ports.store import UnitOfWork
 
 log = logging.getLogger("lianxin.dispatch")
 
@@ -78,7 +79,7 @@ def record_stale(
     )
     uow.audit.append(
         AuditEvent(
-            "stale_outcome",
+            AuditKind.stale_outcome,
             order_id=handoff.order_id,
             handoff_id=handoff.id,
             party=handoff.agency,

@@ -10,16 +10,9 @@ order or field. The cipher is a port: the service layer never imports a crypto l
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol
+from typing import Any
 
-
-class FieldCipher(Protocol):
-    """Encrypts one field value for one agency."""
-
-    algorithm: str
-    key_id: str
-
-    def encrypt(self, plaintext: bytes, associated: bytes) -> str: ...
+from gateway.service.ports.crypto import FieldCipher
 
 
 def encrypt_fields(

@@ -11,9 +11,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.domain.audit import AuditRecord
 from gateway.domain.errors import UnknownOrder
 from gateway.domain.personal import PERSONAL_FIELDS, mask_caller, mask_strings, mask_text
-from gateway.service.ports import AuditRecord, HandoffView, UnitOfWork
+from gateway.service.ports.queries import HandoffView
+from gateway.service.ports.store import UnitOfWork
 
 PAYLOAD_LIMIT = 64_000  # characters shown; a larger body is cut (it is still stored whole)
 
@@ -45,7 +47,9 @@ class HandoffTimeline:
 
 def handoff_timeline(uow: UnitOfWork, order_id: str, handoff_id: str) -> HandoffTimeline:
     """The timeline of `handoff_id` of `order_id`; UnknownOrder (404) when either is not there."""
-    view = next((v for v in uow.handoffs.for_order(order_id) if v.handoff.id == handoff_id), None)
+    view = next(
+        (v for v in uow.handoff_queries.for_order(order_id) if v.handoff.id == handoff_id), None
+    )
     if view is None:
         raise UnknownOrder(f"no handoff '{handoff_id}' of '{order_id}'", order_id=order_id)
     # not every handoff carries a work order: alerts about an agency go under "agency:<id>"

@@ -18,7 +18,8 @@ from gateway.domain.errors import InputError
 from gateway.domain.messages import HandoffState
 from gateway.domain.personal import mask_text
 from gateway.service.directory import Directory
-from gateway.service.ports import AgencyActivity, AgencyState, UnitOfWork
+from gateway.service.ports.queries import AgencyActivity
+from gateway.service.ports.store import AgencyState, UnitOfWork
 
 SAMPLE = 2000  # newest deliveries per agency whose latencies make p50/p99
 MAX_WINDOW = 31 * 86_400.0
@@ -76,7 +77,7 @@ def read_health(
     delivered to as well) over the `window` seconds before `now`, sorted by agency id."""
     check_window(window)
     activity = uow.activity.since(now - window, SAMPLE)
-    backlog, dead = _open_counts(uow.handoffs.open_counts())
+    backlog, dead = _open_counts(uow.handoff_queries.open_counts())
     states = uow.agencies.states()
     return [
         _health(

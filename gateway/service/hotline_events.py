@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from gateway.domain.assignments import Step
+from gateway.domain.audit import AuditKind
 from gateway.domain.errors import IllegalTransition, OrderClosed, UnknownOrder
 from gateway.domain.messages import HOTLINE, HotlineEvent
 from gateway.domain.states import TERMINAL, TRANSITIONS, Actor, Status
@@ -17,10 +18,12 @@ from gateway.domain.workorder import WorkOrder
 from gateway.service import assignments
 from gateway.service.cards import plan_cards, zone_of
 from gateway.service.deadline_setting import calendar_alerts, uncertain_years
-from gateway.service.deadlines import WorkdayCalendar, later_by
-from gateway.service.ports import UnitOfWork
+from gateway.service.deadlines import later_by
+from gateway.service.ports.calendar import WorkdayCalendar
+from gateway.service.ports.store import UnitOfWork
+from gateway.service.ports.transport import Outcome
 from gateway.service.reassignment import check_reassignable, hand_on, withdraw
-from gateway.service.steps import OrderSteps, Outcome
+from gateway.service.steps import OrderSteps
 
 EVENT_TARGETS: dict[str, Status | None] = {
     "supplement": None,
@@ -78,7 +81,7 @@ class HotlineEvents:
             **({"agency": event.agency} if event.agency else {}),
         }
         if target is None:
-            self.steps.record(uow, "event_recorded", order, HOTLINE, detail)
+            self.steps.record(uow, AuditKind.event_recorded, order, HOTLINE, detail)
         else:
             order = self.steps.move(uow, order, target, actor, event.reason, HOTLINE, detail)
         if event.type == "approve_extension":
@@ -86,7 +89,7 @@ class HotlineEvents:
         elif event.type == "refuse_extension":
             kept = order.due.resolve_by.isoformat() if order.due.resolve_by else None
             facts = {"reason": event.reason, "event_id": event.event_id, "resolve_by": kept}
-            self.steps.record(uow, "extension_refused", order, HOTLINE, facts)
+            self.steps.record(uow, AuditKind.extension_refused, order, HOTLINE, facts)
         order = self._tell_and_hand_on(uow, order, event)
         return Outcome("applied", order.id, order.status.value)
 
@@ -135,7 +138,7 @@ class HotlineEvents:
             "working_days": event.extend_working_days,
             **years,
         }
-        self.steps.record(uow, "deadline_extended", order, HOTLINE, detail)
+        self.steps.record(uow, AuditKind.deadline_extended, order, HOTLINE, detail)
         calendar_alerts(uow, self.steps.directory, order, years, now)
         return order
 

@@ -12,20 +12,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gateway.domain.assignments import Role
+from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.errors import IllegalTransition, OrderClosed, RevisionConflict
 from gateway.domain.ids import new_id
 from gateway.domain.messages import HOTLINE, HandoffKind, HotlineEvent
 from gateway.domain.states import TERMINAL
-from gateway.domain.workorder import WorkOrder, WorkOrderIn
+from gateway.domain.workorder import Urgency, WorkOrder, WorkOrderIn
 from gateway.mapping.routing import route
 from gateway.service import assignments, envelopes
 from gateway.service.audit import canonical_json, digest
 from gateway.service.deadline_setting import DeadlineSetter
-from gateway.service.deadlines import WorkdayCalendar
 from gateway.service.directory import Directory
 from gateway.service.log_context import bind
 from gateway.service.outbox import enqueue
-from gateway.service.ports import AuditEvent, UnitOfWork
+from gateway.service.ports.store import Store, UnitOfWork
+from gateway.service.ports.transport import WakeUp
 from gateway.service.received_time import check_received_at
 from gateway.service.watch import arm_emergency
 
@@ -45,12 +46,28 @@ class Intake:
     """Accepts work orders from the hotline platform."""
 
     def __init__(
-        self, directory: Directory, clock: Callable[[], float], calendar: WorkdayCalendar
+        self,
+        store: Store,
+        directory: Directory,
+        deadlines: DeadlineSetter,
+        wake: WakeUp,
+        clock: Callable[[], float],
     ) -> None:
+        self.store = store
         self.directory = directory
+        self.deadlines = deadlines
+        self.wake = wake
         self.clock = clock
-        self.calendar = calendar
-        self.deadlines = DeadlineSetter(directory, calendar)
+
+    async def submit(self, submitted: WorkOrderIn) -> IntakeResult:
+        """Store, route and queue `submitted` in one unit of work (an emergency ahead of
+        any backlog), then wake the dispatcher when handoffs were queued. A refusal (a
+        LianxinError) leaves nothing written and reaches the caller, which answers it."""
+        urgent = submitted.urgency == Urgency.emergency
+        result = await self.store.write(lambda uow: self.accept(uow, submitted), urgent=urgent)
+        if result.handoff_ids:
+            self.wake()
+        return result
 
     def accept(self, uow: UnitOfWork, submitted: WorkOrderIn) -> IntakeResult:
         """Store, route and enqueue `submitted` (runs inside one unit of work)."""
@@ -100,7 +117,7 @@ class Intake:
         order, deadlines_entry = self.deadlines.fill(order, policy)
         uow.audit.append(
             AuditEvent(
-                "received",
+                AuditKind.received,
                 order_id=order.id,
                 party=HOTLINE,
                 payload_digest=_digest(order),
@@ -109,7 +126,7 @@ class Intake:
         )
         uow.audit.append(
             AuditEvent(
-                "routed",
+                AuditKind.routed,
                 order_id=order.id,
                 detail={
                     "agencies": list(chosen.agencies),
@@ -162,7 +179,7 @@ class Intake:
         uow.orders.replace(order)
         uow.audit.append(
             AuditEvent(
-                "supplemented",
+                AuditKind.supplemented,
                 order_id=order.id,
                 party=HOTLINE,
                 payload_digest=_digest(order),

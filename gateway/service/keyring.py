@@ -20,13 +20,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
+from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.errors import ConfigError
-from gateway.service.ports import AuditEvent, DataCipher, KeyRecord, Store, UnitOfWork
+from gateway.service.ports.crypto import DataCipher, KeyRecord, SigningKey, VerifyingKey
+from gateway.service.ports.store import Store, UnitOfWork
 from gateway.signing import (
     MessageSigner,
     MessageVerifier,
-    SigningKey,
-    VerifyingKey,
     generate_ed25519_key,
     parse_signing_key,
     parse_verifying_key,
@@ -116,7 +116,7 @@ class KeyRing:
     def _retire_due(self, uow: UnitOfWork, now: float) -> list[KeyRecord]:
         for record in uow.keys.retire_due(now):
             detail = {"key_id": record.key_id, "scheme": record.scheme}
-            uow.audit.append(AuditEvent("key_retired", party=record.owner, detail=detail))
+            uow.audit.append(AuditEvent(AuditKind.key_retired, party=record.owner, detail=detail))
         return uow.keys.all()
 
     def rotate_self(self, uow: UnitOfWork, overlap: float, by: str) -> KeyRecord:
@@ -168,7 +168,7 @@ class KeyRing:
             "overlap_seconds": overlap,
             "by": by,
         }
-        uow.audit.append(AuditEvent("key_rotated", party=owner, detail=detail))
+        uow.audit.append(AuditEvent(AuditKind.key_rotated, party=owner, detail=detail))
         return record
 
     def _configured_ids(self, owner: str) -> list[tuple[str, str]]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.ids import new_id
 from gateway.domain.messages import Handoff, HandoffKind, Lane
 from gateway.domain.workorder import Urgency, WorkOrder
 from gateway.mapping.profiles import AgencyProfile
 from gateway.service.audit import digest
-from gateway.service.ports import AuditEvent, UnitOfWork
+from gateway.service.ports.store import UnitOfWork
 
 
 def encode(payload: dict[str, Any]) -> bytes:
@@ -68,7 +69,7 @@ def enqueue_about(
     uow.handoffs.add(handoff)
     uow.audit.append(
         AuditEvent(
-            "mapped",
+            AuditKind.mapped,
             order_id=subject,
             handoff_id=handoff_id,
             party=profile.id,

@@ -8,8 +8,9 @@ the 410 mark alike. Both are put on record with who did it.
 
 from __future__ import annotations
 
+from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.service.directory import Directory
-from gateway.service.ports import AgencyState, AuditEvent, UnitOfWork
+from gateway.service.ports.store import AgencyState, UnitOfWork
 
 
 def pause(
@@ -18,7 +19,9 @@ def pause(
     """Hold `agency`'s deliveries until it is resumed; audited as `agency_paused`."""
     directory.profile(agency)  # UnknownAgency (404) with a "did you mean"
     uow.agencies.pause(agency, by, reason, now)
-    uow.audit.append(AuditEvent("agency_paused", party=agency, detail={"by": by, "reason": reason}))
+    uow.audit.append(
+        AuditEvent(AuditKind.agency_paused, party=agency, detail={"by": by, "reason": reason})
+    )
     return uow.agencies.states()[agency]
 
 
@@ -29,5 +32,5 @@ def resume(uow: UnitOfWork, directory: Directory, agency: str, by: str, now: flo
     uow.agencies.enable(agency, by, now)
     uow.standings.resumed(agency, now)  # failures forgotten; the next delivery: agency_recovered
     detail = {"by": by, "was_paused": before.paused, "was_disabled": before.disabled}
-    uow.audit.append(AuditEvent("agency_resumed", party=agency, detail=detail))
+    uow.audit.append(AuditEvent(AuditKind.agency_resumed, party=agency, detail=detail))
     return uow.agencies.states()[agency]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.domain.personal import PERSONAL_FIELDS
-from gateway.service.ports import DataCipher
+from gateway.service.ports.crypto import DataCipher
 
 SEALED = "enc:"
 
@@ -77,3 +77,25 @@ def _field_context(document: dict[str, Any], field: str) -> bytes:
 
 def _body_context(handoff_id: str) -> bytes:
     return f"{handoff_id}|body".encode()
+
+
+class Sealing:
+    """The `PersonalSeal` port over a DataCipher: what the store calls on each write and read."""
+
+    def __init__(self, cipher: DataCipher) -> None:
+        self.cipher = cipher
+
+    def seal_document(self, document: dict[str, Any]) -> dict[str, Any]:
+        return seal_document(document, self.cipher)
+
+    def open_document(self, document: dict[str, Any]) -> dict[str, Any]:
+        return open_document(document, self.cipher)
+
+    def seal_body(self, handoff_id: str, body: bytes) -> bytes:
+        return seal_body(handoff_id, body, self.cipher)
+
+    def open_body(self, handoff_id: str, stored: bytes) -> bytes:
+        return open_body(handoff_id, stored, self.cipher)
+
+    def erase_document(self, document: dict[str, Any]) -> list[str]:
+        return erase_document(document)

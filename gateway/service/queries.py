@@ -14,7 +14,7 @@ from gateway.domain.assignments import Assignment
 from gateway.domain.errors import UnknownOrder
 from gateway.domain.personal import mask_caller, mask_strings
 from gateway.service.assignments import with_assignments
-from gateway.service.ports import UnitOfWork
+from gateway.service.ports.store import UnitOfWork
 
 
 def _iso(epoch: float | None) -> str | None:
@@ -41,7 +41,7 @@ def order_timeline(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
             "delivered_at": _iso(view.delivered_at),
             "payload_digest": view.handoff.body_digest,
         }
-        for view in uow.handoffs.for_order(order_id)
+        for view in uow.handoff_queries.for_order(order_id)
     ]
     timeline = [
         {

@@ -10,13 +10,14 @@ which carries its generation and the hotline's instructions.
 from __future__ import annotations
 
 from gateway.domain.assignments import Role, Step
+from gateway.domain.audit import AuditKind
 from gateway.domain.errors import IllegalTransition
 from gateway.domain.ids import new_id
 from gateway.domain.messages import HOTLINE, HandoffKind, HotlineEvent
 from gateway.domain.workorder import WorkOrder
 from gateway.service import assignments, envelopes
 from gateway.service.outbox import enqueue
-from gateway.service.ports import UnitOfWork
+from gateway.service.ports.store import UnitOfWork
 from gateway.service.steps import OrderSteps
 
 
@@ -41,7 +42,7 @@ def withdraw(
         order = assignments.stepped(order, old, Step.superseded, None)
     cancelled = uow.handoffs.cancel_pending(order.id, agency, "withdrawn by 改派") if cancel else 0
     detail = {"generation": old.generation if old else None, "cancelled_handoffs": cancelled}
-    steps.record(uow, "assignment_superseded", order, agency, detail)
+    steps.record(uow, AuditKind.assignment_superseded, order, agency, detail)
     return order
 
 
@@ -78,7 +79,7 @@ def hand_on(
     enqueue(uow, order, profile, HandoffKind.transfer, payload, now, handoff_id)
     steps.record(
         uow,
-        "assigned",
+        AuditKind.assigned,
         order,
         agency,
         {

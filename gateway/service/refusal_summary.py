@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from gateway.service.ports import AuditEvent, Store, UnitOfWork
+from gateway.domain.audit import AuditEvent, AuditKind
+from gateway.service.ports.store import Store, UnitOfWork
 
 log = logging.getLogger("lianxin.refusals")
 
 UNKNOWN_PARTY = "unknown"
-SUMMARY_EVENT = "refusals_summarised"
+SUMMARY_EVENT = AuditKind.refusals_summarised
 
 
 class RefusalMetrics(Protocol):

@@ -18,9 +18,11 @@ import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.errors import InputError
 from gateway.service.directory import Directory
-from gateway.service.ports import AuditEvent, DeadLetter, DeadLetterFilter, Store, UnitOfWork
+from gateway.service.ports.queries import DeadLetter, DeadLetterFilter
+from gateway.service.ports.store import Store, UnitOfWork
 
 BATCH = 500
 LIST_LIMIT = 1000
@@ -55,12 +57,12 @@ def list_dead(
     uow: UnitOfWork, which: DeadLetterFilter, limit: int = LIST_LIMIT
 ) -> list[DeadLetter]:
     """The dead letters `which` selects, oldest first, at most `limit`."""
-    return uow.handoffs.dead_letters(which, after_seq=0, limit=limit)
+    return uow.handoff_queries.dead_letters(which, after_seq=0, limit=limit)
 
 
 def count_dead(uow: UnitOfWork, which: DeadLetterFilter) -> int:
     """How many dead letters `which` selects (the dry run)."""
-    return uow.handoffs.count_dead(which)
+    return uow.handoff_queries.count_dead(which)
 
 
 def replay_batch(
@@ -74,14 +76,14 @@ def replay_batch(
     now: float,
 ) -> list[DeadLetter]:
     """Replay the next `limit` dead letters after `after_seq`; audit each; return them."""
-    batch = uow.handoffs.dead_letters(which, after_seq, limit, upto_seq)
+    batch = uow.handoff_queries.dead_letters(which, after_seq, limit, upto_seq)
     if not batch:
         return []
     uow.handoffs.revive([d.id for d in batch], now)
     for dead in batch:
         uow.audit.append(
             AuditEvent(
-                "replayed",
+                AuditKind.replayed,
                 order_id=dead.order_id,
                 handoff_id=dead.id,
                 party=dead.agency,
@@ -109,7 +111,7 @@ async def replay(
     """Replay every dead letter `which` selects, `batch` per transaction, until done or
     `cancel` is set (checked between batches); `progress` hears about each batch."""
     require_bounds(which)
-    upto = await store.read(lambda uow: uow.handoffs.newest_seq())
+    upto = await store.read(lambda uow: uow.handoff_queries.newest_seq())
     after, done, batches = 0, 0, 0
     while True:
         if cancel is not None and cancel.is_set():

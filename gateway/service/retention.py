@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gateway.service.ports import AuditEvent, UnitOfWork
+from gateway.domain.audit import AuditEvent, AuditKind
+from gateway.service.ports.store import UnitOfWork
 
-PURGED = "personal_data_purged"
+PURGED = AuditKind.personal_data_purged
 DAY = 86_400.0
 Run = Callable[[Callable[[UnitOfWork], "PurgeReport"]], "PurgeReport"]
 

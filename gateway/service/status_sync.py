@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.errors import (
     CertificateMismatch,
     CertificateRequired,
@@ -37,14 +38,13 @@ from gateway.service import envelopes
 from gateway.service.agency_updates import AgencyUpdates
 from gateway.service.audit import canonical_json, digest
 from gateway.service.deadline_setting import DeadlineSetter
-from gateway.service.deadlines import WorkdayCalendar
 from gateway.service.directory import Directory
 from gateway.service.hotline_events import HotlineEvents
 from gateway.service.log_context import bind, log_context
 from gateway.service.outbox import enqueue
-from gateway.service.ports import AuditEvent, Store, UnitOfWork
+from gateway.service.ports.store import Store, UnitOfWork
+from gateway.service.ports.transport import Caller, Outcome
 from gateway.service.refusal_summary import UNKNOWN_PARTY, RefusalSummary
-from gateway.service.steps import OrderSteps, Outcome
 from gateway.signing import MessageVerifier
 
 AgencyMessageType = StatusUpdate | TransferIn | DeliveryReceipt
@@ -64,14 +64,6 @@ class Received:
 PULLED = "pulled by Lianxin from the agency's own API; the transport carries no message signature"
 
 
-@dataclass(frozen=True)
-class Caller:
-    """What mutual TLS proved about a caller (the API layer reads the certificate)."""
-
-    certificate: str | None  # subject DN; None when no client certificate came
-    agency: str | None  # the agency the certificate is bound to, if any
-
-
 class StatusSync:
     """Applies inbound agency messages and hotline events."""
 
@@ -82,7 +74,9 @@ class StatusSync:
         verifiers: Mapping[str, MessageVerifier],
         wake: Callable[[], None],
         clock: Callable[[], float],
-        calendar: WorkdayCalendar,
+        updates: AgencyUpdates,
+        events: HotlineEvents,
+        deadlines: DeadlineSetter,
         refusals: RefusalSummary | None = None,
     ) -> None:
         self.store = store
@@ -91,10 +85,9 @@ class StatusSync:
         self.verifiers = verifiers
         self.wake = wake
         self.clock = clock
-        self.steps = OrderSteps(directory, clock)
-        self.events = HotlineEvents(self.steps, clock, calendar)
-        self.updates = AgencyUpdates(directory, self.steps, clock)
-        self.deadlines = DeadlineSetter(directory, calendar)
+        self.updates = updates
+        self.events = events
+        self.deadlines = deadlines
 
     async def receive(
         self,
@@ -232,7 +225,7 @@ class StatusSync:
     ) -> None:
         """Put a refused message on record (its digest, never its content)."""
         entry = AuditEvent(
-            "refused",
+            AuditKind.refused,
             order_id=order_id,
             party=party,
             payload_digest=body_digest,
@@ -249,7 +242,7 @@ class StatusSync:
         if isinstance(message, DeliveryReceipt):
             uow.audit.append(
                 AuditEvent(
-                    "agency_receipt",
+                    AuditKind.agency_receipt,
                     handoff_id=message.handoff_id,
                     party=agency,
                     detail={
@@ -285,7 +278,7 @@ class StatusSync:
         uow.orders.add(order, now)
         uow.audit.append(
             AuditEvent(
-                "received",
+                AuditKind.received,
                 order_id=order.id,
                 party=agency,
                 payload_digest=digest(canonical_json(order.model_dump(mode="json"))),

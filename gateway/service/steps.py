@@ -1,34 +1,26 @@
 """The writes every status change makes: the transition, its audit entry, the callbacks.
 
-Shared by agency messages (status_sync) and hotline events (hotline_events), so both
-directions move an order the same way.
+The one transition path: agency messages (agency_updates), the receipts the dispatcher
+records (an implied dispatch), hotline events (hotline_events) and automatic 督办
+(supervision) all move an order with `move` and tell the hotline with `tell_hotline` or
+`forward`, so every direction moves an order the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.messages import HOTLINE, HandoffKind, HotlineEvent, StatusUpdate
 from gateway.domain.states import Actor, Status, check_transition
 from gateway.domain.workorder import WorkOrder
 from gateway.service import envelopes
 from gateway.service.directory import Directory
 from gateway.service.outbox import enqueue
-from gateway.service.ports import AuditEvent, UnitOfWork
+from gateway.service.ports.store import UnitOfWork
 from gateway.service.watch import settle_on
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one inbound message."""
-
-    result: str  # applied | duplicate | recorded | outdated | created | receipt
-    order_id: str | None = None
-    status: str | None = None
-    reference: str | None = None  # for a receipt: the handoff it acknowledges
 
 
 class OrderSteps:
@@ -57,7 +49,7 @@ class OrderSteps:
         settle_on(uow, order.id, target)
         self.record(
             uow,
-            "status_applied",
+            AuditKind.status_applied,
             order,
             party,
             {**detail, "from": order.status.value, "to": target.value},
@@ -68,35 +60,56 @@ class OrderSteps:
     def forward(
         self, uow: UnitOfWork, order: WorkOrder, previous: Status, agency: str, update: StatusUpdate
     ) -> None:
-        payload = envelopes.status(
+        """Tell the hotline of an agency's update, in the agency's own words."""
+        self._status_callback(
+            uow,
             order,
             previous,
             agency,
+            update.occurred_at.isoformat(),
             agency_status=update.status,
             reason=update.reason,
             result=update.result,
             agency_ref=update.agency_ref,
-            occurred_at=update.occurred_at.isoformat(),
         )
+
+    def tell_hotline(
+        self,
+        uow: UnitOfWork,
+        order: WorkOrder,
+        previous: Status,
+        agency: str,
+        agency_ref: str | None = None,
+    ) -> bool:
+        """A status callback that carries no agency words (e.g. the dispatch an agency's
+        receipt implies, or an automatic 督办); whether one was queued (a matter the
+        hotline did not send is told through its own events)."""
+        if order.origin != HOTLINE:
+            return False
+        now = self.clock()
+        occurred_at = datetime.fromtimestamp(now, UTC).isoformat()
+        self._status_callback(uow, order, previous, agency, occurred_at, agency_ref=agency_ref)
+        return True
+
+    def _status_callback(
+        self,
+        uow: UnitOfWork,
+        order: WorkOrder,
+        previous: Status,
+        agency: str,
+        occurred_at: str,
+        **words: str | None,
+    ) -> None:
+        """The one way a status change reaches the hotline: queued in the same unit of work."""
+        payload = envelopes.status(order, previous, agency, occurred_at=occurred_at, **words)
         enqueue(
             uow, order, self.directory.profile(HOTLINE), HandoffKind.status, payload, self.clock()
         )
 
-    def tell_hotline(
-        self, uow: UnitOfWork, order: WorkOrder, previous: Status, agency: str
-    ) -> None:
-        """A status callback that carries no agency words (e.g. an implied dispatch)."""
-        if order.origin != HOTLINE:
-            return
-        now = self.clock()
-        occurred_at = datetime.fromtimestamp(now, UTC).isoformat()
-        payload = envelopes.status(order, previous, agency, occurred_at=occurred_at)
-        enqueue(uow, order, self.directory.profile(HOTLINE), HandoffKind.status, payload, now)
-
     @staticmethod
     def record(
         uow: UnitOfWork,
-        event: str,
+        event: AuditKind,
         order: WorkOrder,
         party: str,
         detail: dict[str, Any],

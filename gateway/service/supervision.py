@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from gateway.domain.audit import AuditKind
 from gateway.domain.errors import LianxinError
 from gateway.domain.messages import HOTLINE, HotlineEvent
 from gateway.domain.states import Actor, Status, check_transition
 from gateway.domain.workorder import WorkOrder
 from gateway.mapping.profiles import CardTier
-from gateway.service.ports import UnitOfWork, Watch
+from gateway.service.ports.store import UnitOfWork, Watch
 from gateway.service.steps import OrderSteps
 
 #: the party named in the audit trail for what a deadline policy does by itself
@@ -38,7 +39,7 @@ class AutoSupervision:
         reason = f"{tier.name}（{tier.tier}）：{watch.kind} deadline, automatic 督办 by policy"
         detail = {"card": tier.name, "tier": tier.tier, "deadline": watch.kind}
         if order.origin != HOTLINE:  # the hotline handles it: the alert is its notice
-            self.steps.record(uow, "supervised_automatically", order, POLICY, detail)
+            self.steps.record(uow, AuditKind.supervised_automatically, order, POLICY, detail)
             return
         previous = order.status
         if _may_supervise(order.status):
@@ -55,7 +56,7 @@ class AutoSupervision:
         )
         self.steps.notify_agencies(uow, order, notice)
         facts = {**detail, "status_from": previous.value, "status": order.status.value}
-        self.steps.record(uow, "supervised_automatically", order, POLICY, facts)
+        self.steps.record(uow, AuditKind.supervised_automatically, order, POLICY, facts)
 
 
 def _may_supervise(status: Status) -> bool:

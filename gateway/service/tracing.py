@@ -1,38 +1,18 @@
-"""The tracing port: spans and trace-context headers, without a tracing library.
+"""Telemetry that goes nowhere: the defaults for the ports in `service/ports/telemetry.py`.
 
-The service layer marks its units (a delivery attempt, the outbound call) through this
-port; `gateway.tracing` implements it with OpenTelemetry when LIANXIN_TRACING is on, and
-`NoTracing` (the default) does nothing at no cost.
+The service layer marks its units (a delivery attempt, the outbound call) through the
+`Tracing` port; `gateway.tracing` implements it with OpenTelemetry when LIANXIN_TRACING is
+on, and `NoTracing` (the default) does nothing at no cost. `NoMetrics` is for tools and
+tests that export no metrics.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
-from typing import Protocol
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-Attributes = Mapping[str, str | int | float | bool]
-
-
-class Tracing(Protocol):
-    """Opens spans and writes the current trace context into outgoing headers."""
-
-    def span(
-        self,
-        name: str,
-        attributes: Attributes,
-        *,
-        client: bool = False,
-        parent: str | None = None,
-    ) -> AbstractContextManager[None]:
-        """A span, current inside the block; `client` for a call to another party;
-        `parent` (a W3C traceparent) continues that trace instead of the current one.
-        An exception leaving the block is recorded on the span and passed on."""
-        ...
-
-    def inject(self, headers: dict[str, str]) -> None:
-        """Add the current span's W3C `traceparent` (and `tracestate`) to `headers`."""
-        ...
+from gateway.service.ports.telemetry import Attributes as Attributes
+from gateway.service.ports.telemetry import Tracing as Tracing
 
 
 class NoTracing:
@@ -52,3 +32,10 @@ class NoTracing:
 
     def inject(self, headers: dict[str, str]) -> None:
         """Nothing is added."""
+
+
+class NoMetrics:
+    """Metrics that go nowhere (tools and tests that do not export any)."""
+
+    def attempt(self, agency: str, outcome: str, seconds: float) -> None:
+        """Ignore the attempt."""

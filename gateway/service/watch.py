@@ -24,9 +24,9 @@ from gateway.domain.workorder import WorkOrder
 from gateway.mapping.profiles import CardTier, DeadlinePolicy
 from gateway.service.alerts import raise_alert
 from gateway.service.cards import plan_cards, tier_named
-from gateway.service.deadlines import WorkdayCalendar
 from gateway.service.directory import Directory
-from gateway.service.ports import Store, UnitOfWork, Watch
+from gateway.service.ports.calendar import WorkdayCalendar
+from gateway.service.ports.store import Store, UnitOfWork, Watch
 
 log = logging.getLogger("lianxin.watch")
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, case, func, select
 
-from gateway.service.ports import AgencyActivity
+from gateway.service.ports.queries import AgencyActivity
 from gateway.store.schema import audit_log, handoffs
 
 DELIVERED, FAILED, DEAD_LETTERED = "acknowledged", "failed", "dead_lettered"

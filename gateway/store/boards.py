@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gateway.domain.messages import HandoffKind
-from gateway.service.ports import Store, UnitOfWork
+from gateway.service.ports.store import Store, UnitOfWork
 
 
 class SqlBoardState:
@@ -34,7 +34,7 @@ class SqlBoardState:
         def newest(uow: UnitOfWork) -> str | None:
             refs = [
                 view.agency_ref
-                for view in uow.handoffs.for_order(order_id)
+                for view in uow.handoff_queries.for_order(order_id)
                 if view.handoff.agency == board
                 and view.handoff.kind == HandoffKind.event
                 and view.agency_ref

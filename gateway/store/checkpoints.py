@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from gateway.domain.audit import AuditRecord
 from gateway.domain.checkpoint import Checkpoint, Statement
 from gateway.domain.errors import CheckpointTaken, UnknownOrder
-from gateway.service.ports import AuditRecord
 from gateway.store.repositories import inbound_body, record
 from gateway.store.schema import audit_checkpoints, audit_head, audit_log, inbound_messages
 from gateway.store.sql import SqlStore, SqlUnitOfWork
@@ -140,8 +140,8 @@ class SqlCheckpoints:
             inbound_messages.c.party.in_(parties), inbound_messages.c.message_id.in_(ids)
         )
         rows = await self.store.read(lambda uow: list(_conn(uow).execute(query)))
-        cipher = self.store.cipher
-        bodies = {(r.party, r.message_id): inbound_body(r, cipher) for r in rows}
+        seal = self.store.seal
+        bodies = {(r.party, r.message_id): inbound_body(r, seal) for r in rows}
         return {key: body for key, body in bodies.items() if key in wanted and body is not None}
 
     async def count(self) -> int:

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Connection, func, select
 
 from gateway.domain.errors import InputError
 from gateway.domain.messages import HandoffState
-from gateway.service.ports import FailedDelivery, FailureQuery
+from gateway.service.ports.queries import FailedDelivery, FailureQuery
 from gateway.store.schema import handoffs, work_orders
 
 _STATES = {

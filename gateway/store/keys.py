@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, and_, insert, select, update
 
-from gateway.service.ports import KeyRecord
+from gateway.service.ports.crypto import KeyRecord
 from gateway.store.schema import signing_keys
 
 

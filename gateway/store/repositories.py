@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -18,24 +18,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from gateway.domain.audit import AuditEvent, AuditRecord
 from gateway.domain.errors import AuditError
 from gateway.domain.messages import Handoff, HandoffKind, HandoffState, Lane, Receipt
-from gateway.domain.personal import mask_detail
 from gateway.domain.workorder import WorkOrder
-from gateway.service.audit import canonical_json, entry_hash
-from gateway.service.personal_data import open_body, open_document, seal_body, seal_document
-from gateway.service.ports import (
-    AgencyState,
-    AuditEvent,
-    AuditRecord,
-    DataCipher,
+from gateway.service.ports.crypto import PersonalSeal
+from gateway.service.ports.queries import (
     DeadLetter,
     DeadLetterFilter,
     FailedDelivery,
     FailureQuery,
     HandoffView,
-    StoredOrder,
 )
+from gateway.service.ports.store import AgencyState, AuditChain, StoredOrder
 from gateway.store import claims, fence
 from gateway.store import failures as failed_handoffs
 from gateway.store.plain import PlainRead, PlainWrite
@@ -48,28 +43,35 @@ from gateway.store.schema import (
     poll_cursors,
     work_orders,
 )
-from gateway.tracing import current_traceparent
 
 ACTIVE = (HandoffState.pending.value, HandoffState.in_flight.value)
+_W3C = TraceContextTextMapPropagator()
+
+
+def current_traceparent() -> str | None:
+    """The W3C traceparent of the current span (a handoff without one continues it)."""
+    carrier: dict[str, str] = {}
+    _W3C.inject(carrier)
+    return carrier.get("traceparent")
 
 
 class SqlOrders:
     """Work orders, stored as their JSON document (personal fields sealed) plus columns."""
 
-    def __init__(self, conn: Connection, cipher: DataCipher) -> None:
+    def __init__(self, conn: Connection, seal: PersonalSeal) -> None:
         self.conn = conn
-        self.cipher = cipher
+        self.seal = seal
 
     def find(self, origin: str, flow_id: str) -> StoredOrder | None:
         row = _FIND_ORDER.first(self.conn, {"origin": origin, "flow_id": flow_id})
-        return _stored(row, self.cipher)
+        return _stored(row, self.seal)
 
     def get(self, order_id: str) -> StoredOrder | None:
-        return _stored(_GET_ORDER.first(self.conn, {"b_id": order_id}), self.cipher)
+        return _stored(_GET_ORDER.first(self.conn, {"b_id": order_id}), self.seal)
 
     def add(self, order: WorkOrder, now: float) -> None:
         values = {
-            **_columns(order, self.cipher),
+            **_columns(order, self.seal),
             "origin": order.origin,
             "flow_id": order.flow_id,
             "id": order.id,
@@ -79,7 +81,7 @@ class SqlOrders:
         _ADD_ORDER.run(self.conn, values)
 
     def replace(self, order: WorkOrder) -> None:
-        _UPDATE_ORDER.run(self.conn, {**_columns(order, self.cipher), "b_id": order.id})
+        _UPDATE_ORDER.run(self.conn, {**_columns(order, self.seal), "b_id": order.id})
 
 
 # Statements built once and run with parameters: building one per call (`.values(...)`)
@@ -97,8 +99,8 @@ _ADD_ORDER = PlainWrite(insert(work_orders))
 _UPDATE_ORDER = PlainWrite(update(work_orders).where(work_orders.c.id == bindparam("b_id")))
 
 
-def _columns(order: WorkOrder, cipher: DataCipher) -> dict[str, Any]:
-    document = seal_document(order.model_dump(mode="json"), cipher)
+def _columns(order: WorkOrder, seal: PersonalSeal) -> dict[str, Any]:
+    document = seal.seal_document(order.model_dump(mode="json"))
     return {
         "revision": order.revision,
         "status": order.status.value,
@@ -107,24 +109,24 @@ def _columns(order: WorkOrder, cipher: DataCipher) -> dict[str, Any]:
     }
 
 
-def _stored(row: tuple[Any, ...] | None, cipher: DataCipher) -> StoredOrder | None:
+def _stored(row: tuple[Any, ...] | None, seal: PersonalSeal) -> StoredOrder | None:
     """The order from a row of `_STORED` columns."""
     if row is None:
         return None
     document, last_update_at, created_at = row
-    order = WorkOrder.model_validate(open_document(json.loads(document), cipher))
+    order = WorkOrder.model_validate(seal.open_document(json.loads(document)))
     return StoredOrder(order=order, last_update_at=last_update_at, created_at=created_at)
 
 
 class SqlHandoffs:
     """The outbox: handoffs written with their order, claimed by workers with a lease.
 
-    Bodies are stored sealed (`seal_body`) and opened when read: digests and signatures
+    Bodies are stored sealed (`PersonalSeal.seal_body`) and opened when read: digests and signatures
     are over the plain body, which is what is sent."""
 
-    def __init__(self, conn: Connection, cipher: DataCipher) -> None:
+    def __init__(self, conn: Connection, seal: PersonalSeal) -> None:
         self.conn = conn
-        self.cipher = cipher
+        self.seal = seal
 
     def add(self, handoff: Handoff) -> None:
         values = {
@@ -133,7 +135,7 @@ class SqlHandoffs:
             "agency": handoff.agency,
             "kind": handoff.kind.value,
             "lane": handoff.lane.value,
-            "body": seal_body(handoff.id, handoff.body, self.cipher),
+            "body": self.seal.seal_body(handoff.id, handoff.body),
             "body_digest": handoff.body_digest,
             "state": handoff.state.value,
             "attempts": handoff.attempts,
@@ -167,7 +169,7 @@ class SqlHandoffs:
             ],
         )
         return [
-            _handoff(row, self.cipher, attempts=row.attempts + 1, claim=token)
+            _handoff(row, self.seal, attempts=row.attempts + 1, claim=token)
             for row, token in zip(rows, tokens, strict=True)
         ]
 
@@ -227,9 +229,7 @@ class SqlHandoffs:
     def for_order(self, order_id: str) -> list[HandoffView]:
         query = select(handoffs).where(handoffs.c.order_id == order_id).order_by(handoffs.c.seq)
         return [
-            HandoffView(
-                _handoff(row, self.cipher), row.delivered_at, row.agency_ref, row.last_status
-            )
+            HandoffView(_handoff(row, self.seal), row.delivered_at, row.agency_ref, row.last_status)
             for row in self.conn.execute(query)
         ]
 
@@ -328,7 +328,7 @@ def _dead_where(which: DeadLetterFilter) -> list[ColumnElement[bool]]:
 
 
 def _handoff(
-    row: Any, cipher: DataCipher, attempts: int | None = None, claim: str | None = None
+    row: Any, seal: PersonalSeal, attempts: int | None = None, claim: str | None = None
 ) -> Handoff:
     return Handoff(
         id=row.id,
@@ -336,7 +336,7 @@ def _handoff(
         agency=row.agency,
         kind=HandoffKind(row.kind),
         lane=Lane(row.lane),
-        body=open_body(row.id, bytes(row.body), cipher),
+        body=seal.open_body(row.id, bytes(row.body)),
         body_digest=row.body_digest,
         attempts=row.attempts if attempts is None else attempts,
         state=HandoffState(row.state),
@@ -351,14 +351,14 @@ def _handoff(
 class SqlInbound:
     """Ids of messages already received, per sending party, and their signed bodies (sealed)."""
 
-    def __init__(self, conn: Connection, cipher: DataCipher) -> None:
+    def __init__(self, conn: Connection, seal: PersonalSeal) -> None:
         self.conn = conn
-        self.cipher = cipher
+        self.seal = seal
 
     def remember(self, party: str, message_id: str, now: float, body: bytes | None = None) -> bool:
         dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
         key = inbound_key(party, message_id)
-        stored = None if body is None else seal_body(key, body, self.cipher)
+        stored = None if body is None else self.seal.seal_body(key, body)
         statement = (
             dialect.insert(inbound_messages)
             .values(party=party, message_id=message_id, received_at=now, body=stored)
@@ -373,11 +373,11 @@ def inbound_key(party: str, message_id: str) -> str:
     return f"inbound:{party}:{message_id}"
 
 
-def inbound_body(row: Any, cipher: DataCipher) -> bytes | None:
+def inbound_body(row: Any, seal: PersonalSeal) -> bytes | None:
     """A received message's signed bytes from its `inbound_messages` row (None when not kept)."""
     if row.body is None:
         return None
-    return open_body(inbound_key(row.party, row.message_id), bytes(row.body), cipher)
+    return seal.open_body(inbound_key(row.party, row.message_id), bytes(row.body))
 
 
 _HELD = PlainRead(
@@ -456,34 +456,37 @@ class SqlCursors:
 class SqlAuditLog:
     """Append-only, hash-chained audit entries; appends serialise on the head row.
 
-    Entries are hashed as they are appended and inserted together (one executemany) when
-    the unit of work ends, before anything reads the log, or at a `checkpoint`.
+    Entries are linked (timed, masked, hashed) by the service layer's `AuditChain` as they
+    are appended, and inserted together (one executemany) when the unit of work ends,
+    before anything reads the log, or at a `checkpoint`.
     """
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, chain: AuditChain) -> None:
         self.conn = conn
+        self.chain = chain  # links each entry: its time, masked detail and hash
         self._head: tuple[int, str] | None = None
         self._pending: list[dict[str, Any]] = []
         self._moved = False  # the head row is behind the entries appended
 
     def append(self, event: AuditEvent) -> None:
         seq, prev = self._lock_head()
-        seq += 1
-        at_us = time.time_ns() // 1000
-        fields = {
-            "event": event.event,
-            "order_id": event.order_id,
-            "handoff_id": event.handoff_id,
-            "party": event.party,
-            "payload_digest": event.payload_digest,
-            "signature": event.signature,
-            "detail": canonical_json(mask_detail(event.detail)),  # no phone or ID in clear
-        }
-        digest = entry_hash(prev, seq, at_us, fields)
+        linked = self.chain.link(seq + 1, prev, event)
         self._pending.append(
-            {"seq": seq, "at_us": at_us, "prev_hash": prev, "entry_hash": digest, **fields}
+            {
+                "seq": linked.seq,
+                "at_us": linked.at_us,
+                "prev_hash": linked.prev_hash,
+                "entry_hash": linked.entry_hash,
+                "event": linked.event,
+                "order_id": linked.order_id,
+                "handoff_id": linked.handoff_id,
+                "party": linked.party,
+                "payload_digest": linked.payload_digest,
+                "signature": linked.signature,
+                "detail": linked.detail,
+            }
         )
-        self._head = (seq, digest)
+        self._head = (linked.seq, linked.entry_hash)
         self._moved = True
 
     def flush(self) -> None:

@@ -10,9 +10,9 @@ import json
 
 from sqlalchemy import Connection, exists, select, update
 
+from gateway.domain.audit import AuditKind
 from gateway.domain.messages import HandoffState
-from gateway.service.personal_data import erase_document
-from gateway.service.retention import PURGED
+from gateway.service.ports.crypto import PersonalSeal
 from gateway.store.schema import audit_log, handoffs, inbound_messages, work_orders
 
 QUEUED = (HandoffState.pending.value, HandoffState.in_flight.value)
@@ -21,13 +21,15 @@ QUEUED = (HandoffState.pending.value, HandoffState.in_flight.value)
 class SqlRetention:
     """Orders past retention, and the erasing of their personal data."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, seal: PersonalSeal) -> None:
         self.conn = conn
+        self.seal = seal  # knows which fields are personal
 
     def due_for_purge(self, created_before: float, limit: int) -> list[str]:
         """Ids of orders created before then, not yet purged, with no handoff still queued."""
         purged = exists().where(
-            audit_log.c.order_id == work_orders.c.id, audit_log.c.event == PURGED
+            audit_log.c.order_id == work_orders.c.id,
+            audit_log.c.event == AuditKind.personal_data_purged.value,
         )
         queued = exists().where(
             handoffs.c.order_id == work_orders.c.id, handoffs.c.state.in_(QUEUED)
@@ -44,7 +46,7 @@ class SqlRetention:
         """Blank the caller's personal fields; the names of those that held a value."""
         query = select(work_orders.c.document).where(work_orders.c.id == order_id)
         document = json.loads(self.conn.execute(query).scalar_one())
-        erased = erase_document(document)
+        erased = self.seal.erase_document(document)
         if erased:
             text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
             change = update(work_orders).where(work_orders.c.id == order_id)

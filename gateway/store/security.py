@@ -6,17 +6,16 @@ import json
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from gateway.service.personal_data import open_body, open_document
-from gateway.service.ports import DataCipher
+from gateway.service.ports.crypto import PersonalSeal
 from gateway.store.schema import console_revocations, handoffs, readiness_probes, work_orders
 
 
 class SqlSecurity:
     """Revoked console sessions and the readiness probes, in one transaction."""
 
-    def __init__(self, conn: Connection, cipher: DataCipher) -> None:
+    def __init__(self, conn: Connection, seal: PersonalSeal) -> None:
         self.conn = conn
-        self.cipher = cipher
+        self.seal = seal
 
     def revoke_session(self, nonce: str, expires_at: float, now: float) -> None:
         """End the session with `nonce` for every process; forget ones expired by `now`."""
@@ -45,8 +44,8 @@ class SqlSecurity:
         newest = select(work_orders.c.document).order_by(work_orders.c.created_at.desc())
         document = self.conn.execute(newest.limit(1)).scalar()
         if document is not None:
-            open_document(json.loads(document), self.cipher)
+            self.seal.open_document(json.loads(document))
         body = select(handoffs.c.id, handoffs.c.body).order_by(handoffs.c.seq.desc()).limit(1)
         row = self.conn.execute(body).first()
         if row is not None:
-            open_body(row.id, bytes(row.body), self.cipher)
+            self.seal.open_body(row.id, bytes(row.body))

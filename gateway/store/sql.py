@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, nullcontext
 from contextvars import Context, copy_context
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -24,10 +24,10 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 
-from gateway.sealing import ephemeral_keyring
-from gateway.service.audit import GENESIS, ChainRow, StoredEntries
-from gateway.service.ports import AuditRecord, DataCipher, UnitOfWork
-from gateway.service.tracing import NoTracing, Tracing
+from gateway.domain.audit import GENESIS, AuditRecord, ChainRow, StoredEntries
+from gateway.service.ports.crypto import PersonalSeal
+from gateway.service.ports.store import AuditChain, UnitOfWork
+from gateway.service.ports.telemetry import Tracing
 from gateway.store.activity import SqlActivity
 from gateway.store.db_errors import WriteHealth, translated
 from gateway.store.keys import SqlKeys
@@ -59,20 +59,21 @@ READ_SNAPSHOT = "lianxin_read_snapshot"  # execution option: a read-only snapsho
 class SqlUnitOfWork:
     """The repositories of one open transaction."""
 
-    def __init__(self, conn: Connection, cipher: DataCipher) -> None:
+    def __init__(self, conn: Connection, seal: PersonalSeal, chain: AuditChain) -> None:
         self.conn = conn  # for store adapters outside the UnitOfWork port (checkpoints)
-        self.orders = SqlOrders(conn, cipher)
-        self.handoffs = SqlHandoffs(conn, cipher)
-        self.inbound = SqlInbound(conn, cipher)
+        self.orders = SqlOrders(conn, seal)
+        self.handoffs = SqlHandoffs(conn, seal)
+        self.handoff_queries = self.handoffs  # one table, two ports
+        self.inbound = SqlInbound(conn, seal)
         self.agencies = SqlAgencies(conn)
         self.standings = SqlStandings(conn)
-        self.audit = SqlAuditLog(conn)
+        self.audit = SqlAuditLog(conn, chain)
         self.cursors = SqlCursors(conn)
         self.watches = SqlWatches(conn)
         self.keys = SqlKeys(conn)
-        self.retention = SqlRetention(conn)
+        self.retention = SqlRetention(conn, seal)
         self.activity = SqlActivity(conn)
-        self.security = SqlSecurity(conn, cipher)
+        self.security = SqlSecurity(conn, seal)
 
 
 def normalise_url(url: str) -> str:
@@ -111,23 +112,26 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 class SqlStore:
     """Runs units of work in threads; SQLite with one writer, PostgreSQL with a few.
 
-    `cipher` seals personal data at rest (bootstrap passes the LIANXIN_DATA_KEYS keyring);
-    without one, a random key: enough for tools that never read what others sealed.
+    The service layer hands it `seal` (seals personal data at rest) and `chain` (links each
+    audit entry: its time, masked detail and hash); `gateway.bootstrap.open_sql_store`
+    builds both. Without `tracing`, no spans.
     """
 
     def __init__(
         self,
         url: str,
         *,
+        seal: PersonalSeal,
+        chain: AuditChain,
         writers: int = 4,
-        cipher: DataCipher | None = None,
         group_budget: float = GROUP_BUDGET,
         tracing: Tracing | None = None,
     ) -> None:
         self.group_budget = group_budget
-        self.tracing: Tracing = tracing or NoTracing()
+        self.tracing = tracing
         self.write_health = WriteHealth()  # readiness and the alert log read it
-        self.cipher: DataCipher = cipher or ephemeral_keyring()
+        self.seal = seal
+        self.chain = chain
         self.url = normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         self.engine = create_store_engine(self.url, writers=writers)
@@ -157,6 +161,8 @@ class SqlStore:
 
     def _span(self, kind: str, work: Callable[..., Any], urgent: bool = False) -> Any:
         """A span for one unit of work, queueing and (group) commit included."""
+        if self.tracing is None:
+            return nullcontext()
         attributes = {
             "db.system": "sqlite" if self.is_sqlite else "postgresql",
             "code.function": getattr(work, "__qualname__", "unit of work"),
@@ -186,7 +192,7 @@ class SqlStore:
         alone = not self.is_sqlite and not _unit(first).audited
         try:
             with self.engine.begin() as conn:
-                uow = SqlUnitOfWork(conn, self.cipher)
+                uow = SqlUnitOfWork(conn, self.seal, self.chain)
                 if not self.is_sqlite and not alone:
                     uow.audit.lock()
                 outcomes.append((_unit(first)(uow), None))
@@ -233,7 +239,7 @@ class SqlStore:
         """
         started = time.perf_counter()
         with self.engine.begin() as conn:
-            uow = SqlUnitOfWork(conn, self.cipher)
+            uow = SqlUnitOfWork(conn, self.seal, self.chain)
             if writes and not self.is_sqlite:
                 uow.audit.lock()
             result = copy_context().run(work, uow)
@@ -264,6 +270,12 @@ class SqlStore:
         """Every audit entry in sequence order, streamed."""
         with self.engine.connect() as conn, closing(_chain_rows(conn, batch)) as rows:
             yield from StoredEntries(rows)
+
+    def schema_lag(self) -> str | None:
+        """Why the database's schema is not the one this code expects; None when it is."""
+        from gateway.store.migrate import schema_lag  # migrate imports this module
+
+        return schema_lag(self.engine)
 
     def audit_head(self) -> tuple[int, str]:
         """The last sequence number and hash the chain's head row holds."""

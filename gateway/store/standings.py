@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from gateway.service.ports import Standing
+from gateway.service.ports.store import Standing
 from gateway.store.schema import agency_standing
 
 _c = agency_standing.c

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from gateway.service.ports import Watch
+from gateway.service.ports.store import Watch
 from gateway.store.plain import PlainWrite
 from gateway.store.schema import watches
 

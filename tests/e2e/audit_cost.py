@@ -18,8 +18,10 @@ import time
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from gateway.bootstrap import open_sql_store
+from gateway.domain.audit import AuditEvent
 from gateway.service.audit import verify_chain
-from gateway.service.ports import AuditEvent, UnitOfWork
+from gateway.service.ports.store import UnitOfWork
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
 from tests.conftest import POSTGRES_URL
@@ -85,7 +87,7 @@ def main(transactions: int) -> None:
     url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     try:
         upgrade(url)
-        stores = [SqlStore(url), SqlStore(url)]
+        stores = [open_sql_store(url), open_sql_store(url)]
         one = rate(stores[:1], 1, transactions)
         four = rate(stores, 2, transactions)
         with stores[0].audit_snapshot() as (head, records):

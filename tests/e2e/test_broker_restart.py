@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import func, select
 
 from connectors.simulators.broker import PrivateBroker
+from gateway.bootstrap import open_sql_store
 from gateway.store.schema import audit_log
-from gateway.store.sql import SqlStore
 from tests.conftest import Stack
 from tests.integration.api.helpers import order, wait_until
 
@@ -57,7 +57,7 @@ def _feed(url: str, numbers: range) -> list[str]:
 
 
 def status_applied(stack: Stack) -> dict[str, int]:
-    store = SqlStore(stack.settings.database_url)
+    store = open_sql_store(stack.settings.database_url)
     try:
 
         def count(uow: object) -> dict[str, int]:

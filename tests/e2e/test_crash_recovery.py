@@ -16,9 +16,9 @@ import pytest
 from connectors.simulators.agency import AgencySimulator, Script
 from connectors.simulators.hotline import HotlineSimulator
 from connectors.simulators.server import ServerThread
+from gateway.bootstrap import open_sql_store
 from gateway.sealing import generate_data_key
 from gateway.signing import generate_ed25519_key, public_text_of
-from gateway.store.sql import SqlStore
 from tests.e2e.gateway_process import GatewayProcess, free_port
 from tests.integration.api.helpers import order, wait_until
 
@@ -106,10 +106,10 @@ def test_sigkill_mid_stream_loses_nothing_and_applies_nothing_twice(
     assert killed_at < ORDERS, "the kill came after the stream ended"
     assert len(set(submitted)) == ORDERS
     assert all(hotline.statuses[order_id] == ["dispatched"] for order_id in submitted)
-    store = SqlStore(database_url)
+    store = open_sql_store(database_url)
     try:
         all_delivered = lambda: store.run_sync(  # noqa: E731
-            lambda uow: uow.handoffs.count_by_state() == {"delivered": 2 * ORDERS}
+            lambda uow: uow.handoff_queries.count_by_state() == {"delivered": 2 * ORDERS}
         )
         wait_until(all_delivered, timeout=30, what="every outcome recorded")
     finally:

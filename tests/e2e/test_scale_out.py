@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from gateway.bootstrap import open_sql_store
 from gateway.service.audit import ChainReport, verify_chain
-from gateway.store.sql import SqlStore
 from tests.e2e.cluster import (
     EXPECTED_CALLBACKS,
     audit_verify,
@@ -27,7 +27,7 @@ ORDERS = 200
 
 def verify_until(url: str, done: threading.Event, reports: list[ChainReport]) -> None:
     """Verify the live chain again and again while the gateways write to it."""
-    store = SqlStore(url)
+    store = open_sql_store(url)
     try:
         while not done.wait(0.1):  # leave the simulators in this process some CPU
             with store.audit_snapshot() as (head, records):

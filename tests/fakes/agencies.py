@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from gateway.service.ports import AgencyState, Standing
+from gateway.service.ports.store import AgencyState, Standing
 from tests.fakes.state import MemoryState
 
 

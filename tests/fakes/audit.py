@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
-from gateway.domain.personal import mask_detail
-from gateway.service.audit import canonical_json, entry_hash, hashed_fields
-from gateway.service.ports import AgencyActivity, AuditEvent, AuditRecord
+from gateway.domain.audit import AuditEvent, AuditRecord
+from gateway.service.audit import Chain
+from gateway.service.ports.queries import AgencyActivity
 from tests.fakes.state import MemoryState
 
 DELIVERED, FAILED, DEAD_LETTERED = "acknowledged", "failed", "dead_lettered"
@@ -17,34 +16,16 @@ RETURNED = "assignment_returned"
 
 
 class MemoryAuditLog:
-    """Append-only, hash-chained entries, each linked onto the one before it.
-
-    Entry times come from the store's clock (the SQL store reads the system clock), so a
-    test with a FixedClock gets the same times every run."""
+    """Append-only, hash-chained entries, linked by the service layer's chain as the SQL
+    store's are, on the store's clock (a test with a FixedClock gets the same times)."""
 
     def __init__(self, state: MemoryState, clock: Callable[[], float]) -> None:
         self.state = state
-        self.clock = clock
+        self.chain = Chain(clock)
 
     def append(self, event: AuditEvent) -> None:
         head_seq, prev = self.state.audit_head
-        seq, at_us = head_seq + 1, int(self.clock() * 1_000_000)
-        detail = canonical_json(mask_detail(event.detail))  # no phone or ID in clear
-        record = AuditRecord(
-            seq=seq,
-            at_us=at_us,
-            event=event.event,
-            order_id=event.order_id,
-            handoff_id=event.handoff_id,
-            party=event.party,
-            payload_digest=event.payload_digest,
-            signature=event.signature,
-            detail=detail,
-            prev_hash=prev,
-            entry_hash="",
-        )
-        digest = entry_hash(prev, seq, at_us, hashed_fields(record))
-        self.state.audit.append(replace(record, entry_hash=digest))
+        self.state.audit.append(self.chain.link(head_seq + 1, prev, event))
 
     def for_order(self, order_id: str) -> list[AuditRecord]:
         return [record for record in self.state.audit if record.order_id == order_id]

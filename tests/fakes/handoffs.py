@@ -10,7 +10,7 @@ from typing import Any
 
 from gateway.domain.errors import InputError
 from gateway.domain.messages import Handoff, HandoffState, Lane, Receipt
-from gateway.service.ports import (
+from gateway.service.ports.queries import (
     DeadLetter,
     DeadLetterFilter,
     FailedDelivery,

@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 
 from gateway.service.personal_data import erase_document
-from gateway.service.ports import KeyRecord
+from gateway.service.ports.crypto import KeyRecord
 from gateway.service.retention import PURGED
 from tests.fakes.state import DuplicateKey, MemoryState
 

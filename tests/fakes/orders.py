@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 
 from gateway.domain.workorder import WorkOrder
-from gateway.service.ports import StoredOrder
+from gateway.service.ports.store import StoredOrder
 from tests.fakes.state import DuplicateKey, MemoryState, OrderRow
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
+from gateway.domain.audit import AuditRecord
 from gateway.domain.messages import Handoff, HandoffState
 from gateway.service.audit import GENESIS
-from gateway.service.ports import AgencyState, AuditRecord, KeyRecord, Standing, Watch
+from gateway.service.ports.crypto import KeyRecord
+from gateway.service.ports.store import AgencyState, Standing, Watch
 
 QUEUED = frozenset({HandoffState.pending, HandoffState.in_flight})
 

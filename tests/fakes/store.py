@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 from contextvars import copy_context
 from typing import TypeVar
 
-from gateway.service.ports import AuditRecord, Store, UnitOfWork
+from gateway.domain.audit import AuditRecord
+from gateway.service.ports.store import Store, UnitOfWork
 from tests.fakes.agencies import MemoryAgencies, MemoryStandings
 from tests.fakes.audit import MemoryActivity, MemoryAuditLog
 from tests.fakes.handoffs import MemoryHandoffs
@@ -32,6 +33,7 @@ class MemoryUnitOfWork:
     def __init__(self, state: MemoryState, clock: Callable[[], float]) -> None:
         self.orders = MemoryOrders(state)
         self.handoffs = MemoryHandoffs(state)
+        self.handoff_queries = self.handoffs
         self.inbound = MemoryInbound(state)
         self.agencies = MemoryAgencies(state)
         self.standings = MemoryStandings(state)

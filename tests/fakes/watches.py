@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from gateway.service.ports import Watch
+from gateway.service.ports.store import Watch
 from tests.fakes.state import MemoryState, WatchKey, WatchRow
 
 ARMED, FIRED, SETTLED = "armed", "fired", "settled"

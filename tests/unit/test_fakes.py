@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.service.audit import GENESIS
-from gateway.service.ports import Store
+from gateway.service.ports.store import Store
 from tests.fakes import FixedClock, MemoryStore
 
 

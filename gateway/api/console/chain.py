@@ -8,9 +8,9 @@ from contextlib import closing
 from dataclasses import dataclass
 from itertools import takewhile
 
+from gateway.domain.audit import AuditRecord
 from gateway.service.audit import ChainReport, verify_chain
-from gateway.service.ports import AuditRecord
-from gateway.store.sql import SqlStore
+from gateway.service.ports.store import Store
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class ChainStatus:
     head_hash: str
 
 
-def _verify(store: SqlStore) -> ChainStatus:
+def _verify(store: Store) -> ChainStatus:
     # the head first, then the entries up to it: entries appended while the walk runs
     # (the gateway keeps working) are left for the next check instead of looking like a cut
     head = store.audit_head()
@@ -33,6 +33,6 @@ def _verify(store: SqlStore) -> ChainStatus:
     return ChainStatus(report, head[0], head[1])
 
 
-async def chain_status(store: SqlStore) -> ChainStatus:
+async def chain_status(store: Store) -> ChainStatus:
     """Walk the whole chain off the event loop (it reads every entry)."""
     return await asyncio.to_thread(_verify, store)

@@ -18,7 +18,7 @@ from gateway.api.console.render import CHINA, local_time, page
 from gateway.domain.errors import InputError
 from gateway.service import replay
 from gateway.service.directory import Directory
-from gateway.service.ports import DeadLetterFilter, FailureQuery
+from gateway.service.ports.queries import DeadLetterFilter, FailureQuery
 
 STATES = ("any", "dead", "retrying")
 MAX_TEXT = 200

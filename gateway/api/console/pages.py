@@ -18,7 +18,8 @@ from gateway.api.deps import gateway
 from gateway.api.health_view import agency_health
 from gateway.bootstrap import Gateway
 from gateway.service.handoff_view import handoff_timeline
-from gateway.service.ports import FailedDelivery, UnitOfWork
+from gateway.service.ports.queries import FailedDelivery
+from gateway.service.ports.store import UnitOfWork
 
 router = APIRouter(prefix="/admin", route_class=ConsoleRoute, include_in_schema=False)
 GatewayDep = Annotated[Gateway, Depends(gateway)]
@@ -80,7 +81,9 @@ async def deliveries(
 
     def read(uow: UnitOfWork) -> tuple[int, list[FailedDelivery]]:
         query = chosen.failures()
-        return uow.handoffs.count_failures(query), uow.handoffs.failures(query, before, PAGE)
+        return uow.handoff_queries.count_failures(query), uow.handoff_queries.failures(
+            query, before, PAGE
+        )
 
     total, rows = await gw.store.read(read)
     older = chosen.query_string(before=rows[-1].seq) if len(rows) == PAGE else None

@@ -28,7 +28,8 @@ from gateway.bootstrap import Gateway
 from gateway.domain.bounds import AGENCY_ID_MAX, HANDOFF_ID_MAX, NO_CONTROL, OWN_ID, TEXT
 from gateway.domain.errors import InputError
 from gateway.service import health, pausing, replay
-from gateway.service.ports import AgencyState, DeadLetter, DeadLetterFilter
+from gateway.service.ports.queries import DeadLetter, DeadLetterFilter
+from gateway.service.ports.store import AgencyState
 
 router = APIRouter(prefix="/v1/admin", tags=["operations"])
 GatewayDep = Annotated[Gateway, Depends(gateway)]

@@ -47,7 +47,7 @@ async def readyz(gw: GatewayDep) -> JSONResponse:
         body = {"status": "unavailable", "reason": reasons[0], "reasons": reasons}
         return JSONResponse(body, 503, headers={"Retry-After": "5"})
     try:
-        counts = await gw.store.read(lambda uow: uow.handoffs.count_by_state())
+        counts = await gw.store.read(lambda uow: uow.handoff_queries.count_by_state())
     except Exception as exc:  # went away between the checks and now
         body = {"status": "unavailable", "reason": str(exc)[:200]}
         return JSONResponse(body, 503, headers={"Retry-After": "5"})

@@ -10,7 +10,7 @@ from connectors.soap import xml as soap_xml
 from gateway.api.deps import caller, gateway
 from gateway.bootstrap import Gateway
 from gateway.domain.errors import LianxinError, StoreUnavailable
-from gateway.service.status_sync import Caller
+from gateway.service.ports.transport import Caller
 
 router = APIRouter(prefix="/soap", tags=["agencies"])
 XML = "text/xml; charset=utf-8"

@@ -13,7 +13,7 @@ from gateway.api.models import Accepted, EventOutcome, OrderView
 from gateway.bootstrap import Gateway
 from gateway.domain.bounds import ORDER_ID_MAX, OWN_ID
 from gateway.domain.messages import HotlineEvent
-from gateway.domain.workorder import Urgency, WorkOrderIn
+from gateway.domain.workorder import WorkOrderIn
 from gateway.service.queries import order_timeline
 
 router = APIRouter(prefix="/v1/work-orders", tags=["work orders"])
@@ -42,10 +42,7 @@ async def submit(
     _who: Submitter,
 ) -> dict[str, Any]:
     """Store, route and queue a work order; the same revision again changes nothing."""
-    urgent = order.urgency == Urgency.emergency  # ahead of any backlog's database work
-    result = await gw.store.write(lambda uow: gw.intake.accept(uow, order), urgent=urgent)
-    if result.handoff_ids:
-        gw.dispatcher.wake()
+    result = await gw.intake.submit(order)
     if not result.created:
         response.status_code = 200
     stored = result.order

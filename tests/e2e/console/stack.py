@@ -23,7 +23,7 @@ from connectors.simulators.server import ServerThread
 from gateway.api.app import create_app
 from gateway.domain.workorder import WorkOrderIn
 from gateway.sealing import generate_data_key
-from gateway.service.ports import DeadLetterFilter
+from gateway.service.ports.queries import DeadLetterFilter
 from gateway.settings import Settings
 from gateway.signing import generate_ed25519_key, public_text_of
 
@@ -53,12 +53,14 @@ class ConsoleStack:
         """How many of `agency`'s deliveries are dead letters now."""
         gw = self.app.state.gateway
         which = DeadLetterFilter(agency)
-        return int(gw.store.run_sync(lambda uow: uow.handoffs.count_dead(which), writes=False))
+        return int(
+            gw.store.run_sync(lambda uow: uow.handoff_queries.count_dead(which), writes=False)
+        )
 
     def state_of(self, order_id: str, agency: str) -> str:
         """The state of the order's handoff to `agency`."""
         gw = self.app.state.gateway
-        views = gw.store.run_sync(lambda uow: uow.handoffs.for_order(order_id), writes=False)
+        views = gw.store.run_sync(lambda uow: uow.handoff_queries.for_order(order_id), writes=False)
         return str(next(v.handoff.state for v in views if v.handoff.agency == agency))
 
 

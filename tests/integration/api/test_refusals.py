@@ -10,9 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from gateway.bootstrap import open_sql_store
 from gateway.signing import generate_ed25519_key
 from gateway.store.schema import audit_log, work_orders
-from gateway.store.sql import SqlStore
 from tests.conftest import Stack
 from tests.integration.api.helpers import order, signed_post, wait_until
 
@@ -29,7 +29,7 @@ def client(stack: Stack) -> httpx.Client:
 
 
 def count(stack: Stack, table: Any, *where: Any) -> int:
-    store = SqlStore(stack.settings.database_url)
+    store = open_sql_store(stack.settings.database_url)
     try:
         return int(
             store.run_sync(

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from gateway.bootstrap import open_sql_store
 from gateway.checkpoint_keys import Ed25519CheckpointSigner, checkpoint_problem
+from gateway.domain.audit import AuditEvent
 from gateway.domain.checkpoint import Checkpoint
 from gateway.domain.errors import CheckpointTaken
 from gateway.service.checkpoints import Checkpointer, CheckpointPolicy
-from gateway.service.ports import AuditEvent
 from gateway.signing import generate_ed25519_key
 from gateway.store.checkpoints import SqlCheckpoints
 from gateway.store.migrate import upgrade
-from gateway.store.sql import SqlStore
 from gateway.witnesses import FileWitness, read_witness_file
 from tests.integration.evidence.trail import filled
 
@@ -42,7 +42,7 @@ def test_two_checkpointers_race_without_error(postgres_url: str, tmp_path: Path)
     upgrade(postgres_url)
 
     async def race() -> list[int]:
-        stores = [SqlStore(postgres_url), SqlStore(postgres_url)]
+        stores = [open_sql_store(postgres_url), open_sql_store(postgres_url)]
         makers = [
             Checkpointer(
                 Counted(store),

@@ -28,7 +28,7 @@ from connectors.simulators.broker import PrivateBroker
 from gateway.domain.messages import Delivery
 from gateway.mapping.loader import load_mappings
 from gateway.mapping.profiles import AgencyProfile, MqttPolicy
-from gateway.service.steps import Outcome
+from gateway.service.ports.transport import Outcome
 from gateway.settings import Settings
 from gateway.signing import MessageSigner, generate_ed25519_key, parse_signing_key
 from tests.conftest import MQTT_URL, require_mqtt

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import time
 
+from gateway.domain.audit import AuditEvent
 from gateway.domain.messages import Handoff, HandoffKind, Lane, Receipt
 from gateway.service.audit import digest
-from gateway.service.ports import AuditEvent, UnitOfWork
+from gateway.service.ports.store import UnitOfWork
 from gateway.store.sql import SqlStore
 from tests.integration.store.leases import lease
 

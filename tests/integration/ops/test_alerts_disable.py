@@ -11,13 +11,13 @@ from pathlib import Path
 import httpx
 
 from connectors import TRANSPORTS
+from gateway.bootstrap import open_sql_store
 from gateway.mapping.loader import load_mappings
 from gateway.service.agency_alerts import Tally, record_standings
 from gateway.service.directory import Directory
 from gateway.settings import REPO_ROOT
 from gateway.store.migrate import upgrade
 from gateway.store.schema import handoffs
-from gateway.store.sql import SqlStore
 from tests.conftest import Stack
 from tests.integration.api.helpers import wait_until
 from tests.integration.ops.alerting import (
@@ -88,7 +88,8 @@ def test_two_processes_seeing_the_same_transition_announce_it_once(database_url:
     upgrade(database_url)
     mappings = load_mappings(REPO_ROOT / "mappings", "routing/catalogue.toml", TRANSPORTS)
     directory = Directory.from_mappings(mappings)
-    first, second = SqlStore(database_url), SqlStore(database_url)  # as two processes would
+    # as two processes would
+    first, second = open_sql_store(database_url), open_sql_store(database_url)
     try:
         for store in (first, second):  # each saw 10 failures in a row (the default threshold)
             store.run_sync(lambda uow: record_standings(uow, directory, _tally(10), 2000.0))

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from connectors import TRANSPORTS
+from gateway.bootstrap import open_sql_store
 from gateway.mapping.loader import load_mappings
 from gateway.service import health as health_module
 from gateway.service.directory import Directory
@@ -33,7 +34,7 @@ def directory() -> Directory:
 def store(database_url: str) -> Iterator[SqlStore]:
     """A migrated, empty store on SQLite and on PostgreSQL."""
     upgrade(database_url)
-    opened = SqlStore(database_url)
+    opened = open_sql_store(database_url)
     yield opened
     opened.engine.dispose()
 

@@ -8,9 +8,9 @@ import unicodedata
 
 import pytest
 
+from gateway.bootstrap import open_sql_store
 from gateway.cli import main
 from gateway.store.migrate import upgrade
-from gateway.store.sql import SqlStore
 from tests.integration.ops.health_rows import deliver, fail, queue
 
 TAX, CITY = "tax-12366", "city-management"
@@ -20,7 +20,7 @@ TAX, CITY = "tax-12366", "city-management"
 def filled(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """A database with tax deliveries (2 s and 4 s), one dead letter, and city waiting."""
     upgrade(sqlite_url)
-    store = SqlStore(sqlite_url)
+    store = open_sql_store(sqlite_url)
     try:
         now = time.time()
         deliver(store, TAX, queue(store, TAX, 1, now - 300, "a"), now - 298)

@@ -10,13 +10,13 @@ import httpx
 import pytest
 
 from connectors import TRANSPORTS
+from gateway.bootstrap import open_sql_store
 from gateway.cli import main
 from gateway.mapping.loader import load_mappings
 from gateway.service import pausing
 from gateway.service.directory import Directory
 from gateway.settings import REPO_ROOT
 from gateway.store.migrate import upgrade
-from gateway.store.sql import SqlStore
 from tests.conftest import Stack
 from tests.integration.api.helpers import wait_until
 from tests.integration.ops.helpers import (
@@ -94,7 +94,7 @@ def test_the_cli_pauses_and_resumes_an_agency_on_record(
 
 def test_resuming_an_agency_also_clears_a_410_mark(sqlite_url: str) -> None:
     upgrade(sqlite_url)
-    store = SqlStore(sqlite_url)
+    store = open_sql_store(sqlite_url)
     directory = Directory.from_mappings(
         load_mappings(REPO_ROOT / "mappings", "routing/catalogue.toml", TRANSPORTS)
     )

@@ -10,8 +10,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, insert
 
+from gateway.bootstrap import open_sql_store
 from gateway.domain.messages import Lane
-from gateway.service.ports import DeadLetterFilter
+from gateway.service.ports.queries import DeadLetterFilter
 from gateway.service.replay import ReplayProgress, replay
 from gateway.store.migrate import upgrade
 from gateway.store.schema import handoffs
@@ -49,7 +50,7 @@ def dead_rows(database_url: str, n: int, agency: str = TAX, created_at: float = 
 @pytest.fixture
 def store(database_url: str) -> Iterator[SqlStore]:
     upgrade(database_url)
-    opened = SqlStore(database_url)
+    opened = open_sql_store(database_url)
     yield opened
     asyncio.run(opened.aclose())
 
@@ -95,7 +96,7 @@ def test_a_replayed_handoff_starts_its_attempts_again_and_is_due_now(
     dead_rows(database_url, 1)
     before = time.time()
     asyncio.run(replay(store, DeadLetterFilter(TAX), by="ops", clock=time.time))
-    views = store.run_sync(lambda uow: uow.handoffs.for_order("wo_dead_00000"), writes=False)
+    views = store.run_sync(lambda uow: uow.handoff_queries.for_order("wo_dead_00000"), writes=False)
     handoff = views[0].handoff
     assert (handoff.state, handoff.attempts) == ("pending", 0)
     assert before <= handoff.next_attempt_at <= time.time()

@@ -17,9 +17,9 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from sqlalchemy import func, select
 
 from gateway import certs
+from gateway.bootstrap import open_sql_store
 from gateway.signing import MessageSigner, parse_signing_key
 from gateway.store.schema import audit_log, inbound_messages
-from gateway.store.sql import SqlStore
 from tests.e2e.gateway_process import GatewayProcess
 from tests.integration.api.helpers import order
 
@@ -126,7 +126,7 @@ def inbound_count(database_url: str) -> int:
 
 
 def _query(database_url: str, statement: Any) -> list[Any]:
-    store = SqlStore(database_url)
+    store = open_sql_store(database_url)
     try:
         return list(
             store.run_sync(

@@ -16,11 +16,11 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, func, select
 
+from gateway.bootstrap import open_sql_store
 from gateway.domain.errors import OutOfBounds
-from gateway.service.ports import UnitOfWork
+from gateway.service.ports.store import UnitOfWork
 from gateway.store.migrate import upgrade
 from gateway.store.schema import work_orders
-from gateway.store.sql import SqlStore
 from tests.conftest import Stack
 from tests.integration.api.helpers import order, signed_post
 
@@ -162,7 +162,7 @@ def test_signed_agency_messages_outside_the_bounds_are_typed_refusals(
 
 def test_the_store_turns_what_its_database_refuses_into_out_of_bounds(database_url: str) -> None:
     """The last line: SQLite's OverflowError and PostgreSQL's DataError are one typed 422."""
-    store = SqlStore(database_url)
+    store = open_sql_store(database_url)
 
     def hostile(uow: UnitOfWork) -> None:
         conn = uow.orders.conn  # type: ignore[attr-defined]

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from connectors.soap import xml as soap_xml
+from gateway.bootstrap import open_sql_store
 from gateway.signing import MessageSigner, generate_ed25519_key, parse_signing_key
 from gateway.store.schema import audit_log, inbound_messages, work_orders
-from gateway.store.sql import SqlStore
 from tests.conftest import Stack
 from tests.integration.api.helpers import wait_until
 
@@ -57,7 +57,7 @@ def signed(
 
 
 def rows(stack: Stack) -> tuple[int, ...]:
-    store = SqlStore(stack.settings.database_url)
+    store = open_sql_store(stack.settings.database_url)
     try:
 
         def counts(uow: object) -> tuple[int, ...]:
@@ -73,7 +73,7 @@ def rows(stack: Stack) -> tuple[int, ...]:
 
 
 def last_audit_entry(stack: Stack) -> tuple[str, str, str]:
-    store = SqlStore(stack.settings.database_url)
+    store = open_sql_store(stack.settings.database_url)
     try:
 
         def last(uow: object) -> tuple[str, str, str]:

@@ -9,8 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from gateway.bootstrap import open_sql_store
+from gateway.domain.audit import AuditEvent
 from gateway.service.audit import verify_chain
-from gateway.service.ports import AuditEvent, UnitOfWork
+from gateway.service.ports.store import UnitOfWork
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
 
@@ -22,7 +24,7 @@ ENTRIES = 3  # per transaction
 @pytest.fixture
 def stores(database_url: str) -> Iterator[list[SqlStore]]:
     upgrade(database_url)
-    opened = [SqlStore(database_url), SqlStore(database_url)]
+    opened = [open_sql_store(database_url), open_sql_store(database_url)]
     yield opened
     for store in opened:
         store.engine.dispose()

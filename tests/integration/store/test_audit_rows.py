@@ -13,8 +13,10 @@ from itertools import islice
 import pytest
 from sqlalchemy import text
 
+from gateway.bootstrap import open_sql_store
+from gateway.domain.audit import AuditEvent, AuditRecord
 from gateway.service.audit import verify_chain
-from gateway.service.ports import AuditEvent, AuditRecord, UnitOfWork
+from gateway.service.ports.store import UnitOfWork
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
 
@@ -25,7 +27,7 @@ BATCH = 10  # entries per fetch: the trail takes several
 @pytest.fixture
 def store(database_url: str) -> Iterator[SqlStore]:
     upgrade(database_url)
-    opened = SqlStore(database_url, writers=1)
+    opened = open_sql_store(database_url, writers=1)
     opened.run_sync(append(ENTRIES))
     yield opened
     opened.engine.dispose()

@@ -135,7 +135,7 @@ def test_on_postgresql_a_late_outcome_waits_for_a_concurrent_claim_then_matches_
     result: list[bool] = []
     with store.engine.connect() as claimer:
         claimer.begin()  # a second process claims the expired lease and has not committed
-        SqlHandoffs(claimer, store.cipher).claim(41.0, {"tax": 1}, Lane.normal, 71.0, "node-b")
+        SqlHandoffs(claimer, store.seal).claim(41.0, {"tax": 1}, Lane.normal, 71.0, "node-b")
         late = threading.Thread(target=lambda: result.append(delivered(store, stale, "CASE-1")))
         late.start()
         late.join(0.5)

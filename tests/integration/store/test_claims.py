@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.domain.messages import Handoff, Lane
-from gateway.service.ports import UnitOfWork
+from gateway.service.ports.store import UnitOfWork
 from gateway.store.repositories import SqlHandoffs
 from gateway.store.sql import SqlStore
 from tests.integration.store.leases import claim_of
@@ -50,7 +50,7 @@ def test_a_claim_over_twelve_agencies_is_one_select(sqlite_url: str) -> None:
 
     assert len(store.run_sync(claim_all)) == 12
     assert statements == ["SELECT"] + ["UPDATE"] * 12
-    leased = store.run_sync(lambda uow: uow.handoffs.count_by_state(), writes=False)
+    leased = store.run_sync(lambda uow: uow.handoff_queries.count_by_state(), writes=False)
     assert leased == {"in_flight": 12}
 
 
@@ -94,7 +94,7 @@ def test_two_open_claims_on_postgresql_skip_each_others_rows(postgres_url: str) 
     due = [handoff(n, order=f"wo_{n}", agency=AGENCIES[n % 3]) for n in range(30)]
     store = store_with(postgres_url, *due)
     quotas = dict.fromkeys(AGENCIES[:3], 4)
-    cipher = store.cipher
+    cipher = store.seal
     with store.engine.connect() as first, store.engine.connect() as second:
         first.begin()
         second.begin()  # both transactions stay open: the rows of the first are locked

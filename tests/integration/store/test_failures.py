@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from gateway.service.ports import FailureQuery, UnitOfWork
+from gateway.service.ports.queries import FailureQuery
+from gateway.service.ports.store import UnitOfWork
 from gateway.store.sql import SqlStore
 from tests.integration.store.leases import lease
 from tests.integration.store.test_outbox import handoff, store_with
@@ -32,7 +33,9 @@ def failing_store(url: str) -> SqlStore:
 def ids(
     store: SqlStore, query: FailureQuery, before: int | None = None, limit: int = 10
 ) -> list[str]:
-    rows = store.run_sync(lambda uow: uow.handoffs.failures(query, before, limit), writes=False)
+    rows = store.run_sync(
+        lambda uow: uow.handoff_queries.failures(query, before, limit), writes=False
+    )
     return [row.id for row in rows]
 
 
@@ -55,14 +58,16 @@ def test_failures_filter_by_window_and_error_text_case_blind_with_wildcards_lite
     assert ids(store, FailureQuery(error="系统维护")) == ["msg_4"]
     assert ids(store, FailureQuery(error="100%_t")) == ["msg_3"]  # % and _ are not wildcards
     assert ids(store, FailureQuery(error="0%")) == ["msg_3"]
-    count = store.run_sync(lambda uow: uow.handoffs.count_failures(FailureQuery(error="http")))
+    count = store.run_sync(
+        lambda uow: uow.handoff_queries.count_failures(FailureQuery(error="http"))
+    )
     assert count == 4
     asyncio.run(store.aclose())
 
 
 def test_failures_come_in_pages_before_a_sequence_number(database_url: str) -> None:
     store = failing_store(database_url)
-    first = store.run_sync(lambda uow: uow.handoffs.failures(FailureQuery(), None, 2))
+    first = store.run_sync(lambda uow: uow.handoff_queries.failures(FailureQuery(), None, 2))
     assert [row.id for row in first] == ["msg_6", "msg_4"]
     assert ids(store, FailureQuery(), before=first[-1].seq, limit=2) == ["msg_3", "msg_2"]
     asyncio.run(store.aclose())

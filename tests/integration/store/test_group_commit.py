@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 
+from gateway.bootstrap import open_sql_store
+from gateway.domain.audit import AuditEvent
 from gateway.service.audit import verify_chain
-from gateway.service.ports import AuditEvent, UnitOfWork
+from gateway.service.ports.store import UnitOfWork
 from gateway.store.migrate import upgrade
 from gateway.store.repositories import SqlAuditLog
 from gateway.store.schema import audit_head
@@ -64,7 +66,7 @@ def _commits(store: SqlStore) -> list[int]:
 
 def test_queued_units_of_work_commit_together(database_url: str) -> None:
     upgrade(database_url)
-    store = SqlStore(database_url, group_budget=5.0)  # a slow machine still groups all
+    store = open_sql_store(database_url, group_budget=5.0)  # a slow machine still groups all
     commits = _commits(store)
     names = [f"board-{n}" for n in range(20)]
     results = asyncio.run(_queue_behind_a_blocker(store, [_note(n) for n in names]))
@@ -88,7 +90,7 @@ def test_a_failing_unit_of_work_is_rolled_back_alone(
     """The units after it still commit, also when the database refused it (a refused
     statement aborts a PostgreSQL transaction until its savepoint is rolled back)."""
     upgrade(database_url)
-    store = SqlStore(database_url)
+    store = open_sql_store(database_url)
     works = [_note("before"), failing, _note("after")]
     results = asyncio.run(_queue_behind_a_blocker(store, works))
     assert results[0] == "before" and results[2] == "after"
@@ -106,7 +108,7 @@ def test_a_failing_unit_of_work_is_rolled_back_alone(
 
 def test_a_failing_first_unit_of_work_leaves_nothing(database_url: str) -> None:
     upgrade(database_url)
-    store = SqlStore(database_url)
+    store = open_sql_store(database_url)
     with pytest.raises(ValueError, match="fails"):
         asyncio.run(store.write(_fails_after_writing))
     assert asyncio.run(store.write(_note("next"))) == "next"
@@ -118,7 +120,7 @@ def test_a_failing_first_unit_of_work_leaves_nothing(database_url: str) -> None:
 
 def test_entries_appended_then_read_in_one_unit_of_work_are_seen(database_url: str) -> None:
     upgrade(database_url)
-    store = SqlStore(database_url)
+    store = open_sql_store(database_url)
 
     def append_then_read(uow: UnitOfWork) -> list[str]:
         for event_name in ("one", "two"):
@@ -131,7 +133,7 @@ def test_entries_appended_then_read_in_one_unit_of_work_are_seen(database_url: s
 def test_work_that_is_not_audited_does_not_wait_for_the_chain(postgres_url: str) -> None:
     """On PostgreSQL a claim must not queue for the audit head's lock behind other writers."""
     upgrade(postgres_url)
-    store = SqlStore(postgres_url)
+    store = open_sql_store(postgres_url)
     holder = store.engine.connect()
     holder.begin()
     holder.execute(select(audit_head).with_for_update())  # another writer holds the head
@@ -160,7 +162,7 @@ def test_a_failure_between_units_of_work_reaches_every_caller(
     """Writing the previous unit's audit entries can fail after the next unit was taken:
     the whole group fails, and no caller is left waiting."""
     upgrade(database_url)
-    store = SqlStore(database_url, group_budget=5.0)
+    store = open_sql_store(database_url, group_budget=5.0)
 
     def checkpoint_fails(_self: object) -> None:
         raise RuntimeError("the disk is full")

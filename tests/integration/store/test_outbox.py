@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from gateway.bootstrap import open_sql_store
 from gateway.domain.messages import Handoff, HandoffKind, HandoffState, Lane, Receipt
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
@@ -28,7 +29,7 @@ def handoff(
 
 def store_with(url: str, *handoffs: Handoff) -> SqlStore:
     upgrade(url)
-    store = SqlStore(url)
+    store = open_sql_store(url)
     store.run_sync(lambda uow: [uow.handoffs.add(h) for h in handoffs])
     return store
 
@@ -80,7 +81,7 @@ def test_a_leased_handoff_is_not_claimed_again_until_its_lease_runs_out(database
     assert claim(store, now=10.0, lease=30.0) == ["msg_1"]
     assert claim(store, now=20.0) == []
     assert claim(store, now=41.0) == ["msg_1"]
-    attempts = store.run_sync(lambda uow: uow.handoffs.for_order("wo_1"))[0].handoff.attempts
+    attempts = store.run_sync(lambda uow: uow.handoff_queries.for_order("wo_1"))[0].handoff.attempts
     assert attempts == 2
 
 
@@ -121,5 +122,5 @@ def test_concurrent_claimers_never_share_a_handoff(database_url: str) -> None:
         thread.join()
     every = [handoff_id for mine in results for handoff_id in mine]
     assert len(every) == len(set(every)) == 200
-    states = store.run_sync(lambda uow: uow.handoffs.count_by_state())
+    states = store.run_sync(lambda uow: uow.handoff_queries.count_by_state())
     assert states == {HandoffState.in_flight.value: 200}

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, select, text, update
 
 from connectors.memory import MemoryConnector
-from gateway.bootstrap import bootstrap
+from gateway.bootstrap import bootstrap, open_sql_store
 from gateway.domain.errors import SealedDataError
 from gateway.domain.workorder import WorkOrderIn
 from gateway.sealing import AesGcmKeyring, generate_data_key, parse_data_key
@@ -67,12 +67,12 @@ def filled(url: str, key: str, orders: int = 2) -> list[str]:
 
 async def settled(sql: SqlStore) -> bool:
     """True once every handoff is delivered (none queued, none in flight)."""
-    states = await sql.read(lambda uow: uow.handoffs.count_by_state())
+    states = await sql.read(lambda uow: uow.handoff_queries.count_by_state())
     return bool(states) and set(states) == {"delivered"}
 
 
 def store(url: str, *keys: str) -> SqlStore:
-    return SqlStore(url, cipher=AesGcmKeyring([parse_data_key(k) for k in keys]))
+    return open_sql_store(url, cipher=AesGcmKeyring([parse_data_key(k) for k in keys]))
 
 
 def raw(url: str, query: object) -> list[object]:
@@ -116,7 +116,7 @@ def test_the_service_reads_orders_and_bodies_in_clear_and_digests_match(
     sql = store(database_url, key)
     try:
         stored = sql.run_sync(lambda uow: uow.orders.get(order_id), writes=False)
-        views = sql.run_sync(lambda uow: uow.handoffs.for_order(order_id), writes=False)
+        views = sql.run_sync(lambda uow: uow.handoff_queries.for_order(order_id), writes=False)
     finally:
         sql.engine.dispose()
     assert stored is not None and stored.order.caller is not None

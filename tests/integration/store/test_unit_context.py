@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
+from gateway.bootstrap import open_sql_store
 from gateway.service.log_context import bind, current, log_context
-from gateway.service.ports import UnitOfWork
+from gateway.service.ports.store import UnitOfWork
 from gateway.store.migrate import upgrade
-from gateway.store.sql import SqlStore
 
 
 def _ids(_uow: UnitOfWork) -> Mapping[str, str]:
@@ -18,7 +18,7 @@ def _ids(_uow: UnitOfWork) -> Mapping[str, str]:
 
 async def test_a_unit_of_work_sees_the_ids_its_caller_bound(database_url: str) -> None:
     upgrade(database_url)
-    store = SqlStore(database_url)
+    store = open_sql_store(database_url)
     try:
         with log_context(order_id="wo_1", agency="tax-12366"):
             seen = await store.write(_ids)
@@ -29,7 +29,7 @@ async def test_a_unit_of_work_sees_the_ids_its_caller_bound(database_url: str) -
 
 async def test_units_queued_together_keep_their_own_ids(database_url: str) -> None:
     upgrade(database_url)
-    store = SqlStore(database_url)
+    store = open_sql_store(database_url)
 
     async def one(order_id: str) -> Mapping[str, str]:
         with log_context(order_id=order_id):

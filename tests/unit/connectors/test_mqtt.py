@@ -28,7 +28,7 @@ from gateway.domain.workorder import WorkOrderIn
 from gateway.mapping.loader import load_mappings
 from gateway.mapping.profiles import AgencyProfile, MqttPolicy
 from gateway.mapping.routing import route
-from gateway.service.steps import Outcome
+from gateway.service.ports.transport import Outcome
 from gateway.settings import REPO_ROOT, Settings
 
 MAPPINGS = load_mappings(REPO_ROOT / "mappings", "routing/catalogue.toml", connectors.TRANSPORTS)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from gateway.domain.messages import HandoffKind
 from gateway.domain.states import Status
 from gateway.mapping.profiles import Catalogue, Rule
-from gateway.service.steps import Outcome
+from gateway.service.ports.transport import Outcome
 from tests.unit.service.world import CITY, World, submitted, update
 
 TAX = "tax-12366"

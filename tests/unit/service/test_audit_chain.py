@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from gateway.domain.audit import AuditRecord
 from gateway.service.audit import GENESIS, entry_hash, hashed_fields, verify_chain
-from gateway.service.ports import AuditRecord
 
 
 def chain(n: int) -> list[AuditRecord]:

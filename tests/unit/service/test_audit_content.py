@@ -13,6 +13,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gateway.domain.audit import AuditRecord
 from gateway.service.audit import (
     GENESIS,
     HASHED_ORDER,
@@ -24,7 +25,6 @@ from gateway.service.audit import (
     entry_hash,
     verify_chain,
 )
-from gateway.service.ports import AuditRecord
 
 NASTY = [
     None,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from gateway.mapping.profiles import AgencyProfile, Catalogue, Rule
+from gateway.service.agency_updates import AgencyUpdates
 from gateway.service.directory import Directory
 from gateway.service.dispatch import Dispatcher, DispatchSettings
+from gateway.service.steps import OrderSteps
 
 
 def dispatcher(**concurrency: int) -> Dispatcher:
@@ -18,7 +21,9 @@ def dispatcher(**concurrency: int) -> Dispatcher:
     }
     catalogue = Catalogue(version="t", rules=(Rule(id="r", agencies=(next(iter(profiles)),)),))
     store: Any = None
-    return Dispatcher(store, Directory(profiles, catalogue), {}, {}, DispatchSettings(owner="t"))
+    directory = Directory(profiles, catalogue)
+    updates = AgencyUpdates(directory, OrderSteps(directory, time.time), time.time)
+    return Dispatcher(store, directory, {}, {}, DispatchSettings(owner="t"), updates)
 
 
 def test_free_slots_are_given_out_in_turn() -> None:

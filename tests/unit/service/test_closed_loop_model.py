@@ -49,7 +49,7 @@ from gateway.domain.messages import HOTLINE, Delivery, Handoff, Lane, Receipt
 from gateway.service.audit import verify_chain
 from gateway.service.circuit import Breakers
 from gateway.service.dispatch import Attempt
-from gateway.service.ports import UnitOfWork
+from gateway.service.ports.store import UnitOfWork
 from tests.unit.service.loop_model import LoopModel
 from tests.unit.service.world import CITY, World, submitted
 

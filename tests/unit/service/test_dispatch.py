@@ -6,7 +6,7 @@ from gateway.domain.errors import PermanentDelivery, TransientDelivery
 from gateway.domain.messages import HOTLINE, HandoffKind, HandoffState
 from gateway.domain.states import Status
 from gateway.service.audit import verify_chain
-from gateway.service.ports import HandoffView
+from gateway.service.ports.queries import HandoffView
 from tests.unit.service.world import CITY, World, submitted
 
 

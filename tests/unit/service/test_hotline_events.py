@@ -11,7 +11,7 @@ import pytest
 from gateway.domain.errors import InputError, UnknownOrder
 from gateway.domain.messages import HandoffKind, HotlineEvent
 from gateway.domain.states import Status
-from gateway.service.steps import Outcome
+from gateway.service.ports.transport import Outcome
 from tests.unit.service.world import CITY, World, submitted, update
 
 

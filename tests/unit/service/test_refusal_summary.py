@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from gateway.service.ports import AuditEvent
+from gateway.domain.audit import AuditEvent
 from gateway.service.refusal_summary import SUMMARY_EVENT, RefusalSummary
 
 

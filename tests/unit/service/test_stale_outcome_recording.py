@@ -3,17 +3,20 @@ is put on record as `stale_outcome` and writes nothing else, whatever it says.""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
+from gateway.domain.audit import AuditEvent
 from gateway.domain.errors import DeliveryError, PermanentDelivery, TransientDelivery
 from gateway.domain.messages import Handoff, HandoffKind, Lane, Receipt
 from gateway.mapping.profiles import AgencyProfile, Catalogue, Rule
+from gateway.service.agency_updates import AgencyUpdates
 from gateway.service.directory import Directory
 from gateway.service.dispatch import Attempt, Dispatcher, DispatchSettings
-from gateway.service.ports import AuditEvent
+from gateway.service.steps import OrderSteps
 
 TAX = "tax"
 
@@ -90,7 +93,9 @@ def dispatcher(metrics: CountedMetrics) -> Dispatcher:
     catalogue = Catalogue(version="t", rules=(Rule(id="r", agencies=(TAX,)),))
     store: Any = None
     directory = Directory(profiles, catalogue)
-    return Dispatcher(store, directory, {}, {}, DispatchSettings(owner="t"), metrics=metrics)
+    updates = AgencyUpdates(directory, OrderSteps(directory, time.time), time.time)
+    settings = DispatchSettings(owner="t")
+    return Dispatcher(store, directory, {}, {}, settings, updates, metrics=metrics)
 
 
 def attempt(

@@ -8,7 +8,7 @@ from gateway.domain.errors import NotAddressed, OrderClosed, Superseded, Unknown
 from gateway.domain.messages import HOTLINE, HandoffKind
 from gateway.domain.states import Status
 from gateway.service.audit import verify_chain
-from gateway.service.steps import Outcome
+from gateway.service.ports.transport import Outcome
 from tests.unit.service.world import CITY, World, submitted, update
 
 

@@ -16,12 +16,17 @@ from gateway.calendars import ChineseWorkdays
 from gateway.domain.messages import HandoffKind, HandoffState, HotlineEvent
 from gateway.domain.workorder import WorkOrderIn
 from gateway.mapping.loader import load_mappings
+from gateway.service.agency_updates import AgencyUpdates
+from gateway.service.deadline_setting import DeadlineSetter
 from gateway.service.directory import Directory
 from gateway.service.dispatch import Dispatcher, DispatchSettings
+from gateway.service.hotline_events import HotlineEvents
 from gateway.service.intake import Intake, IntakeResult
-from gateway.service.ports import HandoffView, StoredOrder
+from gateway.service.ports.queries import HandoffView
+from gateway.service.ports.store import StoredOrder
+from gateway.service.ports.transport import Outcome
 from gateway.service.status_sync import StatusSync
-from gateway.service.steps import Outcome
+from gateway.service.steps import OrderSteps
 from gateway.settings import REPO_ROOT
 from gateway.signing import (
     MessageSigner,
@@ -83,15 +88,26 @@ class World:
         self.store = MemoryStore(self.clock)
         self.directory = directory()
         calendar = ChineseWorkdays()
-        self.intake = Intake(self.directory, self.clock, calendar)
+        steps = OrderSteps(self.directory, self.clock)
+        updates = AgencyUpdates(self.directory, steps, self.clock)
+        deadlines = DeadlineSetter(self.directory, calendar)
+        self.intake = Intake(self.store, self.directory, deadlines, self._woken, self.clock)
         verifiers = {
             name: MessageVerifier(
                 [parse_verifying_key(public_text_of(AGENCY_KEY))], clock=self.clock
             )
             for name in self.directory.profiles
         }
+        events = HotlineEvents(steps, self.clock, calendar)
         self.sync = StatusSync(
-            self.store, self.directory, verifiers, self._woken, self.clock, calendar
+            self.store,
+            self.directory,
+            verifiers,
+            self._woken,
+            self.clock,
+            updates,
+            events,
+            deadlines,
         )
         self.connectors = {name: MemoryConnector(name) for name in self.directory.profiles}
         signer = MessageSigner([parse_signing_key(GATEWAY_KEY)])
@@ -101,6 +117,7 @@ class World:
             self.connectors,
             dict.fromkeys(self.directory.profiles, signer),
             DispatchSettings(owner="unit-test", poll_interval=0.01),
+            updates,
             clock=self.clock,
         )
 
@@ -150,7 +167,7 @@ class World:
         return stored
 
     async def handoffs(self, order_id: str, kind: HandoffKind | None = None) -> list[HandoffView]:
-        views = await self.store.read(lambda uow: uow.handoffs.for_order(order_id))
+        views = await self.store.read(lambda uow: uow.handoff_queries.for_order(order_id))
         return [view for view in views if kind is None or view.handoff.kind == kind]
 
     def audit_events(self, order_id: str) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from gateway.domain.messages import Handoff, HandoffKind, Lane
 from gateway.domain.workorder import Caller, Category, WorkOrder
-from gateway.service.ports import Store, UnitOfWork
+from gateway.service.ports.store import Store, UnitOfWork
 
 
 def work_order(flow_id: str = "GZ-1", **changes: Any) -> WorkOrder:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.service.ports import Store
+from gateway.bootstrap import open_sql_store
+from gateway.service.ports.store import Store
 from gateway.store.migrate import upgrade
-from gateway.store.sql import SqlStore
 from tests.fakes import MemoryStore
 
 
@@ -21,6 +21,6 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     else:
         url = f"sqlite:///{tmp_path / 'contract.db'}"
         upgrade(url)
-        made = SqlStore(url)
+        made = open_sql_store(url)
     yield made
     await made.aclose()

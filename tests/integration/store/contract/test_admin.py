@@ -6,16 +6,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from gateway.domain.audit import AuditEvent
 from gateway.domain.messages import Receipt
-from gateway.service.ports import (
-    AgencyState,
-    AuditEvent,
-    FailureQuery,
-    KeyRecord,
-    Standing,
-    Store,
-    UnitOfWork,
-)
+from gateway.service.ports.crypto import KeyRecord
+from gateway.service.ports.queries import FailureQuery
+from gateway.service.ports.store import AgencyState, Standing, Store, UnitOfWork
 from gateway.service.retention import PURGED
 from tests.integration.store.contract.builders import TOKENS, add, claim, handoff, work_order
 
@@ -31,18 +26,18 @@ async def test_failures_are_listed_newest_first_and_filtered(store: Store) -> No
         uow.handoffs.delivered("msg_3", TOKENS["msg_3"], 11.0, Receipt(200, "d"))
 
     await store.write(fail_them)
-    every = await store.read(lambda uow: uow.handoffs.failures(FailureQuery(), None, 10))
+    every = await store.read(lambda uow: uow.handoff_queries.failures(FailureQuery(), None, 10))
     assert [(f.id, f.state, f.title) for f in every] == [
         ("msg_2", "pending", None),
         ("msg_1", "dead", "夜间施工噪音"),
     ]
     bad = FailureQuery(state="dead", error="bad request")
-    assert await store.read(lambda uow: uow.handoffs.count_failures(bad)) == 1
-    assert await store.read(lambda uow: uow.handoffs.open_counts()) == {
+    assert await store.read(lambda uow: uow.handoff_queries.count_failures(bad)) == 1
+    assert await store.read(lambda uow: uow.handoff_queries.open_counts()) == {
         ("dead", "tax", "normal"): 1,
         ("pending", "tax", "normal"): 1,
     }
-    assert await store.read(lambda uow: uow.handoffs.newest_seq()) == 3
+    assert await store.read(lambda uow: uow.handoff_queries.newest_seq()) == 3
 
 
 async def test_standings_count_failures_in_a_row_and_announce_once(store: Store) -> None:
@@ -113,7 +108,7 @@ async def test_retention_erases_settled_orders_once(store: Store) -> None:
     stored = await store.read(lambda uow: uow.orders.get("wo_1"))
     assert stored is not None and stored.order.caller is not None
     assert (stored.order.caller.name, stored.order.caller.phone) == (None, None)
-    views = await store.read(lambda uow: uow.handoffs.for_order("wo_1"))
+    views = await store.read(lambda uow: uow.handoff_queries.for_order("wo_1"))
     assert views[0].handoff.body == b""
 
 

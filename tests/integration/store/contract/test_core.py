@@ -13,9 +13,11 @@ from dataclasses import replace
 
 import pytest
 
+from gateway.domain.audit import AuditEvent
 from gateway.domain.messages import HandoffState, Lane, Receipt
 from gateway.service.audit import verify_chain
-from gateway.service.ports import AuditEvent, DeadLetterFilter, Store, UnitOfWork, Watch
+from gateway.service.ports.queries import DeadLetterFilter
+from gateway.service.ports.store import Store, UnitOfWork, Watch
 from tests.fakes import DuplicateKey
 from tests.integration.store.contract.builders import TOKENS, add, claim, handoff, work_order
 
@@ -79,7 +81,7 @@ async def test_a_claim_returns_the_handoffs_with_the_attempt_counted(store: Stor
     )
     (token,) = [one.claim for one in claimed]
     assert token and claimed == [replace(handoff(1), attempts=1, claim=token)]
-    views = await store.read(lambda uow: uow.handoffs.for_order("wo_1"))
+    views = await store.read(lambda uow: uow.handoff_queries.for_order("wo_1"))
     leased = replace(handoff(1), attempts=1, state=HandoffState.in_flight)
     assert views[0].handoff == leased  # a view does not show the claim token
 
@@ -108,7 +110,7 @@ async def test_a_lease_holds_until_it_runs_out_then_the_handoff_is_claimed_again
     assert await claim(store, now=10.0, lease=30.0) == ["msg_1"]
     assert await claim(store, now=20.0) == []
     assert await claim(store, now=41.0) == ["msg_1"]
-    views = await store.read(lambda uow: uow.handoffs.for_order("wo_1"))
+    views = await store.read(lambda uow: uow.handoff_queries.for_order("wo_1"))
     assert views[0].handoff.attempts == 2
 
 
@@ -135,10 +137,10 @@ async def test_a_delivery_is_kept_with_its_receipt(store: Store) -> None:
     await store.write(
         lambda uow: uow.handoffs.delivered("msg_1", TOKENS["msg_1"], 12.5, Receipt(201, "d", "R9"))
     )
-    view = (await store.read(lambda uow: uow.handoffs.for_order("wo_1")))[0]
+    view = (await store.read(lambda uow: uow.handoff_queries.for_order("wo_1")))[0]
     assert view.handoff.state == HandoffState.delivered
     assert (view.delivered_at, view.agency_ref, view.last_status) == (12.5, "R9", 201)
-    assert await store.read(lambda uow: uow.handoffs.count_by_state()) == {"delivered": 1}
+    assert await store.read(lambda uow: uow.handoff_queries.count_by_state()) == {"delivered": 1}
 
 
 async def test_dead_letters_are_listed_and_revived(store: Store) -> None:
@@ -147,11 +149,11 @@ async def test_dead_letters_are_listed_and_revived(store: Store) -> None:
     await store.write(lambda uow: uow.handoffs.dead("msg_1", TOKENS["msg_1"], "HTTP 400", 400))
     await store.write(lambda uow: uow.handoffs.dead("msg_2", TOKENS["msg_2"], "HTTP 404", 404))
     only_tax = DeadLetterFilter(agency="tax")
-    listed = await store.read(lambda uow: uow.handoffs.dead_letters(only_tax, 0, 10))
+    listed = await store.read(lambda uow: uow.handoff_queries.dead_letters(only_tax, 0, 10))
     assert [(d.id, d.attempts, d.last_error, d.last_status) for d in listed] == [
         ("msg_1", 1, "HTTP 400", 400)
     ]
-    assert await store.read(lambda uow: uow.handoffs.count_dead(DeadLetterFilter())) == 2
+    assert await store.read(lambda uow: uow.handoff_queries.count_dead(DeadLetterFilter())) == 2
     assert await store.write(lambda uow: uow.handoffs.revive(["msg_1", "msg_x"], 50.0)) == 1
     assert await claim(store, now=50.0) == ["msg_1"]
 
