@@ -149,8 +149,11 @@ class Dispatcher:
             wake.clear()
             claimed, deadline = await self._claim(lane)
             if not claimed:
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation
+                # that meets the wake-up, and the lane then never stops
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), self.settings.poll_interval)
+                    async with asyncio.timeout(self.settings.poll_interval):
+                        await wake.wait()
                 continue
             for handoff in claimed:
                 task = asyncio.create_task(self._attempt(handoff, deadline))
