@@ -11,12 +11,16 @@ from collections.abc import Callable
 from gateway.domain.errors import DeliveryError
 from gateway.mapping.profiles import RetryPolicy
 
+#: jitter from a generator of its own: the dispatcher thread never moves the module-wide
+#: `random` state under the feet of code sharing the process (Hypothesis flags exactly that)
+_JITTER = random.Random()
+
 
 def next_delay(
     policy: RetryPolicy,
     attempts: int,
     error: DeliveryError,
-    uniform: Callable[[float, float], float] = random.uniform,
+    uniform: Callable[[float, float], float] = _JITTER.uniform,
 ) -> float | None:
     """Seconds until the next attempt after `attempts` tries, or None to dead-letter.
 

@@ -92,9 +92,9 @@ def test_a_generated_client_gets_typed_answers_and_errors(
     assert view.work_order.title == "个税专项附加扣除如何填报"
     assert view.timeline[0].event == "received"
 
-    # a refusal comes back as the typed Error, not an untyped dict
-    supervise = models.HotlineEvent.from_dict(HOTLINE_EVENTS["supervise"]["value"])
-    refused = event.sync_detailed(accepted.parsed.id, client=client, body=supervise)
+    # a refusal comes back as the typed Error, not an untyped dict: a 回访 before any reply
+    revisit = models.HotlineEvent.from_dict(HOTLINE_EVENTS["revisit"]["value"])
+    refused = event.sync_detailed(accepted.parsed.id, client=client, body=revisit)
     assert refused.status_code == 409
     assert isinstance(refused.parsed, models.Error)
     assert refused.parsed.error.code == "illegal_transition"

@@ -64,7 +64,8 @@ class Live:
 
 @pytest.fixture
 def live(make_stack: Callable[..., Stack]) -> Iterator[Live]:
-    stack = make_stack(api_tokens=TOKENS)
+    # the viewer's small rate limit and the smallest header limit give a 429 and a 431
+    stack = make_stack(api_tokens=TOKENS, rate_limits={"viewer": "3/minute"}, max_header_bytes=4096)
     raw = httpx.get(f"{stack.url}/openapi.json").json()
     headers = {"authorization": f"Bearer {ADMIN}"}
     with httpx.Client(base_url=stack.url, headers=headers, timeout=30) as client:
@@ -170,6 +171,11 @@ def test_every_documented_operation_answers_as_documented(live: Live) -> None:
     big = b"x" * (stack.settings.max_body_bytes + 1)
     call("POST", "/v1/work-orders", 413, content=big, headers=_json())
     call("GET", "/v1/admin/deliveries", 400, params={"state": "pending"})
+    viewer = {"authorization": f"Bearer {VIEWER}"}
+    watched = [client.get("/metrics", headers=viewer) for _ in range(4)][-1]
+    assert watched.status_code == 429, watched.text
+    answers.append(watched)
+    call("GET", "/v1/keys", 431, headers={"x-padding": "x" * 5000})
 
     for response in answers:
         check(live, response)
