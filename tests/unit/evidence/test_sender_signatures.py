@@ -162,3 +162,10 @@ def test_a_received_message_without_signature_material_says_so() -> None:
     assert sender_signature('{"msg_id":"m-1"}', inbound=False) is None
     unrecorded = {**received(generate_ed25519_key()), "signed": UNRECORDED, "body": None}
     assert check_senders(bundle([unrecorded], []))["unsigned"] == 1
+
+
+def test_a_changed_agency_key_text_is_named_not_a_crash() -> None:
+    key = generate_ed25519_key()
+    broken = public_text_of(key)[:-3] + "!!="
+    with pytest.raises(EvidenceError, match=f"keys.{CITY}: a whpk_ key is not valid base64"):
+        check_senders(bundle([received(key)], [broken]))
