@@ -41,9 +41,27 @@ def signed_block(
     }
 
 
-def unsigned_block(why: str, body_sha256: str) -> dict[str, Any]:
+def unsigned_block(why: str, body_sha256: str | None) -> dict[str, Any]:
     """What an inbound entry says of a message its transport carried unsigned."""
     return {"scheme": UNSIGNED, "why": why, "body_sha256": body_sha256}
+
+
+#: what a bundle says of a received message whose entry keeps no signature material
+UNRECORDED = unsigned_block(
+    "no sender signature is on record for this message: the hotline platform's API calls "
+    "are authenticated by bearer token, not signed, and messages received before "
+    "migration 0014 kept none",
+    None,
+)
+
+
+def sender_signature(detail: str, inbound: bool) -> dict[str, Any] | None:
+    """A listed message's `signed`: its entry's block; for a received message with none,
+    UNRECORDED (said explicitly, never left out); None for our own messages."""
+    recorded = signed_of(detail)
+    if recorded is None and inbound:
+        return UNRECORDED
+    return recorded
 
 
 class _Strict(BaseModel):

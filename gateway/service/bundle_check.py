@@ -24,7 +24,7 @@ from gateway.domain.evidence import (
     SealedBundle,
     bundle_text,
     message_id_of,
-    signed_of,
+    sender_signature,
 )
 from gateway.service import merkle
 from gateway.service.audit import digest, entry_content
@@ -183,7 +183,7 @@ def _check_messages(bundle: Bundle) -> None:
             entry.handoff_id,
             entry.party,
             entry.event,
-            signed_of(entry.detail),
+            sender_signature(entry.detail, message.direction == "in"),
         )
         listed = (
             message.message_id,

@@ -24,7 +24,7 @@ from gateway.domain.evidence import (
     ProofJson,
     bundle_text,
     message_id_of,
-    signed_of,
+    sender_signature,
 )
 from gateway.service import merkle
 from gateway.service.checkpoint_ports import CheckpointSigner, EvidenceSource
@@ -81,11 +81,11 @@ class EvidenceExporter:
         return bundle_text({"bundle": bundle.model_dump(), "seal": self._seal(bundle)})
 
     async def _with_bodies(self, messages: list[MessageJson]) -> list[MessageJson]:
-        wanted = [(m.party or "", m.message_id) for m in messages if m.signed and m.message_id]
+        wanted = [(m.party or "", m.message_id) for m in messages if _kept(m) and m.message_id]
         bodies = await self.source.received_bodies(wanted) if wanted else {}
         return [
             m.model_copy(update={"body": base64.b64encode(body).decode()})
-            if m.signed and (body := bodies.get((m.party or "", m.message_id or ""))) is not None
+            if _kept(m) and (body := bodies.get((m.party or "", m.message_id or ""))) is not None
             else m
             for m in messages
         ]
@@ -127,20 +127,25 @@ class EvidenceExporter:
         }
 
 
+def _kept(message: MessageJson) -> bool:
+    """Whether a body was kept for this received message (its entry records its digest)."""
+    return bool(message.signed and message.signed.get("body_sha256"))
+
+
 def _message(record: AuditRecord) -> MessageJson | None:
     message_id = message_id_of(record.detail)
     if record.payload_digest is None and record.signature is None and message_id is None:
         return None
-    signed = signed_of(record.detail)
+    inbound = record.event in INBOUND or message_id is not None
     return MessageJson(
         seq=record.seq,
         event=record.event,
-        direction="in" if record.event in INBOUND or message_id else "out",
+        direction="in" if inbound else "out",
         party=record.party,
         handoff_id=record.handoff_id,
         message_id=message_id,
         payload_digest=record.payload_digest,
         signature=record.signature,
-        signed=signed,
+        signed=sender_signature(record.detail, inbound),
         body=None,
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from gateway.domain.errors import EvidenceError
+from gateway.domain.errors import ConfigError, EvidenceError
 from gateway.domain.evidence import STANDARD_WEBHOOKS, UNSIGNED, Bundle, MessageJson
 from gateway.service.audit import digest
 from gateway.signing import public_schemes, signature_checks
@@ -60,7 +60,11 @@ def _check(bundle: Bundle, message: MessageJson) -> str:
     keys = bundle.keys.get(message.party or "", [])
     if not keys:
         raise EvidenceError(f"{where}: the bundle holds no public key for {message.party}")
-    if signature_checks(msg_id, timestamp, body, header, keys) is None:
+    try:
+        checked = signature_checks(msg_id, timestamp, body, header, keys)
+    except ConfigError as exc:  # a key's text was changed
+        raise EvidenceError(f"{where}: keys.{message.party}: {exc.message}") from exc
+    if checked is None:
         raise EvidenceError(
             f"{where}: the sender's signature does not verify over its id, timestamp and "
             f"body with keys.{message.party}"

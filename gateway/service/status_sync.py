@@ -45,7 +45,7 @@ from gateway.service.outbox import enqueue
 from gateway.service.ports.store import Store, UnitOfWork
 from gateway.service.ports.transport import Caller, Outcome
 from gateway.service.refusal_summary import UNKNOWN_PARTY, RefusalSummary
-from gateway.signing import MessageVerifier
+from gateway.signing import MessageVerifier, VerifiedMessage
 
 AgencyMessageType = StatusUpdate | TransferIn | DeliveryReceipt
 AgencyMessage: TypeAdapter[AgencyMessageType] = TypeAdapter(AgencyMessageType)
@@ -127,13 +127,7 @@ class StatusSync:
             received = Received(
                 verified.msg_id,
                 body,
-                signed_block(
-                    verified.msg_id,
-                    verified.timestamp,
-                    verified.signature,
-                    verified.key_id,
-                    digest(body),
-                ),
+                kept_signature(verified, body),
             )
             outcome = await self.store.write(
                 lambda uow: self._apply_message(uow, agency, received, parsed), urgent
@@ -144,7 +138,8 @@ class StatusSync:
                 raise
             order_id = message.order_id if isinstance(message, StatusUpdate) else None
             order_id = order_id or exc.details.get("order_id")  # found by flow id, then refused
-            await self.record_refusal(agency, order_id, exc, digest(body))
+            signed = kept_signature(verified, body)
+            await self.record_refusal(agency, order_id, exc, digest(body), signed)
             raise
         self.wake()
         return outcome
@@ -221,15 +216,24 @@ class StatusSync:
         return outcome
 
     async def record_refusal(
-        self, party: str, order_id: str | None, exc: LianxinError, body_digest: str
+        self,
+        party: str,
+        order_id: str | None,
+        exc: LianxinError,
+        body_digest: str,
+        signed: dict[str, Any] | None = None,
     ) -> None:
-        """Put a refused message on record (its digest, never its content)."""
+        """Put a refused message on record (its digest, never its content; its sender's
+        signature material when the signature was checked)."""
+        detail: dict[str, Any] = {"code": exc.code, "message": exc.message}
+        if signed is not None:
+            detail[SIGNED] = signed
         entry = AuditEvent(
             AuditKind.refused,
             order_id=order_id,
             party=party,
             payload_digest=body_digest,
-            detail={"code": exc.code, "message": exc.message},
+            detail=detail,
         )
         await self.store.write(lambda uow: uow.audit.append(entry))
 
@@ -303,6 +307,13 @@ class StatusSync:
             now,
         )
         return Outcome("created", order.id, order.status.value)
+
+
+def kept_signature(verified: VerifiedMessage, body: bytes) -> dict[str, Any]:
+    """The `signed` block an entry keeps of a message whose signature was verified."""
+    return signed_block(
+        verified.msg_id, verified.timestamp, verified.signature, verified.key_id, digest(body)
+    )
 
 
 def parse_json(body: bytes) -> AgencyMessageType:

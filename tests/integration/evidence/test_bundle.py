@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from connectors.simulators.agency import Script
 from gateway.domain.errors import EvidenceError
+from gateway.domain.evidence import UNRECORDED
 from gateway.service.bundle_check import verify_bundle
 from gateway.signing import generate_ed25519_key, public_text_of
 from tests.conftest import Stack
@@ -183,7 +184,15 @@ def test_a_masked_bundle_keeps_the_signatures_and_withholds_the_bodies(
     received = from_agency(answer.json()["bundle"])
     assert received and all(m["signed"]["signature"] and m["body"] is None for m in received)
     updates = {m["message_id"] for m in received}
-    assert verify_bundle(answer.content).senders["withheld"] == len(updates)
+    report = verify_bundle(answer.content)
+    assert report.senders["withheld"] == len(updates)
+    intake = [  # the hotline's own submission: bearer token, no signature, and it says so
+        m
+        for m in answer.json()["bundle"]["messages"]
+        if m["party"] == "hotline" and m["direction"] == "in"
+    ]
+    assert intake and all(m["signed"] == UNRECORDED for m in intake)
+    assert report.senders["unsigned"] >= 1
 
 
 def test_an_agency_key_not_its_own_is_named(resolved: tuple[Stack, str, str]) -> None:

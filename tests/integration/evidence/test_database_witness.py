@@ -76,12 +76,12 @@ def test_a_checkpoint_sent_again_is_kept_once_and_a_different_one_refused(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     filled(sqlite_url, tmp_path / "w.jsonl", orders=1)
-    first, second = read_witness_file(tmp_path / "w.jsonl")[:2]
+    first = read_witness_file(tmp_path / "w.jsonl")[0]
     witness = DatabaseWitness(f"sqlite:///{tmp_path / 'witness.db'}")
     asyncio.run(witness.record(first))
     asyncio.run(witness.record(first))  # after a crash before it was marked witnessed
-    statement = dataclasses.replace(second.statement, number=first.statement.number)
-    forged = Checkpoint(statement, second.signature, second.public_key, None, "")
+    statement = dataclasses.replace(first.statement, at_us=first.statement.at_us + 1)
+    forged = Checkpoint(statement, first.signature, first.public_key, None, "")
     with pytest.raises(WitnessError, match="already holds a different checkpoint 1"):
         asyncio.run(witness.record(forged))
     witness.close()

@@ -9,8 +9,14 @@ from typing import Any
 
 import pytest
 
-from gateway.domain.errors import EvidenceError
-from gateway.domain.evidence import Bundle, signed_block, unsigned_block
+from gateway.domain.errors import EvidenceError, UnknownOrder
+from gateway.domain.evidence import (
+    UNRECORDED,
+    Bundle,
+    sender_signature,
+    signed_block,
+    unsigned_block,
+)
 from gateway.service.audit import digest
 from gateway.service.sender_check import check_senders
 from gateway.service.status_sync import PULLED, parse_json
@@ -139,3 +145,27 @@ def test_hmac_and_unsigned_messages_are_counted_apart_not_failed() -> None:
     )
     counts = check_senders(bundle([hmac, unsigned], []))
     assert counts == {"verified": 0, "withheld": 0, "shared_secret": 1, "unsigned": 1}
+
+
+async def test_a_verified_message_refused_keeps_its_signature_on_the_refusal() -> None:
+    world = World()
+    headers, body = world.signed("m-9", update("wo_missing", "accepted", world.clock.now))
+    with pytest.raises(UnknownOrder):
+        await world.sync.receive(CITY, headers, body)
+    (refusal,) = world.store.audit_records()
+    signed = json.loads(refusal.detail)["signed"]
+    assert (signed["id"], signed["signature"]) == ("m-9", headers["webhook-signature"])
+
+
+def test_a_received_message_without_signature_material_says_so() -> None:
+    assert sender_signature('{"msg_id":"m-1"}', inbound=True) == UNRECORDED
+    assert sender_signature('{"msg_id":"m-1"}', inbound=False) is None
+    unrecorded = {**received(generate_ed25519_key()), "signed": UNRECORDED, "body": None}
+    assert check_senders(bundle([unrecorded], []))["unsigned"] == 1
+
+
+def test_a_changed_agency_key_text_is_named_not_a_crash() -> None:
+    key = generate_ed25519_key()
+    broken = public_text_of(key)[:-3] + "!!="
+    with pytest.raises(EvidenceError, match=f"keys.{CITY}: a whpk_ key is not valid base64"):
+        check_senders(bundle([received(key)], [broken]))
