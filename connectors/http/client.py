@@ -5,6 +5,7 @@ a CA bundle and a client certificate for mutual TLS, a proxy (else HTTPS_PROXY,
 HTTP_PROXY and NO_PROXY are honoured), a connect timeout, idle-connection expiry (a
 kept-alive connection idle longer is closed, not reused: firewalls and NAT drop idle
 connections silently), a response size cap, and at most `max_connections` connections.
+The proxy variables are read once per origin a client meets, not on every request.
 Each call has a total deadline (connect, send and the whole answer), so a slowly dripping
 answer is cut at the deadline like a silent one. Errors: typed delivery errors from
 `connectors.http.errors`; a 4xx/5xx answer is returned, not raised (the caller maps it).
@@ -15,7 +16,9 @@ from __future__ import annotations
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
+from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 from yarl import URL
@@ -57,6 +60,7 @@ class OutboundClient:
         self.policy = policy
         self.limit = policy.max_connections or max_connections
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[tuple[str, str], str | None] = {}
 
     async def send(
         self, method: str, url: str, body: bytes, headers: Mapping[str, str], timeout: float
@@ -75,15 +79,15 @@ class OutboundClient:
     async def _send(
         self, method: str, url: str, body: bytes, headers: Mapping[str, str], timeout: float
     ) -> Answer:
-        limits = aiohttp.ClientTimeout(total=timeout, sock_connect=self.policy.connect_timeout)
+        target = _url(url)
         try:
             async with self._open().request(
                 method,
-                URL(url, encoded=True),  # sent as given: a signed path must not be re-quoted
+                target,
                 data=body,
                 headers=headers,
-                timeout=limits,
-                proxy=self.policy.proxy,
+                timeout=_limits(timeout, self.policy.connect_timeout),
+                proxy=self._proxy_for(target),
             ) as response:
                 content = await self._read(response)
                 return Answer(response.status, response.headers, content)
@@ -110,10 +114,21 @@ class OutboundClient:
                 keepalive_timeout=self.policy.idle_seconds,
                 ssl=tls_context(self.policy),
             )
+            # trust_env=False: aiohttp would read the proxy variables and ~/.netrc (in a
+            # thread) on every request; the variables are read once per origin instead
             self._session = aiohttp.ClientSession(
-                connector=connector, trust_env=True, skip_auto_headers=("User-Agent",)
+                connector=connector, trust_env=False, skip_auto_headers=("User-Agent",)
             )
         return self._session
+
+    def _proxy_for(self, url: URL) -> str | None:
+        """The agency's proxy, else the one HTTPS_PROXY/HTTP_PROXY/NO_PROXY name for it."""
+        if self.policy.proxy is not None:
+            return self.policy.proxy
+        origin = (url.scheme, url.host or "")
+        if origin not in self._proxies:
+            self._proxies[origin] = env_proxy(*origin)
+        return self._proxies[origin]
 
     async def _read(self, response: aiohttp.ClientResponse) -> bytes:
         cap = self.policy.max_response_bytes
@@ -129,6 +144,24 @@ class OutboundClient:
                 raise errors.too_large(cap)
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def env_proxy(scheme: str, host: str) -> str | None:
+    """The proxy the standard variables name for `scheme://host`; None to go direct."""
+    if not host or proxy_bypass(host):
+        return None
+    return getproxies().get(scheme)
+
+
+@lru_cache(maxsize=1024)
+def _url(url: str) -> URL:
+    """An endpoint parsed once, kept as given: a signed path must not be re-quoted."""
+    return URL(url, encoded=True)
+
+
+@lru_cache(maxsize=64)
+def _limits(total: float, connect: float) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(total=total, sock_connect=connect)
 
 
 def tls_context(policy: HttpPolicy) -> ssl.SSLContext | bool:
