@@ -21,13 +21,13 @@ from pathlib import Path
 from sqlalchemy import create_engine, insert, update
 
 from bench.world import database, workdir
+from gateway.bootstrap import open_sql_store
 from gateway.checkpoint_keys import Ed25519CheckpointSigner
 from gateway.service.checkpoints import Checkpointer, CheckpointPolicy
 from gateway.signing import generate_ed25519_key
 from gateway.store.checkpoints import SqlCheckpoints
 from gateway.store.migrate import upgrade
 from gateway.store.schema import audit_head, audit_log
-from gateway.store.sql import SqlStore
 from gateway.witnesses import FileWitness
 
 IDLE_PASSES = 20
@@ -55,7 +55,7 @@ def one_run(store: str, entries: int, work: Path) -> tuple[float, float]:
     with database(store, work) as url:
         upgrade(url)
         _fill(url, entries)
-        sql = SqlStore(url)
+        sql = open_sql_store(url)
         maker = Checkpointer(
             SqlCheckpoints(sql),
             Ed25519CheckpointSigner(generate_ed25519_key()),
