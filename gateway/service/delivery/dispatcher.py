@@ -19,7 +19,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from gateway.domain.assignments import Assignment, Step
@@ -475,10 +474,6 @@ def _answered_assignment(order: WorkOrder, handoff: Handoff) -> Assignment | Non
         if found is not None and found.transfer_id is not None:
             return None
     return found if found is not None and found.step == Step.pending else None
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
 def _entry(event: AuditKind, handoff: Handoff, **fields: Any) -> AuditEvent:
