@@ -26,7 +26,6 @@ from gateway.cli_progress import Progress
 from gateway.domain.errors import InputError
 
 if TYPE_CHECKING:
-    from gateway.bootstrap import open_sql_store
     from gateway.service.directory import Directory
     from gateway.service.operations.replay import ReplayProgress
     from gateway.service.ports.queries import DeadLetterFilter
@@ -92,6 +91,7 @@ def _epoch(text: str | None, flag: str) -> float | None:
 @contextmanager
 def _opened() -> Iterator[tuple[SqlStore, Directory]]:
     import connectors
+    from gateway.bootstrap import open_sql_store
     from gateway.mapping.loader import load_mappings
     from gateway.service.directory import Directory
     from gateway.settings import Settings
