@@ -22,7 +22,7 @@ import connectors
 from gateway.bootstrap import open_sql_store
 from gateway.mapping.loader import load_mappings
 from gateway.service.directory import Directory
-from gateway.service.health import read_health
+from gateway.service.views.health import read_health
 from gateway.settings import REPO_ROOT
 from gateway.store.migrate import upgrade
 from gateway.store.schema import audit_head, audit_log, handoffs

@@ -25,27 +25,27 @@ from gateway.mapping.loader import load_mappings
 from gateway.mapping.profiles import AgencyProfile
 from gateway.metrics import PrometheusMetrics
 from gateway.sealing import data_keyring, ephemeral_keyring
-from gateway.service.agency_updates import AgencyUpdates
 from gateway.service.audit import Chain
 from gateway.service.checkpoint_ports import CheckpointStore, Witness
 from gateway.service.checkpoints import Checkpointer, CheckpointPolicy
-from gateway.service.deadline_setting import DeadlineSetter
+from gateway.service.deadlines.setting import DeadlineSetter
+from gateway.service.deadlines.supervision import AutoSupervision
+from gateway.service.deadlines.watch import DeadlineWatch
+from gateway.service.delivery.dispatcher import Dispatcher, DispatchSettings
 from gateway.service.directory import Directory
-from gateway.service.dispatch import Dispatcher, DispatchSettings
 from gateway.service.evidence import EvidenceExporter
-from gateway.service.hotline_events import HotlineEvents
-from gateway.service.intake import Intake
-from gateway.service.keyring import Configured, KeyRing
+from gateway.service.operations.keyring import Configured, KeyRing
+from gateway.service.operations.refusal_summary import RefusalSummary
+from gateway.service.orders.agency_updates import AgencyUpdates
+from gateway.service.orders.hotline_events import HotlineEvents
+from gateway.service.orders.intake import Intake
+from gateway.service.orders.status_sync import StatusSync
+from gateway.service.orders.transitions import OrderSteps
 from gateway.service.personal_data import Sealing
 from gateway.service.ports.crypto import DataCipher, FieldCipher, SigningKey
 from gateway.service.ports.store import RunningStore
 from gateway.service.ports.telemetry import Tracing
 from gateway.service.ports.transport import BoardState, Connector, Listener, Poller
-from gateway.service.refusal_summary import RefusalSummary
-from gateway.service.status_sync import StatusSync
-from gateway.service.steps import OrderSteps
-from gateway.service.supervision import AutoSupervision
-from gateway.service.watch import DeadlineWatch
 from gateway.settings import Settings
 from gateway.signing import (
     MessageSigner,

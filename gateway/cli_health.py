@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 from gateway.domain.errors import InputError
 
 if TYPE_CHECKING:  # the service layer loads only when the verb runs
-    from gateway.service.health import AgencyHealth
     from gateway.service.ports.store import UnitOfWork
+    from gateway.service.views.health import AgencyHealth
 
 NOT_HERE = "n/a"  # circuits exist only inside serving processes
 TITLE_NOTE = "circuit n/a: breakers live in each gateway process"
@@ -62,7 +62,7 @@ def add_options(agencies: argparse.ArgumentParser) -> None:
 def run_health(args: argparse.Namespace) -> int:
     """Print every agency's health over the window."""
     from gateway.cli_ops import _opened
-    from gateway.service.health import as_record, read_health
+    from gateway.service.views.health import as_record, read_health
 
     window = parse_window(args.window)
     with _opened() as (store, directory):
@@ -82,7 +82,7 @@ def run_health(args: argparse.Namespace) -> int:
 
 def parse_window(text: str) -> float:
     """Seconds in `text`: a number, optionally with s, m, h or d."""
-    from gateway.service.health import check_window
+    from gateway.service.views.health import check_window
 
     found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
     if found is None:

@@ -40,7 +40,7 @@ def run_rotate(args: argparse.Namespace) -> int:
     """Rotate one owner's key; print what now signs and what retires when."""
     from gateway.bootstrap import bootstrap
     from gateway.domain.errors import ConfigError
-    from gateway.service.keyring import SELF
+    from gateway.service.operations.keyring import SELF
     from gateway.service.ports.crypto import KeyRecord
     from gateway.service.ports.store import UnitOfWork
     from gateway.settings import Settings

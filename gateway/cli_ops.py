@@ -26,10 +26,9 @@ from gateway.cli_progress import Progress
 from gateway.domain.errors import InputError
 
 if TYPE_CHECKING:
-    from gateway.bootstrap import open_sql_store
     from gateway.service.directory import Directory
+    from gateway.service.operations.replay import ReplayProgress
     from gateway.service.ports.queries import DeadLetterFilter
-    from gateway.service.replay import ReplayProgress
     from gateway.store.sql import SqlStore
 
 
@@ -92,6 +91,7 @@ def _epoch(text: str | None, flag: str) -> float | None:
 @contextmanager
 def _opened() -> Iterator[tuple[SqlStore, Directory]]:
     import connectors
+    from gateway.bootstrap import open_sql_store
     from gateway.mapping.loader import load_mappings
     from gateway.service.directory import Directory
     from gateway.settings import Settings
@@ -108,7 +108,7 @@ def _opened() -> Iterator[tuple[SqlStore, Directory]]:
 
 
 def _filter(args: argparse.Namespace, directory: Directory) -> DeadLetterFilter:
-    from gateway.service import replay
+    from gateway.service.operations import replay
     from gateway.service.ports.queries import DeadLetterFilter
 
     which = DeadLetterFilter(
@@ -119,7 +119,7 @@ def _filter(args: argparse.Namespace, directory: Directory) -> DeadLetterFilter:
 
 def run_list(args: argparse.Namespace) -> int:
     """Print the dead letters selected as a table."""
-    from gateway.service import replay
+    from gateway.service.operations import replay
 
     with _opened() as (store, directory):
         which = _filter(args, directory)
@@ -148,7 +148,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_replay(args: argparse.Namespace) -> int:
     """Count, or replay batch by batch with a progress line each; Ctrl-C stops between batches."""
-    from gateway.service import replay
+    from gateway.service.operations import replay
 
     if args.batch < 1:
         raise InputError("--batch must be at least 1")
@@ -199,7 +199,7 @@ def _report(args: argparse.Namespace, document: dict[str, Any], line: str) -> No
 async def _replay(
     store: SqlStore, which: DeadLetterFilter, by: str, batch: int, shown: Progress
 ) -> ReplayProgress:
-    from gateway.service import replay
+    from gateway.service.operations import replay
 
     cancel = threading.Event()
     loop = asyncio.get_running_loop()
@@ -219,7 +219,7 @@ async def _replay(
 
 def run_pause(args: argparse.Namespace) -> int:
     """Pause one agency."""
-    from gateway.service import pausing
+    from gateway.service.operations import pausing
 
     with _opened() as (store, directory):
         store.run_sync(
@@ -233,7 +233,7 @@ def run_pause(args: argparse.Namespace) -> int:
 
 def run_resume(args: argparse.Namespace) -> int:
     """Resume one agency."""
-    from gateway.service import pausing
+    from gateway.service.operations import pausing
 
     with _opened() as (store, directory):
         store.run_sync(

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from gateway.cli_progress import Progress
 
 if TYPE_CHECKING:
+    from gateway.service.operations.retention import Run
     from gateway.service.ports.store import UnitOfWork
-    from gateway.service.retention import Run
 
 
 def add_verbs(verbs: Any) -> None:
@@ -31,7 +31,7 @@ def run_purge(args: argparse.Namespace) -> int:
     """Purge every due order; 2 when no retention period is set."""
     from gateway.bootstrap import open_sql_store
     from gateway.log_masking import install_log_masking
-    from gateway.service.retention import purge
+    from gateway.service.operations.retention import purge
     from gateway.settings import Settings
 
     install_log_masking()
@@ -57,7 +57,7 @@ def run_purge(args: argparse.Namespace) -> int:
 
 def _reporting(run: Run, shown: Progress) -> Run:
     """`run`, telling `shown` the orders purged so far after each batch."""
-    from gateway.service.retention import PurgeReport
+    from gateway.service.operations.retention import PurgeReport
 
     done, batches = PurgeReport(), 0
 

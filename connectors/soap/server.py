@@ -21,8 +21,8 @@ from connectors.soap import xml as soap_xml
 from gateway.domain.errors import InputError, LianxinError, UnknownAgency
 from gateway.mapping.payload import render_fields
 from gateway.mapping.profiles import AgencyProfile, SoapInbound
+from gateway.service.orders.status_sync import AgencyMessageType, parse_data
 from gateway.service.ports.transport import AgencyInbox, Caller
-from gateway.service.status_sync import AgencyMessageType, parse_data
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from this process's dispatcher, the only place they live.
 from __future__ import annotations
 
 from gateway.bootstrap import Gateway
-from gateway.service.health import AgencyHealth, check_window, read_health
 from gateway.service.ports.store import UnitOfWork
+from gateway.service.views.health import AgencyHealth, check_window, read_health
 
 
 async def agency_health(gw: Gateway, window: float = 3600.0) -> list[AgencyHealth]:

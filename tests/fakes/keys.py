@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+from gateway.service.operations.retention import PURGED
 from gateway.service.personal_data import erase_document
 from gateway.service.ports.crypto import KeyRecord
-from gateway.service.retention import PURGED
 from tests.fakes.state import DuplicateKey, MemoryState
 
 

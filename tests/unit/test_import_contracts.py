@@ -54,8 +54,8 @@ def test_the_untouched_tree_keeps_every_contract(tree: Path) -> None:
 def test_a_store_module_importing_the_service_layer_breaks_a_contract(tmp_path: Path) -> None:
     tree = _copy_tree(tmp_path)
     leak = tree / "gateway" / "store" / "leak.py"
-    leak.write_text("from gateway.service.dispatch import Dispatcher  # noqa: F401\n")
+    leak.write_text("from gateway.service.delivery.dispatcher import Dispatcher  # noqa: F401\n")
     result = _lint(tree)
     assert result.returncode != 0, result.stdout
-    assert "gateway.store.leak -> gateway.service.dispatch" in result.stdout
+    assert "gateway.store.leak -> gateway.service.delivery.dispatcher" in result.stdout
     assert "The store imports of the service layer only its ports BROKEN" in result.stdout

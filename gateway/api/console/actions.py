@@ -19,7 +19,7 @@ from gateway.api.console.session import LOGIN_COOKIE, SESSION_COOKIE
 from gateway.api.deps import gateway
 from gateway.bootstrap import Gateway
 from gateway.domain.errors import Forbidden, InputError
-from gateway.service import pausing, replay
+from gateway.service.operations import pausing, replay
 from gateway.service.ports.queries import DeadLetterFilter
 
 router = APIRouter(prefix="/admin", route_class=ConsoleRoute, include_in_schema=False)

@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse
 
 from gateway.api.console.render import CHINA, local_time, page
 from gateway.domain.errors import InputError
-from gateway.service import replay
 from gateway.service.directory import Directory
+from gateway.service.operations import replay
 from gateway.service.ports.queries import DeadLetterFilter, FailureQuery
 
 STATES = ("any", "dead", "retrying")

@@ -17,9 +17,9 @@ from gateway.api.console.session import LOGIN_COOKIE, LOGIN_SECONDS, Session
 from gateway.api.deps import gateway
 from gateway.api.health_view import agency_health
 from gateway.bootstrap import Gateway
-from gateway.service.handoff_view import handoff_timeline
 from gateway.service.ports.queries import FailedDelivery
 from gateway.service.ports.store import UnitOfWork
+from gateway.service.views.handoff import handoff_timeline
 
 router = APIRouter(prefix="/admin", route_class=ConsoleRoute, include_in_schema=False)
 GatewayDep = Annotated[Gateway, Depends(gateway)]

@@ -27,9 +27,10 @@ from gateway.api.models import (
 from gateway.bootstrap import Gateway
 from gateway.domain.bounds import AGENCY_ID_MAX, HANDOFF_ID_MAX, NO_CONTROL, OWN_ID, TEXT
 from gateway.domain.errors import InputError
-from gateway.service import health, pausing, replay
+from gateway.service.operations import pausing, replay
 from gateway.service.ports.queries import DeadLetter, DeadLetterFilter
 from gateway.service.ports.store import AgencyState
+from gateway.service.views import health
 
 router = APIRouter(prefix="/v1/admin", tags=["operations"])
 GatewayDep = Annotated[Gateway, Depends(gateway)]

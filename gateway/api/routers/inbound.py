@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from gateway.api.deps import caller, gateway
 from gateway.api.models import EventOutcome
 from gateway.bootstrap import Gateway
+from gateway.service.orders.status_sync import AgencyMessage
 from gateway.service.ports.transport import Caller
-from gateway.service.status_sync import AgencyMessage
 
 router = APIRouter(prefix="/v1/inbound", tags=["agencies"])
 

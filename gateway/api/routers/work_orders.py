@@ -14,7 +14,7 @@ from gateway.bootstrap import Gateway
 from gateway.domain.bounds import ORDER_ID_MAX, OWN_ID
 from gateway.domain.messages import HotlineEvent
 from gateway.domain.workorder import WorkOrderIn
-from gateway.service.queries import order_timeline
+from gateway.service.views.timeline import order_timeline
 
 router = APIRouter(prefix="/v1/work-orders", tags=["work orders"])
 GatewayDep = Annotated[Gateway, Depends(gateway)]

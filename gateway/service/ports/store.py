@@ -96,7 +96,7 @@ class Agencies(Protocol):
 
 @dataclass(frozen=True)
 class Standing:
-    """An agency's recent deliveries as its alerts see them (service/agency_alerts.py)."""
+    """An agency's recent deliveries as its alerts see them (operations/agency_alerts.py)."""
 
     agency: str
     announced: str = "ok"  # ok | failing | disabled | resumed (disabled, then resumed)

@@ -13,8 +13,8 @@ import httpx
 from connectors import TRANSPORTS
 from gateway.bootstrap import open_sql_store
 from gateway.mapping.loader import load_mappings
-from gateway.service.agency_alerts import Tally, record_standings
 from gateway.service.directory import Directory
+from gateway.service.operations.agency_alerts import Tally, record_standings
 from gateway.settings import REPO_ROOT
 from gateway.store.migrate import upgrade
 from gateway.store.schema import handoffs

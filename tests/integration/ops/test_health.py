@@ -11,9 +11,9 @@ import pytest
 from connectors import TRANSPORTS
 from gateway.bootstrap import open_sql_store
 from gateway.mapping.loader import load_mappings
-from gateway.service import health as health_module
 from gateway.service.directory import Directory
-from gateway.service.health import AgencyHealth, read_health
+from gateway.service.views import health as health_module
+from gateway.service.views.health import AgencyHealth, read_health
 from gateway.settings import REPO_ROOT
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from gateway.mapping.profiles import CircuitPolicy
-from gateway.service.circuit import Breakers
+from gateway.service.delivery.circuit import Breakers
 from tests.conftest import Stack
 from tests.integration.ops.helpers import (
     api_tokens,

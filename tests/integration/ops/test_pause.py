@@ -13,8 +13,8 @@ from connectors import TRANSPORTS
 from gateway.bootstrap import open_sql_store
 from gateway.cli import main
 from gateway.mapping.loader import load_mappings
-from gateway.service import pausing
 from gateway.service.directory import Directory
+from gateway.service.operations import pausing
 from gateway.settings import REPO_ROOT
 from gateway.store.migrate import upgrade
 from tests.conftest import Stack

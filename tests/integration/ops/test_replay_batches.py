@@ -12,8 +12,8 @@ from sqlalchemy import create_engine, insert
 
 from gateway.bootstrap import open_sql_store
 from gateway.domain.messages import Lane
+from gateway.service.operations.replay import ReplayProgress, replay
 from gateway.service.ports.queries import DeadLetterFilter
-from gateway.service.replay import ReplayProgress, replay
 from gateway.store.migrate import upgrade
 from gateway.store.schema import handoffs
 from gateway.store.sql import SqlStore

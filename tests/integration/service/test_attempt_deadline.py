@@ -18,7 +18,7 @@ from connectors.memory import MemoryConnector
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.domain.messages import Delivery, Receipt
 from gateway.domain.workorder import WorkOrderIn
-from gateway.service.queries import order_timeline
+from gateway.service.views.timeline import order_timeline
 from gateway.settings import REPO_ROOT, Settings
 from gateway.signing import generate_ed25519_key
 from tests.integration.api.helpers import order

@@ -24,7 +24,7 @@ from gateway.domain.errors import DeliveryError, PermanentDelivery, TransientDel
 from gateway.domain.messages import Delivery, Receipt
 from gateway.domain.workorder import WorkOrderIn
 from gateway.service.audit import verify_chain
-from gateway.service.queries import order_timeline
+from gateway.service.views.timeline import order_timeline
 from gateway.settings import Settings
 from gateway.signing import generate_ed25519_key
 from tests.integration.api.helpers import order

@@ -8,7 +8,7 @@ import pytest
 
 from gateway.domain.messages import HotlineEvent
 from gateway.domain.workorder import WorkOrder
-from gateway.service import envelopes
+from gateway.service.delivery import envelopes
 from tests.unit.service.world import CITY, directory, submitted
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.service.agency_alerts import AgencyTally, Tally
+from gateway.service.operations.agency_alerts import AgencyTally, Tally
 
 
 def _fail(

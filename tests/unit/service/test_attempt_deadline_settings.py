@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from gateway.domain.errors import ConfigError
-from gateway.service.dispatch import DispatchSettings
+from gateway.service.delivery.dispatcher import DispatchSettings
 from gateway.settings import Settings
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.mapping.profiles import CircuitPolicy
-from gateway.service.circuit import Breakers, CircuitState
+from gateway.service.delivery.circuit import Breakers, CircuitState
 
 TAX = "tax-12366"
 QUOTA = {TAX: 8}

@@ -6,10 +6,10 @@ import time
 from typing import Any
 
 from gateway.mapping.profiles import AgencyProfile, Catalogue, Rule
-from gateway.service.agency_updates import AgencyUpdates
+from gateway.service.delivery.dispatcher import Dispatcher, DispatchSettings
 from gateway.service.directory import Directory
-from gateway.service.dispatch import Dispatcher, DispatchSettings
-from gateway.service.steps import OrderSteps
+from gateway.service.orders.agency_updates import AgencyUpdates
+from gateway.service.orders.transitions import OrderSteps
 
 
 def dispatcher(**concurrency: int) -> Dispatcher:

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from gateway.calendars import ChineseWorkdays
 from gateway.mapping.calendar_files import load_calendars
-from gateway.service.deadlines import add_working_days, resolve_by
+from gateway.service.deadlines.workdays import add_working_days, resolve_by
 from gateway.settings import REPO_ROOT
 
 CALENDAR = ChineseWorkdays(load_calendars(REPO_ROOT / "mappings"))

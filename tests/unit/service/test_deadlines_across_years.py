@@ -13,7 +13,7 @@ import pytest
 
 from gateway.calendars import ChineseWorkdays
 from gateway.mapping.calendar_files import load_calendars
-from gateway.service.deadlines import add_working_days, later_by, resolve_by
+from gateway.service.deadlines.workdays import add_working_days, later_by, resolve_by
 from gateway.settings import REPO_ROOT
 
 CALENDAR = ChineseWorkdays(load_calendars(REPO_ROOT / "mappings"))

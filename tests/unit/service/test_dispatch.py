@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from gateway.domain.errors import PermanentDelivery, TransientDelivery
 from gateway.domain.messages import HOTLINE, HandoffKind, HandoffState
 from gateway.domain.states import Status
@@ -98,3 +100,13 @@ async def test_an_endpoint_gone_disables_its_agency() -> None:
     assert (held.handoff.agency, held.handoff.state) == (CITY, HandoffState.pending)
     assert held.handoff.attempts == 0
     assert (other.handoff.agency, other.handoff.state) == ("tax-12366", HandoffState.delivered)
+
+
+async def test_the_dispatch_callback_names_the_agencys_reference() -> None:
+    world = World()
+    order_id, _ = await ordered_and_dispatched(world)
+    (callback,) = await world.handoffs(order_id, HandoffKind.status)
+    sent = json.loads(world.connectors[HOTLINE].delivered[0].body)
+    assert (sent["status"], sent["previous"]) == ("dispatched", "received")
+    assert (sent["agency"], sent["agency_ref"]) == (CITY, "MEM-000001")
+    assert callback.handoff.id == world.connectors[HOTLINE].delivered[0].handoff_id

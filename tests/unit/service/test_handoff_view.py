@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from gateway.service.handoff_view import masked_payload
+from gateway.service.views.handoff import masked_payload
 
 SECRETS = {"李先生": "李**", "13900001111": "139****1111"}
 

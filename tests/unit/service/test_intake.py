@@ -90,3 +90,21 @@ async def test_an_order_an_agency_cannot_express_stores_nothing_at_all() -> None
         )
     assert await world.store.read(lambda uow: uow.orders.find("hotline", "GZ-1")) is None
     assert list(world.store.audit_records()) == []
+
+
+async def test_submit_writes_and_wakes_the_dispatcher_when_handoffs_were_queued() -> None:
+    world = World()
+    result = await world.intake.submit(submitted())
+    assert result.created and result.handoff_ids
+    assert world.wake_ups == 1
+    again = await world.intake.submit(submitted())  # nothing queued: nobody to wake
+    assert (again.created, world.wake_ups) == (False, 1)
+
+
+async def test_submit_refuses_an_older_revision_and_writes_nothing() -> None:
+    world = World()
+    await world.intake.submit(submitted(revision=2))
+    records, wake_ups = len(list(world.store.audit_records())), world.wake_ups
+    with pytest.raises(RevisionConflict):
+        await world.intake.submit(submitted(revision=1))
+    assert (len(list(world.store.audit_records())), world.wake_ups) == (records, wake_ups)

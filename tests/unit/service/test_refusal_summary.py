@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from gateway.domain.audit import AuditEvent
-from gateway.service.refusal_summary import SUMMARY_EVENT, RefusalSummary
+from gateway.service.operations.refusal_summary import SUMMARY_EVENT, RefusalSummary
 
 
 class Audit:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from gateway.domain.errors import PermanentDelivery, TransientDelivery
 from gateway.mapping.profiles import RetryPolicy
-from gateway.service.retry import next_delay
+from gateway.service.delivery.retry import next_delay
 
 POLICY = RetryPolicy()
 NO_JITTER = lambda low, high: 1.0  # noqa: E731

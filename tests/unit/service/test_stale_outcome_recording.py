@@ -13,10 +13,10 @@ from gateway.domain.audit import AuditEvent
 from gateway.domain.errors import DeliveryError, PermanentDelivery, TransientDelivery
 from gateway.domain.messages import Handoff, HandoffKind, Lane, Receipt
 from gateway.mapping.profiles import AgencyProfile, Catalogue, Rule
-from gateway.service.agency_updates import AgencyUpdates
+from gateway.service.delivery.dispatcher import Attempt, Dispatcher, DispatchSettings
 from gateway.service.directory import Directory
-from gateway.service.dispatch import Attempt, Dispatcher, DispatchSettings
-from gateway.service.steps import OrderSteps
+from gateway.service.orders.agency_updates import AgencyUpdates
+from gateway.service.orders.transitions import OrderSteps
 
 TAX = "tax"
 

@@ -16,17 +16,17 @@ from gateway.calendars import ChineseWorkdays
 from gateway.domain.messages import HandoffKind, HandoffState, HotlineEvent
 from gateway.domain.workorder import WorkOrderIn
 from gateway.mapping.loader import load_mappings
-from gateway.service.agency_updates import AgencyUpdates
-from gateway.service.deadline_setting import DeadlineSetter
+from gateway.service.deadlines.setting import DeadlineSetter
+from gateway.service.delivery.dispatcher import Dispatcher, DispatchSettings
 from gateway.service.directory import Directory
-from gateway.service.dispatch import Dispatcher, DispatchSettings
-from gateway.service.hotline_events import HotlineEvents
-from gateway.service.intake import Intake, IntakeResult
+from gateway.service.orders.agency_updates import AgencyUpdates
+from gateway.service.orders.hotline_events import HotlineEvents
+from gateway.service.orders.intake import Intake, IntakeResult
+from gateway.service.orders.status_sync import StatusSync
+from gateway.service.orders.transitions import OrderSteps
 from gateway.service.ports.queries import HandoffView
 from gateway.service.ports.store import StoredOrder
 from gateway.service.ports.transport import Outcome
-from gateway.service.status_sync import StatusSync
-from gateway.service.steps import OrderSteps
 from gateway.settings import REPO_ROOT
 from gateway.signing import (
     MessageSigner,

@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 from gateway.domain.audit import AuditEvent
 from gateway.domain.messages import Receipt
+from gateway.service.operations.retention import PURGED
 from gateway.service.ports.crypto import KeyRecord
 from gateway.service.ports.queries import FailureQuery
 from gateway.service.ports.store import AgencyState, Standing, Store, UnitOfWork
-from gateway.service.retention import PURGED
 from tests.integration.store.contract.builders import TOKENS, add, claim, handoff, work_order
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from gateway.domain.assignments import Assignment
 from gateway.domain.errors import UnknownOrder
 from gateway.domain.personal import mask_caller, mask_strings
-from gateway.service.assignments import with_assignments
+from gateway.service.orders.assignments import with_assignments
 from gateway.service.ports.store import UnitOfWork
 
 

@@ -16,13 +16,13 @@ from datetime import datetime, timedelta, tzinfo
 from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.workorder import WorkOrder
 from gateway.mapping.profiles import DeadlinePolicy
-from gateway.service.alerts import raise_alert
-from gateway.service.cards import zone_of
-from gateway.service.deadlines import DueDate, resolve_by
+from gateway.service.deadlines.cards import zone_of
+from gateway.service.deadlines.watch import arm_deadlines
+from gateway.service.deadlines.workdays import DueDate, resolve_by
 from gateway.service.directory import Directory
+from gateway.service.operations.alerts import raise_alert
 from gateway.service.ports.calendar import WorkdayCalendar
 from gateway.service.ports.store import UnitOfWork
-from gateway.service.watch import arm_deadlines
 
 log = logging.getLogger("lianxin.deadlines")
 

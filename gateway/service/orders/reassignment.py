@@ -15,10 +15,11 @@ from gateway.domain.errors import IllegalTransition
 from gateway.domain.ids import new_id
 from gateway.domain.messages import HOTLINE, HandoffKind, HotlineEvent
 from gateway.domain.workorder import WorkOrder
-from gateway.service import assignments, envelopes
-from gateway.service.outbox import enqueue
+from gateway.service.delivery import envelopes
+from gateway.service.delivery.outbox import enqueue
+from gateway.service.orders import assignments
+from gateway.service.orders.transitions import OrderSteps
 from gateway.service.ports.store import UnitOfWork
-from gateway.service.steps import OrderSteps
 
 
 def check_reassignable(steps: OrderSteps, order: WorkOrder, agency: str) -> None:

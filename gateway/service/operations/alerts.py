@@ -14,8 +14,8 @@ from typing import Any
 from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.messages import HOTLINE, HandoffKind, Lane
 from gateway.domain.workorder import WorkOrder
+from gateway.service.delivery.outbox import enqueue, enqueue_about
 from gateway.service.directory import Directory
-from gateway.service.outbox import enqueue, enqueue_about
 from gateway.service.ports.store import UnitOfWork
 
 #: alert → what it means, for the payload and the docs

@@ -19,16 +19,17 @@ from gateway.domain.messages import HOTLINE, HandoffKind, HotlineEvent
 from gateway.domain.states import TERMINAL
 from gateway.domain.workorder import Urgency, WorkOrder, WorkOrderIn
 from gateway.mapping.routing import route
-from gateway.service import assignments, envelopes
 from gateway.service.audit import canonical_json, digest
-from gateway.service.deadline_setting import DeadlineSetter
+from gateway.service.deadlines.setting import DeadlineSetter
+from gateway.service.deadlines.watch import arm_emergency
+from gateway.service.delivery import envelopes
+from gateway.service.delivery.outbox import enqueue
 from gateway.service.directory import Directory
 from gateway.service.log_context import bind
-from gateway.service.outbox import enqueue
+from gateway.service.orders import assignments
+from gateway.service.orders.received_time import check_received_at
 from gateway.service.ports.store import Store, UnitOfWork
 from gateway.service.ports.transport import WakeUp
-from gateway.service.received_time import check_received_at
-from gateway.service.watch import arm_emergency
 
 log = logging.getLogger("lianxin.intake")
 

@@ -16,11 +16,11 @@ from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.messages import HOTLINE, HandoffKind, HotlineEvent, StatusUpdate
 from gateway.domain.states import Actor, Status, check_transition
 from gateway.domain.workorder import WorkOrder
-from gateway.service import envelopes
+from gateway.service.deadlines.watch import settle_on
+from gateway.service.delivery import envelopes
+from gateway.service.delivery.outbox import enqueue
 from gateway.service.directory import Directory
-from gateway.service.outbox import enqueue
 from gateway.service.ports.store import UnitOfWork
-from gateway.service.watch import settle_on
 
 
 class OrderSteps:

@@ -33,12 +33,12 @@ from gateway.domain.errors import (
 from gateway.domain.messages import HOTLINE, StatusUpdate
 from gateway.domain.states import TERMINAL, Actor, Status
 from gateway.domain.workorder import WorkOrder
-from gateway.service import assignments
+from gateway.service.deadlines.watch import answered_by
 from gateway.service.directory import Directory
+from gateway.service.orders import assignments
+from gateway.service.orders.transitions import OrderSteps
 from gateway.service.ports.store import UnitOfWork
 from gateway.service.ports.transport import Outcome
-from gateway.service.steps import OrderSteps
-from gateway.service.watch import answered_by
 
 #: the order status an agency may ask for → the step it means for the agency's assignment
 STEP_FOR: dict[Status, Step] = {

@@ -34,17 +34,17 @@ from gateway.domain.messages import (
     TransferIn,
 )
 from gateway.domain.workorder import WorkOrder
-from gateway.service import envelopes
-from gateway.service.agency_updates import AgencyUpdates
 from gateway.service.audit import canonical_json, digest
-from gateway.service.deadline_setting import DeadlineSetter
+from gateway.service.deadlines.setting import DeadlineSetter
+from gateway.service.delivery import envelopes
+from gateway.service.delivery.outbox import enqueue
 from gateway.service.directory import Directory
-from gateway.service.hotline_events import HotlineEvents
 from gateway.service.log_context import bind, log_context
-from gateway.service.outbox import enqueue
+from gateway.service.operations.refusal_summary import UNKNOWN_PARTY, RefusalSummary
+from gateway.service.orders.agency_updates import AgencyUpdates
+from gateway.service.orders.hotline_events import HotlineEvents
 from gateway.service.ports.store import Store, UnitOfWork
 from gateway.service.ports.transport import Caller, Outcome
-from gateway.service.refusal_summary import UNKNOWN_PARTY, RefusalSummary
 from gateway.signing import MessageVerifier, VerifiedMessage
 
 AgencyMessageType = StatusUpdate | TransferIn | DeliveryReceipt

@@ -4,7 +4,7 @@ Each lane (emergency, normal) has its own claim loop, so a backlog of normal han
 never delays an emergency one. Claims take a lease: a process that dies mid-delivery
 leaves rows whose lease runs out, and any process claims them again with the same
 idempotency id. Each attempt ends well inside its lease, and its outcome counts only
-while its claim holds the handoff (`gateway.service.fencing`). Outcomes are written in
+while its claim holds the handoff (`gateway.service.delivery.fencing`). Outcomes are written in
 batches by one recorder (group commit), each with its audit entries; a transfer
 acknowledged by the lead agency marks the order dispatched and tells the hotline
 platform.
@@ -19,7 +19,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from gateway.domain.assignments import Assignment, Step
@@ -28,23 +27,23 @@ from gateway.domain.errors import DeliveryError, PermanentDelivery, TransientDel
 from gateway.domain.messages import HOTLINE, Delivery, Handoff, HandoffKind, Lane, Receipt
 from gateway.domain.workorder import WorkOrder
 from gateway.mapping.profiles import AgencyProfile
-from gateway.service import assignments
-from gateway.service.agency_alerts import Tally, record_standings
-from gateway.service.agency_updates import AgencyUpdates
-from gateway.service.alerts import raise_alert
-from gateway.service.circuit import Breakers
-from gateway.service.directory import Directory
-from gateway.service.fencing import (
+from gateway.service.delivery.circuit import Breakers
+from gateway.service.delivery.fencing import (
     attempt_deadline,
     deadline_passed,
     record_stale,
     settle_failure,
 )
+from gateway.service.delivery.retry import next_delay
+from gateway.service.directory import Directory
 from gateway.service.log_context import log_context
+from gateway.service.operations.agency_alerts import Tally, record_standings
+from gateway.service.operations.alerts import raise_alert
+from gateway.service.orders import assignments
+from gateway.service.orders.agency_updates import AgencyUpdates
 from gateway.service.ports.store import Store, UnitOfWork
 from gateway.service.ports.telemetry import Metrics
 from gateway.service.ports.transport import Connector
-from gateway.service.retry import next_delay
 from gateway.service.tracing import NoMetrics, NoTracing, Tracing
 from gateway.signing import MessageSigner
 
@@ -478,10 +477,6 @@ def _answered_assignment(order: WorkOrder, handoff: Handoff) -> Assignment | Non
         if found is not None and found.transfer_id is not None:
             return None
     return found if found is not None and found.step == Step.pending else None
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
 def _entry(event: AuditKind, handoff: Handoff, **fields: Any) -> AuditEvent:

@@ -15,15 +15,15 @@ from gateway.domain.errors import IllegalTransition, OrderClosed, UnknownOrder
 from gateway.domain.messages import HOTLINE, HotlineEvent
 from gateway.domain.states import TERMINAL, TRANSITIONS, Actor, Status
 from gateway.domain.workorder import WorkOrder
-from gateway.service import assignments
-from gateway.service.cards import plan_cards, zone_of
-from gateway.service.deadline_setting import calendar_alerts, uncertain_years
-from gateway.service.deadlines import later_by
+from gateway.service.deadlines.cards import plan_cards, zone_of
+from gateway.service.deadlines.setting import calendar_alerts, uncertain_years
+from gateway.service.deadlines.workdays import later_by
+from gateway.service.orders import assignments
+from gateway.service.orders.reassignment import check_reassignable, hand_on, withdraw
+from gateway.service.orders.transitions import OrderSteps
 from gateway.service.ports.calendar import WorkdayCalendar
 from gateway.service.ports.store import UnitOfWork
 from gateway.service.ports.transport import Outcome
-from gateway.service.reassignment import check_reassignable, hand_on, withdraw
-from gateway.service.steps import OrderSteps
 
 EVENT_TARGETS: dict[str, Status | None] = {
     "supplement": None,

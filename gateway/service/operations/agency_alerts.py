@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 
 from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.mapping.profiles import CircuitPolicy
-from gateway.service.alerts import raise_agency_alert
 from gateway.service.directory import Directory
+from gateway.service.operations.alerts import raise_agency_alert
 from gateway.service.ports.store import Standing, UnitOfWork
 
 DAY = 86_400.0

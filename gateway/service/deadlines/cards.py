@@ -11,7 +11,7 @@ from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from gateway.mapping.profiles import CardTier, DeadlinePolicy
-from gateway.service.deadlines import later_by
+from gateway.service.deadlines.workdays import later_by
 from gateway.service.ports.calendar import WorkdayCalendar
 from gateway.service.ports.store import Watch
 

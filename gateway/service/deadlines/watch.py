@@ -1,12 +1,12 @@
 """Deadline watch: the jurisdiction's cards (the Foshan practice) and emergency escalations.
 
 Each deadline becomes rows in the `watches` table when it is set, one per card of the
-policy (gateway/service/cards.py): a warning before the deadline, overdue at it, seriously
+policy (gateway/service/deadlines/cards.py): a warning before the deadline, overdue at it, seriously
 overdue some working days after it, each with the city's name and colour; and for a
 119/120 handoff an escalation when the agency has not answered within its acknowledgement
 deadline. The watch loop fires what is due, once (rows are marked fired in the same
 transaction that queues the alert), so several processes can run it side by side. A card
-whose tier says so raises 督办 in that transaction (gateway/service/supervision.py). An
+whose tier says so raises 督办 in that transaction (gateway/service/deadlines/supervision.py). An
 answer settles the rows: signing for an order settles its sign-for cards, closing it
 settles everything, any message from an emergency agency settles its escalation. An
 approved extension (延期) re-arms the resolve cards at the new deadline.
@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from gateway.domain.states import Status
 from gateway.domain.workorder import WorkOrder
 from gateway.mapping.profiles import CardTier, DeadlinePolicy
-from gateway.service.alerts import raise_alert
-from gateway.service.cards import plan_cards, tier_named
+from gateway.service.deadlines.cards import plan_cards, tier_named
 from gateway.service.directory import Directory
+from gateway.service.operations.alerts import raise_alert
 from gateway.service.ports.calendar import WorkdayCalendar
 from gateway.service.ports.store import Store, UnitOfWork, Watch
 

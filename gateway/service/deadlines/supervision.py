@@ -18,8 +18,8 @@ from gateway.domain.messages import HOTLINE, HotlineEvent
 from gateway.domain.states import Actor, Status, check_transition
 from gateway.domain.workorder import WorkOrder
 from gateway.mapping.profiles import CardTier
+from gateway.service.orders.transitions import OrderSteps
 from gateway.service.ports.store import UnitOfWork, Watch
-from gateway.service.steps import OrderSteps
 
 #: the party named in the audit trail for what a deadline policy does by itself
 POLICY = "deadline-policy"

@@ -1,0 +1,2 @@
+"""Delivery: the outbox, the dispatcher and the outcomes it records, retry, the circuit
+breaker, the envelopes sent."""

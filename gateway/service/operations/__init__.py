@@ -1,0 +1,1 @@
+"""Operations: replay, pause and resume, retention, key rotation, alerts, refusal summaries."""
