@@ -17,14 +17,24 @@ from opentelemetry.sdk.trace import TracerProvider
 import connectors
 from connectors.soap_server import SoapEndpoint
 from gateway.calendars import ChineseWorkdays
-from gateway.checkpoint_keys import checkpoint_signer
+from gateway.crypto.checkpoint_keys import checkpoint_signer
+from gateway.crypto.sealing import data_keyring
+from gateway.crypto.signing import (
+    MessageSigner,
+    MessageVerifier,
+    SigningKey,
+    generate_ed25519_key,
+    parse_signing_key,
+    parse_verifying_key,
+)
+from gateway.crypto.sm4 import parse_sm4_key
 from gateway.domain.errors import ConfigError
 from gateway.domain.messages import HOTLINE
-from gateway.log_masking import install_log_masking
 from gateway.mapping.loader import load_mappings
 from gateway.mapping.profiles import AgencyProfile
-from gateway.metrics import PrometheusMetrics
-from gateway.sealing import data_keyring
+from gateway.observability.log_masking import install_log_masking
+from gateway.observability.metrics import PrometheusMetrics
+from gateway.observability.tracing import provider_for, tracing_for
 from gateway.service.checkpoint_ports import Witness
 from gateway.service.checkpoints import Checkpointer, CheckpointPolicy
 from gateway.service.directory import Directory
@@ -39,22 +49,12 @@ from gateway.service.status_sync import StatusSync
 from gateway.service.supervision import AutoSupervision
 from gateway.service.watch import DeadlineWatch
 from gateway.settings import Settings
-from gateway.signing import (
-    MessageSigner,
-    MessageVerifier,
-    SigningKey,
-    generate_ed25519_key,
-    parse_signing_key,
-    parse_verifying_key,
-)
-from gateway.sm4 import parse_sm4_key
 from gateway.store.boards import SqlBoardState
 from gateway.store.checkpoints import SqlCheckpoints
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
 from gateway.store.startup import wait_for_database
 from gateway.timestamping import TsaClient
-from gateway.tracing import provider_for, tracing_for
 from gateway.witnesses import FileWitness, HttpWitness
 
 log = logging.getLogger("lianxin")

@@ -117,7 +117,7 @@ def _serve(args: argparse.Namespace) -> int:
     from gateway.api.app import create_app
     from gateway.api.tls import uvicorn_options
     from gateway.bootstrap import bootstrap
-    from gateway.logs import configure_logging
+    from gateway.observability.logs import configure_logging
     from gateway.settings import Settings
 
     settings = Settings()
@@ -177,7 +177,7 @@ def _loopback(host: str) -> bool:
 
 def _certs_init(args: argparse.Namespace) -> int:
     import connectors
-    from gateway import certs
+    from gateway.crypto import certs
     from gateway.mapping.loader import load_mappings
     from gateway.settings import Settings
 

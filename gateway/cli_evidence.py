@@ -43,7 +43,7 @@ def add_verbs(verbs: Any) -> None:
 
 def _export(args: argparse.Namespace) -> int:
     from gateway.bootstrap import evidence_tools
-    from gateway.sealing import data_keyring
+    from gateway.crypto.sealing import data_keyring
     from gateway.settings import Settings
     from gateway.store.migrate import upgrade
     from gateway.store.sql import SqlStore
@@ -112,7 +112,7 @@ def _check_witnessed(report: Any, paths: list[Path], trusted: set[str] | None) -
 
 
 def _key(_args: argparse.Namespace) -> int:
-    from gateway.signing import generate_ed25519_key, public_text_of
+    from gateway.crypto.signing import generate_ed25519_key, public_text_of
 
     key = generate_ed25519_key()
     print(f"LIANXIN_CHECKPOINT_KEY={key}")

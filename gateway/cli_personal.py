@@ -29,7 +29,7 @@ def add_verbs(verbs: Any) -> None:
 
 def run_purge(args: argparse.Namespace) -> int:
     """Purge every due order; 2 when no retention period is set."""
-    from gateway.log_masking import install_log_masking
+    from gateway.observability.log_masking import install_log_masking
     from gateway.service.retention import purge
     from gateway.settings import Settings
     from gateway.store.sql import SqlStore
@@ -72,7 +72,7 @@ def _reporting(run: Run, shown: Progress) -> Run:
 
 def run_data_key(_args: argparse.Namespace) -> int:
     """Print a fresh random data key."""
-    from gateway.sealing import generate_data_key
+    from gateway.crypto.sealing import generate_data_key
 
     print(generate_data_key())
     return 0

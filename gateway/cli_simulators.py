@@ -72,7 +72,7 @@ class Plan:
 
     def settings(self, ports: dict[str, int] | None = None) -> dict[str, str]:
         """The gateway settings that point at these simulators."""
-        from gateway.signing import public_text_of
+        from gateway.crypto.signing import public_text_of
 
         bound = ports or self.ports
         base = f"http://{self.advertise}"
@@ -88,7 +88,7 @@ class Plan:
 
 def new_keys() -> dict[str, str]:
     """A fresh Ed25519 signing key per simulated agency."""
-    from gateway.signing import generate_ed25519_key
+    from gateway.crypto.signing import generate_ed25519_key
 
     return {agency: generate_ed25519_key() for agency in AGENCIES}
 
@@ -106,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> Plan:
+    from gateway.crypto.signing import public_text_of
     from gateway.settings import Settings
-    from gateway.signing import public_text_of
 
     try:
         keys = json.loads(os.environ.get(KEYS_VARIABLE) or "null") or new_keys()

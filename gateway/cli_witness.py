@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from gateway.checkpoint_keys import checkpoint_problem
+from gateway.crypto.checkpoint_keys import checkpoint_problem
 from gateway.domain.checkpoint import Checkpoint
 from gateway.domain.errors import EvidenceError
 from gateway.service.audit import ChainReport, ChainRow, StoredEntries, verify_chain

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from gateway.checkpoint_keys import ED25519, checkpoint_problem, key_id_of, signature_valid
+from gateway.crypto.checkpoint_keys import ED25519, checkpoint_problem, key_id_of, signature_valid
 from gateway.domain.checkpoint import Checkpoint, Statement, canonical_bytes
 from gateway.domain.errors import EvidenceError
 from gateway.domain.evidence import (

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway.crypto.signing import MessageSigner
 from gateway.domain.assignments import Assignment, Step
 from gateway.domain.errors import DeliveryError, PermanentDelivery, TransientDelivery
 from gateway.domain.messages import HOTLINE, Delivery, Handoff, HandoffKind, Lane, Receipt
@@ -45,7 +46,6 @@ from gateway.service.ports import AuditEvent, Connector, Metrics, NoMetrics, Sto
 from gateway.service.retry import next_delay
 from gateway.service.steps import OrderSteps
 from gateway.service.tracing import NoTracing, Tracing
-from gateway.signing import MessageSigner
 
 log = logging.getLogger("lianxin.dispatch")
 

@@ -20,9 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from gateway.domain.errors import ConfigError
-from gateway.service.ports import AuditEvent, DataCipher, KeyRecord, Store, UnitOfWork
-from gateway.signing import (
+from gateway.crypto.signing import (
     MessageSigner,
     MessageVerifier,
     SigningKey,
@@ -31,6 +29,8 @@ from gateway.signing import (
     parse_signing_key,
     parse_verifying_key,
 )
+from gateway.domain.errors import ConfigError
+from gateway.service.ports import AuditEvent, DataCipher, KeyRecord, Store, UnitOfWork
 
 log = logging.getLogger("lianxin.keys")
 SELF = "self"

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from gateway.crypto.signing import MessageVerifier
 from gateway.domain.errors import (
     CertificateMismatch,
     CertificateRequired,
@@ -44,7 +45,6 @@ from gateway.service.outbox import enqueue
 from gateway.service.ports import AuditEvent, Store, UnitOfWork
 from gateway.service.refusal_summary import UNKNOWN_PARTY, RefusalSummary
 from gateway.service.steps import OrderSteps, Outcome
-from gateway.signing import MessageVerifier
 
 AgencyMessageType = StatusUpdate | TransferIn | DeliveryReceipt
 AgencyMessage: TypeAdapter[AgencyMessageType] = TypeAdapter(AgencyMessageType)

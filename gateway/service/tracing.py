@@ -1,8 +1,8 @@
 """The tracing port: spans and trace-context headers, without a tracing library.
 
 The service layer marks its units (a delivery attempt, the outbound call) through this
-port; `gateway.tracing` implements it with OpenTelemetry when LIANXIN_TRACING is on, and
-`NoTracing` (the default) does nothing at no cost.
+port; `gateway.observability.tracing` implements it with OpenTelemetry when LIANXIN_TRACING
+is on, and `NoTracing` (the default) does nothing at no cost.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from gateway.domain.errors import AuditError
 from gateway.domain.messages import Handoff, HandoffKind, HandoffState, Lane, Receipt
 from gateway.domain.personal import mask_strings
 from gateway.domain.workorder import WorkOrder
+from gateway.observability.tracing import current_traceparent
 from gateway.service.audit import canonical_json, entry_hash
 from gateway.service.personal_data import open_body, open_document, seal_body, seal_document
 from gateway.service.ports import (
@@ -48,7 +49,6 @@ from gateway.store.schema import (
     poll_cursors,
     work_orders,
 )
-from gateway.tracing import current_traceparent
 
 ACTIVE = (HandoffState.pending.value, HandoffState.in_flight.value)
 

@@ -24,7 +24,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 
-from gateway.sealing import ephemeral_keyring
+from gateway.crypto.sealing import ephemeral_keyring
 from gateway.service.audit import GENESIS, ChainRow, StoredEntries
 from gateway.service.ports import AuditRecord, DataCipher, UnitOfWork
 from gateway.service.tracing import NoTracing, Tracing

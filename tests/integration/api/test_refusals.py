@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from gateway.signing import generate_ed25519_key
+from gateway.crypto.signing import generate_ed25519_key
 from gateway.store.schema import audit_log, work_orders
 from gateway.store.sql import SqlStore
 from tests.conftest import Stack

@@ -15,7 +15,7 @@ from bench.world import free_port
 from connectors.http_transport import Http11Transport
 from connectors.rest import RestConnector
 from connectors.simulators.server import ServerThread
-from gateway import certs
+from gateway.crypto import certs
 from gateway.domain.errors import TransientDelivery
 from gateway.domain.messages import Delivery
 from gateway.mapping.profiles import AgencyProfile

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from gateway.checkpoint_keys import Ed25519CheckpointSigner, checkpoint_problem
+from gateway.crypto.checkpoint_keys import Ed25519CheckpointSigner, checkpoint_problem
+from gateway.crypto.signing import generate_ed25519_key
 from gateway.domain.checkpoint import Checkpoint
 from gateway.domain.errors import CheckpointTaken
 from gateway.service.checkpoints import Checkpointer, CheckpointPolicy
 from gateway.service.ports import AuditEvent
-from gateway.signing import generate_ed25519_key
 from gateway.store.checkpoints import SqlCheckpoints
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore

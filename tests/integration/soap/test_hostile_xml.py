@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from connectors import soap_xml
-from gateway.signing import MessageSigner, generate_ed25519_key, parse_signing_key
+from gateway.crypto.signing import MessageSigner, generate_ed25519_key, parse_signing_key
 from gateway.store.schema import audit_log, inbound_messages, work_orders
 from gateway.store.sql import SqlStore
 from tests.conftest import Stack

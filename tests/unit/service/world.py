@@ -13,6 +13,14 @@ from typing import Any
 import connectors
 from connectors.memory import MemoryConnector
 from gateway.calendars import ChineseWorkdays
+from gateway.crypto.signing import (
+    MessageSigner,
+    MessageVerifier,
+    generate_ed25519_key,
+    parse_signing_key,
+    parse_verifying_key,
+    public_text_of,
+)
 from gateway.domain.messages import HandoffKind, HandoffState, HotlineEvent
 from gateway.domain.workorder import WorkOrderIn
 from gateway.mapping.loader import load_mappings
@@ -23,14 +31,6 @@ from gateway.service.ports import HandoffView, StoredOrder
 from gateway.service.status_sync import StatusSync
 from gateway.service.steps import Outcome
 from gateway.settings import REPO_ROOT
-from gateway.signing import (
-    MessageSigner,
-    MessageVerifier,
-    generate_ed25519_key,
-    parse_signing_key,
-    parse_verifying_key,
-    public_text_of,
-)
 from tests.fakes import FixedClock, MemoryStore
 
 CITY = "city-management"
