@@ -17,17 +17,10 @@ from opentelemetry.sdk.trace import TracerProvider
 import connectors
 from connectors.soap_server import SoapEndpoint
 from gateway.calendars import ChineseWorkdays
+from gateway.crypto import keys as key_policy
 from gateway.crypto.checkpoint_keys import checkpoint_signer
 from gateway.crypto.sealing import data_keyring
-from gateway.crypto.signing import (
-    MessageSigner,
-    MessageVerifier,
-    SigningKey,
-    generate_ed25519_key,
-    parse_signing_key,
-    parse_verifying_key,
-)
-from gateway.crypto.sm4 import parse_sm4_key
+from gateway.crypto.signing import MessageSigner, MessageVerifier, SigningKey, parse_signing_key
 from gateway.domain.errors import ConfigError
 from gateway.domain.messages import HOTLINE
 from gateway.mapping.loader import load_mappings
@@ -40,7 +33,6 @@ from gateway.service.checkpoints import Checkpointer, CheckpointPolicy
 from gateway.service.directory import Directory
 from gateway.service.dispatch import Dispatcher, DispatchSettings
 from gateway.service.evidence import EvidenceExporter
-from gateway.service.field_encryption import FieldCipher
 from gateway.service.intake import Intake
 from gateway.service.keyring import Configured, KeyRing
 from gateway.service.ports import BoardState, Connector, Listener, Poller
@@ -161,11 +153,11 @@ def bootstrap(
         profiles=profiles,
         catalogue=mappings.catalogue,
         deadlines=mappings.deadlines,
-        ciphers=_field_ciphers(profiles, settings),
+        ciphers=dict(key_policy.field_ciphers(profiles, settings)),
     )
-    own_keys = _own_keys(settings)
-    signers = {name: _signer(p, own_keys, settings) for name, p in profiles.items()}
-    verifiers = {name: _verifier(p, settings) for name, p in profiles.items()}
+    own_keys = key_policy.own_keys(settings)
+    signers = {name: key_policy.signer_for(p, own_keys, settings) for name, p in profiles.items()}
+    verifiers = {name: key_policy.verifier_for(p, settings) for name, p in profiles.items()}
     install_log_masking()  # before anything below can log a caller's number
     wait_for_database(settings.database_url, settings.database_wait)
     upgrade(settings.database_url)
@@ -300,43 +292,8 @@ def _with_endpoint(profile: AgencyProfile, settings: Settings) -> AgencyProfile:
     return profile.model_copy(update={"endpoint": endpoint})
 
 
-def _own_keys(settings: Settings) -> list[SigningKey]:
-    if settings.signing_keys:
-        keys = [parse_signing_key(k.get_secret_value()) for k in settings.signing_keys]
-        if any(key.scheme != "v1a" for key in keys):
-            raise ConfigError(
-                "LIANXIN_SIGNING_KEYS holds Lianxin's own Ed25519 keys (whsk_…); "
-                "shared secrets (whsec_, whsm3_) go in LIANXIN_AGENCY_SECRETS"
-            )
-        return keys
-    key = parse_signing_key(generate_ed25519_key())
-    log.warning(
-        "LIANXIN_SIGNING_KEYS is not set: signing with a throw-away key %s (public %s); "
-        "agencies cannot verify it after a restart",
-        key.key_id,
-        key.verifying_key().public_text(),
-    )
-    return [key]
 
 
-def _signer(profile: AgencyProfile, own: list[SigningKey], settings: Settings) -> MessageSigner:
-    scheme = profile.signing.scheme
-    if scheme == "v1a":
-        return MessageSigner(own)
-    secret = settings.agency_secrets.get(profile.id)
-    if secret is None:
-        raise ConfigError(
-            f"agency '{profile.id}' signs with {scheme} (HMAC) "
-            "but LIANXIN_AGENCY_SECRETS has no secret for it"
-        )
-    key = parse_signing_key(secret.get_secret_value())
-    if key.scheme != scheme:
-        prefix = "whsm3_" if scheme == "v1sm3" else "whsec_"
-        raise ConfigError(
-            f"agency '{profile.id}' signs with {scheme}: its secret in "
-            f"LIANXIN_AGENCY_SECRETS must be {prefix}…, not a {key.scheme} key"
-        )
-    return MessageSigner([key])
 
 
 def _configured(
@@ -353,32 +310,3 @@ def _configured(
     }
     verifying = {name: list(verifier.keys) for name, verifier in verifiers.items()}
     return Configured(own=list(own), verifying=verifying, shared=shared)
-
-
-def _field_ciphers(
-    profiles: Mapping[str, AgencyProfile], settings: Settings
-) -> dict[str, FieldCipher]:
-    """An SM4-GCM cipher for every profile that requires field encryption."""
-    ciphers: dict[str, FieldCipher] = {}
-    for name, profile in profiles.items():
-        if profile.field_encryption is None:
-            continue
-        key = settings.agency_field_keys.get(name)
-        if key is None:
-            raise ConfigError(
-                f"agency '{name}' requires {profile.field_encryption.algorithm} field "
-                "encryption but LIANXIN_AGENCY_FIELD_KEYS has no sm4k_ key for it"
-            )
-        ciphers[name] = parse_sm4_key(key.get_secret_value())
-    return ciphers
-
-
-def _verifier(profile: AgencyProfile, settings: Settings) -> MessageVerifier:
-    texts = [*profile.inbound.public_keys, *settings.agency_keys.get(profile.id, [])]
-    secret = settings.agency_secrets.get(profile.id)
-    if secret is not None:
-        texts.append(secret.get_secret_value())
-    keys = [parse_verifying_key(text) for text in texts]
-    if profile.signing.scheme == "v1sm3":  # the national algorithms are required: only SM3
-        keys = [key for key in keys if key.scheme == "v1sm3"]
-    return MessageVerifier(keys, tolerance=profile.inbound.tolerance)
