@@ -16,13 +16,13 @@ from opentelemetry.sdk.trace import TracerProvider
 
 import connectors
 from connectors.soap_server import SoapEndpoint
-from gateway.calendars import ChineseWorkdays
 from gateway.crypto import keys as key_policy
 from gateway.crypto.checkpoint_keys import checkpoint_signer
 from gateway.crypto.sealing import data_keyring
 from gateway.crypto.signing import MessageSigner, MessageVerifier, SigningKey, parse_signing_key
 from gateway.domain.errors import ConfigError
 from gateway.domain.messages import HOTLINE
+from gateway.mapping.calendars import ChineseWorkdays
 from gateway.mapping.loader import load_mappings
 from gateway.mapping.profiles import AgencyProfile
 from gateway.observability.log_masking import install_log_masking
@@ -46,8 +46,8 @@ from gateway.store.checkpoints import SqlCheckpoints
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
 from gateway.store.startup import wait_for_database
-from gateway.timestamping import TsaClient
-from gateway.witnesses import FileWitness, HttpWitness
+from gateway.witnessing.timestamping import TsaClient
+from gateway.witnessing.witnesses import FileWitness, HttpWitness
 
 log = logging.getLogger("lianxin")
 

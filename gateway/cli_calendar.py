@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from gateway.domain.errors import ConfigError
 
 if TYPE_CHECKING:
-    from gateway.calendars import YearCoverage
+    from gateway.mapping.calendars import YearCoverage
 
 
 def add_verbs(verbs: Any) -> None:
@@ -38,8 +38,8 @@ def add_verbs(verbs: Any) -> None:
 
 def run_calendar(args: argparse.Namespace) -> int:
     """Print the coverage; 0 whatever it finds (a gap is information, not a failure)."""
-    from gateway.calendars import ChineseWorkdays
     from gateway.mapping.calendar_files import load_calendars
+    from gateway.mapping.calendars import ChineseWorkdays
 
     root = args.mappings or _mappings_dir()
     if not root.is_dir():

@@ -12,7 +12,7 @@ from gateway.domain.errors import EvidenceError
 from gateway.service.audit import ChainReport, ChainRow, StoredEntries, verify_chain
 from gateway.service.witness_check import WitnessReport, WitnessWalk
 from gateway.store.sql import SqlStore
-from gateway.witnesses import read_witness_file
+from gateway.witnessing.witnesses import read_witness_file
 
 
 def witnessed_checkpoints(paths: list[Path], trusted: set[str] | None) -> list[Checkpoint]:

@@ -24,7 +24,6 @@ from connectors.simulators.agency import AgencySimulator
 from connectors.simulators.hotline import HotlineSimulator
 from connectors.simulators.server import ServerThread
 from gateway.bootstrap import Gateway, bootstrap
-from gateway.calendars import ChineseWorkdays
 from gateway.crypto.signing import (
     MessageSigner,
     generate_ed25519_key,
@@ -33,6 +32,7 @@ from gateway.crypto.signing import (
 )
 from gateway.domain.workorder import WorkOrderIn
 from gateway.mapping.calendar_files import load_calendars
+from gateway.mapping.calendars import ChineseWorkdays
 from gateway.service.deadlines import add_working_days
 from gateway.service.queries import order_timeline
 from gateway.settings import REPO_ROOT, Settings

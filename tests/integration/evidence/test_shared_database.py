@@ -17,7 +17,7 @@ from gateway.service.ports import AuditEvent
 from gateway.store.checkpoints import SqlCheckpoints
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
-from gateway.witnesses import FileWitness, read_witness_file
+from gateway.witnessing.witnesses import FileWitness, read_witness_file
 from tests.integration.evidence.trail import filled
 
 pytestmark = pytest.mark.postgres

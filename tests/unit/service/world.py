@@ -12,7 +12,6 @@ from typing import Any
 
 import connectors
 from connectors.memory import MemoryConnector
-from gateway.calendars import ChineseWorkdays
 from gateway.crypto.signing import (
     MessageSigner,
     MessageVerifier,
@@ -23,6 +22,7 @@ from gateway.crypto.signing import (
 )
 from gateway.domain.messages import HandoffKind, HandoffState, HotlineEvent
 from gateway.domain.workorder import WorkOrderIn
+from gateway.mapping.calendars import ChineseWorkdays
 from gateway.mapping.loader import load_mappings
 from gateway.service.directory import Directory
 from gateway.service.dispatch import Dispatcher, DispatchSettings
