@@ -11,6 +11,8 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
 
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -22,8 +24,9 @@ from gateway.crypto.sealing import data_keyring
 from gateway.crypto.signing import MessageSigner, MessageVerifier, SigningKey, parse_signing_key
 from gateway.domain.errors import ConfigError
 from gateway.domain.messages import HOTLINE
+from gateway.mapping.calendar_files import load_calendars
 from gateway.mapping.calendars import ChineseWorkdays
-from gateway.mapping.loader import load_mappings
+from gateway.mapping.loader import Mappings, load_mappings
 from gateway.mapping.profiles import AgencyProfile
 from gateway.observability.log_masking import install_log_masking
 from gateway.observability.metrics import PrometheusMetrics
@@ -224,16 +227,58 @@ def bootstrap(
     )
 
 
-def evidence_tools(
-    settings: Settings, store: SqlStore, clock: Callable[[], float] = time.time
-) -> EvidenceExporter:
-    """The evidence exporter alone, for `lianxin evidence export` (no gateway running)."""
-    mappings = load_mappings(settings.mappings_dir, settings.catalogue, connectors.TRANSPORTS)
-    checkpoints = SqlCheckpoints(store)
-    checkpointer = _checkpointer(settings, checkpoints, clock)
-    own = [parse_signing_key(k.get_secret_value()) for k in settings.signing_keys]
-    public = [key.verifying_key().public_text() for key in own if key.scheme == "v1a"]
-    return evidence_exporter(settings, checkpoints, checkpointer, mappings.agencies, public, clock)
+class Tools:
+    """The composition root's entry for the command line's verbs that run with no gateway
+    (`deliveries`, `replay`, `agencies`, `keys`, `purge`, `evidence`, `audit verify`, `certs
+    init`, `calendar`): the same settings, mappings and wiring as `bootstrap`, opened piece
+    by piece, each only when a verb asks for it. `gateway()` is `bootstrap` itself."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def gateway(self) -> Gateway:
+        """The whole gateway (`lianxin serve`, `lianxin keys rotate`)."""
+        return bootstrap(self.settings)
+
+    @cached_property
+    def mappings(self) -> Mappings:
+        """The mappings directory, loaded and checked as at start-up."""
+        settings = self.settings
+        return load_mappings(settings.mappings_dir, settings.catalogue, connectors.TRANSPORTS)
+
+    @cached_property
+    def directory(self) -> Directory:
+        """The agencies' profiles, catalogue and deadline policies."""
+        return Directory.from_mappings(self.mappings)
+
+    def store(self, *, migrate: bool = True, sealed: bool = False) -> SqlStore:
+        """A store on LIANXIN_DATABASE_URL, migrated first unless `migrate` is False;
+        `sealed`: able to read sealed bodies and fields (with LIANXIN_DATA_KEYS, when set)."""
+        url = self.settings.database_url
+        if migrate:
+            upgrade(url)
+        keys = [key.get_secret_value() for key in self.settings.data_keys] if sealed else []
+        return SqlStore(url, cipher=data_keyring(keys) if keys else None)
+
+    @staticmethod
+    def store_at(url: str) -> SqlStore:
+        """A store on `url` as it is (not migrated, nothing unsealed): to read the audit
+        chain of any database, with no settings needed."""
+        return SqlStore(url)
+
+    @staticmethod
+    def workdays(mappings_dir: Path) -> ChineseWorkdays:
+        """The working-day calendar of a mappings directory, as the gateway would load it."""
+        return ChineseWorkdays(load_calendars(mappings_dir))
+
+    def evidence(self, store: SqlStore, clock: Callable[[], float] = time.time) -> EvidenceExporter:
+        """The evidence exporter alone (`lianxin evidence export`)."""
+        settings, agencies = self.settings, self.mappings.agencies
+        checkpoints = SqlCheckpoints(store)
+        checkpointer = _checkpointer(settings, checkpoints, clock)
+        own = [parse_signing_key(k.get_secret_value()) for k in settings.signing_keys]
+        public = [key.verifying_key().public_text() for key in own if key.scheme == "v1a"]
+        return evidence_exporter(settings, checkpoints, checkpointer, agencies, public, clock)
 
 
 def evidence_exporter(

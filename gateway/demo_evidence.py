@@ -8,10 +8,10 @@ from pathlib import Path
 
 import httpx
 
-from gateway.cli_witness import verify_against, witnessed_checkpoints
 from gateway.domain.errors import EvidenceError
 from gateway.service.bundle_check import verify_bundle
 from gateway.store.sql import SqlStore
+from gateway.witnessing.check import verify_against, witnessed_checkpoints
 
 WITNESS_FILE = "witness.jsonl"
 

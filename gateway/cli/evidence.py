@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gateway.cli.invocation import Invocation
+
 
 def add_verbs(verbs: Any) -> None:
     """Add `evidence export`, `evidence verify` and `evidence key`."""
@@ -41,23 +43,13 @@ def add_verbs(verbs: Any) -> None:
     key.set_defaults(run=_key)
 
 
-def _export(args: argparse.Namespace) -> int:
-    from gateway.bootstrap import evidence_tools
-    from gateway.crypto.sealing import data_keyring
-    from gateway.settings import Settings
-    from gateway.store.migrate import upgrade
-    from gateway.store.sql import SqlStore
-
-    settings = Settings()
-    if args.database:
-        settings = settings.model_copy(update={"database_url": args.database})
-    upgrade(settings.database_url)
-    keys = [key.get_secret_value() for key in settings.data_keys]
-    store = SqlStore(settings.database_url, cipher=data_keyring(keys) if keys else None)
+def _export(args: argparse.Namespace, invocation: Invocation) -> int:
+    tools = invocation.tools(database_url=args.database)
+    store = tools.store(sealed=True)
 
     async def run() -> str:
         try:
-            exporter = evidence_tools(settings, store)
+            exporter = tools.evidence(store)
             return await exporter.export(args.order, f"{args.by} (cli)")
         finally:
             await store.aclose()
@@ -71,7 +63,7 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _verify(args: argparse.Namespace) -> int:
+def _verify(args: argparse.Namespace, _invocation: Invocation) -> int:
     from gateway.domain.errors import EvidenceError
     from gateway.service.bundle_check import verify_bundle
 
@@ -102,16 +94,16 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _check_witnessed(report: Any, paths: list[Path], trusted: set[str] | None) -> None:
-    from gateway.cli_witness import witnessed_checkpoints
     from gateway.domain.errors import EvidenceError
     from gateway.service.bundle_check import not_witnessed
+    from gateway.witnessing.check import witnessed_checkpoints
 
     missing = not_witnessed(report, witnessed_checkpoints(paths, trusted))
     if missing:
         raise EvidenceError(f"checkpoints {missing} are not in the witness as signed")
 
 
-def _key(_args: argparse.Namespace) -> int:
+def _key(_args: argparse.Namespace, _invocation: Invocation) -> int:
     from gateway.crypto.signing import generate_ed25519_key, public_text_of
 
     key = generate_ed25519_key()

@@ -7,8 +7,9 @@ import getpass
 import time
 from typing import Any
 
-from gateway.cli_json import add_option as add_json_option
-from gateway.cli_json import emit, key_record
+from gateway.cli.invocation import Invocation
+from gateway.cli.json_output import add_option as add_json_option
+from gateway.cli.json_output import emit, key_record
 
 DAY = 86_400
 
@@ -35,18 +36,16 @@ def add_verbs(verbs: Any) -> None:
     listing.set_defaults(run=run_list)
 
 
-def run_rotate(args: argparse.Namespace) -> int:
+def run_rotate(args: argparse.Namespace, invocation: Invocation) -> int:
     """Rotate one owner's key; print what now signs and what retires when."""
-    from gateway.bootstrap import bootstrap
     from gateway.domain.errors import ConfigError
     from gateway.service.keyring import SELF
-    from gateway.settings import Settings
 
     if args.overlap < 0:
         raise ConfigError("--overlap must be ≥ 0 seconds")
     if (args.owner == SELF) == (args.key is not None):
         raise ConfigError("give --key for an agency, and no --key for 'self'")
-    gateway = bootstrap(Settings())
+    gateway = invocation.tools().gateway()
     ring = gateway.keyring
     if args.owner == SELF:
         record = gateway.store.run_sync(lambda uow: ring.rotate_self(uow, args.overlap, args.by))
@@ -60,15 +59,9 @@ def run_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_list(args: argparse.Namespace) -> int:
+def run_list(args: argparse.Namespace, invocation: Invocation) -> int:
     """Print every rotated key."""
-    from gateway.settings import Settings
-    from gateway.store.migrate import upgrade
-    from gateway.store.sql import SqlStore
-
-    url = Settings().database_url
-    upgrade(url)
-    store = SqlStore(url)
+    store = invocation.tools().store()
     try:
         records = store.run_sync(lambda uow: uow.keys.all(), writes=False)
     finally:

@@ -19,6 +19,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.cli.invocation import Invocation
 from gateway.domain.errors import ConfigError
 
 #: agency → (path of its endpoint, case-number prefix); the hotline takes the callbacks
@@ -93,21 +94,20 @@ def new_keys() -> dict[str, str]:
     return {agency: generate_ed25519_key() for agency in AGENCIES}
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, invocation: Invocation) -> int:
     """Print keys or settings, or run every simulator until SIGTERM or Ctrl-C."""
     if args.new_keys:
         print(json.dumps(new_keys()))
         return 0
-    plan = _plan(args)
+    plan = _plan(args, invocation)
     if args.print_settings:
         _print(plan.settings())
         return 0
     return _serve(plan, args.gateway or ["http://127.0.0.1:8345"])
 
 
-def _plan(args: argparse.Namespace) -> Plan:
+def _plan(args: argparse.Namespace, invocation: Invocation) -> Plan:
     from gateway.crypto.signing import public_text_of
-    from gateway.settings import Settings
 
     try:
         keys = json.loads(os.environ.get(KEYS_VARIABLE) or "null") or new_keys()
@@ -118,7 +118,7 @@ def _plan(args: argparse.Namespace) -> Plan:
     missing = sorted(set(AGENCIES) - set(keys))
     if missing:
         raise ConfigError(f"{KEYS_VARIABLE} has no key for {', '.join(missing)}")
-    signing = Settings().signing_keys
+    signing = invocation.settings.signing_keys
     if not signing:
         raise ConfigError(
             "LIANXIN_SIGNING_KEYS is not set: the simulators verify the gateway with it"
