@@ -7,9 +7,8 @@ never read them, so a broken environment does not stop them.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -24,14 +23,9 @@ if TYPE_CHECKING:
 class Invocation:
     """What one command line's verb works with."""
 
-    def __init__(self, read: Callable[[], Settings] | None = None) -> None:
-        self._read = read
-
     @cached_property
     def settings(self) -> Settings:
         """LIANXIN_* from the environment, read on first use."""
-        if self._read is not None:
-            return self._read()
         from gateway.settings import Settings
 
         return Settings()
@@ -55,7 +49,3 @@ class Invocation:
             yield store, directory
         finally:
             asyncio.run(store.aclose())
-
-
-#: what each verb runs: its parsed arguments and the invocation in, the exit status out
-Run = Callable[[argparse.Namespace, Invocation], int]
