@@ -22,13 +22,13 @@ from sqlalchemy import create_engine, insert, update
 
 from bench.world import database, workdir
 from gateway.bootstrap import open_sql_store
-from gateway.checkpoint_keys import Ed25519CheckpointSigner
+from gateway.crypto.checkpoint_keys import Ed25519CheckpointSigner
+from gateway.crypto.signing import generate_ed25519_key
 from gateway.service.checkpoints import Checkpointer, CheckpointPolicy
-from gateway.signing import generate_ed25519_key
 from gateway.store.checkpoints import SqlCheckpoints
 from gateway.store.migrate import upgrade
 from gateway.store.schema import audit_head, audit_log
-from gateway.witnesses import FileWitness
+from gateway.witnessing.witnesses import FileWitness
 
 IDLE_PASSES = 20
 

@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import Engine, insert, update
 
 from bench.world import database
+from gateway.crypto.sealing import ephemeral_keyring
 from gateway.domain.messages import HandoffKind, HandoffState, Lane
-from gateway.sealing import ephemeral_keyring
 from gateway.service.personal_data import Sealing
 from gateway.store.migrate import upgrade
 from gateway.store.repositories import SqlHandoffs

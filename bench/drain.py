@@ -24,7 +24,7 @@ from bench.orders import consult
 from bench.stats import percentile
 from bench.suites import Latency, emergencies
 from bench.world import RssSampler, World, engine_for, sink_count
-from gateway.sealing import data_keyring
+from gateway.crypto.sealing import data_keyring
 from gateway.service.personal_data import open_body, seal_body
 from gateway.store.schema import handoffs
 

@@ -23,7 +23,7 @@ from celery import Celery
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from gateway.signing import MessageSigner, parse_signing_key
+from gateway.crypto.signing import MessageSigner, parse_signing_key
 
 app = Celery("lianxin_peer", broker=os.environ.get("BENCH_PEER_BROKER", "redis://127.0.0.1:6379/0"))
 app.conf.update(

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from bench.world import Child, free_port, held_by_sink, python_child, sink_count
-from gateway.signing import generate_ed25519_key
+from gateway.crypto.signing import generate_ed25519_key
 
 
 class PeerWorld:

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from gateway.signing import MessageSigner, parse_signing_key
+from gateway.crypto.signing import MessageSigner, parse_signing_key
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]

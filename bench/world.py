@@ -26,8 +26,8 @@ import httpx
 import psutil
 from sqlalchemy import Engine, create_engine, text
 
-from gateway.sealing import generate_data_key
-from gateway.signing import generate_ed25519_key, public_text_of
+from gateway.crypto.sealing import generate_data_key
+from gateway.crypto.signing import generate_ed25519_key, public_text_of
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "LIANXIN_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -11,20 +11,30 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
 
 from opentelemetry.sdk.trace import TracerProvider
 
 import connectors
 from connectors.soap.server import SoapEndpoint
-from gateway.calendars import ChineseWorkdays
-from gateway.checkpoint_keys import checkpoint_signer
+from gateway.crypto import keys as key_policy
+from gateway.crypto.checkpoint_keys import checkpoint_signer
+from gateway.crypto.sealing import data_keyring, ephemeral_keyring
+from gateway.crypto.signing import (
+    MessageSigner,
+    MessageVerifier,
+    parse_signing_key,
+)
 from gateway.domain.errors import ConfigError
 from gateway.domain.messages import HOTLINE
-from gateway.log_masking import install_log_masking
-from gateway.mapping.loader import load_mappings
+from gateway.mapping.calendar_files import load_calendars
+from gateway.mapping.calendars import ChineseWorkdays
+from gateway.mapping.loader import Mappings, load_mappings
 from gateway.mapping.profiles import AgencyProfile
-from gateway.metrics import PrometheusMetrics
-from gateway.sealing import data_keyring, ephemeral_keyring
+from gateway.observability.log_masking import install_log_masking
+from gateway.observability.metrics import PrometheusMetrics
+from gateway.observability.tracing import provider_for, tracing_for
 from gateway.service.audit import Chain
 from gateway.service.checkpoint_ports import CheckpointStore, Witness
 from gateway.service.checkpoints import Checkpointer, CheckpointPolicy
@@ -42,28 +52,19 @@ from gateway.service.orders.intake import Intake
 from gateway.service.orders.status_sync import StatusSync
 from gateway.service.orders.transitions import OrderSteps
 from gateway.service.personal_data import Sealing
-from gateway.service.ports.crypto import DataCipher, FieldCipher, SigningKey
+from gateway.service.ports.crypto import DataCipher, SigningKey
 from gateway.service.ports.store import RunningStore
 from gateway.service.ports.telemetry import Tracing
 from gateway.service.ports.transport import BoardState, Connector, Listener, Poller
 from gateway.settings import Settings
-from gateway.signing import (
-    MessageSigner,
-    MessageVerifier,
-    generate_ed25519_key,
-    parse_signing_key,
-    parse_verifying_key,
-)
-from gateway.sm4 import parse_sm4_key
 from gateway.store.boards import SqlBoardState
 from gateway.store.checkpoints import SqlCheckpoints
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
 from gateway.store.startup import wait_for_database
-from gateway.timestamping import TsaClient
-from gateway.tracing import provider_for, tracing_for
-from gateway.witness_database import DatabaseWitness
-from gateway.witnesses import FileWitness, HttpWitness
+from gateway.witnessing.database import DatabaseWitness
+from gateway.witnessing.timestamping import TsaClient
+from gateway.witnessing.witnesses import FileWitness, HttpWitness
 
 log = logging.getLogger("lianxin")
 
@@ -169,11 +170,11 @@ def bootstrap(
         profiles=profiles,
         catalogue=mappings.catalogue,
         deadlines=mappings.deadlines,
-        ciphers=_field_ciphers(profiles, settings),
+        ciphers=dict(key_policy.field_ciphers(profiles, settings)),
     )
-    own_keys = _own_keys(settings)
-    signers = {name: _signer(p, own_keys, settings) for name, p in profiles.items()}
-    verifiers = {name: _verifier(p, settings) for name, p in profiles.items()}
+    own_keys = key_policy.own_keys(settings)
+    signers = {name: key_policy.signer_for(p, own_keys, settings) for name, p in profiles.items()}
+    verifiers = {name: key_policy.verifier_for(p, settings) for name, p in profiles.items()}
     install_log_masking()  # before anything below can log a caller's number
     wait_for_database(settings.database_url, settings.database_wait)
     upgrade(settings.database_url)
@@ -278,16 +279,58 @@ def open_sql_store(
     )
 
 
-def evidence_tools(
-    settings: Settings, store: SqlStore, clock: Callable[[], float] = time.time
-) -> EvidenceExporter:
-    """The evidence exporter alone, for `lianxin evidence export` (no gateway running)."""
-    mappings = load_mappings(settings.mappings_dir, settings.catalogue, connectors.TRANSPORTS)
-    checkpoints = SqlCheckpoints(store)
-    checkpointer = _checkpointer(settings, checkpoints, clock)
-    own = [parse_signing_key(k.get_secret_value()) for k in settings.signing_keys]
-    public = [key.verifying_key().public_text() for key in own if key.scheme == "v1a"]
-    return evidence_exporter(settings, checkpoints, checkpointer, mappings.agencies, public, clock)
+class Tools:
+    """The composition root's entry for the command line's verbs that run with no gateway
+    (`deliveries`, `replay`, `agencies`, `keys`, `purge`, `evidence`, `audit verify`, `certs
+    init`, `calendar`): the same settings, mappings and wiring as `bootstrap`, opened piece
+    by piece, each only when a verb asks for it. `gateway()` is `bootstrap` itself."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def gateway(self) -> Gateway:
+        """The whole gateway (`lianxin serve`, `lianxin keys rotate`)."""
+        return bootstrap(self.settings)
+
+    @cached_property
+    def mappings(self) -> Mappings:
+        """The mappings directory, loaded and checked as at start-up."""
+        settings = self.settings
+        return load_mappings(settings.mappings_dir, settings.catalogue, connectors.TRANSPORTS)
+
+    @cached_property
+    def directory(self) -> Directory:
+        """The agencies' profiles, catalogue and deadline policies."""
+        return Directory.from_mappings(self.mappings)
+
+    def store(self, *, migrate: bool = True, sealed: bool = False) -> SqlStore:
+        """A store on LIANXIN_DATABASE_URL, migrated first unless `migrate` is False;
+        `sealed`: able to read sealed bodies and fields (with LIANXIN_DATA_KEYS, when set)."""
+        url = self.settings.database_url
+        if migrate:
+            upgrade(url)
+        keys = [key.get_secret_value() for key in self.settings.data_keys] if sealed else []
+        return open_sql_store(url, cipher=data_keyring(keys) if keys else None)
+
+    @staticmethod
+    def store_at(url: str) -> SqlStore:
+        """A store on `url` as it is (not migrated, nothing unsealed): to read the audit
+        chain of any database, with no settings needed."""
+        return open_sql_store(url)
+
+    @staticmethod
+    def workdays(mappings_dir: Path) -> ChineseWorkdays:
+        """The working-day calendar of a mappings directory, as the gateway would load it."""
+        return ChineseWorkdays(load_calendars(mappings_dir))
+
+    def evidence(self, store: SqlStore, clock: Callable[[], float] = time.time) -> EvidenceExporter:
+        """The evidence exporter alone (`lianxin evidence export`)."""
+        settings, agencies = self.settings, self.mappings.agencies
+        checkpoints = SqlCheckpoints(store)
+        checkpointer = _checkpointer(settings, checkpoints, clock)
+        own = [parse_signing_key(k.get_secret_value()) for k in settings.signing_keys]
+        public = [key.verifying_key().public_text() for key in own if key.scheme == "v1a"]
+        return evidence_exporter(settings, checkpoints, checkpointer, agencies, public, clock)
 
 
 def evidence_exporter(
@@ -347,43 +390,8 @@ def _with_endpoint(profile: AgencyProfile, settings: Settings) -> AgencyProfile:
     return profile.model_copy(update={"endpoint": endpoint})
 
 
-def _own_keys(settings: Settings) -> list[SigningKey]:
-    if settings.signing_keys:
-        keys = [parse_signing_key(k.get_secret_value()) for k in settings.signing_keys]
-        if any(key.scheme != "v1a" for key in keys):
-            raise ConfigError(
-                "LIANXIN_SIGNING_KEYS holds Lianxin's own Ed25519 keys (whsk_…); "
-                "shared secrets (whsec_, whsm3_) go in LIANXIN_AGENCY_SECRETS"
-            )
-        return keys
-    key = parse_signing_key(generate_ed25519_key())
-    log.warning(
-        "LIANXIN_SIGNING_KEYS is not set: signing with a throw-away key %s (public %s); "
-        "agencies cannot verify it after a restart",
-        key.key_id,
-        key.verifying_key().public_text(),
-    )
-    return [key]
 
 
-def _signer(profile: AgencyProfile, own: list[SigningKey], settings: Settings) -> MessageSigner:
-    scheme = profile.signing.scheme
-    if scheme == "v1a":
-        return MessageSigner(own)
-    secret = settings.agency_secrets.get(profile.id)
-    if secret is None:
-        raise ConfigError(
-            f"agency '{profile.id}' signs with {scheme} (HMAC) "
-            "but LIANXIN_AGENCY_SECRETS has no secret for it"
-        )
-    key = parse_signing_key(secret.get_secret_value())
-    if key.scheme != scheme:
-        prefix = "whsm3_" if scheme == "v1sm3" else "whsec_"
-        raise ConfigError(
-            f"agency '{profile.id}' signs with {scheme}: its secret in "
-            f"LIANXIN_AGENCY_SECRETS must be {prefix}…, not a {key.scheme} key"
-        )
-    return MessageSigner([key])
 
 
 def _configured(
@@ -400,32 +408,3 @@ def _configured(
     }
     verifying = {name: list(verifier.keys) for name, verifier in verifiers.items()}
     return Configured(own=list(own), verifying=verifying, shared=shared)
-
-
-def _field_ciphers(
-    profiles: Mapping[str, AgencyProfile], settings: Settings
-) -> dict[str, FieldCipher]:
-    """An SM4-GCM cipher for every profile that requires field encryption."""
-    ciphers: dict[str, FieldCipher] = {}
-    for name, profile in profiles.items():
-        if profile.field_encryption is None:
-            continue
-        key = settings.agency_field_keys.get(name)
-        if key is None:
-            raise ConfigError(
-                f"agency '{name}' requires {profile.field_encryption.algorithm} field "
-                "encryption but LIANXIN_AGENCY_FIELD_KEYS has no sm4k_ key for it"
-            )
-        ciphers[name] = parse_sm4_key(key.get_secret_value())
-    return ciphers
-
-
-def _verifier(profile: AgencyProfile, settings: Settings) -> MessageVerifier:
-    texts = [*profile.inbound.public_keys, *settings.agency_keys.get(profile.id, [])]
-    secret = settings.agency_secrets.get(profile.id)
-    if secret is not None:
-        texts.append(secret.get_secret_value())
-    keys = [parse_verifying_key(text) for text in texts]
-    if profile.signing.scheme == "v1sm3":  # the national algorithms are required: only SM3
-        keys = [key for key in keys if key.scheme == "v1sm3"]
-    return MessageVerifier(keys, tolerance=profile.inbound.tolerance)

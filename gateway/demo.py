@@ -36,7 +36,7 @@ from gateway.demo_orders import (
 )
 from gateway.demo_report import AGENCY_FINAL, summarise
 from gateway.demo_stage import DEMO_MAPPINGS, MAYOR, OUTAGE_SECONDS, Stage, stage
-from gateway.log_masking import install_log_masking
+from gateway.observability.log_masking import install_log_masking
 from gateway.service.audit import ChainReport, verify_chain
 
 Say = Callable[[str], None]

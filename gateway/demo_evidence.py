@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 
 from gateway.bootstrap import open_sql_store
-from gateway.cli_witness import verify_against, witnessed_checkpoints
 from gateway.domain.errors import EvidenceError
 from gateway.service.bundle_check import verify_bundle
+from gateway.witnessing.check import verify_against, witnessed_checkpoints
 
 WITNESS_FILE = "witness.jsonl"
 

@@ -20,10 +20,10 @@ from connectors.simulators.portal_board import PortalBoardSimulator
 from connectors.simulators.server import ServerThread
 from connectors.simulators.utility import UtilitySimulator
 from gateway.api.app import create_app
+from gateway.crypto.sealing import generate_data_key
+from gateway.crypto.signing import generate_ed25519_key, public_text_of
 from gateway.demo_evidence import WITNESS_FILE
-from gateway.sealing import generate_data_key
 from gateway.settings import REPO_ROOT, ApiToken, Settings
-from gateway.signing import generate_ed25519_key, public_text_of
 
 TAX_SCRIPT = Script(
     steps=(("已签收", 0.3), ("办理中", 0.5), ("已办结", 0.5)),

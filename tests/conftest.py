@@ -28,8 +28,8 @@ from connectors.simulators.police110 import Police110Simulator
 from connectors.simulators.server import ServerThread
 from connectors.simulators.utility import UtilitySimulator
 from gateway.api.app import create_app
+from gateway.crypto.signing import generate_ed25519_key, public_text_of
 from gateway.settings import Settings
-from gateway.signing import generate_ed25519_key, public_text_of
 
 #: what a simulated 119/120 answers by default: accepted at once, then on to closed
 EMERGENCY_SCRIPT = Script(

@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from gateway.crypto.signing import MessageVerifier, parse_verifying_key
 from gateway.domain.errors import SignatureError
-from gateway.signing import MessageVerifier, parse_verifying_key
 
 
 @dataclass

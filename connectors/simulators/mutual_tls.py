@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from connectors.simulators.server import ServerThread, ServerTls
-from gateway.certs import Issued
+from gateway.crypto.certs import Issued
 
 Scope = dict[str, Any]
 

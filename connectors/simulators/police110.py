@@ -27,9 +27,14 @@ from starlette.routing import Route
 from connectors.simulators.soap_peer import read_call, refusal, result
 from connectors.soap import xml as soap_xml
 from connectors.soap.connector import SignedSoapClient
+from gateway.crypto.signing import (
+    MessageSigner,
+    MessageVerifier,
+    parse_signing_key,
+    parse_verifying_key,
+)
 from gateway.domain.errors import LianxinError
 from gateway.settings import REPO_ROOT
-from gateway.signing import MessageSigner, MessageVerifier, parse_signing_key, parse_verifying_key
 
 WSDL = REPO_ROOT / "mappings" / "wsdl" / "police110.wsdl"
 HOTLINE_WSDL = REPO_ROOT / "mappings" / "wsdl" / "hotline-police110.wsdl"

@@ -24,8 +24,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gateway.crypto.signing import (
+    MessageSigner,
+    MessageVerifier,
+    parse_signing_key,
+    parse_verifying_key,
+)
 from gateway.domain.errors import SignatureError
-from gateway.signing import MessageSigner, MessageVerifier, parse_signing_key, parse_verifying_key
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.responses import Response
 
 from connectors.soap import xml as soap_xml
-from gateway.signing import MessageVerifier
+from gateway.crypto.signing import MessageVerifier
 
 XML = "text/xml; charset=utf-8"
 

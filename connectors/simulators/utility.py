@@ -27,12 +27,17 @@ from paho.mqtt.properties import Properties
 
 import connectors
 from connectors.mqtt.options import headers_of, resolve
+from gateway.crypto.signing import (
+    MessageSigner,
+    MessageVerifier,
+    parse_signing_key,
+    parse_verifying_key,
+)
 from gateway.domain.errors import SignatureError
 from gateway.domain.states import Status
 from gateway.mapping.loader import load_mappings
 from gateway.mapping.profiles import AgencyProfile
 from gateway.settings import Settings
-from gateway.signing import MessageSigner, MessageVerifier, parse_signing_key, parse_verifying_key
 
 
 @dataclass

@@ -18,9 +18,9 @@ from typing import Any
 
 from connectors.simulators.broker import PrivateBroker, broker_answers, mosquitto_binary
 from connectors.simulators.utility import UtilitySimulator
+from gateway.crypto.signing import generate_ed25519_key, public_text_of
 from gateway.demo_orders import UTILITY_ORDERS
 from gateway.settings import Settings
-from gateway.signing import generate_ed25519_key, public_text_of
 
 COMPANIES = ("water-utility", "power-utility", "gas-utility", "heat-utility")
 

@@ -15,8 +15,8 @@ from gateway.api.limits import BodyLimit
 from gateway.api.rate_limits import RateLimits
 from gateway.api.routers import admin, evidence, health, inbound, metrics, soap, work_orders
 from gateway.bootstrap import Gateway, bootstrap
+from gateway.observability.tracing import provider_for
 from gateway.settings import Settings
-from gateway.tracing import provider_for
 
 
 def create_app(

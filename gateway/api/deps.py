@@ -6,7 +6,7 @@ from cryptography import x509
 from fastapi import Request
 
 from gateway.bootstrap import Gateway
-from gateway.certs import agency_of
+from gateway.crypto.certs import agency_of
 from gateway.service.ports.transport import Caller
 
 # Dependencies are `async def` although they never wait: FastAPI runs a plain `def` one

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from gateway.checkpoint_keys import ED25519, checkpoint_problem, key_id_of, signature_valid
+from gateway.crypto.checkpoint_keys import ED25519, checkpoint_problem, key_id_of, signature_valid
+from gateway.crypto.stamp_check import stamp_time
 from gateway.domain.checkpoint import Checkpoint, Statement, canonical_bytes
 from gateway.domain.errors import EvidenceError
 from gateway.domain.evidence import (
@@ -29,7 +30,6 @@ from gateway.domain.evidence import (
 from gateway.service import merkle
 from gateway.service.audit import digest, entry_content
 from gateway.service.sender_check import check_senders
-from gateway.stamp_check import stamp_time
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The ports checkpointing and evidence depend on: where checkpoints are kept, who signs
 them, who witnesses them and who time-stamps them. Adapters: gateway/store/checkpoints.py,
-gateway/checkpoint_keys.py, gateway/witnesses.py, gateway/timestamping.py."""
+gateway/crypto/checkpoint_keys.py, gateway/witnessing/witnesses.py and
+gateway/witnessing/timestamping.py."""
 
 from __future__ import annotations
 

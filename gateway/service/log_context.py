@@ -1,7 +1,7 @@
 """Which order, handoff and agency the code at hand works on, for every log line.
 
 The dispatcher, intake and status sync bind these ids in a context variable; the log
-set-up (`gateway.logs`) copies them onto each record, so a JSON log line carries them
+set-up (`gateway.observability.logs`) copies them onto each record, so a JSON log line carries them
 whoever logged it. The store runs each unit of work in a copy of its caller's context,
 so lines logged in the database thread carry them too.
 """

@@ -13,10 +13,10 @@ from __future__ import annotations
 import base64
 import binascii
 
+from gateway.crypto.signing import public_schemes, signature_checks
 from gateway.domain.errors import ConfigError, EvidenceError
 from gateway.domain.evidence import STANDARD_WEBHOOKS, UNSIGNED, Bundle, MessageJson
 from gateway.service.audit import digest
-from gateway.signing import public_schemes, signature_checks
 
 STATES = ("verified", "withheld", "shared_secret", "unsigned")
 

@@ -1,9 +1,9 @@
 """Telemetry that goes nowhere: the defaults for the ports in `service/ports/telemetry.py`.
 
-The service layer marks its units (a delivery attempt, the outbound call) through the
-`Tracing` port; `gateway.tracing` implements it with OpenTelemetry when LIANXIN_TRACING is
-on, and `NoTracing` (the default) does nothing at no cost. `NoMetrics` is for tools and
-tests that export no metrics.
+The service layer marks its units (a delivery attempt, the outbound call) through this
+port; `gateway.observability.tracing` implements it with OpenTelemetry when LIANXIN_TRACING
+is on, and `NoTracing` (the default) does nothing at no cost. `NoMetrics` is for tools
+and tests that export no metrics.
 """
 
 from __future__ import annotations

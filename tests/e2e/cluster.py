@@ -24,9 +24,9 @@ from sqlalchemy import create_engine, func, select
 from connectors.simulators.agency import AgencySimulator, Script
 from connectors.simulators.hotline import HotlineSimulator
 from connectors.simulators.server import ServerThread
-from gateway.sealing import generate_data_key
+from gateway.crypto.sealing import generate_data_key
+from gateway.crypto.signing import generate_ed25519_key, public_text_of
 from gateway.settings import REPO_ROOT
-from gateway.signing import generate_ed25519_key, public_text_of
 from gateway.store.schema import handoffs, work_orders
 from gateway.store.sql import normalise_url
 from tests.e2e.gateway_process import GatewayProcess, free_port

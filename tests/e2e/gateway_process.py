@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from gateway.sealing import generate_data_key
+from gateway.crypto.sealing import generate_data_key
 
 
 def free_port() -> int:

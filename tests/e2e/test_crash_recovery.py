@@ -17,8 +17,8 @@ from connectors.simulators.agency import AgencySimulator, Script
 from connectors.simulators.hotline import HotlineSimulator
 from connectors.simulators.server import ServerThread
 from gateway.bootstrap import open_sql_store
-from gateway.sealing import generate_data_key
-from gateway.signing import generate_ed25519_key, public_text_of
+from gateway.crypto.sealing import generate_data_key
+from gateway.crypto.signing import generate_ed25519_key, public_text_of
 from tests.e2e.gateway_process import GatewayProcess, free_port
 from tests.integration.api.helpers import order, wait_until
 

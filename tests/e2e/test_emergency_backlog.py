@@ -21,9 +21,9 @@ from sqlalchemy import create_engine, func, insert, select
 from connectors.simulators.agency import AgencySimulator, Script
 from connectors.simulators.hotline import HotlineSimulator
 from connectors.simulators.server import ServerThread
+from gateway.crypto.sealing import generate_data_key
+from gateway.crypto.signing import generate_ed25519_key, public_text_of
 from gateway.domain.messages import Lane
-from gateway.sealing import generate_data_key
-from gateway.signing import generate_ed25519_key, public_text_of
 from gateway.store.schema import handoffs
 from tests.e2e.gateway_process import GatewayProcess, free_port
 from tests.integration.api.helpers import emergency

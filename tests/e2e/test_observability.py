@@ -17,7 +17,7 @@ from starlette.routing import Route
 from connectors.simulators.agency import AgencySimulator, Script
 from connectors.simulators.hotline import HotlineSimulator
 from connectors.simulators.server import ServerThread
-from gateway.signing import generate_ed25519_key, public_text_of
+from gateway.crypto.signing import generate_ed25519_key, public_text_of
 from tests.e2e.gateway_process import GatewayProcess, free_port
 from tests.integration.api.helpers import order, wait_until
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from gateway.certs import AGENCY_URN, agency_of, new_authority
+from gateway.crypto.certs import AGENCY_URN, agency_of, new_authority
 
 CA = new_authority()
 

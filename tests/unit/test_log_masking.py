@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from gateway.domain.workorder import Caller
-from gateway.log_masking import PersonalDataFilter, install_log_masking
+from gateway.observability.log_masking import PersonalDataFilter, install_log_masking
 
 
 @pytest.fixture

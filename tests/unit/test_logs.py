@@ -12,7 +12,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import format_span_id, format_trace_id
 
-from gateway.logs import configure_logging
+from gateway.observability.logs import configure_logging
 from gateway.service.log_context import bind, current, log_context
 
 log = logging.getLogger("lianxin.test")

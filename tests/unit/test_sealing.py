@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
+from gateway.crypto.sealing import AesGcmKeyring, data_keyring, generate_data_key, parse_data_key
 from gateway.domain.errors import ConfigError, SealedDataError
-from gateway.sealing import AesGcmKeyring, data_keyring, generate_data_key, parse_data_key
 
 
 def keyring(*texts: str) -> AesGcmKeyring:

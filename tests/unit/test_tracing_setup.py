@@ -5,9 +5,9 @@ from __future__ import annotations
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
+from gateway.observability.tracing import OtelTracing, provider_for, tracing_for
 from gateway.service.tracing import NoTracing
 from gateway.settings import Settings
-from gateway.tracing import OtelTracing, provider_for, tracing_for
 
 
 def test_tracing_is_off_by_default_and_adds_no_header() -> None:

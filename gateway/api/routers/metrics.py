@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from gateway.api.auth import Principal, Role, allow
 from gateway.api.deps import gateway
 from gateway.bootstrap import Gateway
-from gateway.metrics import snapshot
+from gateway.observability.metrics import snapshot
 
 router = APIRouter(tags=["operations"])
 GatewayDep = Annotated[Gateway, Depends(gateway)]

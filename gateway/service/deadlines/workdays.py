@@ -1,7 +1,7 @@
 """Deadlines in working days on the Chinese calendar (statutory holidays and 调休 make-up days).
 
 The calendar is a port: the official one reads the operator's calendar files and the
-maintained package (gateway/calendars.py). For a year it does not know, the documented
+maintained package (gateway/mapping/calendars.py). For a year it does not know, the documented
 fallback rule is used — Monday to Friday are working days — and the result names the
 years so counted, and the years counted from a provisional file, so the caller can say so
 loudly; a holiday is never silently counted as a working day.

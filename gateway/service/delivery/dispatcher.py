@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from gateway.crypto.signing import MessageSigner
 from gateway.domain.assignments import Assignment, Step
 from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.errors import DeliveryError, PermanentDelivery, TransientDelivery
@@ -45,7 +46,6 @@ from gateway.service.ports.store import Store, UnitOfWork
 from gateway.service.ports.telemetry import Metrics
 from gateway.service.ports.transport import Connector
 from gateway.service.tracing import NoMetrics, NoTracing, Tracing
-from gateway.signing import MessageSigner
 
 log = logging.getLogger("lianxin.dispatch")
 

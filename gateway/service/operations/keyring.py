@@ -20,17 +20,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from gateway.domain.audit import AuditEvent, AuditKind
-from gateway.domain.errors import ConfigError
-from gateway.service.ports.crypto import DataCipher, KeyRecord, SigningKey, VerifyingKey
-from gateway.service.ports.store import Store, UnitOfWork
-from gateway.signing import (
+from gateway.crypto.signing import (
     MessageSigner,
     MessageVerifier,
     generate_ed25519_key,
     parse_signing_key,
     parse_verifying_key,
 )
+from gateway.domain.audit import AuditEvent, AuditKind
+from gateway.domain.errors import ConfigError
+from gateway.service.ports.crypto import DataCipher, KeyRecord, SigningKey, VerifyingKey
+from gateway.service.ports.store import Store, UnitOfWork
 
 log = logging.getLogger("lianxin.keys")
 SELF = "self"

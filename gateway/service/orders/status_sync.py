@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from gateway.crypto.signing import MessageVerifier, VerifiedMessage
 from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.errors import (
     CertificateMismatch,
@@ -45,7 +46,6 @@ from gateway.service.orders.agency_updates import AgencyUpdates
 from gateway.service.orders.hotline_events import HotlineEvents
 from gateway.service.ports.store import Store, UnitOfWork
 from gateway.service.ports.transport import Caller, Outcome
-from gateway.signing import MessageVerifier, VerifiedMessage
 
 AgencyMessageType = StatusUpdate | TransferIn | DeliveryReceipt
 AgencyMessage: TypeAdapter[AgencyMessageType] = TypeAdapter(AgencyMessageType)

@@ -21,11 +21,11 @@ from connectors.simulators.agency import AgencySimulator, Script
 from connectors.simulators.hotline import HotlineSimulator
 from connectors.simulators.server import ServerThread
 from gateway.api.app import create_app
+from gateway.crypto.sealing import generate_data_key
+from gateway.crypto.signing import generate_ed25519_key, public_text_of
 from gateway.domain.workorder import WorkOrderIn
-from gateway.sealing import generate_data_key
 from gateway.service.ports.queries import DeadLetterFilter
 from gateway.settings import Settings
-from gateway.signing import generate_ed25519_key, public_text_of
 
 SIMULATED = ("tax-12366", "city-management")
 HOLDERS = {"admin": "ops-zhang", "operator": "ops-li", "viewer": "watch-wang"}

@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
+from gateway.crypto.signing import MessageSigner, parse_signing_key
 from gateway.settings import REPO_ROOT
-from gateway.signing import MessageSigner, parse_signing_key
 
 
 def order(flow_id: str = "GZ-1", **changes: Any) -> dict[str, Any]:

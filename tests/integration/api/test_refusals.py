@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from gateway.bootstrap import open_sql_store
-from gateway.signing import generate_ed25519_key
+from gateway.crypto.signing import generate_ed25519_key
 from gateway.store.schema import audit_log, work_orders
 from tests.conftest import Stack
 from tests.integration.api.helpers import order, signed_post, wait_until

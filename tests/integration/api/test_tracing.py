@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
 
-from gateway.logs import configure_logging
+from gateway.observability.logs import configure_logging
 from tests.conftest import Stack
 from tests.integration.api.helpers import order, wait_until
 from tests.integration.soap.test_police110 import police_order

@@ -13,9 +13,9 @@ from sqlalchemy import create_engine, text
 
 from connectors.memory import MemoryConnector
 from gateway.bootstrap import bootstrap
+from gateway.crypto.signing import generate_ed25519_key
 from gateway.domain.workorder import WorkOrderIn
 from gateway.settings import Settings
-from gateway.signing import generate_ed25519_key
 from tests.integration.api.helpers import order
 
 

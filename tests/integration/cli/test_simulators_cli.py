@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from gateway.signing import MessageSigner, generate_ed25519_key, parse_signing_key
+from gateway.crypto.signing import MessageSigner, generate_ed25519_key, parse_signing_key
 
 
 def lianxin(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

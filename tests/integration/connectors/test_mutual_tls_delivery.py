@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from connectors.simulators.mutual_tls import MutualTlsAgency
-from gateway import certs
+from gateway.crypto import certs
 from gateway.settings import REPO_ROOT
 from tests.conftest import Stack
 from tests.integration.api.helpers import order, wait_until

@@ -12,7 +12,7 @@ import pytest
 from bench.world import free_port
 from connectors.http.client import OutboundClient
 from connectors.simulators.server import ServerThread, ServerTls
-from gateway import certs
+from gateway.crypto import certs
 from gateway.domain.errors import TransientDelivery
 from gateway.mapping.profiles import HttpPolicy, HttpTls
 from tests.integration.connectors.peers import Peer

@@ -24,13 +24,18 @@ from connectors.simulators.agency import AgencySimulator
 from connectors.simulators.hotline import HotlineSimulator
 from connectors.simulators.server import ServerThread
 from gateway.bootstrap import Gateway, bootstrap
-from gateway.calendars import ChineseWorkdays
+from gateway.crypto.signing import (
+    MessageSigner,
+    generate_ed25519_key,
+    parse_signing_key,
+    public_text_of,
+)
 from gateway.domain.workorder import WorkOrderIn
 from gateway.mapping.calendar_files import load_calendars
+from gateway.mapping.calendars import ChineseWorkdays
 from gateway.service.deadlines.workdays import add_working_days
 from gateway.service.views.timeline import order_timeline
 from gateway.settings import REPO_ROOT, Settings
-from gateway.signing import MessageSigner, generate_ed25519_key, parse_signing_key, public_text_of
 from tests.integration.api.helpers import order
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

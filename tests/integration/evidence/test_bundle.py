@@ -17,10 +17,10 @@ import pytest
 from pydantic import SecretStr
 
 from connectors.simulators.agency import Script
+from gateway.crypto.signing import generate_ed25519_key, public_text_of
 from gateway.domain.errors import EvidenceError
 from gateway.domain.evidence import UNRECORDED
 from gateway.service.bundle_check import verify_bundle
-from gateway.signing import generate_ed25519_key, public_text_of
 from tests.conftest import Stack
 from tests.integration.api.helpers import order, wait_until
 from tests.integration.evidence.test_export_cli import agency_script

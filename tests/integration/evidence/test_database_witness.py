@@ -14,8 +14,8 @@ from sqlalchemy.exc import DBAPIError
 
 from gateway.domain.checkpoint import Checkpoint
 from gateway.domain.errors import WitnessError
-from gateway.witness_database import DatabaseWitness, read_witness_database
-from gateway.witnesses import read_witness_file
+from gateway.witnessing.database import DatabaseWitness, read_witness_database
+from gateway.witnessing.witnesses import read_witness_file
 from tests.integration.evidence.test_witnessed_verify import REWRITES
 from tests.integration.evidence.trail import engine_for, filled, verify
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from gateway.signing import generate_ed25519_key, public_text_of
+from gateway.crypto.signing import generate_ed25519_key, public_text_of
 from tests.integration.evidence.trail import engine_for, filled
 
 

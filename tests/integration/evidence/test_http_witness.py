@@ -11,9 +11,9 @@ import pytest
 from fastapi import FastAPI, Request, Response
 
 from connectors.simulators.server import ServerThread
-from gateway.checkpoint_keys import checkpoint_problem
+from gateway.crypto.checkpoint_keys import checkpoint_problem
 from gateway.domain.checkpoint import Checkpoint
-from gateway.witnesses import read_witness_file
+from gateway.witnessing.witnesses import read_witness_file
 from tests.integration.evidence.trail import filled
 
 

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 
 from gateway.bootstrap import open_sql_store
-from gateway.checkpoint_keys import Ed25519CheckpointSigner, checkpoint_problem
+from gateway.crypto.checkpoint_keys import Ed25519CheckpointSigner, checkpoint_problem
+from gateway.crypto.signing import generate_ed25519_key
 from gateway.domain.audit import AuditEvent
 from gateway.domain.checkpoint import Checkpoint
 from gateway.domain.errors import CheckpointTaken
 from gateway.service.checkpoints import Checkpointer, CheckpointPolicy
-from gateway.signing import generate_ed25519_key
 from gateway.store.checkpoints import SqlCheckpoints
 from gateway.store.migrate import upgrade
-from gateway.witnesses import FileWitness, read_witness_file
+from gateway.witnessing.witnesses import FileWitness, read_witness_file
 from tests.integration.evidence.trail import filled
 
 pytestmark = pytest.mark.postgres

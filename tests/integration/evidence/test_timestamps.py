@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from gateway.crypto.signing import generate_ed25519_key
 from gateway.domain.checkpoint import Checkpoint
 from gateway.domain.errors import EvidenceError
 from gateway.service.bundle_check import verify_bundle
-from gateway.signing import generate_ed25519_key
 from tests.integration.evidence.test_export_cli import an_order, cli
 from tests.integration.evidence.trail import filled
 from tests.integration.evidence.tsa import LoopbackTsa, start_tsa

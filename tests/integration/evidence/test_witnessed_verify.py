@@ -71,7 +71,7 @@ def test_a_forged_witness_line_is_refused(database_url: str, tmp_path: Path) -> 
 def test_checkpoints_signed_by_another_key_are_refused_when_a_key_is_pinned(
     sqlite_url: str, tmp_path: Path
 ) -> None:
-    from gateway.signing import generate_ed25519_key, public_text_of
+    from gateway.crypto.signing import generate_ed25519_key, public_text_of
 
     witness = tmp_path / "witness.jsonl"
     filled(sqlite_url, witness, orders=1)

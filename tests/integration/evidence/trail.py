@@ -15,11 +15,11 @@ from sqlalchemy import Connection, create_engine, text
 import connectors
 from connectors.memory import MemoryConnector
 from gateway.bootstrap import Gateway, bootstrap
+from gateway.crypto.signing import generate_ed25519_key
 from gateway.domain.workorder import WorkOrderIn
 from gateway.mapping.loader import load_mappings
 from gateway.service.audit import GENESIS, entry_hash
 from gateway.settings import Settings
-from gateway.signing import generate_ed25519_key
 from tests.integration.api.helpers import order
 
 

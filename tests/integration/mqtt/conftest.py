@@ -25,12 +25,12 @@ import connectors
 from connectors.mqtt.connector import MqttConnector, build
 from connectors.mqtt.options import MqttOptions, resolve
 from connectors.simulators.broker import PrivateBroker
+from gateway.crypto.signing import MessageSigner, generate_ed25519_key, parse_signing_key
 from gateway.domain.messages import Delivery
 from gateway.mapping.loader import load_mappings
 from gateway.mapping.profiles import AgencyProfile, MqttPolicy
 from gateway.service.ports.transport import Outcome
 from gateway.settings import Settings
-from gateway.signing import MessageSigner, generate_ed25519_key, parse_signing_key
 from tests.conftest import MQTT_URL, require_mqtt
 
 CLIENTS = "apt-get install mosquitto-clients"

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from connectors.simulators.utility_demo import ORDERS
-from gateway.signing import (
+from gateway.crypto.signing import (
     MessageSigner,
     MessageVerifier,
     generate_ed25519_key,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from connectors.simulators.broker import broker_answers, free_port
 from connectors.simulators.utility_demo import COMPANIES, start_utilities
-from gateway.signing import generate_ed25519_key, public_text_of
+from gateway.crypto.signing import generate_ed25519_key, public_text_of
 
 GATEWAY = public_text_of(generate_ed25519_key())
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, select
 
-from gateway.signing import public_text_of
+from gateway.crypto.signing import public_text_of
 from gateway.store.schema import agency_standing
 from tests.conftest import Stack
 from tests.integration.api.helpers import mappings_copy

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from connectors.simulators.utility import UtilitySimulator
-from gateway.signing import generate_ed25519_key, public_text_of
+from gateway.crypto.signing import generate_ed25519_key, public_text_of
 from tests.conftest import Stack, require_mqtt
 from tests.integration.ops.alerting import MQTT_CHANNEL
 

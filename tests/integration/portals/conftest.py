@@ -13,7 +13,7 @@ import pytest
 
 from connectors.simulators.portal_board import PortalBoardSimulator
 from connectors.simulators.server import ServerThread
-from gateway.signing import generate_ed25519_key, public_text_of
+from gateway.crypto.signing import generate_ed25519_key, public_text_of
 from tests.conftest import Stack
 
 MAPPINGS = Path(__file__).resolve().parents[3] / "mappings"

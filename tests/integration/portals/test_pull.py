@@ -11,8 +11,8 @@ from connectors.simulators.hotline import HotlineSimulator
 from connectors.simulators.portal_board import PortalBoardSimulator
 from connectors.simulators.server import ServerThread
 from gateway.api.app import create_app
+from gateway.crypto.signing import generate_ed25519_key, public_text_of
 from gateway.settings import Settings
-from gateway.signing import generate_ed25519_key, public_text_of
 from tests.conftest import MQTT_URL
 from tests.integration.api.helpers import wait_until
 from tests.integration.portals.conftest import MAYOR, Boards, fast_mappings

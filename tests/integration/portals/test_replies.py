@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from gateway.signing import generate_ed25519_key
+from gateway.crypto.signing import generate_ed25519_key
 from tests.integration.api.helpers import wait_until
 from tests.integration.portals.conftest import MAYOR, NETIZEN, Boards
 from tests.integration.portals.helpers import (

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from gateway.signing import generate_ed25519_key, public_text_of
+from gateway.crypto.signing import generate_ed25519_key, public_text_of
 from tests.conftest import MQTT_URL
 from tests.e2e.gateway_process import free_port
 from tests.integration.security.mtls import Pki, Secured, TlsGateway, make_pki

@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from sqlalchemy import func, select
 
-from gateway import certs
 from gateway.bootstrap import open_sql_store
-from gateway.signing import MessageSigner, parse_signing_key
+from gateway.crypto import certs
+from gateway.crypto.signing import MessageSigner, parse_signing_key
 from gateway.store.schema import audit_log, inbound_messages
 from tests.e2e.gateway_process import GatewayProcess
 from tests.integration.api.helpers import order

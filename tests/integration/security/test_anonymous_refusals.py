@@ -20,7 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from gateway.signing import generate_ed25519_key
+from gateway.crypto.signing import generate_ed25519_key
 from gateway.store.schema import audit_log
 from tests.conftest import Stack
 from tests.integration.api.helpers import signed_post, wait_until

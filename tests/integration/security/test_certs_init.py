@@ -12,7 +12,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from gateway.certs import agency_of
+from gateway.crypto.certs import agency_of
 from gateway.settings import REPO_ROOT
 
 

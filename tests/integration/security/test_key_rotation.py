@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from gateway.signing import generate_ed25519_key, public_text_of
+from gateway.crypto.signing import generate_ed25519_key, public_text_of
 from tests.conftest import Stack
 from tests.integration.api.helpers import order, signed_post, wait_until
 
@@ -92,7 +92,7 @@ def _served(client: httpx.Client, count: int) -> list[str] | None:
 def _data_key() -> Any:
     from pydantic import SecretStr
 
-    from gateway.sealing import generate_data_key
+    from gateway.crypto.sealing import generate_data_key
 
     return SecretStr(generate_data_key())
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway import certs
+from gateway.crypto import certs
 from tests.integration.security.mtls import (
     Secured,
     inbound_count,

@@ -11,8 +11,8 @@ from pydantic import SecretStr
 
 from connectors.simulators.agency import AgencySimulator, Script
 from connectors.simulators.server import ServerThread
-from gateway.signing import generate_sm3_secret
-from gateway.sm4 import generate_sm4_key, parse_sm4_key
+from gateway.crypto.signing import generate_sm3_secret
+from gateway.crypto.sm4 import generate_sm4_key, parse_sm4_key
 from tests.conftest import Stack
 from tests.integration.api.helpers import mappings_copy, order, signed_post, wait_until
 

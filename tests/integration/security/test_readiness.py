@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from gateway.sealing import generate_data_key
+from gateway.crypto.sealing import generate_data_key
 from gateway.store.migrate import alembic_config, upgrade
 from gateway.store.schema import work_orders
 from tests.conftest import POSTGRES_URL, Stack

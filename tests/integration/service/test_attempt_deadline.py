@@ -16,11 +16,11 @@ from pydantic import SecretStr
 
 from connectors.memory import MemoryConnector
 from gateway.bootstrap import Gateway, bootstrap
+from gateway.crypto.signing import generate_ed25519_key
 from gateway.domain.messages import Delivery, Receipt
 from gateway.domain.workorder import WorkOrderIn
 from gateway.service.views.timeline import order_timeline
 from gateway.settings import REPO_ROOT, Settings
-from gateway.signing import generate_ed25519_key
 from tests.integration.api.helpers import order
 
 TAX = "tax-12366"

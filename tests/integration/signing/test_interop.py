@@ -12,7 +12,7 @@ import httpx
 import nacl.signing
 from standardwebhooks.webhooks import Webhook
 
-from gateway.signing import (
+from gateway.crypto.signing import (
     MessageSigner,
     MessageVerifier,
     generate_ed25519_key,

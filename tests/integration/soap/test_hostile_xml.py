@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from connectors.soap import xml as soap_xml
 from gateway.bootstrap import open_sql_store
-from gateway.signing import MessageSigner, generate_ed25519_key, parse_signing_key
+from gateway.crypto.signing import MessageSigner, generate_ed25519_key, parse_signing_key
 from gateway.store.schema import audit_log, inbound_messages, work_orders
 from tests.conftest import Stack
 from tests.integration.api.helpers import wait_until

@@ -135,7 +135,7 @@ def test_an_independent_zeep_client_reads_the_wsdl_and_pushes_a_case(stack: Stac
     from zeep.plugins import Plugin
 
     from connectors.soap import xml as soap_xml
-    from gateway.signing import MessageSigner, parse_signing_key
+    from gateway.crypto.signing import MessageSigner, parse_signing_key
 
     signer = MessageSigner([parse_signing_key(stack.agency_keys["police-110"])])
 

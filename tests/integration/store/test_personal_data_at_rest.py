@@ -19,13 +19,13 @@ from sqlalchemy import create_engine, select, text, update
 
 from connectors.memory import MemoryConnector
 from gateway.bootstrap import bootstrap, open_sql_store
+from gateway.crypto.sealing import AesGcmKeyring, generate_data_key, parse_data_key
+from gateway.crypto.signing import generate_ed25519_key
 from gateway.domain.errors import SealedDataError
 from gateway.domain.workorder import WorkOrderIn
-from gateway.sealing import AesGcmKeyring, generate_data_key, parse_data_key
 from gateway.service.audit import verify_chain
 from gateway.service.operations.retention import DAY, PURGED, purge
 from gateway.settings import Settings
-from gateway.signing import generate_ed25519_key
 from gateway.store.schema import audit_log, handoffs, work_orders
 from gateway.store.sql import SqlStore
 from tests.integration.api.helpers import order

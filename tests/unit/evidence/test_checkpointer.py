@@ -6,12 +6,12 @@ import hashlib
 
 import pytest
 
-from gateway.checkpoint_keys import Ed25519CheckpointSigner, checkpoint_problem
+from gateway.crypto.checkpoint_keys import Ed25519CheckpointSigner, checkpoint_problem
+from gateway.crypto.signing import generate_ed25519_key
 from gateway.domain.checkpoint import FIRST_PREVIOUS, Checkpoint
 from gateway.domain.errors import CheckpointTaken, WitnessError
 from gateway.service import merkle
 from gateway.service.checkpoints import Checkpointer, CheckpointPolicy
-from gateway.signing import generate_ed25519_key
 
 
 class Entries:

@@ -8,7 +8,16 @@ import json
 from typing import Any
 
 import pytest
+from gateway.service.status_sync import PULLED, parse_json
 
+from gateway.crypto.signing import (
+    MessageSigner,
+    generate_ed25519_key,
+    generate_hmac_secret,
+    parse_signing_key,
+    public_text_of,
+    signature_checks,
+)
 from gateway.domain.errors import EvidenceError, UnknownOrder
 from gateway.domain.evidence import (
     UNRECORDED,
@@ -19,15 +28,6 @@ from gateway.domain.evidence import (
 )
 from gateway.service.audit import digest
 from gateway.service.sender_check import check_senders
-from gateway.service.status_sync import PULLED, parse_json
-from gateway.signing import (
-    MessageSigner,
-    generate_ed25519_key,
-    generate_hmac_secret,
-    parse_signing_key,
-    public_text_of,
-    signature_checks,
-)
 from tests.unit.service.world import AGENCY_KEY, CITY, World, submitted, update
 
 ID_LIKE = "110101199003071234"  # an agency message id that looks like an ID number

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 
-from gateway.checkpoint_keys import Ed25519CheckpointSigner
+from gateway.crypto.checkpoint_keys import Ed25519CheckpointSigner
+from gateway.crypto.signing import generate_ed25519_key
 from gateway.domain.checkpoint import FIRST_PREVIOUS, Checkpoint, Statement, leaf_prefixes
 from gateway.service import merkle
 from gateway.service.witness_check import check_witnessed
-from gateway.signing import generate_ed25519_key
 
 
 def test_the_witness_walk_names_missing_and_malformed_entries() -> None:

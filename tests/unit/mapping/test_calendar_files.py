@@ -10,9 +10,9 @@ import chinese_calendar
 import holidays
 import pytest
 
-from gateway.calendars import ChineseWorkdays
 from gateway.domain.errors import MappingError
 from gateway.mapping.calendar_files import load_calendars
+from gateway.mapping.calendars import ChineseWorkdays
 from gateway.settings import REPO_ROOT
 
 SHIPPED = REPO_ROOT / "mappings"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from gateway.calendars import ChineseWorkdays
 from gateway.mapping.calendar_files import load_calendars
+from gateway.mapping.calendars import ChineseWorkdays
 from gateway.service.deadlines.workdays import add_working_days, resolve_by
 from gateway.settings import REPO_ROOT
 

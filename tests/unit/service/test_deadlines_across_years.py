@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.calendars import ChineseWorkdays
 from gateway.mapping.calendar_files import load_calendars
+from gateway.mapping.calendars import ChineseWorkdays
 from gateway.service.deadlines.workdays import add_working_days, later_by, resolve_by
 from gateway.settings import REPO_ROOT
 

@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
+from gateway.crypto.sealing import AesGcmKeyring, ephemeral_keyring
 from gateway.domain.errors import SealedDataError
-from gateway.sealing import AesGcmKeyring, ephemeral_keyring
 from gateway.service.personal_data import (
     erase_document,
     open_body,

@@ -12,9 +12,17 @@ from typing import Any
 
 import connectors
 from connectors.memory import MemoryConnector
-from gateway.calendars import ChineseWorkdays
+from gateway.crypto.signing import (
+    MessageSigner,
+    MessageVerifier,
+    generate_ed25519_key,
+    parse_signing_key,
+    parse_verifying_key,
+    public_text_of,
+)
 from gateway.domain.messages import HandoffKind, HandoffState, HotlineEvent
 from gateway.domain.workorder import WorkOrderIn
+from gateway.mapping.calendars import ChineseWorkdays
 from gateway.mapping.loader import load_mappings
 from gateway.service.deadlines.setting import DeadlineSetter
 from gateway.service.delivery.dispatcher import Dispatcher, DispatchSettings
@@ -28,14 +36,6 @@ from gateway.service.ports.queries import HandoffView
 from gateway.service.ports.store import StoredOrder
 from gateway.service.ports.transport import Outcome
 from gateway.settings import REPO_ROOT
-from gateway.signing import (
-    MessageSigner,
-    MessageVerifier,
-    generate_ed25519_key,
-    parse_signing_key,
-    parse_verifying_key,
-    public_text_of,
-)
 from tests.fakes import FixedClock, MemoryStore
 
 CITY = "city-management"

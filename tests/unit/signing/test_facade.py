@@ -7,8 +7,7 @@ from collections.abc import Callable
 import pytest
 from starlette.datastructures import Headers
 
-from gateway.domain.errors import ConfigError, SignatureError
-from gateway.signing import (
+from gateway.crypto.signing import (
     HEADER_ID,
     HEADER_SIGNATURE,
     HEADER_TIMESTAMP,
@@ -20,6 +19,7 @@ from gateway.signing import (
     parse_verifying_key,
     public_text_of,
 )
+from gateway.domain.errors import ConfigError, SignatureError
 
 BODY = b'{"status":"signed"}'
 NOW = 1_800_000_000

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.domain.errors import ConfigError, SignatureError
-from gateway.service.field_encryption import encrypt_fields
-from gateway.signing import (
+from gateway.crypto.signing import (
     MessageSigner,
     MessageVerifier,
     generate_hmac_secret,
@@ -15,7 +13,9 @@ from gateway.signing import (
     parse_verifying_key,
     sm3_digest,
 )
-from gateway.sm4 import generate_sm4_key, parse_sm4_key
+from gateway.crypto.sm4 import generate_sm4_key, parse_sm4_key
+from gateway.domain.errors import ConfigError, SignatureError
+from gateway.service.field_encryption import encrypt_fields
 
 NOW = 1_764_000_000
 

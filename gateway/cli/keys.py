@@ -8,8 +8,9 @@ import getpass
 import time
 from typing import Any
 
-from gateway.cli_json import add_option as add_json_option
-from gateway.cli_json import emit, key_record
+from gateway.cli.invocation import Invocation
+from gateway.cli.json_output import add_option as add_json_option
+from gateway.cli.json_output import emit, key_record
 
 DAY = 86_400
 
@@ -36,20 +37,18 @@ def add_verbs(verbs: Any) -> None:
     listing.set_defaults(run=run_list)
 
 
-def run_rotate(args: argparse.Namespace) -> int:
+def run_rotate(args: argparse.Namespace, invocation: Invocation) -> int:
     """Rotate one owner's key; print what now signs and what retires when."""
-    from gateway.bootstrap import bootstrap
     from gateway.domain.errors import ConfigError
     from gateway.service.operations.keyring import SELF
     from gateway.service.ports.crypto import KeyRecord
     from gateway.service.ports.store import UnitOfWork
-    from gateway.settings import Settings
 
     if args.overlap < 0:
         raise ConfigError("--overlap must be ≥ 0 seconds")
     if (args.owner == SELF) == (args.key is not None):
         raise ConfigError("give --key for an agency, and no --key for 'self'")
-    gateway = bootstrap(Settings())
+    gateway = invocation.tools().gateway()
     ring = gateway.keyring
 
     def rotate(uow: UnitOfWork) -> KeyRecord:
@@ -69,15 +68,9 @@ def run_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_list(args: argparse.Namespace) -> int:
+def run_list(args: argparse.Namespace, invocation: Invocation) -> int:
     """Print every rotated key."""
-    from gateway.bootstrap import open_sql_store
-    from gateway.settings import Settings
-    from gateway.store.migrate import upgrade
-
-    url = Settings().database_url
-    upgrade(url)
-    store = open_sql_store(url)
+    store = invocation.tools().store()
     try:
         records = store.run_sync(lambda uow: uow.keys.all(), writes=False)
     finally:

@@ -1,19 +1,22 @@
-"""`lianxin audit verify --witness FILE`: the chain checked against witnessed checkpoints."""
+"""The audit chain checked against witnessed checkpoints (`lianxin audit verify --witness`,
+the demo): the witness files read, each checkpoint's signature checked, one walk of the chain."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gateway.checkpoint_keys import checkpoint_problem
+from gateway.crypto.checkpoint_keys import checkpoint_problem
 from gateway.domain.checkpoint import Checkpoint
 from gateway.domain.errors import EvidenceError
 from gateway.service.audit import ChainReport, ChainRow, StoredEntries, verify_chain
 from gateway.service.witness_check import WitnessReport, WitnessWalk
-from gateway.store.sql import SqlStore
-from gateway.witness_database import is_database_url, read_witness_database, shown
-from gateway.witnesses import read_witness_file
+from gateway.witnessing.database import is_database_url, read_witness_database, shown
+from gateway.witnessing.witnesses import read_witness_file
+
+if TYPE_CHECKING:
+    from gateway.store.sql import SqlStore
 
 
 def witnessed_checkpoints(
@@ -61,21 +64,3 @@ def verify_against(
         assert isinstance(records, StoredEntries)
         chain = verify_chain(StoredEntries(tapped(records.rows)), head)
     return chain, (first_bad[0] if first_bad else walk.finish())
-
-
-def report(chain: ChainReport, witness: WitnessReport) -> int:
-    """Print what was found; the exit status."""
-    if not chain.ok:
-        print(f"audit chain BROKEN at entry {chain.seq}: {chain.problem}", file=sys.stderr)
-    if not witness.ok:
-        print(
-            f"audit chain does NOT match the witness at entry {witness.seq}: {witness.problem}",
-            file=sys.stderr,
-        )
-    if chain.ok and witness.ok:
-        print(
-            f"audit chain verified: {chain.entries} entries, head intact; "
-            f"{witness.entries} entries match {witness.checkpoints} witnessed checkpoints"
-        )
-        return 0
-    return 1

@@ -8,7 +8,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from gateway.cli_progress import Progress
+from gateway.cli.invocation import Invocation
+from gateway.cli.progress import Progress
 
 if TYPE_CHECKING:
     from gateway.service.operations.retention import Run
@@ -27,20 +28,18 @@ def add_verbs(verbs: Any) -> None:
     key.set_defaults(run=run_data_key)
 
 
-def run_purge(args: argparse.Namespace) -> int:
+def run_purge(args: argparse.Namespace, invocation: Invocation) -> int:
     """Purge every due order; 2 when no retention period is set."""
-    from gateway.bootstrap import open_sql_store
-    from gateway.log_masking import install_log_masking
+    from gateway.observability.log_masking import install_log_masking
     from gateway.service.operations.retention import purge
-    from gateway.settings import Settings
 
     install_log_masking()
-    settings = Settings()
-    days = args.days if args.days is not None else settings.retention_days
+    tools = invocation.tools(database_url=args.database)
+    days = args.days if args.days is not None else tools.settings.retention_days
     if days is None or days < 1:
         print("lianxin: purge needs --days N (N ≥ 1) or LIANXIN_RETENTION_DAYS", file=sys.stderr)
         return 2
-    store = open_sql_store(args.database or settings.database_url)  # erasing needs no data key
+    store = tools.store(migrate=False)  # erasing needs no data key
     shown = Progress(None, "orders purged")  # the total is not known ahead
     try:
         report = purge(_reporting(store.run_sync, shown), time.time(), days)
@@ -71,9 +70,9 @@ def _reporting(run: Run, shown: Progress) -> Run:
     return run_batch
 
 
-def run_data_key(_args: argparse.Namespace) -> int:
+def run_data_key(_args: argparse.Namespace, _invocation: Invocation) -> int:
     """Print a fresh random data key."""
-    from gateway.sealing import generate_data_key
+    from gateway.crypto.sealing import generate_data_key
 
     print(generate_data_key())
     return 0

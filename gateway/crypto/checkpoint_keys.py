@@ -11,9 +11,9 @@ import base64
 import binascii
 import logging
 
+from gateway.crypto.signing import generate_ed25519_key, parse_signing_key, parse_verifying_key
 from gateway.domain.checkpoint import Checkpoint
 from gateway.domain.errors import ConfigError
-from gateway.signing import generate_ed25519_key, parse_signing_key, parse_verifying_key
 
 log = logging.getLogger("lianxin.checkpoints")
 ED25519 = "ed25519"

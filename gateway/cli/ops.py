@@ -14,15 +14,14 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from gateway.cli_health import add_options as add_health_options
-from gateway.cli_json import add_option as add_json_option
-from gateway.cli_json import dead_letter, emit
-from gateway.cli_progress import Progress
+from gateway.cli.health import add_options as add_health_options
+from gateway.cli.invocation import Invocation
+from gateway.cli.json_output import add_option as add_json_option
+from gateway.cli.json_output import dead_letter, emit
+from gateway.cli.progress import Progress
 from gateway.domain.errors import InputError
 
 if TYPE_CHECKING:
@@ -88,25 +87,6 @@ def _epoch(text: str | None, flag: str) -> float | None:
     return at.timestamp()
 
 
-@contextmanager
-def _opened() -> Iterator[tuple[SqlStore, Directory]]:
-    import connectors
-    from gateway.bootstrap import open_sql_store
-    from gateway.mapping.loader import load_mappings
-    from gateway.service.directory import Directory
-    from gateway.settings import Settings
-    from gateway.store.migrate import upgrade
-
-    settings = Settings()
-    mappings = load_mappings(settings.mappings_dir, settings.catalogue, connectors.TRANSPORTS)
-    upgrade(settings.database_url)
-    store = open_sql_store(settings.database_url)
-    try:
-        yield store, Directory.from_mappings(mappings)
-    finally:
-        asyncio.run(store.aclose())
-
-
 def _filter(args: argparse.Namespace, directory: Directory) -> DeadLetterFilter:
     from gateway.service.operations import replay
     from gateway.service.ports.queries import DeadLetterFilter
@@ -117,11 +97,11 @@ def _filter(args: argparse.Namespace, directory: Directory) -> DeadLetterFilter:
     return replay.checked(directory, which)
 
 
-def run_list(args: argparse.Namespace) -> int:
+def run_list(args: argparse.Namespace, invocation: Invocation) -> int:
     """Print the dead letters selected as a table."""
     from gateway.service.operations import replay
 
-    with _opened() as (store, directory):
+    with invocation.opened() as (store, directory):
         which = _filter(args, directory)
         total, rows = store.run_sync(
             lambda uow: (replay.count_dead(uow, which), replay.list_dead(uow, which, args.limit)),
@@ -146,13 +126,13 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_replay(args: argparse.Namespace) -> int:
+def run_replay(args: argparse.Namespace, invocation: Invocation) -> int:
     """Count, or replay batch by batch with a progress line each; Ctrl-C stops between batches."""
     from gateway.service.operations import replay
 
     if args.batch < 1:
         raise InputError("--batch must be at least 1")
-    with _opened() as (store, directory):
+    with invocation.opened() as (store, directory):
         which = _filter(args, directory)
         count = store.run_sync(lambda uow: replay.count_dead(uow, which), writes=False)
         if args.dry_run:
@@ -217,11 +197,11 @@ async def _replay(
         shown.close()
 
 
-def run_pause(args: argparse.Namespace) -> int:
+def run_pause(args: argparse.Namespace, invocation: Invocation) -> int:
     """Pause one agency."""
     from gateway.service.operations import pausing
 
-    with _opened() as (store, directory):
+    with invocation.opened() as (store, directory):
         store.run_sync(
             lambda uow: pausing.pause(
                 uow, directory, args.agency, args.by, args.reason, time.time()
@@ -231,11 +211,11 @@ def run_pause(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_resume(args: argparse.Namespace) -> int:
+def run_resume(args: argparse.Namespace, invocation: Invocation) -> int:
     """Resume one agency."""
     from gateway.service.operations import pausing
 
-    with _opened() as (store, directory):
+    with invocation.opened() as (store, directory):
         store.run_sync(
             lambda uow: pausing.resume(uow, directory, args.agency, args.by, time.time())
         )

@@ -15,10 +15,11 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gateway.cli.invocation import Invocation
 from gateway.domain.errors import ConfigError
 
 if TYPE_CHECKING:
-    from gateway.calendars import YearCoverage
+    from gateway.mapping.calendars import YearCoverage
 
 
 def add_verbs(verbs: Any) -> None:
@@ -36,15 +37,14 @@ def add_verbs(verbs: Any) -> None:
     calendar.set_defaults(run=run_calendar)
 
 
-def run_calendar(args: argparse.Namespace) -> int:
+def run_calendar(args: argparse.Namespace, invocation: Invocation) -> int:
     """Print the coverage; 0 whatever it finds (a gap is information, not a failure)."""
-    from gateway.calendars import ChineseWorkdays
-    from gateway.mapping.calendar_files import load_calendars
+    from gateway.bootstrap import Tools
 
-    root = args.mappings or _mappings_dir()
+    root = args.mappings or invocation.settings.mappings_dir
     if not root.is_dir():
         raise ConfigError(f"{root}: no such mappings directory")
-    calendar = ChineseWorkdays(load_calendars(root))
+    calendar = Tools.workdays(root)
     today = args.today or date.today()
     coverage = calendar.coverage()
     gap = calendar.next_gap(today.year)
@@ -55,12 +55,6 @@ def run_calendar(args: argparse.Namespace) -> int:
     for line in _lines(coverage, provisional, gap):
         print(line)
     return 0
-
-
-def _mappings_dir() -> Path:
-    from gateway.settings import Settings
-
-    return Settings().mappings_dir
 
 
 def _report(coverage: list[YearCoverage], provisional: list[int], gap: int) -> dict[str, Any]:

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gateway.cli.invocation import Invocation
+
 
 def add_verbs(verbs: Any) -> None:
     """Add `evidence export`, `evidence verify` and `evidence key`."""
@@ -48,22 +50,13 @@ def add_verbs(verbs: Any) -> None:
     key.set_defaults(run=_key)
 
 
-def _export(args: argparse.Namespace) -> int:
-    from gateway.bootstrap import evidence_tools, open_sql_store
-    from gateway.sealing import data_keyring
-    from gateway.settings import Settings
-    from gateway.store.migrate import upgrade
-
-    settings = Settings()
-    if args.database:
-        settings = settings.model_copy(update={"database_url": args.database})
-    upgrade(settings.database_url)
-    keys = [key.get_secret_value() for key in settings.data_keys]
-    store = open_sql_store(settings.database_url, cipher=data_keyring(keys) if keys else None)
+def _export(args: argparse.Namespace, invocation: Invocation) -> int:
+    tools = invocation.tools(database_url=args.database)
+    store = tools.store(sealed=True)
 
     async def run() -> str:
         try:
-            exporter = evidence_tools(settings, store)
+            exporter = tools.evidence(store)
             plain = args.personal_data == "plain"
             return await exporter.export(args.order, f"{args.by} (cli)", plain)
         finally:
@@ -78,7 +71,7 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _verify(args: argparse.Namespace) -> int:
+def _verify(args: argparse.Namespace, _invocation: Invocation) -> int:
     from gateway.domain.errors import EvidenceError
     from gateway.service.bundle_check import verify_bundle
 
@@ -119,17 +112,17 @@ def _senders(senders: dict[str, int]) -> str:
 
 
 def _check_witnessed(report: Any, paths: list[Path], trusted: set[str] | None) -> None:
-    from gateway.cli_witness import witnessed_checkpoints
     from gateway.domain.errors import EvidenceError
     from gateway.service.bundle_check import not_witnessed
+    from gateway.witnessing.check import witnessed_checkpoints
 
     missing = not_witnessed(report, witnessed_checkpoints(paths, trusted))
     if missing:
         raise EvidenceError(f"checkpoints {missing} are not in the witness as signed")
 
 
-def _key(_args: argparse.Namespace) -> int:
-    from gateway.signing import generate_ed25519_key, public_text_of
+def _key(_args: argparse.Namespace, _invocation: Invocation) -> int:
+    from gateway.crypto.signing import generate_ed25519_key, public_text_of
 
     key = generate_ed25519_key()
     print(f"LIANXIN_CHECKPOINT_KEY={key}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 
-from gateway.cli_progress import CLEAR_TO_END, Progress, bar_line, plain_line
+from gateway.cli.progress import CLEAR_TO_END, Progress, bar_line, plain_line
 
 
 class Terminal(io.StringIO):

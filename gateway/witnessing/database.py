@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from gateway.domain.checkpoint import Checkpoint
 from gateway.domain.errors import EvidenceError, WitnessError
-from gateway.witnesses import parse_witness_line, witness_line
+from gateway.witnessing.witnesses import parse_witness_line, witness_line
 
 witness_rows = Table(
     "lianxin_witness",

@@ -2,7 +2,7 @@
 order, handoff and agency ids the code was working on, and the trace it was part of.
 
 JSON lines come from python-json-logger. Personal data stays masked: records are masked
-as they are made (`gateway.log_masking`), and the JSON formatter masks every string it
+as they are made (`gateway.observability.log_masking`), and the JSON formatter masks every string it
 writes once more, exception text and `extra=` fields included.
 """
 
@@ -16,7 +16,7 @@ from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from gateway.domain.personal import mask_strings
-from gateway.log_masking import install_log_masking
+from gateway.observability.log_masking import install_log_masking
 from gateway.service.log_context import current
 
 LogFormat = Literal["json", "text"]

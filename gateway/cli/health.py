@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from gateway.cli.invocation import Invocation
 from gateway.domain.errors import InputError
 
 if TYPE_CHECKING:  # the service layer loads only when the verb runs
@@ -59,13 +60,12 @@ def add_options(agencies: argparse.ArgumentParser) -> None:
     agencies.set_defaults(run=run_health)
 
 
-def run_health(args: argparse.Namespace) -> int:
+def run_health(args: argparse.Namespace, invocation: Invocation) -> int:
     """Print every agency's health over the window."""
-    from gateway.cli_ops import _opened
     from gateway.service.views.health import as_record, read_health
 
     window = parse_window(args.window)
-    with _opened() as (store, directory):
+    with invocation.opened() as (store, directory):
         circuits = dict.fromkeys(directory.profiles, NOT_HERE)
         now = time.time()
 

@@ -19,6 +19,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.cli.invocation import Invocation
 from gateway.domain.errors import ConfigError
 
 #: agency → (path of its endpoint, case-number prefix); the hotline takes the callbacks
@@ -72,7 +73,7 @@ class Plan:
 
     def settings(self, ports: dict[str, int] | None = None) -> dict[str, str]:
         """The gateway settings that point at these simulators."""
-        from gateway.signing import public_text_of
+        from gateway.crypto.signing import public_text_of
 
         bound = ports or self.ports
         base = f"http://{self.advertise}"
@@ -88,26 +89,25 @@ class Plan:
 
 def new_keys() -> dict[str, str]:
     """A fresh Ed25519 signing key per simulated agency."""
-    from gateway.signing import generate_ed25519_key
+    from gateway.crypto.signing import generate_ed25519_key
 
     return {agency: generate_ed25519_key() for agency in AGENCIES}
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, invocation: Invocation) -> int:
     """Print keys or settings, or run every simulator until SIGTERM or Ctrl-C."""
     if args.new_keys:
         print(json.dumps(new_keys()))
         return 0
-    plan = _plan(args)
+    plan = _plan(args, invocation)
     if args.print_settings:
         _print(plan.settings())
         return 0
     return _serve(plan, args.gateway or ["http://127.0.0.1:8345"])
 
 
-def _plan(args: argparse.Namespace) -> Plan:
-    from gateway.settings import Settings
-    from gateway.signing import public_text_of
+def _plan(args: argparse.Namespace, invocation: Invocation) -> Plan:
+    from gateway.crypto.signing import public_text_of
 
     try:
         keys = json.loads(os.environ.get(KEYS_VARIABLE) or "null") or new_keys()
@@ -118,7 +118,7 @@ def _plan(args: argparse.Namespace) -> Plan:
     missing = sorted(set(AGENCIES) - set(keys))
     if missing:
         raise ConfigError(f"{KEYS_VARIABLE} has no key for {', '.join(missing)}")
-    signing = Settings().signing_keys
+    signing = invocation.settings.signing_keys
     if not signing:
         raise ConfigError(
             "LIANXIN_SIGNING_KEYS is not set: the simulators verify the gateway with it"
