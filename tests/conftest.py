@@ -92,12 +92,35 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'lianxin.db'}"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+#: LIANXIN_TEST_DATABASES=all runs every test that takes `database_url` on both databases
+ALL_DATABASES = os.environ.get("LIANXIN_TEST_DATABASES", "") == "all"
+
+
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each test using this runs twice: on SQLite and on the real PostgreSQL."""
-    if request.param == "sqlite":
+    """SQLite, and also the real PostgreSQL in modules marked `both_databases`."""
+    if getattr(request, "param", "sqlite") == "sqlite":
         return str(request.getfixturevalue("sqlite_url"))
     return str(request.getfixturevalue("postgres_url"))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Which databases a test that takes `database_url` (directly or through `make_stack`) runs
+    on: both where the store is the subject (`pytestmark = pytest.mark.both_databases`),
+    SQLite alone where the database is not what the test is about."""
+    if "database_url" not in metafunc.fixturenames:
+        return
+    defs = metafunc._arg2fixturedefs.get("database_url")
+    if not defs or getattr(defs[-1].func, "__module__", None) != __name__:
+        return  # a module or class gives its own database_url
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0]
+        listed = names if isinstance(names, list | tuple) else names.replace(" ", "").split(",")
+        if "database_url" in listed:
+            return  # the test chose itself
+    both = ALL_DATABASES or metafunc.definition.get_closest_marker("both_databases")
+    kinds = ["sqlite", "postgres"] if both else ["sqlite"]
+    metafunc.parametrize("database_url", kinds, indirect=True)
 
 
 @dataclass

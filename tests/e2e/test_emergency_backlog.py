@@ -28,6 +28,9 @@ from gateway.store.schema import handoffs
 from tests.e2e.gateway_process import GatewayProcess, free_port
 from tests.integration.api.helpers import emergency
 
+#: full size, in every CI run; one at a time (group "load"), left out of the fast tier
+pytestmark = [pytest.mark.load, pytest.mark.xdist_group("load")]
+
 BACKLOG = 100_000
 SAMPLES = 10
 

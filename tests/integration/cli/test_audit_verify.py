@@ -18,6 +18,8 @@ from gateway.settings import Settings
 from gateway.signing import generate_ed25519_key
 from tests.integration.api.helpers import order
 
+pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
+
 
 def filled(url: str) -> None:
     """Three orders through intake and delivery (memory connectors): ~30 audit entries."""

@@ -27,6 +27,8 @@ from schemathesis.schemas import BaseSchema
 
 from tests.conftest import Stack
 
+pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
+
 EXAMPLES = 25
 STATEFUL_RUNS = 15
 CHECKS = [

@@ -29,6 +29,8 @@ from gateway.settings import Settings
 from gateway.signing import generate_ed25519_key
 from tests.integration.api.helpers import order
 
+pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
+
 TAX = "tax-12366"
 LEASE = 60.0
 

@@ -6,10 +6,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
+import pytest
+
 from gateway.service.log_context import bind, current, log_context
 from gateway.service.ports import UnitOfWork
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
+
+pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
 
 
 def _ids(_uow: UnitOfWork) -> Mapping[str, str]:
