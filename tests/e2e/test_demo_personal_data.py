@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gateway.demo_orders import DEMO_ORDERS, EMERGENCY_ORDERS, MAYOR_LETTER, UTILITY_ORDERS
+from gateway.world.orders import DEMO_ORDERS, EMERGENCY_ORDERS, MAYOR_LETTER, UTILITY_ORDERS
 
 POLICE_CALLER_PHONE = "13811112222"  # BJDH of the 双非 case the simulated 110 pushes
 CALLERS = [o["caller"] for o in DEMO_ORDERS + EMERGENCY_ORDERS + UTILITY_ORDERS]

@@ -26,6 +26,7 @@ from gateway.sealing import generate_data_key
 from gateway.service.ports import DeadLetterFilter
 from gateway.settings import Settings
 from gateway.signing import generate_ed25519_key, public_text_of
+from gateway.world.orders import sample_order
 
 SIMULATED = ("tax-12366", "city-management")
 HOLDERS = {"admin": "ops-zhang", "operator": "ops-li", "viewer": "watch-wang"}
@@ -68,18 +69,10 @@ def tokens() -> dict[str, str]:
 
 
 def order(flow_id: str, title: str, **changes: Any) -> dict[str, Any]:
-    """A tax consult received now (deadlines far ahead: no alerts muddle the pages)."""
-    base: dict[str, Any] = {
-        "flow_id": flow_id,
-        "acceptance_no": f"SL-{flow_id}",
-        "category": "consult",
-        "title": title,
-        "content": f"市民来电：{title}。请尽快答复。",
-        "location": {"address": "广州市越秀区", "division_code": "440104"},
-        "caller": {"name": "李先生", "phone": "13900001111"},
-        "received_at": datetime.now(UTC).isoformat(),
-    }
-    return {**base, **changes}
+    """The world's sample order, received now (deadlines far ahead: no alerts muddle the pages)."""
+    content = f"市民来电：{title}。请尽快答复。"
+    received = datetime.now(UTC).isoformat()
+    return sample_order(flow_id, title=title, content=content, received_at=received, **changes)
 
 
 @contextmanager
