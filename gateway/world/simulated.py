@@ -9,12 +9,11 @@ endpoints and keys, the same case-number prefixes; only the pace of the agencies
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
-
-from pydantic import SecretStr
 
 from connectors.simulators.agency import AgencySimulator, Script
 from connectors.simulators.customs12360 import CustomsSimulator
@@ -141,6 +140,61 @@ def gateway_settings(
 
 
 @dataclass
+class Serving:
+    """The world's simulators serving on loopback, for gateways in this process or others."""
+
+    simulators: Simulators
+    servers: dict[str, ServerThread]  # "hotline" and each agency of AGENCIES
+    gateway_key: str  # the gateways' signing key (private)
+    agency_keys: dict[str, str]  # agency → its private signing key
+
+    def gateway_settings(self) -> dict[str, Any]:
+        """The settings a gateway needs to reach these simulators and be trusted by them."""
+        urls = {name: server.url for name, server in self.servers.items()}
+        callbacks, endpoints, public = gateway_settings(urls, self.agency_keys)
+        return {
+            "hotline_callback_url": callbacks,
+            "agency_endpoints": endpoints,
+            "agency_keys": public,
+            "signing_keys": [self.gateway_key],
+            "mqtt_topic_prefix": f"lianxin-world-{secrets.token_hex(4)}",  # runs never mix
+            "mqtt_session_expiry": 60,
+        }
+
+    def restart(self, name: str, down_for: float) -> None:
+        """Take `name`'s server away (connections refused) for `down_for` s, then back."""
+        old = self.servers[name]
+        old.stop()
+        time.sleep(down_for)
+        self.servers[name] = ServerThread(old.server.config.app, port=old.port).start()
+
+    def stop(self) -> None:
+        """Stop every simulator's server."""
+        for server in reversed(self.servers.values()):
+            server.stop()
+
+
+def serve_simulators(
+    stack: ExitStack,
+    gateway_urls: list[str],
+    pace: Pace = QUICK,
+    scripts: Mapping[str, Script] | None = None,
+) -> Serving:
+    """Serve the hotline and the HTTP agencies; agencies post to the first gateway URL (the
+    next ones when it fails). `scripts` replace the pace's script of some agencies."""
+    if scripts:
+        pace = replace(pace, scripts={**pace.scripts, **scripts})
+    gateway_key = generate_ed25519_key()
+    keys = new_agency_keys()
+    public = [public_text_of(gateway_key)]
+    cast = simulators(gateway_urls[0], public, keys, pace, tuple(gateway_urls[1:]))
+    servers = {name: ServerThread(app).start() for name, app in cast.apps().items()}
+    serving = Serving(cast, servers, gateway_key, keys)
+    stack.callback(serving.stop)
+    return serving
+
+
+@dataclass
 class World:
     """A running gateway on a real port with the simulated hotline and agencies around it."""
 
@@ -187,29 +241,17 @@ def build_world(
     message board as the mayor's mailbox; `overrides` are the gateway's Settings over the
     world's (its endpoints, keys, a fresh MQTT topic prefix and node id).
     """
-    if scripts:
-        pace = Pace({**pace.scripts, **scripts}, pace.police_delay, pace.customs_delay)
-    gateway_key = generate_ed25519_key()
-    public = [public_text_of(gateway_key)]
     gateway_server = ServerThread()  # its port is known before its app exists
-    keys = new_agency_keys()
-    cast = simulators(gateway_server.url, public, keys, pace)
-    urls = {name: stack.enter_context(ServerThread(app)).url for name, app in cast.apps().items()}
-    callbacks, endpoints, agency_public = gateway_settings(urls, keys)
+    serving = serve_simulators(stack, [gateway_server.url], pace, scripts)
+    values = serving.gateway_settings()
     if mayor is not None:
-        mayor.trust(public)
-        endpoints["portal-mayor-mailbox"] = stack.enter_context(ServerThread(mayor.app)).url
-    values: dict[str, Any] = {
-        "database_url": database_url,
-        "hotline_callback_url": callbacks,
-        "agency_endpoints": {**endpoints, **(more_endpoints or {})},
-        "agency_keys": {**agency_public, **(more_keys or {})},
-        "signing_keys": [SecretStr(gateway_key)],
-        "mqtt_topic_prefix": f"lianxin-world-{secrets.token_hex(4)}",  # runs never mix
-        "mqtt_session_expiry": 60,
-        "node_id": f"world-{secrets.token_hex(4)}",
-        **overrides,
-    }
+        mayor.trust([public_text_of(serving.gateway_key)])
+        url = stack.enter_context(ServerThread(mayor.app)).url
+        values["agency_endpoints"]["portal-mayor-mailbox"] = url
+    values["agency_endpoints"].update(more_endpoints or {})
+    values["agency_keys"].update(more_keys or {})
+    values |= {"database_url": database_url, "node_id": f"world-{secrets.token_hex(4)}"}
+    values |= overrides
     settings = Settings(**values)
     if make_app is None:
         from gateway.api.app import create_app
@@ -220,18 +262,21 @@ def build_world(
     stack.callback(gateway_server.stop)
     running: dict[str, UtilitySimulator] = {}
     if utilities:
+        public = [public_text_of(serving.gateway_key)]
+        keys, delay = serving.agency_keys, pace.utility_delay
         for agency in UTILITIES:
-            sim = UtilitySimulator(agency, settings, public, keys[agency], delay=pace.utility_delay)
+            sim = UtilitySimulator(agency, settings, public, keys[agency], delay=delay)
             stack.callback(sim.start().stop)
             running[agency] = sim
+    cast = serving.simulators
     return World(
         gateway_server.url,
         settings,
         app,
         cast.hotline,
         cast.agencies,
-        gateway_key,
-        keys,
+        serving.gateway_key,
+        serving.agency_keys,
         cast.police,
         cast.customs,
         running,
