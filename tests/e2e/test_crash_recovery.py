@@ -17,8 +17,8 @@ import pytest
 from connectors.simulators.agency import AgencySimulator
 from connectors.simulators.hotline import HotlineSimulator
 from gateway.sealing import generate_data_key
-from gateway.store.sql import SqlStore
 from gateway.world.simulated import serve_simulators
+from tests.e2e.cluster import wait_for_outcomes
 from tests.e2e.gateway_process import GatewayProcess, free_port
 from tests.integration.api.helpers import order, wait_until
 
@@ -89,14 +89,7 @@ def test_sigkill_mid_stream_loses_nothing_and_applies_nothing_twice(
     assert killed_at < ORDERS, "the kill came after the stream ended"
     assert len(set(submitted)) == ORDERS
     assert all(hotline.statuses[order_id] == ["dispatched"] for order_id in submitted)
-    store = SqlStore(database_url)
-    try:
-        all_delivered = lambda: store.run_sync(  # noqa: E731
-            lambda uow: uow.handoffs.count_by_state() == {"delivered": 2 * ORDERS}
-        )
-        wait_until(all_delivered, timeout=30, what="every outcome recorded")
-    finally:
-        store.engine.dispose()
+    wait_for_outcomes(database_url, 2 * ORDERS, timeout=30)  # alerts about load left out
     print(
         f"killed after {killed_at} deliveries; {tax.duplicates()} redelivered ids, "
         f"each processed once by the receiver"
