@@ -14,7 +14,7 @@ import pytest
 
 from gateway.world.orders import DEMO_ORDERS, EMERGENCY_ORDERS, MAYOR_LETTER, UTILITY_ORDERS
 
-pytestmark = pytest.mark.xdist_group("demo")  # one worker: the demo runs once
+pytestmark = [pytest.mark.xdist_group("demo"), pytest.mark.slow]  # one worker: the demo runs once
 
 POLICE_CALLER_PHONE = "13811112222"  # BJDH of the 双非 case the simulated 110 pushes
 CALLERS = [o["caller"] for o in DEMO_ORDERS + EMERGENCY_ORDERS + UTILITY_ORDERS]

@@ -27,7 +27,10 @@ from schemathesis.schemas import BaseSchema
 
 from tests.conftest import Stack
 
-pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
+pytestmark = [  # the store is the subject: SQLite and PostgreSQL; minutes: not in the fast tier
+    pytest.mark.both_databases,
+    pytest.mark.slow,
+]
 
 EXAMPLES = 25
 STATEFUL_RUNS = 15
