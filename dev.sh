@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set-up and entry point for people and CI: `./dev.sh demo` runs the demo, `./dev.sh test`
-# runs every test. Each creates .venv and installs what it needs on first use (safe to
-# run again: installs only when pyproject.toml changed).
+# runs every test (what CI runs), `./dev.sh test-fast` the fast tier (README, "Tests").
+# Each creates .venv and installs what it needs on first use (safe to run again: installs
+# only when pyproject.toml changed).
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
@@ -51,11 +52,18 @@ ensure_chromium() {
 
 case "${1:-}" in
   demo) shift; setup; exec .venv/bin/lianxin demo "$@" ;;
+  # Every test CI needs, on LIANXIN_TEST_WORKERS processes (4: the tests mostly wait on
+  # loopback servers and databases; `-n 0` after `test` runs them in one process).
   test) shift; setup; ensure_chromium
         .venv/bin/ruff check gateway connectors tests
         .venv/bin/mypy
         .venv/bin/lint-imports  # the layer contracts ([tool.importlinter] in pyproject.toml)
-        exec .venv/bin/python -m pytest "$@" ;;
+        exec .venv/bin/python -m pytest -n "${LIANXIN_TEST_WORKERS:-4}" --dist loadgroup "$@" ;;
+  # The fast tier: no load or slow tests, no lint; SQLite except where the store is the subject.
+  test-fast) shift; setup; ensure_chromium
+        exec .venv/bin/python -m pytest -n "${LIANXIN_TEST_WORKERS:-4}" --dist loadgroup \
+          -m "not slow and not load" "$@" ;;
   setup) setup ;;
-  *) echo "usage: ./dev.sh demo [--keep DIR] | test [pytest args] | setup" >&2; exit 2 ;;
+  *) echo "usage: ./dev.sh demo [--keep DIR] | test [pytest args] | test-fast [pytest args] | setup" >&2
+     exit 2 ;;
 esac

@@ -6,22 +6,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench.loadgen import post
+from gateway.world.orders import sample_order
 
 INTAKE = "/v1/work-orders"
 
 
 def consult(flow_id: str) -> dict[str, Any]:
-    """A valid 12366 tax consult, routed to tax-12366 by the catalogue."""
-    return {
-        "flow_id": flow_id,
-        "acceptance_no": f"SL-{flow_id}",
-        "category": "consult",
-        "title": "个税专项附加扣除如何填报",
-        "content": "市民咨询个人所得税专项附加扣除的填报方法。",
-        "location": {"address": "广州市越秀区", "division_code": "440104"},
-        "caller": {"name": "李先生", "phone": "13900001111"},
-        "received_at": datetime.now(UTC).isoformat(),
-    }
+    """The world's sample order (a 12366 tax consult, routed to tax-12366), received now."""
+    return sample_order(flow_id, received_at=datetime.now(UTC).isoformat())
 
 
 def emergency(flow_id: str) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """`lianxin demo`: the whole loop on loopback, with simulated agencies and hotline.
 
 Starts a simulated hotline platform, the 12366 tax sub-centre and city management (REST;
-city management is down for the first seconds), 110 and 12360 customs (SOAP), 119 and 120
+city management refuses its first delivery), 110 and 12360 customs (SOAP), 119 and 120
 (REST, emergency lane; 120 is slow to acknowledge), the mayor's mailbox (a message board
 the gateway polls), the utilities (MQTT, when a broker can be had) and the gateway on
 SQLite. Submits realistic orders, has 110 push one of its own 双非 cases and a citizen
@@ -27,17 +27,17 @@ import httpx
 
 from gateway.bootstrap import open_sql_store
 from gateway.demo_evidence import show_evidence
-from gateway.demo_orders import (
+from gateway.demo_report import AGENCY_FINAL, summarise
+from gateway.demo_stage import DEMO_MAPPINGS, MAYOR, OUTAGE_REFUSALS, Stage, stage
+from gateway.observability.log_masking import install_log_masking
+from gateway.service.audit import ChainReport, verify_chain
+from gateway.world.orders import (
     DEMO_ORDERS,
     EMERGENCY_ORDERS,
     MAYOR_LETTER,
     POLICE_PUSH,
     UTILITY_ORDERS,
 )
-from gateway.demo_report import AGENCY_FINAL, summarise
-from gateway.demo_stage import DEMO_MAPPINGS, MAYOR, OUTAGE_SECONDS, Stage, stage
-from gateway.observability.log_masking import install_log_masking
-from gateway.service.audit import ChainReport, verify_chain
 
 Say = Callable[[str], None]
 
@@ -64,7 +64,8 @@ def _play(cast: Stage, timeout: float, workdir: Path) -> int:
     def say(text: str) -> None:
         print(f"[{time.monotonic() - started:5.1f}s] {text}", flush=True)
 
-    say(f"gateway up at {cast.gateway_url}; city-management is DOWN for {OUTAGE_SECONDS:.0f}s")
+    down = f"DOWN until it has refused {OUTAGE_REFUSALS} delivery attempt(s)"
+    say(f"gateway up at {cast.gateway_url}; city-management is {down}")
     for relative, (_, change) in DEMO_MAPPINGS.items():
         say(f"demo setting in {relative}: {change}")
     letter = cast.mayor.add(**MAYOR_LETTER)

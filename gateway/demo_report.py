@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from gateway.demo_orders import POLICE_PUSH
 from gateway.demo_stage import Stage
 from gateway.service.audit import ChainReport
+from gateway.world.orders import POLICE_PUSH
 
 AGENCY_FINAL = {"resolved", "replied"}  # the last status an agency itself reports
 

@@ -21,16 +21,8 @@ from typing import Any
 
 from gateway.cli.invocation import Invocation
 from gateway.domain.errors import ConfigError
+from gateway.world import AGENCIES
 
-#: agency → (path of its endpoint, case-number prefix); the hotline takes the callbacks
-AGENCIES = {
-    "tax-12366": ("/orders", "SW"),
-    "city-management": ("/orders", "CG"),
-    "fire-119": ("/incidents", "F119"),
-    "ambulance-120": ("/incidents", "A120"),
-    "police-110": ("/jcj", "JCJ"),
-    "customs-12360": ("/cases", "HG"),
-}
 KEYS_VARIABLE = "LIANXIN_SIMULATOR_KEYS"
 
 
@@ -73,15 +65,13 @@ class Plan:
 
     def settings(self, ports: dict[str, int] | None = None) -> dict[str, str]:
         """The gateway settings that point at these simulators."""
-        from gateway.crypto.signing import public_text_of
+        from gateway.world.simulated import gateway_settings
 
         bound = ports or self.ports
-        base = f"http://{self.advertise}"
-        endpoints = {a: f"{base}:{bound[a]}{path}" for a, (path, _) in AGENCIES.items()}
-        endpoints["alert-channel"] = f"{base}:{bound['hotline']}/alerts"
-        public = {a: [public_text_of(k)] for a, k in self.agency_keys.items()}
+        urls = {name: f"http://{self.advertise}:{port}" for name, port in bound.items()}
+        callbacks, endpoints, public = gateway_settings(urls, self.agency_keys)
         return {
-            "LIANXIN_HOTLINE_CALLBACK_URL": f"{base}:{bound['hotline']}/callbacks",
+            "LIANXIN_HOTLINE_CALLBACK_URL": callbacks,
             "LIANXIN_AGENCY_ENDPOINTS": json.dumps(endpoints, separators=(",", ":")),
             "LIANXIN_AGENCY_KEYS": json.dumps(public, separators=(",", ":")),
         }
@@ -89,9 +79,9 @@ class Plan:
 
 def new_keys() -> dict[str, str]:
     """A fresh Ed25519 signing key per simulated agency."""
-    from gateway.crypto.signing import generate_ed25519_key
+    from gateway.world.simulated import new_agency_keys
 
-    return {agency: generate_ed25519_key() for agency in AGENCIES}
+    return {agency: key for agency, key in new_agency_keys().items() if agency in AGENCIES}
 
 
 def run(args: argparse.Namespace, invocation: Invocation) -> int:
@@ -149,26 +139,11 @@ def _serve(plan: Plan, gateways: list[str]) -> int:
 
 
 def _apps(plan: Plan, gateways: list[str]) -> dict[str, Any]:
-    from connectors.simulators.agency import AgencySimulator
-    from connectors.simulators.customs12360 import CustomsSimulator
-    from connectors.simulators.hotline import HotlineSimulator
-    from connectors.simulators.police110 import Police110Simulator
-    from gateway.demo_stage import CITY_SCRIPT, EMERGENCY_SCRIPT, TAX_SCRIPT
+    from gateway.world.simulated import DEMO, Pace, simulators
 
     first, others = gateways[0], tuple(gateways[1:])
-    scripts = {"tax-12366": TAX_SCRIPT, "city-management": CITY_SCRIPT}
-    apps: dict[str, Any] = {"hotline": HotlineSimulator(plan.gateway_keys).app}
-    for agency in ("tax-12366", "city-management", "fire-119", "ambulance-120"):
-        prefix, key = AGENCIES[agency][1], plan.agency_keys[agency]
-        script = scripts.get(agency, EMERGENCY_SCRIPT)
-        sim = AgencySimulator(
-            agency, first, plan.gateway_keys, key, script, prefix, other_gateways=others
-        )
-        apps[agency] = sim.app
-    police_key, customs_key = plan.agency_keys["police-110"], plan.agency_keys["customs-12360"]
-    apps["police-110"] = Police110Simulator(first, plan.gateway_keys, police_key).app
-    apps["customs-12360"] = CustomsSimulator(first, plan.gateway_keys, customs_key).app
-    return apps
+    pace = Pace({**DEMO.scripts, "ambulance-120": DEMO.scripts["fire-119"]})  # 120 on time
+    return simulators(first, plan.gateway_keys, plan.agency_keys, pace, others).apps()
 
 
 def _print(settings: dict[str, str]) -> None:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import random
 import re
-import secrets
 import shutil
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,12 +22,11 @@ from sqlalchemy import create_engine, func, select
 
 from connectors.simulators.agency import AgencySimulator, Script
 from connectors.simulators.hotline import HotlineSimulator
-from connectors.simulators.server import ServerThread
 from gateway.crypto.sealing import generate_data_key
-from gateway.crypto.signing import generate_ed25519_key, public_text_of
 from gateway.settings import REPO_ROOT
 from gateway.store.schema import handoffs, work_orders
 from gateway.store.sql import normalise_url
+from gateway.world.simulated import Serving, serve_simulators
 from tests.e2e.gateway_process import GatewayProcess, free_port
 from tests.integration.api.helpers import order
 
@@ -58,68 +56,49 @@ class Cluster:
 
     database_url: str
     gateways: list[GatewayProcess]
-    tax: AgencySimulator
-    hotline: HotlineSimulator
-    hotline_server: ServerThread
+    serving: Serving
+
+    @property
+    def tax(self) -> AgencySimulator:
+        """The tax sub-centre, which every order of these tests goes to."""
+        return self.serving.simulators.agencies["tax-12366"]
+
+    @property
+    def hotline(self) -> HotlineSimulator:
+        """The hotline, which hears every callback."""
+        return self.serving.simulators.hotline
 
     def restart_hotline(self, down_for: float) -> None:
         """Take the hotline's server away (connections refused), then bring it back."""
-        port = self.hotline_server.port
-        self.hotline_server.stop()
-        time.sleep(down_for)
-        self.hotline_server = ServerThread(self.hotline.app, port=port).start()
+        self.serving.restart("hotline", down_for)
 
 
 @contextmanager
 def cluster(database_url: str, workdir: Path, script: Script = SCRIPT) -> Any:
-    """Start the hotline, the tax agency and two gateways; stop them all afterwards."""
-    key = generate_ed25519_key()
+    """Start the simulated world and two gateways on one database; stop them all afterwards."""
     ports = [free_port(), free_port()]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
-    hotline = HotlineSimulator([public_text_of(key)])
-    agency_key = generate_ed25519_key()
-    tax = AgencySimulator(
-        "tax-12366",
-        urls[0],
-        [public_text_of(key)],
-        agency_key,
-        script,
-        "SW",
-        other_gateways=(urls[1],),
-    )
-    hotline_server = ServerThread(hotline.app).start()
-    tax_server = ServerThread(tax.app).start()
-    shared = {
-        "database_url": database_url,
-        "mappings_dir": str(fast_retry_mappings(workdir)),
-        "hotline_callback_url": f"{hotline_server.url}/callbacks",
-        "agency_endpoints": {
-            "tax-12366": f"{tax_server.url}/orders",
-            "city-management": f"{tax_server.url}/orders",
-        },
-        "agency_keys": {"tax-12366": [public_text_of(agency_key)]},
-        "signing_keys": [key],
-        "data_keys": [generate_data_key()],  # one key for both, kept across restarts
-        "lease_seconds": 3,
-        "poll_interval": 0.2,
-        "log_level": "WARNING",  # not a line per HTTP request: that costs CPU the test needs
-        "mqtt_topic_prefix": f"lianxin-test-{secrets.token_hex(4)}",  # one shared group, ours
-        "mqtt_session_expiry": 120,
-    }
-    gateways = [
-        GatewayProcess(port, {**shared, "node_id": f"gw-{n + 1}"}, workdir / f"gw-{n + 1}.log")
-        for n, port in enumerate(ports)
-    ]
-    world = Cluster(database_url, gateways, tax, hotline, hotline_server)
-    try:
+    with ExitStack() as stack:
+        serving = serve_simulators(stack, urls, scripts={"tax-12366": script})
+        shared = {
+            **serving.gateway_settings(),  # one shared MQTT group, ours
+            "database_url": database_url,
+            "mappings_dir": str(fast_retry_mappings(workdir)),
+            "data_keys": [generate_data_key()],  # one key for both, kept across restarts
+            "lease_seconds": 3,
+            "poll_interval": 0.2,
+            "log_level": "WARNING",  # not a line per HTTP request: that costs CPU the test needs
+            "mqtt_session_expiry": 120,
+        }
+        gateways = [
+            GatewayProcess(port, {**shared, "node_id": f"gw-{n + 1}"}, workdir / f"gw-{n + 1}.log")
+            for n, port in enumerate(ports)
+        ]
+        for gateway in gateways:
+            stack.callback(gateway.stop)
         for gateway in gateways:
             gateway.start()
-        yield world
-    finally:
-        for gateway in gateways:
-            gateway.stop()
-        tax_server.stop()
-        world.hotline_server.stop()
+        yield Cluster(database_url, gateways, serving)
 
 
 def submit(urls: list[str], numbers: range, accepted: dict[int, str]) -> None:

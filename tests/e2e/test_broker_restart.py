@@ -19,6 +19,9 @@ from gateway.store.schema import audit_log
 from tests.conftest import Stack
 from tests.integration.api.helpers import order, wait_until
 
+#: full size, in every CI run; one at a time (group "load"), left out of the fast tier
+pytestmark = [pytest.mark.load, pytest.mark.xdist_group("load")]
+
 ORDERS = int(os.environ.get("LIANXIN_BROKER_RESTART_ORDERS", "1000"))
 
 

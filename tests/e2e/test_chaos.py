@@ -32,6 +32,9 @@ from tests.e2e.cluster import (
 )
 from tests.integration.api.helpers import wait_until
 
+#: full size, in every CI run; one at a time (group "load"), left out of the fast tier
+pytestmark = [pytest.mark.load, pytest.mark.xdist_group("load")]
+
 ORDERS = int(os.environ.get("LIANXIN_CHAOS_ORDERS", "2000"))
 SETTLE_SECONDS = 300 + ORDERS // 20  # the bound on waiting for quiescence after the last order
 

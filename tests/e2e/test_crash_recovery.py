@@ -7,20 +7,23 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
-from connectors.simulators.agency import AgencySimulator, Script
+from connectors.simulators.agency import AgencySimulator
 from connectors.simulators.hotline import HotlineSimulator
-from connectors.simulators.server import ServerThread
-from gateway.bootstrap import open_sql_store
 from gateway.crypto.sealing import generate_data_key
-from gateway.crypto.signing import generate_ed25519_key, public_text_of
+from gateway.world.simulated import serve_simulators
+from tests.e2e.cluster import wait_for_outcomes
 from tests.e2e.gateway_process import GatewayProcess, free_port
 from tests.integration.api.helpers import order, wait_until
+
+#: full size, in every CI run; one at a time (group "load"), left out of the fast tier
+pytestmark = [pytest.mark.load, pytest.mark.xdist_group("load")]
 
 ORDERS = 1000
 
@@ -29,41 +32,21 @@ ORDERS = 1000
 def world(
     database_url: str, tmp_path: Path
 ) -> Iterator[tuple[GatewayProcess, AgencySimulator, HotlineSimulator]]:
-    key = generate_ed25519_key()
     port = free_port()
-    hotline = HotlineSimulator([public_text_of(key)])
-    agency_key = generate_ed25519_key()
-    tax = AgencySimulator(
-        "tax-12366",
-        f"http://127.0.0.1:{port}",
-        [public_text_of(key)],
-        agency_key,
-        Script(steps=()),
-        "SW",
-    )
-    with ServerThread(hotline.app) as hotline_server, ServerThread(tax.app) as tax_server:
-        gateway = GatewayProcess(
-            port,
-            {
-                "database_url": database_url,
-                "hotline_callback_url": f"{hotline_server.url}/callbacks",
-                "agency_endpoints": {
-                    "tax-12366": f"{tax_server.url}/orders",
-                    "city-management": f"{tax_server.url}/orders",
-                },
-                "agency_keys": {"tax-12366": [public_text_of(agency_key)]},
-                "signing_keys": [key],
-                "data_keys": [generate_data_key()],  # kept across the restart, as deployed
-                "lease_seconds": 3,
-                "poll_interval": 0.2,
-            },
-            tmp_path / "gateway.log",
-        )
+    with ExitStack() as stack:
+        serving = serve_simulators(stack, [f"http://127.0.0.1:{port}"])
+        settings = {
+            **serving.gateway_settings(),
+            "database_url": database_url,
+            "data_keys": [generate_data_key()],  # kept across the restart, as deployed
+            "lease_seconds": 3,
+            "poll_interval": 0.2,
+        }
+        gateway = GatewayProcess(port, settings, tmp_path / "gateway.log")
         gateway.start()
-        try:
-            yield gateway, tax, hotline
-        finally:
-            gateway.stop()
+        stack.callback(gateway.stop)
+        cast = serving.simulators
+        yield gateway, cast.agencies["tax-12366"], cast.hotline
 
 
 def submit_all(url: str, done: list[str]) -> None:
@@ -106,14 +89,7 @@ def test_sigkill_mid_stream_loses_nothing_and_applies_nothing_twice(
     assert killed_at < ORDERS, "the kill came after the stream ended"
     assert len(set(submitted)) == ORDERS
     assert all(hotline.statuses[order_id] == ["dispatched"] for order_id in submitted)
-    store = open_sql_store(database_url)
-    try:
-        all_delivered = lambda: store.run_sync(  # noqa: E731
-            lambda uow: uow.handoff_queries.count_by_state() == {"delivered": 2 * ORDERS}
-        )
-        wait_until(all_delivered, timeout=30, what="every outcome recorded")
-    finally:
-        store.engine.dispose()
+    wait_for_outcomes(database_url, 2 * ORDERS, timeout=30)  # alerts about load left out
     print(
         f"killed after {killed_at} deliveries; {tax.duplicates()} redelivered ids, "
         f"each processed once by the receiver"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -19,14 +20,15 @@ import pytest
 from sqlalchemy import create_engine, func, insert, select
 
 from connectors.simulators.agency import AgencySimulator, Script
-from connectors.simulators.hotline import HotlineSimulator
-from connectors.simulators.server import ServerThread
 from gateway.crypto.sealing import generate_data_key
-from gateway.crypto.signing import generate_ed25519_key, public_text_of
 from gateway.domain.messages import Lane
 from gateway.store.schema import handoffs
+from gateway.world.simulated import serve_simulators
 from tests.e2e.gateway_process import GatewayProcess, free_port
 from tests.integration.api.helpers import emergency
+
+#: full size, in every CI run; one at a time (group "load"), left out of the fast tier
+pytestmark = [pytest.mark.load, pytest.mark.xdist_group("load")]
 
 BACKLOG = 100_000
 SAMPLES = 10
@@ -36,44 +38,23 @@ SAMPLES = 10
 def world(
     database_url: str, tmp_path: Path
 ) -> Iterator[tuple[GatewayProcess, AgencySimulator, AgencySimulator]]:
-    key = generate_ed25519_key()
     port = free_port()
-    gateway_url = f"http://127.0.0.1:{port}"
-    public = [public_text_of(key)]
-    hotline = HotlineSimulator(public)
-    tax = AgencySimulator(
-        "tax-12366", gateway_url, public, generate_ed25519_key(), Script(()), "SW"
-    )
-    tax.fail_next = 10**9  # down for the whole test: every normal delivery fails and waits
-    fire_key = generate_ed25519_key()
-    fire = AgencySimulator("fire-119", gateway_url, public, fire_key, Script(()), "F119")
-    with (
-        ServerThread(hotline.app) as hotline_server,
-        ServerThread(tax.app) as tax_server,
-        ServerThread(fire.app) as fire_server,
-    ):
-        gateway = GatewayProcess(
-            port,
-            {
-                "database_url": database_url,
-                "hotline_callback_url": f"{hotline_server.url}/callbacks",
-                "agency_endpoints": {
-                    "tax-12366": f"{tax_server.url}/orders",
-                    "fire-119": f"{fire_server.url}/incidents",
-                    "alert-channel": f"{hotline_server.url}/alerts",
-                },
-                "agency_keys": {"fire-119": [public_text_of(fire_key)]},
-                "signing_keys": [key],
-                "data_keys": [generate_data_key()],  # as deployed
-                "poll_interval": 0.2,
-            },
-            tmp_path / "gateway.log",
-        )
+    with ExitStack() as stack:
+        quiet = {"fire-119": Script(())}  # 119 holds each emergency and says nothing more
+        serving = serve_simulators(stack, [f"http://127.0.0.1:{port}"], scripts=quiet)
+        agencies = serving.simulators.agencies
+        tax, fire = agencies["tax-12366"], agencies["fire-119"]
+        tax.fail_next = 10**9  # down for the whole test: every normal delivery fails and waits
+        settings = {
+            **serving.gateway_settings(),
+            "database_url": database_url,
+            "data_keys": [generate_data_key()],  # as deployed
+            "poll_interval": 0.2,
+        }
+        gateway = GatewayProcess(port, settings, tmp_path / "gateway.log")
         gateway.start()
-        try:
-            yield gateway, tax, fire
-        finally:
-            gateway.stop()
+        stack.callback(gateway.stop)
+        yield gateway, tax, fire
 
 
 def emergency_latencies(

@@ -4,6 +4,7 @@ and with LIANXIN_TRACING on exports its spans over OTLP/HTTP to a collector."""
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from connectors.simulators.agency import AgencySimulator, Script
-from connectors.simulators.hotline import HotlineSimulator
 from connectors.simulators.server import ServerThread
-from gateway.crypto.signing import generate_ed25519_key, public_text_of
+from gateway.world.simulated import serve_simulators
 from tests.e2e.gateway_process import GatewayProcess, free_port
 from tests.integration.api.helpers import order, wait_until
 
@@ -30,22 +29,12 @@ def json_lines(log: Path) -> list[dict[str, Any]]:
 def test_serve_logs_json_lines_with_the_ids_of_a_failed_delivery_and_no_phone_number(
     sqlite_url: str, tmp_path: Path
 ) -> None:
-    key, agency_key, port = generate_ed25519_key(), generate_ed25519_key(), free_port()
-    hotline = HotlineSimulator([public_text_of(key)])
-    tax = AgencySimulator(
-        "tax-12366", f"http://127.0.0.1:{port}", [public_text_of(key)], agency_key, Script(())
-    )
-    tax.fail_next = 1  # the first attempt is refused with 503: one warning line
-    log = tmp_path / "gateway.log"
-    with ServerThread(hotline.app) as hotline_server, ServerThread(tax.app) as tax_server:
-        settings = {
-            "database_url": sqlite_url,
-            "hotline_callback_url": f"{hotline_server.url}/callbacks",
-            "agency_endpoints": {"tax-12366": f"{tax_server.url}/orders"},
-            "agency_keys": {"tax-12366": [public_text_of(agency_key)]},
-            "signing_keys": [key],
-            "poll_interval": 0.2,
-        }
+    port, log = free_port(), tmp_path / "gateway.log"
+    with ExitStack() as stack:
+        world = serve_simulators(stack, [f"http://127.0.0.1:{port}"])
+        tax = world.simulators.agencies["tax-12366"]
+        tax.fail_next = 1  # the first attempt is refused with 503: one warning line
+        settings = {**world.gateway_settings(), "database_url": sqlite_url, "poll_interval": 0.2}
         gateway = GatewayProcess(port, settings, log)
         gateway.start()
         try:
@@ -93,22 +82,14 @@ class Collector:
 def test_serve_with_tracing_on_exports_the_intake_and_delivery_spans_to_the_collector(
     sqlite_url: str, tmp_path: Path
 ) -> None:
-    key, agency_key, port = generate_ed25519_key(), generate_ed25519_key(), free_port()
-    hotline, collector = HotlineSimulator([public_text_of(key)]), Collector()
-    tax = AgencySimulator(
-        "tax-12366", f"http://127.0.0.1:{port}", [public_text_of(key)], agency_key, Script(())
-    )
-    with (
-        ServerThread(hotline.app) as hotline_server,
-        ServerThread(tax.app) as tax_server,
-        ServerThread(collector.app) as collector_server,
-    ):
+    port, collector = free_port(), Collector()
+    with ExitStack() as stack:
+        world = serve_simulators(stack, [f"http://127.0.0.1:{port}"])
+        tax = world.simulators.agencies["tax-12366"]
+        collector_server = stack.enter_context(ServerThread(collector.app))
         settings = {
+            **world.gateway_settings(),
             "database_url": sqlite_url,
-            "hotline_callback_url": f"{hotline_server.url}/callbacks",
-            "agency_endpoints": {"tax-12366": f"{tax_server.url}/orders"},
-            "agency_keys": {"tax-12366": [public_text_of(agency_key)]},
-            "signing_keys": [key],
             "tracing": "true",
             "otlp_endpoint": f"{collector_server.url}/v1/traces",
             "service_name": "lianxin-test",

@@ -22,6 +22,9 @@ from tests.e2e.cluster import (
 )
 from tests.integration.api.helpers import wait_until
 
+#: full size, in every CI run; one at a time (group "load"), left out of the fast tier
+pytestmark = [pytest.mark.load, pytest.mark.xdist_group("load")]
+
 ORDERS = 200
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from playwright.sync_api import Page
 
-from gateway.demo_orders import DEMO_ORDERS
+from gateway.world.orders import DEMO_ORDERS
 from tests.e2e.console.browser import chromium, log_in
 from tests.e2e.console.stack import ConsoleStack, console_stack, order
 from tests.integration.api.helpers import wait_until

@@ -1,6 +1,6 @@
 """A gateway on loopback for the console's browser tests and screenshots: SQLite, API tokens
-for an admin, an operator, a viewer and the hotline, simulated 12366 tax and city
-management agencies (which can be told to fail), and orders taken in through intake.
+for an admin, an operator, a viewer and the hotline, the simulated world's hotline, 12366
+tax and city management (which can be told to fail), and orders taken in through intake.
 
 Agencies without a simulator keep their mapping's loopback endpoint, where nothing
 listens: deliveries to them fail and are retried, as in a real outage.
@@ -17,15 +17,15 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from connectors.simulators.agency import AgencySimulator, Script
-from connectors.simulators.hotline import HotlineSimulator
+from connectors.simulators.agency import AgencySimulator
 from connectors.simulators.server import ServerThread
 from gateway.api.app import create_app
 from gateway.crypto.sealing import generate_data_key
-from gateway.crypto.signing import generate_ed25519_key, public_text_of
 from gateway.domain.workorder import WorkOrderIn
 from gateway.service.ports.queries import DeadLetterFilter
 from gateway.settings import Settings
+from gateway.world.orders import sample_order
+from gateway.world.simulated import serve_simulators
 
 SIMULATED = ("tax-12366", "city-management")
 HOLDERS = {"admin": "ops-zhang", "operator": "ops-li", "viewer": "watch-wang"}
@@ -70,18 +70,10 @@ def tokens() -> dict[str, str]:
 
 
 def order(flow_id: str, title: str, **changes: Any) -> dict[str, Any]:
-    """A tax consult received now (deadlines far ahead: no alerts muddle the pages)."""
-    base: dict[str, Any] = {
-        "flow_id": flow_id,
-        "acceptance_no": f"SL-{flow_id}",
-        "category": "consult",
-        "title": title,
-        "content": f"市民来电：{title}。请尽快答复。",
-        "location": {"address": "广州市越秀区", "division_code": "440104"},
-        "caller": {"name": "李先生", "phone": "13900001111"},
-        "received_at": datetime.now(UTC).isoformat(),
-    }
-    return {**base, **changes}
+    """The world's sample order, received now (deadlines far ahead: no alerts muddle the pages)."""
+    content = f"市民来电：{title}。请尽快答复。"
+    received = datetime.now(UTC).isoformat()
+    return sample_order(flow_id, title=title, content=content, received_at=received, **changes)
 
 
 @contextmanager
@@ -93,37 +85,28 @@ def console_stack(
 ) -> Iterator[ConsoleStack]:
     """Start the simulators and the gateway; stop everything afterwards."""
     held = api_tokens if api_tokens is not None else tokens()
-    gateway_key = generate_ed25519_key()
-    public = public_text_of(gateway_key)
     with ExitStack() as stack:
-        hotline = HotlineSimulator([public])
-        hotline_url = stack.enter_context(ServerThread(hotline.app)).url
         gateway_server = ServerThread()
-        agencies, endpoints, keys = {}, {}, {}
-        for agency in SIMULATED:
-            key = generate_ed25519_key()
-            sim = AgencySimulator(agency, gateway_server.url, [public], key, Script(steps=()), "SW")
-            agencies[agency] = sim
-            endpoints[agency] = f"{stack.enter_context(ServerThread(sim.app)).url}/orders"
-            keys[agency] = [public_text_of(key)]
+        world = serve_simulators(stack, [gateway_server.url])
+        values = world.gateway_settings()
         settings = Settings(
+            **{
+                **values,  # only the simulated agencies: the others' endpoints are the mappings'
+                "agency_endpoints": {a: values["agency_endpoints"][a] for a in SIMULATED},
+                "agency_keys": {a: values["agency_keys"][a] for a in SIMULATED},
+            },
             database_url=database_url,
-            hotline_callback_url=f"{hotline_url}/callbacks",
-            agency_endpoints=endpoints,
-            agency_keys=keys,
-            signing_keys=[SecretStr(gateway_key)],
             data_keys=[SecretStr(generate_data_key())],
             api_tokens=_book(held),
             open_api=open_api,
             console_session_key=SecretStr(session_key) if session_key else None,
             poll_interval=0.2,
-            mqtt_topic_prefix=f"lianxin-console-{secrets.token_hex(4)}",
-            mqtt_session_expiry=60,
             node_id=f"console-{secrets.token_hex(3)}",
         )
         app = create_app(settings)
         gateway_server.start(app)
         stack.callback(gateway_server.stop)
+        agencies = {a: world.simulators.agencies[a] for a in SIMULATED}
         yield ConsoleStack(gateway_server.url, app, agencies, held, database_url)
 
 

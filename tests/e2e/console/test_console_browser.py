@@ -4,11 +4,14 @@ a viewer are refused; a bulk replay shows its dry-run count before it runs."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.console.browser import log_in
 from tests.e2e.console.stack import ConsoleStack, order
 from tests.integration.api.helpers import wait_until
+
+pytestmark = pytest.mark.xdist_group("browser")  # one worker: one chromium
 
 TAX, CITY = "tax-12366", "city-management"
 

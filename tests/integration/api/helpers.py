@@ -14,21 +14,9 @@ import httpx
 
 from gateway.crypto.signing import MessageSigner, parse_signing_key
 from gateway.settings import REPO_ROOT
+from gateway.world.orders import sample_order
 
-
-def order(flow_id: str = "GZ-1", **changes: Any) -> dict[str, Any]:
-    """A valid tax consult, changed where asked."""
-    base: dict[str, Any] = {
-        "flow_id": flow_id,
-        "acceptance_no": f"SL-{flow_id}",
-        "category": "consult",
-        "title": "个税专项附加扣除如何填报",
-        "content": "市民咨询个人所得税专项附加扣除的填报方法。",
-        "location": {"address": "广州市越秀区", "division_code": "440104"},
-        "caller": {"name": "李先生", "phone": "13900001111"},
-        "received_at": "2026-11-24T08:05:40+08:00",
-    }
-    return {**base, **changes}
+order = sample_order  # the API tests' name for it
 
 
 def signed_post(

@@ -46,7 +46,7 @@ def test_an_order_reaches_the_agency_and_its_updates_reach_the_hotline(
     ):
         assert step in events, step
     transfer = next(h for h in view["handoffs"] if h["kind"] == "transfer")
-    assert transfer["state"] == "delivered" and transfer["agency_ref"] == "TAX-000001"
+    assert transfer["state"] == "delivered" and transfer["agency_ref"] == "SW-000001"
 
 
 def test_the_agency_receives_its_own_field_names_and_codes(

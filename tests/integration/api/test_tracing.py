@@ -77,8 +77,13 @@ def test_the_intake_request_continues_the_hotlines_trace_down_to_the_database(
     traced_stack: Stack, exporter: InMemorySpanExporter
 ) -> None:
     submit(traced_stack)
+
+    def server_spans() -> list[ReadableSpan]:  # the server span ends after the answer is sent
+        finished = exporter.get_finished_spans()
+        return [s for s in finished if s.kind == SpanKind.SERVER and s.name.startswith("POST")]
+
+    server = wait_until(server_spans, what="the intake's server span")
     spans = exporter.get_finished_spans()
-    server = [s for s in spans if s.kind == SpanKind.SERVER and s.name.startswith("POST")]
     assert len(server) == 1 and format_trace_id(server[0].context.trace_id) == HOTLINE_TRACE
     writes = [s for s in named(spans, "database write") if s.parent is not None]
     intake_writes = [s for s in writes if s.context.trace_id == server[0].context.trace_id]

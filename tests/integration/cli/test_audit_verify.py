@@ -18,6 +18,8 @@ from gateway.domain.workorder import WorkOrderIn
 from gateway.settings import Settings
 from tests.integration.api.helpers import order
 
+pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
+
 
 def filled(url: str) -> None:
     """Three orders through intake and delivery (memory connectors): ~30 audit entries."""

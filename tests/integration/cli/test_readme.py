@@ -22,6 +22,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+pytestmark = pytest.mark.xdist_group("readme")  # one worker: `served` starts once
+
 ROOT = Path(__file__).parents[3]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 BLOCKS = re.findall(r"^```[a-z]*\n(.*?)^```", README, flags=re.MULTILINE | re.DOTALL)
@@ -37,6 +39,7 @@ def _block(marker: str) -> str:
 DEV_BLOCK = _block("./dev.sh demo")
 SERVE_BLOCK = _block("lianxin serve")
 WHILE_RUNNING_BLOCK = _block("audit verify")
+TIERS_BLOCK = _block("./dev.sh test-fast")  # "Tests": the two tiers (not run here: they run this)
 
 
 def _free_port() -> int:
@@ -146,7 +149,7 @@ def test_the_readme_writes_its_database_in_the_directory_it_runs_in(
 
 
 def test_every_command_block_of_the_readme_is_checked_here() -> None:
-    assert len(BLOCKS) == 3, "a new README command block: run it in test_readme.py"
+    assert len(BLOCKS) == 4, "a new README command block: run it in test_readme.py"
 
 
 def test_the_two_dev_commands_are_verbs_dev_sh_knows() -> None:
@@ -155,3 +158,12 @@ def test_the_two_dev_commands_are_verbs_dev_sh_knows() -> None:
     ).stderr
     assert _commands(DEV_BLOCK, 0) == ["./dev.sh demo", "./dev.sh test"]
     assert "./dev.sh demo" in usage and "| test" in usage
+
+
+def test_the_test_tiers_are_verbs_dev_sh_knows() -> None:
+    usage = subprocess.run(
+        ["./dev.sh"], cwd=ROOT, capture_output=True, text=True, timeout=30, check=False
+    ).stderr
+    verbs = [line.split("#")[0].strip() for line in _commands(TIERS_BLOCK, 0)]
+    assert verbs == ["./dev.sh test", "./dev.sh test-fast"]
+    assert "| test [" in usage and "| test-fast [" in usage

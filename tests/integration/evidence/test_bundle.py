@@ -26,6 +26,8 @@ from tests.integration.api.helpers import order, wait_until
 from tests.integration.evidence.test_export_cli import agency_script
 from tests.integration.ops.helpers import api_tokens, as_role
 
+pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
+
 TAX_SCRIPT = Script(steps=(("已签收", 0.0), ("办理中", 0.0), ("已办结", 0.0)), result="已答复")
 PHONE = "13812345678"
 ADMIN_TOKEN = f"admin-{secrets.token_hex(16)}"

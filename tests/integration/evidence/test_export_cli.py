@@ -9,10 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from gateway.crypto.signing import generate_ed25519_key, public_text_of
 from tests.integration.evidence.trail import engine_for, filled
+
+pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

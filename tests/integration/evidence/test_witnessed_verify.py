@@ -20,6 +20,8 @@ from tests.integration.evidence.trail import (
     verify,
 )
 
+pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
+
 Rewrite = Callable[[Connection], int]
 REWRITES: dict[str, Rewrite] = {
     "cut-last-50": lambda conn: cut_tail(conn, 50),

@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.simulators.utility_demo import ORDERS
 from gateway.crypto.signing import (
     MessageSigner,
     MessageVerifier,
@@ -21,6 +20,7 @@ from gateway.crypto.signing import (
     parse_verifying_key,
     public_text_of,
 )
+from gateway.world.orders import ORDER_PER_UTILITY as ORDERS
 from tests.conftest import Stack
 from tests.integration.api.helpers import order, wait_until
 from tests.integration.mqtt.conftest import mosquitto_pub, mosquitto_sub, options

@@ -19,6 +19,11 @@ from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
 from tests.integration.ops.health_rows import deliver, fail, queue, window_start
 
+pytestmark = [  # the store is the subject; one worker: the module's fixture is made once
+    pytest.mark.both_databases,
+    pytest.mark.xdist_group("health-queries"),
+]
+
 TAX, CITY, FIRE = "tax-12366", "city-management", "fire-119"
 HOUR = 3600.0
 

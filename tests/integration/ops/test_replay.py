@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 import httpx
+import pytest
 
 from gateway.cli import main
 from tests.conftest import Stack
@@ -24,6 +25,7 @@ TAX = "tax-12366"
 N = 1000
 
 
+@pytest.mark.slow  # left out of the fast tier (README, "Tests")
 def test_a_thousand_dead_letters_replayed_after_an_outage_arrive_exactly_once(
     make_stack: Callable[..., Stack], database_url: str
 ) -> None:

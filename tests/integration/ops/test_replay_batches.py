@@ -19,6 +19,8 @@ from gateway.store.schema import handoffs
 from gateway.store.sql import SqlStore
 from tests.integration.ops.helpers import handoffs_in
 
+pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
+
 TAX = "tax-12366"
 
 

@@ -83,6 +83,7 @@ def summarised(database_url: str) -> dict[str, int]:
     return counts
 
 
+@pytest.mark.slow  # left out of the fast tier (README, "Tests")
 def test_anonymous_and_bad_signature_floods_leave_only_summaries(
     stack: Stack, client: httpx.Client
 ) -> None:

@@ -27,6 +27,11 @@ from schemathesis.schemas import BaseSchema
 
 from tests.conftest import Stack
 
+pytestmark = [  # the store is the subject: SQLite and PostgreSQL; minutes: not in the fast tier
+    pytest.mark.both_databases,
+    pytest.mark.slow,
+]
+
 EXAMPLES = 25
 STATEFUL_RUNS = 15
 CHECKS = [

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 
 from tests.conftest import Stack
-from tests.integration.api.helpers import order
+from tests.integration.api.helpers import order, wait_until
 
 TOKENS = {name: secrets.token_urlsafe(32) for name in ("hotline", "admin", "viewer")}
 
@@ -41,6 +41,10 @@ def test_each_role_gets_what_it_may_and_nothing_else(make_stack: Callable[..., S
         order_id = created.json()["id"]
         viewer_read = client.get(f"/v1/work-orders/{order_id}", headers=bearer("viewer"))
         anonymous_read = client.get(f"/v1/work-orders/{order_id}")
+        read = f"/v1/work-orders/{order_id}"  # supervision follows the delivery:
+        wait_until(
+            lambda: client.get(read, headers=bearer("viewer")).json()["status"] != "received"
+        )
         viewer_event = client.post(
             f"/v1/work-orders/{order_id}/events", json=event, headers=bearer("viewer")
         )

@@ -24,6 +24,8 @@ from gateway.store.schema import work_orders
 from tests.conftest import Stack
 from tests.integration.api.helpers import order, signed_post
 
+pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
+
 FAR_OFFSET = "9999-12-31T23:59:59-23:59"
 #: name → (method, path, JSON body or None, expected status, expected error code)
 CORPUS: dict[str, tuple[str, str, Any, int, str]] = {

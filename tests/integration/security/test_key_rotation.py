@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from gateway.crypto.signing import generate_ed25519_key, public_text_of
 from tests.conftest import Stack
@@ -97,6 +98,7 @@ def _data_key() -> Any:
     return SecretStr(generate_data_key())
 
 
+@pytest.mark.slow  # left out of the fast tier (README, "Tests")
 def test_the_cli_rotates_and_lists_keys_and_the_audit_names_who(tmp_path: Path) -> None:
     env = {
         **os.environ,

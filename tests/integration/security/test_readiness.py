@@ -89,6 +89,7 @@ class TestFullDisk:
     def database_url(self, small_disk: Path) -> str:
         return f"sqlite:///{small_disk / 'lianxin.db'}"
 
+    @pytest.mark.slow  # left out of the fast tier (README, "Tests")
     def test_a_full_disk_gives_typed_503s_not_ready_and_nothing_half_stored(
         self, make_stack: Callable[..., Stack], small_disk: Path
     ) -> None:

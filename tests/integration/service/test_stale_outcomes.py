@@ -29,6 +29,8 @@ from gateway.service.views.timeline import order_timeline
 from gateway.settings import Settings
 from tests.integration.api.helpers import order
 
+pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
+
 TAX = "tax-12366"
 LEASE = 60.0
 

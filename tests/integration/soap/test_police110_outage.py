@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import Stack
 from tests.integration.api.helpers import order, wait_until
@@ -14,6 +15,7 @@ from tests.integration.api.helpers import order, wait_until
 CASES = 8
 
 
+@pytest.mark.slow  # left out of the fast tier (README, "Tests")
 def test_an_outage_delays_but_never_reorders_loses_or_doubles(
     make_stack: Callable[..., Stack],
 ) -> None:

@@ -16,6 +16,8 @@ from gateway.service.ports.store import UnitOfWork
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
 
+pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
+
 WRITERS = 4  # two stores (like two processes), two threads each
 TRANSACTIONS = 60
 ENTRIES = 3  # per transaction

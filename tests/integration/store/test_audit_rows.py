@@ -20,6 +20,8 @@ from gateway.service.ports.store import UnitOfWork
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
 
+pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
+
 ENTRIES = 35
 BATCH = 10  # entries per fetch: the trail takes several
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from gateway.domain.messages import Handoff, Lane, Receipt
@@ -14,6 +15,8 @@ from gateway.store.schema import handoffs
 from gateway.store.sql import SqlStore
 from tests.integration.store.leases import claim_of
 from tests.integration.store.test_outbox import handoff, store_with
+
+pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
 
 OUTCOME_COLUMNS = (
     "state",

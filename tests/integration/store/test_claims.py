@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from gateway.domain.messages import Handoff, Lane
 from gateway.service.ports.store import UnitOfWork
 from gateway.store.repositories import SqlHandoffs
 from gateway.store.sql import SqlStore
 from tests.integration.store.leases import claim_of
 from tests.integration.store.test_outbox import handoff, store_with
+
+pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
 
 AGENCIES = [f"agency-{n:02d}" for n in range(12)]
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from gateway.service.ports.queries import FailureQuery
 from gateway.service.ports.store import UnitOfWork
 from gateway.store.sql import SqlStore
 from tests.integration.store.leases import lease
 from tests.integration.store.test_outbox import handoff, store_with
+
+pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
 
 
 def failing_store(url: str) -> SqlStore:

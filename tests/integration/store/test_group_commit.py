@@ -21,6 +21,8 @@ from gateway.store.repositories import SqlAuditLog
 from gateway.store.schema import audit_head
 from gateway.store.sql import SqlStore
 
+pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
+
 
 def _note(name: str) -> Callable[[UnitOfWork], str]:
     def work(uow: UnitOfWork) -> str:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from gateway.bootstrap import open_sql_store
 from gateway.domain.messages import Handoff, HandoffKind, HandoffState, Lane, Receipt
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
 from tests.integration.store.leases import claim_of
+
+pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
 
 
 def handoff(

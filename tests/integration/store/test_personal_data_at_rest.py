@@ -30,6 +30,8 @@ from gateway.store.schema import audit_log, handoffs, work_orders
 from gateway.store.sql import SqlStore
 from tests.integration.api.helpers import order
 
+pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
+
 PHONE, ID_NUMBER = "13900001111", "44010619900101123X"
 AGE = 40 * DAY
 

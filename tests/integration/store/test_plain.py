@@ -10,6 +10,8 @@ from gateway.store.plain import PlainRead, PlainWrite
 from gateway.store.schema import agency_state, audit_head, poll_cursors
 from gateway.store.sql import create_store_engine
 
+pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
+
 ADD = PlainWrite(insert(poll_cursors))
 MOVE = PlainWrite(update(poll_cursors).where(poll_cursors.c.party == bindparam("b_party")))
 HEAD = PlainWrite(update(audit_head).where(audit_head.c.id == 1))  # a literal in WHERE

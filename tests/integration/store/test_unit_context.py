@@ -6,10 +6,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
+import pytest
+
 from gateway.bootstrap import open_sql_store
 from gateway.service.log_context import bind, current, log_context
 from gateway.service.ports.store import UnitOfWork
 from gateway.store.migrate import upgrade
+
+pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
 
 
 def _ids(_uow: UnitOfWork) -> Mapping[str, str]:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -339,4 +340,4 @@ ClosedLoop.TestCase.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-TestClosedLoop = ClosedLoop.TestCase
+TestClosedLoop = pytest.mark.slow(ClosedLoop.TestCase)  # 100 runs of 30 steps: minutes

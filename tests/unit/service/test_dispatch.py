@@ -110,3 +110,21 @@ async def test_the_dispatch_callback_names_the_agencys_reference() -> None:
     assert (sent["status"], sent["previous"]) == ("dispatched", "received")
     assert (sent["agency"], sent["agency_ref"]) == (CITY, "MEM-000001")
     assert callback.handoff.id == world.connectors[HOTLINE].delivered[0].handoff_id
+
+
+async def test_transient_failures_to_the_end_of_the_schedule_dead_letter_the_handoff() -> None:
+    world = World()
+    world.connectors[CITY].fail_with = TransientDelivery("HTTP 503", status_code=503)
+    order_id, transfer = await ordered_and_dispatched(world)
+    schedule = world.directory.profiles[CITY].retry.schedule
+    while transfer.handoff.state == HandoffState.pending:
+        assert transfer.handoff.attempts < len(schedule), "retried past the schedule's end"
+        world.clock.advance(transfer.handoff.next_attempt_at - world.clock.now + 1)
+        await world.dispatch()
+        (transfer,) = await world.handoffs(order_id, HandoffKind.transfer)
+    assert transfer.handoff.state == HandoffState.dead
+    assert transfer.handoff.attempts == len(schedule)
+    events = handoff_events(world, transfer.handoff.id)
+    assert events.count("retry_scheduled") == len(schedule) - 1
+    assert events[-2:] == ["failed", "dead_lettered"]
+    assert (await world.order(order_id)).order.status == Status.received

@@ -1,4 +1,5 @@
-"""Scripted work orders for the demo, as a hotline in Guangzhou might submit them."""
+"""The simulated world's work orders, as a hotline in Guangzhou might submit them: the
+demo's script, and one order per utility company for the MQTT tests."""
 
 from __future__ import annotations
 
@@ -150,3 +151,55 @@ MAYOR_LETTER: dict[str, Any] = {
     "dz": "荔湾区某小区",
     "sj": "2026-11-24 09:30:00",
 }
+
+
+#: one realistic order per company (each routes by the catalogue's keywords)
+ORDER_PER_UTILITY: list[dict[str, Any]] = [
+    {
+        "flow_id": "GZ12345-20261124-000105",
+        "acceptance_no": "SL202611240105",
+        "category": "help",
+        "urgency": "urgent",
+        "title": "路面爆管大量冒水",
+        "content": "天河区某路口自来水管爆管，路面积水严重，周边小区停水。",
+        "location": {"address": "广州市天河区某路口", "division_code": "440106"},
+        "caller": {"name": "陈先生", "phone": "13800002222"},
+        "received_at": "2026-11-24T07:10:00+08:00",
+    },
+    {
+        "flow_id": "GZ12345-20261124-000106",
+        "acceptance_no": "SL202611240106",
+        "category": "help",
+        "title": "整栋楼突然停电",
+        "content": "越秀区某大厦整栋楼停电一小时，电梯停运。",
+        "location": {"address": "广州市越秀区某大厦", "division_code": "440104"},
+        "caller": {"name": "周女士", "phone": "13700003333"},
+        "received_at": "2026-11-24T07:20:00+08:00",
+    },
+    {
+        "flow_id": "GZ12345-20261124-000107",
+        "acceptance_no": "SL202611240107",
+        "category": "help",
+        "title": "燃气表不走字",
+        "content": "海珠区某小区住户燃气表不走字，申请上门检查更换。",
+        "location": {"address": "广州市海珠区某小区", "division_code": "440105"},
+        "caller": {"name": "黄先生", "phone": "13600004444"},
+        "received_at": "2026-11-24T07:30:00+08:00",
+    },
+    *UTILITY_ORDERS,  # the heating order, as the demo submits it
+]
+
+
+def sample_order(flow_id: str = "GZ-1", **changes: Any) -> dict[str, Any]:
+    """The world's sample order: a valid tax consult (routes to 12366), changed where asked."""
+    base: dict[str, Any] = {
+        "flow_id": flow_id,
+        "acceptance_no": f"SL-{flow_id}",
+        "category": "consult",
+        "title": "个税专项附加扣除如何填报",
+        "content": "市民咨询个人所得税专项附加扣除的填报方法。",
+        "location": {"address": "广州市越秀区", "division_code": "440104"},
+        "caller": {"name": "李先生", "phone": "13900001111"},
+        "received_at": "2026-11-24T08:05:40+08:00",
+    }
+    return {**base, **changes}
