@@ -17,7 +17,7 @@ import asyncio
 import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -193,7 +193,7 @@ def _json() -> dict[str, str]:
 def _soap_call(stack: Stack) -> httpx.Response:
     """110 pushes a case as it would, through zeep; the raw HTTP answer it got."""
     from connectors.simulators.police110 import HOTLINE_WSDL
-    from connectors.soap import SignedSoapClient
+    from connectors.soap.connector import SignedSoapClient
 
     assert stack.police is not None
     seen: list[httpx.Response] = []
@@ -201,11 +201,20 @@ def _soap_call(stack: Stack) -> httpx.Response:
     async def push() -> None:
         client = SignedSoapClient(str(HOTLINE_WSDL), f"{stack.url}/soap/police-110", 10)
 
-        async def keep(response: httpx.Response) -> None:
-            await response.aread()
-            seen.append(response)
+        post = client.transport.post
 
-        client.http.event_hooks["response"].append(keep)
+        async def keep(address: str, message: bytes | str, headers: dict[str, str]) -> Any:
+            """Each POST's raw answer, as the httpx response the schema check reads."""
+            answer = await post(address, message, headers)
+            request = httpx.Request("POST", address, headers=headers, content=message)
+            response = httpx.Response(
+                answer.status, headers=dict(answer.headers), content=answer.content, request=request
+            )
+            response.elapsed = timedelta(0)  # read whole by the outbound client; not timed
+            seen.append(response)
+            return answer
+
+        client.transport.post = keep  # type: ignore[method-assign]
         try:
             police = stack.police
             assert police is not None

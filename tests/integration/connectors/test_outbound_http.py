@@ -13,8 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gateway.service.fencing import deadline_passed
-from gateway.service.retry import next_delay
 
 from connectors.http.rest import RestConnector
 from connectors.simulators.mutual_tls import MutualTlsAgency
@@ -22,6 +20,8 @@ from gateway.crypto import certs
 from gateway.domain.errors import TransientDelivery
 from gateway.domain.messages import Delivery
 from gateway.mapping.profiles import AgencyProfile, HttpPolicy, HttpTls, RetryPolicy
+from gateway.service.delivery.fencing import deadline_passed
+from gateway.service.delivery.retry import next_delay
 from tests.integration.connectors.peers import ForwardProxy, RawPeer
 
 OK = (

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 import pytest
 from fastapi import Depends, FastAPI
-from gateway.service.status_sync import AgencyMessage
 from openapi_spec_validator import validate
 from pydantic import TypeAdapter
 
@@ -22,6 +21,7 @@ from gateway.api.auth import Principal, Role, allow
 from gateway.api.routers.admin import PauseRequest, ReplayRequest
 from gateway.domain.messages import HotlineEvent
 from gateway.domain.workorder import WorkOrderIn
+from gateway.service.orders.status_sync import AgencyMessage
 from gateway.settings import Settings
 
 Viewer = Annotated[Principal, Depends(allow(Role.viewer))]

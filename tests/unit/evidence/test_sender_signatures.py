@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 import pytest
-from gateway.service.status_sync import PULLED, parse_json
 
 from gateway.crypto.signing import (
     MessageSigner,
@@ -27,6 +26,7 @@ from gateway.domain.evidence import (
     unsigned_block,
 )
 from gateway.service.audit import digest
+from gateway.service.orders.status_sync import PULLED, parse_json
 from gateway.service.sender_check import check_senders
 from tests.unit.service.world import AGENCY_KEY, CITY, World, submitted, update
 
