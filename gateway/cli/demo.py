@@ -18,6 +18,6 @@ def add_verbs(verbs: Any) -> None:
 
 def run_demo(args: argparse.Namespace, _invocation: Invocation) -> int:
     """Run the demo; it wires its own simulated world and settings."""
-    from gateway.demo import run_demo
+    from gateway.demo.run import run_demo
 
     return run_demo(keep=args.keep)

@@ -1,6 +1,6 @@
 """The simulated world: a 12345 hotline, the agencies around it and a gateway, on loopback.
 
-One builder for the demo (`gateway/demo_stage.py`), the tests (`tests/conftest.py`,
+One builder for the demo (`gateway/demo/stage.py`), the tests (`tests/conftest.py`,
 `tests/e2e/console/stack.py`) and `lianxin simulators`: the same simulators, the same
 endpoints and keys, the same case-number prefixes; only the pace of the agencies' answers
 (`QUICK` for tests, `DEMO` for people watching) and the gateway's settings differ.

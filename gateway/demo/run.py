@@ -26,9 +26,9 @@ from typing import Any
 import httpx
 
 from gateway.bootstrap import open_sql_store
-from gateway.demo_evidence import show_evidence
-from gateway.demo_report import AGENCY_FINAL, summarise
-from gateway.demo_stage import DEMO_MAPPINGS, MAYOR, OUTAGE_REFUSALS, Stage, stage
+from gateway.demo.evidence import show_evidence
+from gateway.demo.report import AGENCY_FINAL, summarise
+from gateway.demo.stage import DEMO_MAPPINGS, MAYOR, OUTAGE_REFUSALS, Stage, stage
 from gateway.observability.log_masking import install_log_masking
 from gateway.service.audit import ChainReport, verify_chain
 from gateway.world.orders import (

@@ -19,7 +19,7 @@ from connectors.simulators.portal_board import PortalBoardSimulator
 from connectors.simulators.utility import UtilitySimulator
 from gateway.crypto.sealing import generate_data_key
 from gateway.crypto.signing import generate_ed25519_key
-from gateway.demo_evidence import WITNESS_FILE
+from gateway.demo.evidence import WITNESS_FILE
 from gateway.settings import REPO_ROOT, ApiToken
 from gateway.world.broker import find_broker
 from gateway.world.simulated import DEMO, World, build_world

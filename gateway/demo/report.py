@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from gateway.demo_stage import Stage
+from gateway.demo.stage import Stage
 from gateway.service.audit import ChainReport
 from gateway.world.orders import POLICE_PUSH
 
