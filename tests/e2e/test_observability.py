@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -79,6 +80,7 @@ class Collector:
         return found
 
 
+@pytest.mark.slow
 def test_serve_with_tracing_on_exports_the_intake_and_delivery_spans_to_the_collector(
     sqlite_url: str, tmp_path: Path
 ) -> None:

@@ -99,6 +99,7 @@ def test_a_lost_2xx_then_a_return_from_a_skewed_clock_leaves_the_order_returned(
     assert next(r for r in rows if r["agency"] == "tax-12366")["returned"] == 1
 
 
+@pytest.mark.slow
 def test_after_a_reopen_the_agency_may_sign_before_the_resent_transfer_is_acknowledged(
     stack: Stack, client: httpx.Client
 ) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from connectors.simulators.agency import Script
 from tests.conftest import Stack
@@ -53,6 +54,7 @@ def test_an_order_nobody_signs_for_gets_a_yellow_then_a_red_card(
     assert raised == ["acknowledge_yellow", "acknowledge_red"], "each card once, on record"
 
 
+@pytest.mark.slow
 def test_signing_in_time_settles_the_sign_for_cards_but_not_the_resolve_ones(
     make_stack: Callable[..., Stack],
 ) -> None:
@@ -64,6 +66,7 @@ def test_signing_in_time_settles_the_sign_for_cards_but_not_the_resolve_ones(
     assert alerts(stack, order_id) == ["resolve_yellow", "resolve_red"]
 
 
+@pytest.mark.slow
 def test_an_approved_extension_moves_the_deadline_and_its_cards(
     make_stack: Callable[..., Stack],
 ) -> None:

@@ -80,6 +80,7 @@ def settled(client: httpx.Client, order_ids: list[str]) -> bool:
     return all(tax_handoff(view(client, i))["state"] == "delivered" for i in order_ids)
 
 
+@pytest.mark.slow
 def test_a_dripping_agency_gets_each_handoff_acknowledged_exactly_once(
     make_stack: Callable[..., Stack], quick_retries: Path, dripping: DrippingAgency
 ) -> None:

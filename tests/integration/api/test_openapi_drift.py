@@ -94,6 +94,7 @@ def _operation_of(raw: dict[str, Any], path: str, method: str) -> tuple[str, str
     raise AssertionError(f"{method.upper()} {path} is not a documented operation")
 
 
+@pytest.mark.slow
 def test_every_documented_operation_answers_as_documented(live: Live) -> None:
     client, stack = live.client, live.stack
     answers: list[httpx.Response] = []
@@ -299,6 +300,7 @@ def authenticated_schema(live: Live) -> BaseSchema:
 fuzzed = schemathesis.pytest.from_fixture("authenticated_schema")
 
 
+@pytest.mark.slow
 @fuzzed.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_generated_requests_get_documented_answers(case: schemathesis.Case, live: Live) -> None:

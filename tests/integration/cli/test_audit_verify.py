@@ -64,6 +64,7 @@ def tamper(url: str, *statements: str) -> None:
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_an_untouched_trail_verifies(database_url: str) -> None:
     filled(database_url)
     result = verify(database_url)
@@ -105,6 +106,7 @@ def test_an_untouched_trail_verifies(database_url: str) -> None:
     ],
     ids=["edited", "deleted", "inserted", "reordered", "tail-cut"],
 )
+@pytest.mark.slow
 def test_tampering_is_found_and_the_entry_named(
     database_url: str,
     statements: list[str],

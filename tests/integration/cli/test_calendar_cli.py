@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gateway.settings import REPO_ROOT
 
 
@@ -34,6 +36,7 @@ def test_calendar_shows_the_years_covered_the_provisional_ones_and_the_next_gap(
     assert lines[-1] == "next gap: 2028 (no calendar: deadlines there count Monday to Friday)"
 
 
+@pytest.mark.slow
 def test_calendar_as_json_for_machines(tmp_path: Path) -> None:
     mappings = tmp_path / "mappings"
     shutil.copytree(REPO_ROOT / "mappings", mappings)
@@ -52,6 +55,7 @@ def test_calendar_as_json_for_machines(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.slow
 def test_a_broken_calendar_file_is_named_and_serve_does_not_start(tmp_path: Path) -> None:
     mappings = tmp_path / "mappings"
     shutil.copytree(REPO_ROOT / "mappings", mappings)

@@ -119,6 +119,7 @@ def _run(line: str, cwd: Path, env: dict[str, str]) -> str:
     return done.stdout
 
 
+@pytest.mark.slow
 def test_the_readme_starts_serve_and_every_command_beside_it_works(
     served: tuple[Path, dict[str, str], int],
 ) -> None:
@@ -141,6 +142,7 @@ def test_the_readme_starts_serve_and_every_command_beside_it_works(
             pytest.fail(f"README: no check for `{line}`")
 
 
+@pytest.mark.slow
 def test_the_readme_writes_its_database_in_the_directory_it_runs_in(
     served: tuple[Path, dict[str, str], int],
 ) -> None:

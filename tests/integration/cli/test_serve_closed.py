@@ -36,6 +36,7 @@ def serve(tmp_path: Path, *flags: str, **env: str) -> subprocess.CompletedProces
     )
 
 
+@pytest.mark.slow
 def test_serve_without_tokens_is_refused(tmp_path: Path) -> None:
     result = serve(tmp_path)
     assert result.returncode == 2
@@ -43,6 +44,7 @@ def test_serve_without_tokens_is_refused(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_the_open_api_flag_is_refused_on_a_non_loopback_host(tmp_path: Path) -> None:
     for flags, env in (
         (("--open-api", "--host", "0.0.0.0"), {}),
@@ -53,6 +55,7 @@ def test_the_open_api_flag_is_refused_on_a_non_loopback_host(tmp_path: Path) -> 
         assert "loopback host only" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_the_open_api_flag_on_loopback_goes_on_to_start(tmp_path: Path) -> None:
     result = serve(tmp_path, "--open-api", "--host", "127.0.0.1")
     assert "LIANXIN_API_TOKENS" not in result.stderr

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gateway.settings import REPO_ROOT
 
 
@@ -28,6 +30,7 @@ def serve(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_a_missing_hotline_callback_is_named(tmp_path: Path) -> None:
     result = serve(tmp_path)
     assert result.returncode == 2
@@ -35,12 +38,14 @@ def test_a_missing_hotline_callback_is_named(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_malformed_json_in_a_setting_is_named(tmp_path: Path) -> None:
     result = serve(tmp_path, LIANXIN_AGENCY_ENDPOINTS="{bad")
     assert result.returncode == 2
     assert "agency_endpoints" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_broken_mapping_file_is_named(tmp_path: Path) -> None:
     mappings = tmp_path / "mappings"
     (mappings / "agencies").mkdir(parents=True)
@@ -57,6 +62,7 @@ def test_a_broken_mapping_file_is_named(tmp_path: Path) -> None:
     assert "hotline.toml: concurency: Extra inputs are not permitted" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_shared_secret_among_our_own_signing_keys_is_named(tmp_path: Path) -> None:
     result = serve(
         tmp_path,
@@ -67,6 +73,7 @@ def test_a_shared_secret_among_our_own_signing_keys_is_named(tmp_path: Path) -> 
     assert "LIANXIN_SIGNING_KEYS" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_an_sm3_agency_without_its_secret_or_field_key_is_named(tmp_path: Path) -> None:
     mappings = tmp_path / "mappings"
     shutil.copytree(REPO_ROOT / "mappings", mappings)
@@ -97,6 +104,7 @@ def test_an_sm3_agency_without_its_secret_or_field_key_is_named(tmp_path: Path) 
         assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_serving_without_a_data_key_is_refused(tmp_path: Path) -> None:
     result = serve(tmp_path, LIANXIN_HOTLINE_CALLBACK_URL="http://127.0.0.1:1/callbacks")
     assert result.returncode == 2

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from connectors.simulators.agency import Script
 from tests.conftest import Stack
@@ -60,6 +61,7 @@ def test_a_smoke_report_reaches_119_signed_and_closes_through_the_message_set(
     assert not [a for a in stack.hotline.alerts_for(order_id) if a.startswith("emergency")]
 
 
+@pytest.mark.slow
 def test_an_emergency_not_acknowledged_in_time_is_escalated_once(
     make_stack: Callable[..., Stack], tmp_path: Path
 ) -> None:
@@ -84,6 +86,7 @@ def test_an_emergency_not_acknowledged_in_time_is_escalated_once(
     assert len(emergency_alerts) == 1, "escalated once, and on record"
 
 
+@pytest.mark.slow
 def test_an_answer_in_time_settles_the_acknowledgement_deadline(
     make_stack: Callable[..., Stack], tmp_path: Path
 ) -> None:

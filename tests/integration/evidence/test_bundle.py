@@ -115,6 +115,7 @@ def test_only_the_hotline_and_admins_may_export(resolved: tuple[Stack, str, str]
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "unknown_order"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("role", "personal_data"), [("hotline", "masked"), ("admin", "plain")])
 def test_every_flipped_byte_is_refused_and_named(
     resolved: tuple[Stack, str, str], role: str, personal_data: str

@@ -24,6 +24,7 @@ def driver(url: str) -> str:
     return url.replace("postgresql://", "postgresql+psycopg://")
 
 
+@pytest.mark.slow
 def test_the_gateway_writes_each_checkpoint_to_the_witness_database(
     sqlite_url: str, postgres_url: str, tmp_path: Path
 ) -> None:
@@ -37,6 +38,7 @@ def test_the_gateway_writes_each_checkpoint_to_the_witness_database(
     assert f"{len(held)} witnessed checkpoints" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rewrite", list(REWRITES), ids=list(REWRITES))
 def test_each_rewrite_is_found_against_a_witness_database(
     postgres_url: str, tmp_path: Path, rewrite: str

@@ -37,6 +37,7 @@ def an_order(url: str) -> str:
     return str(order_id)
 
 
+@pytest.mark.slow
 def test_export_then_verify_offline(database_url: str, tmp_path: Path) -> None:
     key = generate_ed25519_key()
     witness = tmp_path / "witness.jsonl"
@@ -83,6 +84,7 @@ def agency_script(bundle: Path, key: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_an_unknown_order_is_a_clear_error(sqlite_url: str, tmp_path: Path) -> None:
     filled(sqlite_url, tmp_path / "witness.jsonl", orders=1)
     env = {"LIANXIN_DATABASE_URL": sqlite_url}

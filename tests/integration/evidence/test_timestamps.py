@@ -92,6 +92,7 @@ def test_without_a_reachable_tsa_checkpoints_are_still_signed_and_witnessed(
     assert checkpoints and all(c.timestamp is None for c in checkpoints)
 
 
+@pytest.mark.slow
 def test_a_bundle_carries_the_stamps_and_a_stamp_moved_to_another_checkpoint_is_named(
     sqlite_url: str, tmp_path: Path, tsa: LoopbackTsa
 ) -> None:

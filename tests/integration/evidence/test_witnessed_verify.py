@@ -31,6 +31,7 @@ REWRITES: dict[str, Rewrite] = {
 }
 
 
+@pytest.mark.slow
 def test_an_untouched_trail_matches_its_witness(database_url: str, tmp_path: Path) -> None:
     witness = tmp_path / "witness.jsonl"
     filled(database_url, witness)
@@ -41,6 +42,7 @@ def test_an_untouched_trail_matches_its_witness(database_url: str, tmp_path: Pat
     assert "match" in result.stdout and f"{len(lines)} witnessed checkpoints" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rewrite", list(REWRITES), ids=list(REWRITES))
 def test_each_rewrite_is_found_and_the_first_bad_entry_named(
     database_url: str, tmp_path: Path, rewrite: str
@@ -58,6 +60,7 @@ def test_each_rewrite_is_found_and_the_first_bad_entry_named(
     assert f"does NOT match the witness at entry {first_bad}:" in result.stderr, result.stderr
 
 
+@pytest.mark.slow
 def test_a_forged_witness_line_is_refused(database_url: str, tmp_path: Path) -> None:
     witness = tmp_path / "witness.jsonl"
     filled(database_url, witness, orders=2)
@@ -70,6 +73,7 @@ def test_a_forged_witness_line_is_refused(database_url: str, tmp_path: Path) -> 
     assert "checkpoint 1: signature does not verify" in result.stderr
 
 
+@pytest.mark.slow
 def test_checkpoints_signed_by_another_key_are_refused_when_a_key_is_pinned(
     sqlite_url: str, tmp_path: Path
 ) -> None:

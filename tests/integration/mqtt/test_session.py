@@ -51,6 +51,7 @@ async def test_a_shared_subscription_splits_updates_between_processes(
     assert sorted(got_one.seen + got_two.seen) == sorted(f"split-{n}" for n in range(10))
 
 
+@pytest.mark.slow
 async def test_an_update_that_could_not_be_processed_comes_again_after_the_session_resumes(
     make_connector: Callable[..., MqttConnector],
 ) -> None:

@@ -31,6 +31,7 @@ def circuit_of(url: str) -> float:
     return scrape(url)["lianxin_circuit_state", (("agency", TAX),)]
 
 
+@pytest.mark.slow
 def test_a_flapping_agency_is_held_while_its_circuit_is_open_and_gets_everything_after(
     make_stack: Callable[..., Stack], database_url: str, quick_circuit: Path
 ) -> None:

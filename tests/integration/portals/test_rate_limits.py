@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 
 from connectors.simulators.portal_board import Logged
 from tests.integration.api.helpers import wait_until
@@ -23,6 +24,7 @@ def gaps_after_429(log: list[Logged]) -> list[tuple[float, int]]:
     ]
 
 
+@pytest.mark.slow
 def test_a_rate_limited_board_is_polled_no_sooner_than_retry_after(boards: Boards) -> None:
     boards.mayor.rate_limit = (2, 1.0)  # two requests a second, then 429 + Retry-After
     start = len(boards.mayor.log)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -61,6 +62,7 @@ def test_every_private_key_is_readable_by_its_owner_only(tmp_path: Path) -> None
     assert {stat.S_IMODE(key.stat().st_mode) for key in keys} == {0o600}
 
 
+@pytest.mark.slow
 def test_init_never_overwrites_an_existing_ca(tmp_path: Path) -> None:
     assert lianxin("certs", "init", str(tmp_path)).returncode == 0
     before = (tmp_path / "ca.key").read_bytes()

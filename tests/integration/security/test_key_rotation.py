@@ -31,6 +31,7 @@ def update(order_id: str, status: str) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 def test_an_agency_key_rotation_keeps_the_old_key_for_the_overlap_only(
     make_stack: Callable[..., Stack],
 ) -> None:
@@ -69,6 +70,7 @@ def _moves(timeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e["detail"] for e in timeline if e["event"] == "status_applied"]
 
 
+@pytest.mark.slow
 def test_rotating_our_own_key_signs_with_both_during_the_overlap(
     make_stack: Callable[..., Stack],
 ) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from gateway.store.migrate import MIGRATIONS
@@ -27,6 +28,7 @@ def newest_revision() -> str:
     return head
 
 
+@pytest.mark.slow
 def test_gateways_started_at_once_on_an_empty_database_all_migrate_it(postgres_url: str) -> None:
     started = [
         subprocess.Popen(

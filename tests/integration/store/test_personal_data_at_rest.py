@@ -184,6 +184,7 @@ def test_purge_leaves_an_order_whose_handoffs_are_still_queued(database_url: str
     assert purged == [second]
 
 
+@pytest.mark.slow
 def test_lianxin_purge_needs_no_data_key_and_audit_verify_passes(database_url: str) -> None:
     filled(database_url, generate_data_key())
     purged = cli("purge", "--days", "30", "--database", database_url)

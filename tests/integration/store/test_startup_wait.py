@@ -67,6 +67,7 @@ def late_postgres(postgres_url: str) -> Iterator[str]:
     listener.close()
 
 
+@pytest.mark.slow
 def test_a_database_that_opens_late_is_waited_for(late_postgres: str) -> None:
     started = time.monotonic()
     wait_for_database(late_postgres, wait=15)
@@ -101,6 +102,7 @@ def test_a_sqlite_file_whose_directory_appears_late_is_waited_for(tmp_path: Path
     assert (directory / "lianxin.db").exists()
 
 
+@pytest.mark.slow
 def test_serve_stops_with_the_error_when_the_database_never_opens() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIANXIN_")} | {
         "LIANXIN_DATABASE_URL": f"postgresql://lianxin:secret@127.0.0.1:{_free_port()}/x",

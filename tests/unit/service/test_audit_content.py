@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -69,6 +70,7 @@ def same_outcome(prev: Any, seq: Any, at_us: Any, values: tuple[Any, ...]) -> No
     assert outcome(entry_content, prev, seq, at_us, *values) == expected
 
 
+@pytest.mark.slow
 @settings(max_examples=3000)
 @given(text, number, number, st.tuples(*[text] * len(HASHED_ORDER)))
 def test_the_fast_form_is_canonical_json(
@@ -83,6 +85,7 @@ def test_the_fast_form_is_canonical_json(
     st.one_of(number, odd),
     st.lists(st.one_of(text, odd), min_size=7, max_size=7),
 )
+@pytest.mark.slow
 def test_values_of_other_types_give_what_canonical_json_gives(
     seq: Any, at_us: Any, values: list[Any]
 ) -> None:
