@@ -36,7 +36,6 @@ from gateway.observability.log_masking import install_log_masking
 from gateway.observability.metrics import PrometheusMetrics
 from gateway.observability.tracing import provider_for, tracing_for
 from gateway.service.audit import Chain
-from gateway.service.checkpoint_ports import CheckpointStore, Witness
 from gateway.service.checkpoints import Checkpointer, CheckpointPolicy
 from gateway.service.deadlines.setting import DeadlineSetter
 from gateway.service.deadlines.supervision import AutoSupervision
@@ -53,6 +52,7 @@ from gateway.service.orders.status_sync import StatusSync
 from gateway.service.orders.transitions import OrderSteps
 from gateway.service.personal_data import Sealing
 from gateway.service.ports.crypto import DataCipher, SigningKey
+from gateway.service.ports.evidence import CheckpointStore, Witness
 from gateway.service.ports.store import RunningStore
 from gateway.service.ports.telemetry import Tracing
 from gateway.service.ports.transport import BoardState, Connector, Listener, Poller

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from gateway.domain.checkpoint import FIRST_PREVIOUS, Checkpoint, Statement, leaf_prefixes
 from gateway.domain.errors import CheckpointTaken
 from gateway.service import merkle
-from gateway.service.checkpoint_ports import CheckpointSigner, CheckpointStore, TimeStamper, Witness
+from gateway.service.ports.evidence import CheckpointSigner, CheckpointStore, TimeStamper, Witness
 
 log = logging.getLogger("lianxin.checkpoints")
 

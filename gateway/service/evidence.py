@@ -27,8 +27,8 @@ from gateway.domain.evidence import (
     sender_signature,
 )
 from gateway.service import merkle
-from gateway.service.checkpoint_ports import CheckpointSigner, EvidenceSource
 from gateway.service.checkpoints import Checkpointer
+from gateway.service.ports.evidence import CheckpointSigner, EvidenceSource
 
 #: entries that record a message coming in from the party they name
 INBOUND = frozenset(
