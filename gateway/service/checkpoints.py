@@ -101,6 +101,9 @@ class Checkpointer:
     async def checkpoint_now(self) -> Checkpoint | None:
         """Checkpoint every entry appended so far and witness it; the newest checkpoint."""
         async with self._lock:
+            # a pass cancelled after its checkpoint was stored (a gateway closing cancels
+            # the periodic one) left it unwitnessed and unknown here: read those again
+            self._backlog = True
             await self._catch_up(force=True)
             await self._witness_pending()
             return self._latest
@@ -165,8 +168,9 @@ class Checkpointer:
         )
         try:
             await self.store.add(checkpoint)
-        except CheckpointTaken:  # another gateway on this database was first: go on from it
-            await self._reload()
+        except CheckpointTaken:  # another gateway on this database, or a pass of ours that
+            await self._reload()  # was cancelled after storing it, was first: go on from it,
+            self._backlog = True  # and witness what is stored and not witnessed yet
             return
         self._latest, self._growing = checkpoint, _Growing(statement.last)
         self._queue.append(checkpoint)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 import pytest
@@ -230,3 +231,37 @@ async def test_passes_read_each_entry_once_and_the_latest_checkpoint_only_at_sta
         assert checkpoint.leaves == "".join(
             h[:16] for h in store.hashes[statement.first - 1 : statement.last]
         )
+
+
+class StoredThenCancelled(Entries):
+    """A store that keeps checkpoint 2 and then never answers (the pass awaiting it is
+    cancelled, as a closing gateway cancels its checkpointer), and that refuses a number
+    it already holds, as the database does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stalled = asyncio.Event()
+
+    async def add(self, checkpoint: Checkpoint) -> None:
+        if any(c.statement.number == checkpoint.statement.number for c in self.kept):
+            raise CheckpointTaken(f"checkpoint {checkpoint.statement.number} exists")
+        self.kept.append(checkpoint)
+        if checkpoint.statement.number == 2:
+            self.stalled.set()
+            await asyncio.Event().wait()  # the answer never comes: the pass is cancelled
+
+
+async def test_a_checkpoint_stored_by_a_cancelled_pass_is_witnessed_by_the_closing_one() -> None:
+    store, witness, clock = StoredThenCancelled(), Witness(), Clock()
+    maker = checkpointer(store, witness, clock)
+    store.append(40)
+    await maker.tick()  # checkpoint 1, witnessed
+    store.append(150)
+    periodic = asyncio.create_task(maker.tick())  # checkpoint 2: stored, then cancelled
+    await store.stalled.wait()
+    periodic.cancel()
+    await asyncio.gather(periodic, return_exceptions=True)
+    assert [c.statement.last for c in store.kept] == [40, 190]
+    assert [c.statement.number for c in witness.kept] == [1]
+    await maker.checkpoint_now()
+    assert [c.statement.number for c in witness.kept] == [1, 2], "stored, so it is witnessed"
