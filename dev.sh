@@ -55,7 +55,8 @@ case "${1:-}" in
   # Every test CI needs, on LIANXIN_TEST_WORKERS processes (4: the tests mostly wait on
   # loopback servers and databases; `-n 0` after `test` runs them in one process).
   test) shift; setup; ensure_chromium
-        .venv/bin/ruff check gateway connectors tests
+        .venv/bin/ruff check gateway connectors tests bench
+        .venv/bin/ruff format --check gateway connectors tests bench
         .venv/bin/mypy
         .venv/bin/lint-imports  # the layer contracts ([tool.importlinter] in pyproject.toml)
         exec .venv/bin/python -m pytest -n "${LIANXIN_TEST_WORKERS:-4}" --dist loadgroup "$@" ;;

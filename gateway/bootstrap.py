@@ -390,10 +390,6 @@ def _with_endpoint(profile: AgencyProfile, settings: Settings) -> AgencyProfile:
     return profile.model_copy(update={"endpoint": endpoint})
 
 
-
-
-
-
 def _configured(
     own: list[SigningKey],
     signers: Mapping[str, MessageSigner],

@@ -72,15 +72,30 @@ TRANSITIONS: dict[Status, tuple[frozenset[Actor], frozenset[Status]]] = {
     S.reassigned: (
         frozenset({A.hotline}),
         frozenset(
-            {S.received, S.dispatched, S.returned, S.reopened, S.reassigned, *_WORKING,
-             S.extension_requested}
+            {
+                S.received,
+                S.dispatched,
+                S.returned,
+                S.reopened,
+                S.reassigned,
+                *_WORKING,
+                S.extension_requested,
+            }
         ),
     ),
     S.cancelled: (
         frozenset({A.hotline}),
         frozenset(
-            {S.received, S.dispatched, S.signed, S.in_progress, S.returned, S.supervised,
-             S.reopened, S.reassigned}
+            {
+                S.received,
+                S.dispatched,
+                S.signed,
+                S.in_progress,
+                S.returned,
+                S.supervised,
+                S.reopened,
+                S.reassigned,
+            }
         ),
     ),
 }
