@@ -14,6 +14,7 @@ answer is cut at the deadline like a silent one. Errors: typed delivery errors f
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -71,10 +72,14 @@ class OutboundClient:
         answer (a kept-alive connection it expired just as we sent), is sent once more on
         a new connection: safe, since every delivery carries an id the agency de-duplicates
         on. aiohttp does this itself only for idempotent methods."""
+        started = time.monotonic()
         try:
             return await self._send(method, url, body, headers, timeout)
         except errors.Unanswered:
-            return await self._send(method, url, body, headers, timeout)
+            left = timeout - (time.monotonic() - started)  # the deadline covers both sends
+            if left <= 0:
+                raise errors.timed_out(timeout) from None
+            return await self._send(method, url, body, headers, left)
 
     async def _send(
         self, method: str, url: str, body: bytes, headers: Mapping[str, str], timeout: float

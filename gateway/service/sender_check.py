@@ -49,10 +49,10 @@ def _check(bundle: Bundle, message: MessageJson) -> str:
     if scheme != STANDARD_WEBHOOKS:
         raise EvidenceError(f"{where}: unknown signature scheme {scheme!r}")
     header, msg_id, timestamp = signed.get("signature"), signed.get("id"), signed.get("timestamp")
-    complete = isinstance(header, str) and isinstance(timestamp, int) and isinstance(msg_id, str)
-    if not complete or msg_id != message.message_id:
+    if not (isinstance(header, str) and isinstance(timestamp, int) and isinstance(msg_id, str)):
         raise EvidenceError(f"{where}: its signature material is incomplete")
-    assert isinstance(header, str) and isinstance(msg_id, str) and isinstance(timestamp, int)
+    if msg_id != message.message_id:
+        raise EvidenceError(f"{where}: its signature material is incomplete")
     if not public_schemes(header):
         return "shared_secret"
     if body is None:
