@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +12,8 @@ from bench.audit import audit_rate
 from bench.drain import drain
 from bench.peer_world import PeerWorld
 from bench.profile import print_costs, py_spy
-from bench.stats import Row, ratio, table
+from bench.reference_world import ReferenceWorld
+from bench.stats import Row, ratio, table, times
 from bench.suites import (
     Latency,
     Throughput,
@@ -76,7 +77,13 @@ def _latency_row(name: str, store: str, got: Latency, ceiling: Latency) -> Row:
     )
 
 
-def _throughput_row(name: str, store: str, got: Throughput, ceiling: Throughput) -> Row:
+def _throughput_row(
+    name: str,
+    store: str,
+    got: Throughput,
+    ceiling: Throughput,
+    reference: Throughput | None = None,
+) -> Row:
     server = f"server {got.server_cpu:.0%}, " if got.server_cpu else ""
     note = (
         f"intake {got.intake_rate:.0f}/s; CPU: {server}generator {got.generator_cpu:.0%} of a core"
@@ -88,15 +95,30 @@ def _throughput_row(name: str, store: str, got: Throughput, ceiling: Throughput)
         f"{ceiling.rate:.0f}/s",
         ratio(got.rate, ceiling.rate),
         note,
+        reference=times(got.rate, reference.rate) if reference else "",
+        cpu_ms=f"{got.cpu_ms_per_order:.2f}" if got.server_cpu else "",
     )
 
 
-def store_rows(store: str, sizes: Sizes, ceiling: Ceiling, work: Path) -> list[Row]:
-    """Every Lianxin benchmark on one store (one fresh database)."""
-    rows: list[Row] = []
+def reference_throughput(store: str, sizes: Sizes, work: Path) -> Throughput:
+    """The reference pipeline (bench/reference.py) through the e2e benchmark, fresh database."""
+    with database(store, work) as url, ReferenceWorld(url, work) as reference:
+        return throughput(reference, sizes.orders, CONCURRENCY, reference.delivered)
+
+
+def store_rows(
+    store: str, sizes: Sizes, ceiling: Ceiling, work: Path
+) -> tuple[list[Row], Throughput]:
+    """The reference pipeline, then every Lianxin benchmark on one store (one fresh database
+    each); the rows and Lianxin's e2e figures."""
+    reference = reference_throughput(store, sizes, work)
+    rows = [_throughput_row("e2e reference pipeline", store, reference, ceiling.throughput)]
     with database(store, work) as url, World(url, work) as world:
-        got = throughput(world, sizes.orders, CONCURRENCY, lambda: delivered_transfers(url))
-        rows.append(_throughput_row("e2e durable handoffs", store, got, ceiling.throughput))
+        e2e = throughput(world, sizes.orders, CONCURRENCY, lambda: delivered_transfers(url))
+        rows.insert(
+            0,
+            _throughput_row("e2e durable handoffs", store, e2e, ceiling.throughput, reference),
+        )
         for rate in RATES:
             wait_idle(url)
             measured = latency(world, rate, sizes.seconds)
@@ -128,7 +150,7 @@ def store_rows(store: str, sizes: Sizes, ceiling: Ceiling, work: Path) -> list[R
                 f"→{got_drain.rss_end_mib:.0f} MiB",
             )
         )
-    return rows
+    return rows, e2e
 
 
 def scale_out_row(store: str, sizes: Sizes, ceiling: Ceiling, work: Path) -> Row:
@@ -138,12 +160,15 @@ def scale_out_row(store: str, sizes: Sizes, ceiling: Ceiling, work: Path) -> Row
     return _throughput_row("e2e, 2 gateway processes", store, got, ceiling.throughput)
 
 
-def peer_rows(sizes: Sizes, ceiling: Ceiling, work: Path) -> list[Row]:
-    """The Celery + Redis peer: throughput and latency with the same generator."""
+def peer_rows(sizes: Sizes, ceiling: Ceiling, work: Path, e2e: dict[str, Throughput]) -> list[Row]:
+    """The Celery + Redis peer: throughput and latency with the same generator; its e2e row
+    notes Lianxin's e2e rate per store (`e2e`) as a factor of the peer's."""
     rows: list[Row] = []
     with PeerWorld(work) as peer:
         got = throughput(peer, sizes.orders, CONCURRENCY, peer.delivered)
-        rows.append(_throughput_row("e2e handoffs (peer)", "celery+redis", got, ceiling.throughput))
+        row = _throughput_row("e2e handoffs (peer)", "celery+redis", got, ceiling.throughput)
+        versus = ", ".join(f"{store} {times(t.rate, got.rate)}" for store, t in e2e.items())
+        rows.append(replace(row, note=f"{row.note}; Lianxin e2e / peer: {versus}"))
         for rate in RATES:
             measured = latency(peer, rate, sizes.seconds)
             rows.append(
@@ -182,11 +207,13 @@ def run_suite(stores: list[str], sizes: Sizes, peer: bool) -> None:
         {rate: ceiling_latency(work, rate, sizes.seconds) for rate in RATES},
     )
     rows = [_throughput_row("trivial endpoint", "-", ceiling.throughput, ceiling.throughput)]
+    e2e: dict[str, Throughput] = {}
     for store in stores:
-        rows += store_rows(store, sizes, ceiling, work)
+        more, e2e[store] = store_rows(store, sizes, ceiling, work)
+        rows += more
         if store == "postgresql":  # SQLite has one writer: more processes would only queue
             rows.append(scale_out_row(store, sizes, ceiling, work))
         print(table(rows), flush=True)
     if peer:
-        rows += peer_rows(sizes, ceiling, work)
+        rows += peer_rows(sizes, ceiling, work, e2e)
     print(table(rows), flush=True)

@@ -26,6 +26,8 @@ class Row:
     ceiling: str
     ratio: str
     note: str = ""
+    reference: str = ""  # Lianxin's figure as a ratio to the reference pipeline's
+    cpu_ms: str = ""  # CPU ms per order of the server process(es)
 
 
 def ratio(figure: float, ceiling: float) -> str:
@@ -33,10 +35,22 @@ def ratio(figure: float, ceiling: float) -> str:
     return f"{100 * figure / ceiling:.1f}%" if ceiling else "-"
 
 
+def times(figure: float, other: float) -> str:
+    """figure / other as a factor ("0.42x")."""
+    return f"{figure / other:.2f}x" if other else "-"
+
+
+HEAD = ("benchmark", "store", "Lianxin", "ceiling", "ratio", "vs reference", "CPU ms/order", "note")
+
+
+def _cells(r: Row) -> tuple[str, ...]:
+    return (r.benchmark, r.store, r.figure, r.ceiling, r.ratio, r.reference, r.cpu_ms, r.note)
+
+
 def table(rows: Sequence[Row]) -> str:
     """The rows as a Markdown table (readable in a terminal, pasteable into the docs)."""
-    head = ("benchmark", "store", "Lianxin", "ceiling", "ratio", "note")
-    lines = [head, *((r.benchmark, r.store, r.figure, r.ceiling, r.ratio, r.note) for r in rows)]
+    head = HEAD
+    lines = [head, *(_cells(r) for r in rows)]
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     out = [
         "| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |"

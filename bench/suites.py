@@ -29,7 +29,12 @@ class Throughput:
     rate: float
     intake_rate: float
     generator_cpu: float
-    server_cpu: float = 0.0
+    server_cpu: float = 0.0  # the server processes' CPU seconds per second of the run
+
+    @property
+    def cpu_ms_per_order(self) -> float:
+        """The server processes' CPU milliseconds per order (0 when not measured)."""
+        return 1000 * self.server_cpu / self.rate if self.rate else 0.0
 
 
 @dataclass(frozen=True)
