@@ -51,3 +51,17 @@ def test_an_unknown_store_is_refused_before_anything_starts(
 ) -> None:
     assert main(["--store", "sqlite,mysql"]) == 2
     assert "unknown store(s): mysql" in capsys.readouterr().err
+
+
+def test_an_e2e_row_shows_its_rate_against_the_reference_and_cpu_per_order() -> None:
+    from bench.run import _throughput_row
+    from bench.suites import Throughput
+
+    ceiling = Throughput(rate=5000.0, intake_rate=5000.0, generator_cpu=0.5)
+    reference = Throughput(rate=1000.0, intake_rate=1200.0, generator_cpu=0.1, server_cpu=0.6)
+    lianxin = Throughput(rate=250.0, intake_rate=400.0, generator_cpu=0.05, server_cpu=0.9)
+    row = _throughput_row("e2e durable handoffs", "sqlite", lianxin, ceiling, reference)
+    assert row.reference == "0.25x"
+    assert row.cpu_ms == "3.60"  # 0.9 s of CPU per second / 250 orders per second
+    assert _throughput_row("ref", "sqlite", reference, ceiling).cpu_ms == "0.60"
+    assert "| vs reference | CPU ms/order |" in table([row])
