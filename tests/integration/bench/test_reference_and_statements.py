@@ -19,7 +19,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from bench.orders import consult
 from bench.reference import create_app
 from bench.reference_ledger import chain_breaks
+from bench.reference_world import ReferenceWorld
 from bench.statements import measure, report
+from bench.suites import throughput
+from bench.world import database, sink_count
 from connectors.simulators.server import ServerThread
 from gateway.crypto.signing import generate_ed25519_key
 
@@ -106,6 +109,14 @@ def test_the_reference_refuses_an_order_without_a_flow_id(
     answer = httpx.post(f"{url}/v1/work-orders", json={"title": "no id"}, timeout=10)
     assert answer.status_code == 422
     assert _rows(file, "SELECT count(*) FROM ref_audit") == [(0,)]
+
+
+def test_the_e2e_benchmark_drives_the_reference_as_it_drives_lianxin(tmp_path: Path) -> None:
+    with database("sqlite", tmp_path) as url, ReferenceWorld(url, tmp_path) as world:
+        got = throughput(world, 100, 8, world.delivered)
+        assert world.delivered() == 150  # 50 of warm-up, then the 100, counted in its database
+        assert sink_count(world.sink.url) >= 150  # the agency got each one
+    assert got.rate > 0 and got.server_cpu > 0 and got.cpu_ms_per_order > 0
 
 
 def test_statements_per_order_are_counted_on_sqlite() -> None:
