@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -48,6 +48,8 @@ class Principal:
 
 
 OPEN = Principal("anonymous (no API tokens configured)", Role.admin)
+#: the scope key where the rate limits leave the holder of the request's token
+PRINCIPAL = "lianxin.principal"
 READERS = (Role.hotline, Role.admin, Role.operator, Role.viewer)
 
 
@@ -111,8 +113,9 @@ def allow(*roles: Role) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
         book: TokenBook = request.app.state.tokens
         if book.open:
             return OPEN
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        principal = book.holder(token.strip()) if scheme.lower() == "bearer" else None
+        principal = request.scope.get(PRINCIPAL)  # found by the rate limits, or looked up
+        if principal is None:
+            principal = book.holder(bearer_token(request.scope["headers"]))
         if principal is None:
             raise Unauthorized("a valid 'Authorization: Bearer <token>' is required")
         if principal.role != Role.admin and principal.role not in roles:
@@ -120,3 +123,12 @@ def allow(*roles: Role) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
         return principal
 
     return check
+
+
+def bearer_token(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """The token of an `Authorization: Bearer <token>` among raw ASGI headers, or ""."""
+    for name, value in headers:
+        if len(name) == 13 and name.lower() == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" else ""
+    return ""
