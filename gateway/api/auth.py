@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from fastapi import Request, Security
+from fastapi.requests import HTTPConnection
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gateway.domain.errors import Forbidden, Unauthorized
@@ -91,9 +92,17 @@ class TokenBook:
         return found
 
 
+class _DocumentedBearer(HTTPBearer):
+    """The bearer scheme for the OpenAPI document only: at run time it reads nothing
+    (`check` has the holder from the rate limits, or reads the header itself)."""
+
+    async def __call__(self, request: HTTPConnection) -> HTTPAuthorizationCredentials | None:
+        return None
+
+
 #: documents the token in the OpenAPI (`bearer`, the Authorize button of /docs); `check`
 #: reads the header itself, so an open API and the error body stay as they are
-BEARER = HTTPBearer(
+BEARER = _DocumentedBearer(
     scheme_name="bearer",
     description="A token from LIANXIN_API_TOKENS: `Authorization: Bearer <token>`. Its "
     "holder's role (hotline, admin, operator, viewer) decides what it may do.",
