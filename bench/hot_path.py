@@ -162,7 +162,8 @@ def bench_api(orders: int, rounds: int) -> float:
         first = consult(f"hot-{time.time_ns()}")
         body = json.dumps(first, ensure_ascii=False).encode()
         stored = loop.run_until_complete(call(app, request_scope(INTAKE, body, []), body))
-        result = loop.run_until_complete(intake.submit(WorkOrderIn.model_validate(first)))
+        again = WorkOrderIn.model_validate(first)
+        result: IntakeResult = loop.run_until_complete(intake.submit(again))
         if stored != 202 or result.created:
             raise SystemExit(f"intake answered {stored}")
 
