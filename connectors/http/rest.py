@@ -37,9 +37,10 @@ class RestConnector:
         answer = await self.exchange.send(
             "POST", delivery.endpoint, delivery.body, headers, delivery.timeout
         )
-        error = answer_error(answer.status, answer.headers, answer.text)
-        if error is not None:
-            raise error
+        if not 200 <= answer.status < 300:  # the body is decoded only to explain a refusal
+            error = answer_error(answer.status, answer.headers, answer.text)
+            if error is not None:
+                raise error
         digest = hashlib.sha256(answer.content).hexdigest()
         return Receipt(answer.status, digest, agency_ref=_agency_ref(answer))
 

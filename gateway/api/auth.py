@@ -16,12 +16,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from fastapi import Request, Security
+from fastapi.requests import HTTPConnection
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gateway.domain.errors import Forbidden, Unauthorized
@@ -48,6 +49,8 @@ class Principal:
 
 
 OPEN = Principal("anonymous (no API tokens configured)", Role.admin)
+#: the scope key where the rate limits leave the holder of the request's token
+PRINCIPAL = "lianxin.principal"
 READERS = (Role.hotline, Role.admin, Role.operator, Role.viewer)
 
 
@@ -89,9 +92,17 @@ class TokenBook:
         return found
 
 
+class _DocumentedBearer(HTTPBearer):
+    """The bearer scheme for the OpenAPI document only: at run time it reads nothing
+    (`check` has the holder from the rate limits, or reads the header itself)."""
+
+    async def __call__(self, request: HTTPConnection) -> HTTPAuthorizationCredentials | None:
+        return None
+
+
 #: documents the token in the OpenAPI (`bearer`, the Authorize button of /docs); `check`
 #: reads the header itself, so an open API and the error body stay as they are
-BEARER = HTTPBearer(
+BEARER = _DocumentedBearer(
     scheme_name="bearer",
     description="A token from LIANXIN_API_TOKENS: `Authorization: Bearer <token>`. Its "
     "holder's role (hotline, admin, operator, viewer) decides what it may do.",
@@ -111,8 +122,9 @@ def allow(*roles: Role) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
         book: TokenBook = request.app.state.tokens
         if book.open:
             return OPEN
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        principal = book.holder(token.strip()) if scheme.lower() == "bearer" else None
+        principal = request.scope.get(PRINCIPAL)  # found by the rate limits, or looked up
+        if principal is None:
+            principal = book.holder(bearer_token(request.scope["headers"]))
         if principal is None:
             raise Unauthorized("a valid 'Authorization: Bearer <token>' is required")
         if principal.role != Role.admin and principal.role not in roles:
@@ -120,3 +132,12 @@ def allow(*roles: Role) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
         return principal
 
     return check
+
+
+def bearer_token(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """The token of an `Authorization: Bearer <token>` among raw ASGI headers, or ""."""
+    for name, value in headers:
+        if len(name) == 13 and name.lower() == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" else ""
+    return ""

@@ -9,13 +9,14 @@ body declared larger than that is answered at once with `Connection: close`."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connectors.soap.xml import fault
 from gateway.api.errors import error_body
+from gateway.service.json_codec import compact_json
 
 DRAIN_LIMIT = 64 * 1024 * 1024  # bytes read and thrown away so the client hears the answer
 
@@ -32,27 +33,31 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        header_bytes = sum(len(name) + len(value) for name, value in scope["headers"])
+        header_bytes, declared = _measure(scope["headers"])
         if header_bytes > self.max_header_bytes:
             text = f"request headers exceed {self.max_header_bytes} bytes"
             await refuse(scope, receive, send, 431, "headers_too_large", text)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._too_large(scope, receive, send)
             return
-        body = bytearray()
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > self.max_bytes:
-                await self._too_large(scope, receive, send, len(body))
-                return
-        await self.app(scope, _replay(bytes(body), receive), send)
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        body = message.get("body", b"")
+        if message.get("more_body", False):  # in pieces: gather them, up to the limit
+            pieces, size = [body], len(body)
+            while message.get("more_body", False) and size <= self.max_bytes:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                pieces.append(message.get("body", b""))
+                size += len(pieces[-1])
+            body = b"".join(pieces)
+        if len(body) > self.max_bytes:
+            await self._too_large(scope, receive, send, len(body))
+            return
+        await self.app(scope, _replay(body, receive), send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send, read: int = 0) -> None:
         message = f"request body exceeds {self.max_bytes} bytes"
@@ -74,7 +79,7 @@ async def refuse(
     if str(scope.get("path", "")).startswith("/soap/"):
         raw, kind = fault("Client", f"{code}: {message}"), b"text/xml; charset=utf-8"
     else:
-        raw, kind = json_body or json.dumps(error_body(code, message)).encode(), b"application/json"
+        raw, kind = json_body or compact_json(error_body(code, message)), b"application/json"
     headers = [(b"content-type", kind), (b"content-length", str(len(raw)).encode())]
     if not await _drain(scope, receive, read):
         headers.append((b"connection", b"close"))
@@ -84,9 +89,19 @@ async def refuse(
     await send({"type": "http.response.body", "body": raw})
 
 
+def _measure(headers: Iterable[tuple[bytes, bytes]]) -> tuple[int, bytes | None]:
+    """The size of the request's headers, and its Content-Length (the last one), in one pass."""
+    size, declared = 0, None
+    for name, value in headers:
+        size += len(name) + len(value)
+        if len(name) == 14 and name.lower() == b"content-length":
+            declared = value
+    return size, declared
+
+
 async def _drain(scope: Scope, receive: Receive, read: int) -> bool:
     """Read and discard the rest of the body; False when it is (or is declared) too large."""
-    declared = dict(scope["headers"]).get(b"content-length", b"0")
+    declared = _measure(scope["headers"])[1] or b"0"
     if declared.isdigit() and int(declared) > DRAIN_LIMIT:
         return False
     while read <= DRAIN_LIMIT:

@@ -11,25 +11,24 @@ Who the caller is:
   address, at the `anonymous` limit; while the API is open (development, no tokens) such
   callers act as admins and get the `hotline` limit instead.
 
-Limits are `limits` strings ("600/minute", "50/second"; "none" switches one off), kept
-in memory per process with the sliding-window-counter strategy of the `limits` library.
+Limits are `limits` strings ("600/minute", "50/second"; "none" switches one off), parsed
+by the `limits` library and counted in memory per process by a sliding-window counter
+(gateway/api/sliding_window.py). The middleware reads the request's headers once, and
+leaves the token holder it found in the scope (`PRINCIPAL`) for the route's role check.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import time
 from collections.abc import Mapping
 
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
-from limits.strategies import SlidingWindowCounterRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.api.auth import TokenBook
+from gateway.api.auth import PRINCIPAL, TokenBook, bearer_token
 from gateway.api.errors import error_body
 from gateway.api.limits import refuse
+from gateway.api.sliding_window import SlidingWindowCounter
+from gateway.service.json_codec import compact_json
 
 DEFAULT_LIMITS = {
     "anonymous": "600/minute",
@@ -64,36 +63,35 @@ def _parse(key: str, text: str) -> RateLimitItem:
 
 
 class RateLimits:
-    """ASGI middleware: one limiter, one bucket per caller."""
+    """ASGI middleware: one counter, one bucket per caller."""
 
     def __init__(self, app: ASGIApp, book: TokenBook, limits: Mapping[str, str]) -> None:
         self.app = app
         self.book = book
         self.limits = parse_limits(limits)
-        self.limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self.counter = SlidingWindowCounter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") in EXEMPT:
+        if scope["type"] != "http" or scope["path"] in EXEMPT:
             await self.app(scope, receive, send)
             return
         key, limit = self._caller(scope)
-        if limit is None or self.limiter.hit(limit, key):
+        if limit is None or self.counter.hit(key, limit.amount, limit.get_expiry()):
             await self.app(scope, receive, send)
             return
-        reset, _remaining = self.limiter.get_window_stats(limit, key)
-        wait = max(1, math.ceil(reset - time.time()))
+        wait = self.counter.retry_after(key, limit.amount, limit.get_expiry())
         message = f"too many requests from this caller: try again in {wait} s"
-        body = json.dumps(error_body("rate_limited", message)).encode()
+        body = compact_json(error_body("rate_limited", message))
         extra = [(b"retry-after", str(wait).encode())]
         await refuse(scope, receive, send, 429, "rate_limited", message, body, extra)
 
     def _caller(self, scope: Scope) -> tuple[str, RateLimitItem | None]:
-        headers = dict(scope["headers"])
         address = (scope.get("client") or ("unknown", 0))[0]
-        scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            holder = self.book.holder(token.strip())
+        token = bearer_token(scope["headers"])
+        if token:
+            holder = self.book.holder(token)
             if holder is not None:
+                scope[PRINCIPAL] = holder
                 return f"holder:{holder.name}", self.limits.get(holder.role.value)
         agency = _agency_named(scope)
         if agency is not None:
@@ -106,9 +104,9 @@ class RateLimits:
 def _agency_named(scope: Scope) -> str | None:
     """The known agency an agency route names, or None."""
     path = str(scope.get("path", ""))
-    prefix = next((p for p in AGENCY_ROUTES if path.startswith(p)), None)
-    if prefix is None:
+    if not path.startswith(AGENCY_ROUTES):
         return None
+    prefix = next(p for p in AGENCY_ROUTES if path.startswith(p))
     name = path[len(prefix) :].split("/", 1)[0]
     gateway = getattr(scope["app"].state, "gateway", None) if "app" in scope else None
     if gateway is None or name not in gateway.directory.profiles:

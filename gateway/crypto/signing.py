@@ -183,33 +183,43 @@ def signed_content(msg_id: str, timestamp: int, body: bytes) -> bytes:
 
 
 class MessageSigner:
-    """Signs messages with every key it holds (several during a rotation)."""
+    """Signs messages with every key it holds (several during a rotation): one signature
+    per key and message; the `webhook-key-id` text is made once per set of keys."""
 
     def __init__(self, keys: Sequence[SigningKey]) -> None:
         if not keys:
             raise ConfigError("a signer needs at least one key")
-        self.keys = list(keys)
+        self.keys = keys
+
+    @property
+    def keys(self) -> list[SigningKey]:
+        """The keys in force, in signature order (the key rotation sets them)."""
+        return self._keys
+
+    @keys.setter
+    def keys(self, keys: Sequence[SigningKey]) -> None:
+        self._keys = list(keys)
+        self._key_ids = " ".join(f"{key.scheme}:{key.key_id}" for key in self._keys)
 
     def signature(self, msg_id: str, timestamp: int, body: bytes) -> str:
         """The `webhook-signature` header value."""
         content = signed_content(msg_id, timestamp, body)
-        return " ".join(key.sign(content) for key in self.keys)
+        return " ".join(key.sign(content) for key in self._keys)
 
     def headers(self, msg_id: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
         """The Standard Webhooks headers for one message, and the key id of each signature."""
         ts = int(time.time()) if timestamp is None else timestamp
-        signature = self.signature(msg_id, ts, body)
         return {
             HEADER_ID: msg_id,
             HEADER_TIMESTAMP: str(ts),
-            HEADER_SIGNATURE: signature,
-            HEADER_KEY_ID: self.key_ids,
+            HEADER_SIGNATURE: self.signature(msg_id, ts, body),
+            HEADER_KEY_ID: self._key_ids,
         }
 
     @property
     def key_ids(self) -> str:
         """`scheme:key id` of every key, in signature order."""
-        return " ".join(f"{key.scheme}:{key.key_id}" for key in self.keys)
+        return self._key_ids
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ _EDGE_AFTER = r"(?![0-9A-Za-z])"
 ID_NUMBER = re.compile(_EDGE_BEFORE + r"[1-9][0-9]{16}[0-9Xx]" + _EDGE_AFTER)
 MOBILE = re.compile(_EDGE_BEFORE + r"(?:\+?86[ \-]?)?1[3-9][0-9]{9}" + _EDGE_AFTER)
 LANDLINE = re.compile(_EDGE_BEFORE + r"0[1-9][0-9]{1,2}-[0-9]{7,8}" + _EDGE_AFTER)
+#: what every one of the three holds: seven digits in a row (most texts have none)
+_DIGIT_RUN = re.compile(r"[0-9]{7}")
 
 
 def mask_phone(phone: str) -> str:
@@ -75,6 +77,8 @@ def mask_caller(caller: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def mask_text(text: str) -> str:
     """`text` with every ID number, mobile and landline number in it masked."""
+    if _DIGIT_RUN.search(text) is None:
+        return text
     text = ID_NUMBER.sub(lambda m: mask_id_number(m.group()), text)
     text = MOBILE.sub(lambda m: mask_phone(m.group()), text)
     return LANDLINE.sub(lambda m: mask_phone(m.group()), text)

@@ -9,7 +9,6 @@ a moved one breaks the links around it, and a cut tail no longer matches the hea
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from gateway.domain.audit import AuditEvent, AuditRecord
 from gateway.domain.audit import ChainRow as ChainRow
 from gateway.domain.audit import StoredEntries as StoredEntries
 from gateway.domain.personal import mask_detail
+from gateway.service.json_codec import canonical_json as canonical_json
 
 #: the fields an entry's hash covers besides prev, seq and at, in `entry_content`'s order
 HASHED_ORDER = ("event", "order_id", "handoff_id", "party", "payload_digest", "signature", "detail")
@@ -40,11 +40,6 @@ as_row = attrgetter(
     "prev_hash",
     "entry_hash",
 )
-
-
-def canonical_json(value: Any) -> str:
-    """Deterministic JSON: sorted keys, no spaces, UTF-8 kept as is."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def digest(data: bytes | str) -> str:

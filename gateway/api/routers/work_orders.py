@@ -14,6 +14,7 @@ from gateway.bootstrap import Gateway
 from gateway.domain.bounds import ORDER_ID_MAX, OWN_ID
 from gateway.domain.messages import HotlineEvent
 from gateway.domain.workorder import WorkOrderIn
+from gateway.service.json_codec import compact_json
 from gateway.service.views.timeline import order_timeline
 
 router = APIRouter(prefix="/v1/work-orders", tags=["work orders"])
@@ -37,26 +38,29 @@ OrderId = Annotated[
 )
 async def submit(
     order: Annotated[WorkOrderIn, Body(openapi_examples=WORK_ORDERS)],
-    response: Response,
     gw: GatewayDep,
     _who: Submitter,
-) -> dict[str, Any]:
+) -> Response:
     """Store, route and queue a work order; the same revision again changes nothing."""
     result = await gw.intake.submit(order)
-    if not result.created:
-        response.status_code = 200
     stored = result.order
-    return {
+    accepted = {
         "id": stored.id,
         "flow_id": stored.flow_id,
         "revision": stored.revision,
-        "status": stored.status,
+        "status": stored.status.value,
         "created": result.created,
         "lead_agency": stored.lead_agency,
         "assisting_agencies": stored.assisting_agencies,
         "handoffs": list(result.handoff_ids),
         "links": {"self": f"/v1/work-orders/{stored.id}"},
     }
+    # written here, once: the answer is plain JSON and needs no jsonable_encoder pass
+    return Response(
+        compact_json(accepted),
+        status_code=202 if result.created else 200,
+        media_type="application/json",
+    )
 
 
 @router.get(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from gateway.domain.audit import AuditEvent, AuditKind
@@ -11,12 +10,13 @@ from gateway.domain.messages import Handoff, HandoffKind, Lane
 from gateway.domain.workorder import Urgency, WorkOrder
 from gateway.mapping.profiles import AgencyProfile
 from gateway.service.audit import digest
+from gateway.service.json_codec import compact_json
 from gateway.service.ports.store import UnitOfWork
 
 
 def encode(payload: dict[str, Any]) -> bytes:
     """The wire form of a JSON payload: compact UTF-8 (Chinese text stays readable)."""
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return compact_json(payload)
 
 
 def lane_for(order: WorkOrder, profile: AgencyProfile) -> Lane:

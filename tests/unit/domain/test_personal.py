@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gateway.domain import personal
 from gateway.domain.personal import (
     PERSONAL_FIELDS,
     mask_caller,
@@ -75,3 +79,27 @@ def test_every_string_in_nested_data_is_masked_and_numbers_stay_numbers() -> Non
         "list": ["440***********123X", 13812345678],
         "n": 1,
     }
+
+
+def _masked_the_long_way(text: str) -> str:
+    """mask_text without its shortcut for texts with no seven digits in a row."""
+    text = personal.ID_NUMBER.sub(lambda m: personal.mask_id_number(m.group()), text)
+    text = personal.MOBILE.sub(lambda m: personal.mask_phone(m.group()), text)
+    return personal.LANDLINE.sub(lambda m: personal.mask_phone(m.group()), text)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(max_size=6),
+            st.from_regex(r"\+?(86)?[ \-]?1[3-9][0-9]{9}", fullmatch=True),
+            st.from_regex(r"0[1-9][0-9]{1,2}-[0-9]{6,8}", fullmatch=True),
+            st.from_regex(r"[1-9][0-9]{16}[0-9Xx]", fullmatch=True),
+            st.text(alphabet="0123456789-xX+ 号", max_size=20),
+        ),
+        max_size=5,
+    ).map("".join)
+)
+def test_the_shortcut_masks_what_the_three_patterns_mask(text: str) -> None:
+    assert mask_text(text) == _masked_the_long_way(text)

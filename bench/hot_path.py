@@ -1,0 +1,307 @@
+"""CPU per order of the gateway's hot JSON and HTTP work, in process (no sockets, no agency).
+
+`python -m bench.hot_path [--orders N] [--rounds R] [--only NAME …]` measures, with the
+process's CPU clock (every thread: the store's writer too), in µs per order:
+
+- `intake`: a work-order POST through the whole ASGI app (rate limits, body limit,
+  FastAPI, intake, one SQLite transaction), driven by direct ASGI calls on a gateway
+  bootstrapped on a fresh SQLite file (its dispatcher not started: nothing is delivered);
+- `api`: the same POST through the whole app to an intake that stores nothing (the HTTP
+  side of intake: limits, FastAPI, the body's validation, the answer);
+- `middleware`: RateLimits and BodyLimit in front of an app that answers 204 (net: the
+  same calls straight to that app are measured too, and taken off);
+- `render`: the per-order JSON work of intake without the store: the order's digest
+  (canonical JSON), the transfer payload rendered and encoded, its digest, the audit
+  entries' canonical details;
+- `sign`: the Standard Webhooks headers of one delivery (one Ed25519 signature).
+
+Each figure is the median of R rounds. The machine's other load shows in every figure:
+compare runs made side by side (before and after a change, alternating).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from bench.orders import INTAKE, consult
+from gateway.crypto.sealing import generate_data_key
+from gateway.crypto.signing import MessageSigner, generate_ed25519_key, parse_signing_key
+from gateway.domain.workorder import WorkOrderIn
+from gateway.service.orders.intake import IntakeResult
+
+Step = Callable[[int], object]
+
+
+def cpu_per_call(step: Step, calls: int, rounds: int) -> float:
+    """The median over `rounds` of the CPU µs per call of `step(i)`, `calls` calls a round."""
+    samples, offset = [], 0
+    for _ in range(rounds):
+        start = time.process_time()
+        for i in range(calls):
+            step(offset + i)
+        samples.append((time.process_time() - start) / calls * 1e6)
+        offset += calls
+    return statistics.median(samples)
+
+
+# -- the ASGI calls -------------------------------------------------------------------
+
+
+def request_scope(path: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    """An HTTP scope like uvicorn's for a JSON POST to `path`."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"127.0.0.1:8000"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *headers,
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+async def call(app: Any, scope: dict[str, Any], body: bytes) -> int:
+    """The status `app` answers to one request carrying `body`."""
+    sent = False
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            await asyncio.sleep(3600)  # a client that has nothing more to say
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+# -- the benchmarks -------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def built_app() -> Iterator[Any]:
+    """The API app on a bootstrapped gateway over a fresh SQLite file (not started)."""
+    from gateway.api.app import create_app
+    from gateway.bootstrap import bootstrap
+    from gateway.settings import Settings
+    from gateway.world import AGENCIES
+
+    with tempfile.TemporaryDirectory() as tmp:
+        endpoints = {agency: "http://127.0.0.1:9/unreachable" for agency in AGENCIES}
+        endpoints["alert-channel"] = "http://127.0.0.1:9/alerts"
+        settings = Settings(
+            database_url=f"sqlite:///{Path(tmp) / 'hot.db'}",
+            hotline_callback_url="http://127.0.0.1:9/callbacks",
+            agency_endpoints=endpoints,
+            signing_keys=[generate_ed25519_key()],
+            data_keys=[generate_data_key()],
+            open_api=True,
+            log_level="WARNING",
+        )
+        gateway = bootstrap(settings)
+        app = create_app(settings, gateway=gateway)
+        app.state.gateway = gateway
+        try:
+            yield app
+        finally:
+            asyncio.run(gateway.store.aclose())
+
+
+def bench_intake(orders: int, rounds: int) -> float:
+    """µs of CPU per work-order POST through the whole app."""
+    loop = asyncio.new_event_loop()
+    with built_app() as app:
+        prefix = f"hot-{time.time_ns()}"
+
+        def step(i: int) -> None:
+            body = json.dumps(consult(f"{prefix}-{i}"), ensure_ascii=False).encode()
+            scope = request_scope(INTAKE, body, [])
+            status = loop.run_until_complete(call(app, scope, body))
+            if status != 202:
+                raise SystemExit(f"intake answered {status}")
+
+        step(-1)  # warm: first-use imports and caches
+        try:
+            return cpu_per_call(step, orders, rounds)
+        finally:
+            loop.close()
+
+
+def bench_api(orders: int, rounds: int) -> float:
+    """µs of CPU per work-order POST through the whole app to an intake that stores
+    nothing (it answers the first order's result): the HTTP side of intake alone."""
+    loop = asyncio.new_event_loop()
+    with built_app() as app:
+        intake = app.state.gateway.intake
+        first = consult(f"hot-{time.time_ns()}")
+        body = json.dumps(first, ensure_ascii=False).encode()
+        stored = loop.run_until_complete(call(app, request_scope(INTAKE, body, []), body))
+        again = WorkOrderIn.model_validate(first)
+        result: IntakeResult = loop.run_until_complete(intake.submit(again))
+        if stored != 202 or result.created:
+            raise SystemExit(f"intake answered {stored}")
+
+        async def answered(submitted: WorkOrderIn) -> IntakeResult:
+            return replace(result, created=True)
+
+        intake.submit = answered
+
+        def step(i: int) -> None:
+            scope = request_scope(INTAKE, body, [])
+            if loop.run_until_complete(call(app, scope, body)) != 202:
+                raise SystemExit("intake refused")
+
+        try:
+            return cpu_per_call(step, orders, rounds)
+        finally:
+            loop.close()
+
+
+def bench_middleware(orders: int, rounds: int) -> float:
+    """µs of CPU per request through RateLimits and BodyLimit to an app answering 204."""
+    from gateway.api.auth import TokenBook
+    from gateway.api.limits import BodyLimit
+    from gateway.api.rate_limits import RateLimits
+    from gateway.settings import Settings
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    book = TokenBook(Settings(open_api=True))
+    app = RateLimits(BodyLimit(inner, max_bytes=1_048_576), book=book, limits={})
+    body = json.dumps(consult("hot-1"), ensure_ascii=False).encode()
+    scope = request_scope("/v1/work-orders", body, [(b"authorization", b"Bearer " + b"t" * 32)])
+    loop = asyncio.new_event_loop()
+
+    def through(target: Any) -> Step:
+        return lambda _: loop.run_until_complete(call(target, dict(scope), body))
+
+    try:  # net of the harness's own cost (the loop, the call, the inner app)
+        return cpu_per_call(through(app), orders, rounds) - cpu_per_call(
+            through(inner), orders, rounds
+        )
+    finally:
+        loop.close()
+
+
+def bench_render(orders: int, rounds: int) -> float:
+    """µs of CPU for the JSON work intake does per order outside the store and HTTP:
+    the request body validated, the order built, its digest, the transfer rendered,
+    encoded and digested, and four audit entries linked."""
+    from gateway.domain.audit import GENESIS, AuditEvent, AuditKind
+    from gateway.domain.messages import HOTLINE
+    from gateway.domain.workorder import WorkOrder, WorkOrderIn
+    from gateway.service.audit import Chain, digest
+    from gateway.service.delivery import envelopes
+    from gateway.service.delivery.outbox import encode
+    from gateway.service.orders.intake import _digest
+
+    with built_app() as app:
+        directory = app.state.gateway.directory
+    agency = "tax-12366"
+    profile, cipher = directory.profile(agency), directory.cipher_for(agency)
+    chain = Chain()
+    prefix = f"hot-{time.time_ns()}"
+
+    def step(i: int) -> None:
+        raw = json.dumps(consult(f"{prefix}-{i}"), ensure_ascii=False).encode()
+        submitted = WorkOrderIn.model_validate_json(raw)
+        order = WorkOrder(
+            **submitted.model_dump(exclude={"partner_ids"}),
+            partner_ids={**submitted.partner_ids, HOTLINE: submitted.flow_id},
+            id=f"wo_{i}",
+            lead_agency=agency,
+        )
+        received = _digest(order)
+        payload = envelopes.transfer(
+            order, profile, lead=True, rule="r", catalogue="c", cipher=cipher
+        )
+        body = encode({"id": f"msg_{i}", **payload})
+        events = [
+            AuditEvent(
+                AuditKind.received,
+                order_id=order.id,
+                payload_digest=received,
+                detail={"flow_id": order.flow_id, "revision": order.revision},
+            ),
+            AuditEvent(
+                AuditKind.routed,
+                order_id=order.id,
+                detail={"agencies": [agency], "rule": "r", "catalogue": "c"},
+            ),
+            AuditEvent(
+                AuditKind.mapped,
+                order_id=order.id,
+                payload_digest=digest(body),
+                detail={"kind": "transfer", "lane": "normal", "bytes": len(body)},
+            ),
+            AuditEvent(
+                AuditKind.acknowledged,
+                order_id=order.id,
+                detail={"status": 200, "agency_ref": "T-1", "ms": 3},
+            ),
+        ]
+        prev = GENESIS
+        for seq, event in enumerate(events, 1):
+            prev = chain.link(seq, prev, event).entry_hash
+
+    return cpu_per_call(step, orders, rounds)
+
+
+def bench_sign(orders: int, rounds: int) -> float:
+    """µs of CPU for one delivery's signed headers (one Ed25519 key)."""
+    signer = MessageSigner([parse_signing_key(generate_ed25519_key())])
+    body = json.dumps(consult("hot-1"), ensure_ascii=False).encode()
+    return cpu_per_call(lambda i: signer.headers(f"msg_{i}", body), orders * 10, rounds)
+
+
+BENCHES: dict[str, Callable[[int, int], float]] = {
+    "middleware": bench_middleware,
+    "render": bench_render,
+    "sign": bench_sign,
+    "api": bench_api,
+    "intake": bench_intake,
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.hot_path", description=__doc__)
+    parser.add_argument("--orders", type=int, default=500, help="calls per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--only", nargs="*", choices=sorted(BENCHES), default=None)
+    args = parser.parse_args(argv)
+    for name in args.only or BENCHES:
+        per_order = BENCHES[name](args.orders, args.rounds)
+        print(f"{name:<11} {per_order:9.1f} µs CPU per order", flush=True)
+
+
+if __name__ == "__main__":
+    main()

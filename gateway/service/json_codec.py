@@ -1,0 +1,60 @@
+"""JSON on the hot path: orjson where its bytes are the standard library's, json elsewhere.
+
+`canonical_json` is what audit hashes and payload digests cover, so its text must stay
+byte for byte what `json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)`
+wrote when the chains in existing databases were hashed. orjson writes the same text for
+strings, integers of 64 bits, booleans, lists and string-keyed dicts (sorted by code
+point), but not always for floats (`1e-05` is `0.00001` to it) nor for NaN and the
+infinities (json's `NaN`, orjson's `null`). So its answer is kept only when it holds no
+float-shaped token (a digit before `.`, `e` or `E`, also inside strings: a needless
+fallback, never a wrong one) and no `null` (which a NaN would have become); anything
+orjson refuses (a non-string key, a larger integer, a str/int/dict/list subclass, a
+datetime or dataclass) goes the json way too, which answers or raises as it always did.
+(Only values json refuses can get another answer: orjson writes a UUID, or a plain Enum's
+value, where json raises TypeError; no hashed value is either.)
+tests/unit/service/test_json_codec.py checks the identity property over those shapes.
+
+`compact_json` is the wire form of a message (its digest is over the bytes as stored, never
+re-derived from values): orjson's compact UTF-8, or json's when orjson refuses the value.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import orjson
+
+_SORTED = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS
+_PASSTHROUGH = (
+    orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+#: where orjson's text may not be json's: a float (or NaN/infinity, written as null)
+_MAY_DIFFER = re.compile(rb"[0-9][.eE]|null")
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no spaces, UTF-8 kept as is (json's exact text)."""
+    try:
+        raw = orjson.dumps(value, option=_SORTED | _PASSTHROUGH)
+    except TypeError:  # orjson.JSONEncodeError: a value only json knows (or neither)
+        return reference_canonical_json(value)
+    if _MAY_DIFFER.search(raw) is not None:
+        return reference_canonical_json(value)
+    return raw.decode()
+
+
+def reference_canonical_json(value: Any) -> str:
+    """The definition of canonical JSON: the standard library's sorted, compact text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def compact_json(value: Any) -> bytes:
+    """Compact UTF-8 JSON bytes in the value's own key order (Chinese text stays readable)."""
+    try:
+        return orjson.dumps(value, option=_PASSTHROUGH)
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()

@@ -1,0 +1,118 @@
+"""The fast canonical JSON is json's text, byte for byte, for every value (or the same error).
+
+Audit hashes and payload digests in existing databases were computed over
+`json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)`: the orjson path
+may only answer where its text is that one, and must hand everything else to json.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+from typing import Any
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from gateway.domain.audit import AuditKind
+from gateway.service.json_codec import canonical_json, compact_json, reference_canonical_json
+
+
+class Colour(enum.StrEnum):
+    red = "红"
+
+
+class Level(enum.IntEnum):
+    high = 3
+
+
+NASTY_TEXT = ["", '"', "\\", "\u2028", "\x7f", "\x85", "\ufeff", "\ud800", "null", "1.5", "2e5"]
+any_char = st.characters(exclude_categories=())  # lone surrogates too
+text = st.one_of(st.sampled_from(NASTY_TEXT), st.text(), st.text(any_char, max_size=8))
+floats = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([1e16, 1e-5, 1e-7, 1e22, 123456789012345.6, -0.0, 5e-324, 0.1]),
+)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**64), max_value=2**64),  # past 64 bits: orjson refuses
+    st.integers(min_value=-(2**200), max_value=2**200),
+    floats,
+    text,
+    st.sampled_from([Colour.red, Level.high, AuditKind.received]),
+)
+keys = st.one_of(text, st.sampled_from(["a", "B", "é", "中", "😀", "\uffff"]))
+odd_keys = st.one_of(st.integers(), st.booleans(), st.none(), floats)  # json converts these
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.tuples(inner, inner),
+        st.dictionaries(keys, inner, max_size=5),
+        st.dictionaries(st.one_of(keys, odd_keys), inner, max_size=3),
+    ),
+    max_leaves=25,
+)
+
+
+def outcome(encode: Any, value: Any) -> str | type[Exception]:
+    try:
+        return str(encode(value))
+    except (TypeError, ValueError) as exc:
+        return type(exc)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(values)
+@example({"coordinates": {"longitude": 113.2665, "latitude": 23.1322}, "note": None})
+@example({"b": [1, 2.5, "x"], "a": {"ms": 1e-05, "n": 2**63}})
+@example({1: "int key", "1": "text key"})
+@example([math.nan, math.inf, -math.inf])
+def test_canonical_json_is_the_reference_text(value: Any) -> None:
+    assert outcome(canonical_json, value) == outcome(reference_canonical_json, value)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(keys, st.one_of(st.none(), st.booleans(), st.integers(), text)))
+def test_values_without_floats_or_null_take_the_fast_path_and_match(value: Any) -> None:
+    """Not a tautology of the fallback: on these shapes the answer is orjson's own."""
+    assert canonical_json(value) == reference_canonical_json(value)
+
+
+def test_usual_audit_details_are_answered_by_orjson(monkeypatch: Any) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> str:
+        raise AssertionError("fell back to json")
+
+    monkeypatch.setattr("gateway.service.json_codec.reference_canonical_json", refuse)
+    detail = {"kind": "transfer", "lane": "normal", "bytes": 812, "agencies": ["tax-12366"]}
+    assert canonical_json(detail) == (
+        '{"agencies":["tax-12366"],"bytes":812,"kind":"transfer","lane":"normal"}'
+    )
+
+
+@settings(max_examples=1000, deadline=None)
+@given(values)
+def test_compact_json_reads_back_as_json_would(value: Any) -> None:
+    try:
+        expected = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    except (TypeError, ValueError):
+        return
+    try:
+        raw = compact_json(value)
+    except (TypeError, ValueError):
+        return  # what json cannot write either (a lone surrogate in UTF-8)
+    parsed, wanted = json.loads(raw), json.loads(expected)
+    assert _comparable(parsed) == _comparable(wanted)
+
+
+def _comparable(value: Any) -> Any:
+    """NaN and the infinities are null in orjson's wire form (json writes NaN, not JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _comparable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_comparable(v) for v in value]
+    return value
