@@ -183,14 +183,20 @@ class AgencyUpdates:
         if assignment.role != Role.lead or order.status not in AWAITING_DISPATCH:
             uow.orders.replace(order)
             return order, moved
-        previous = order.status
         handoff_id = detail.pop("handoff_id", None)
         detail = {**detail, "generation": assignment.generation}
         order = self.steps.move(
-            uow, order, Status.dispatched, Actor.system, None, assignment.agency, detail, handoff_id
+            uow,
+            order,
+            Status.dispatched,
+            Actor.system,
+            None,
+            assignment.agency,
+            detail,
+            handoff_id,
+            tell=tell,
+            agency_ref=agency_ref,
         )
-        if tell:
-            self.steps.tell_hotline(uow, order, previous, assignment.agency, agency_ref)
         return order, moved
 
     def _assisting(
@@ -222,11 +228,10 @@ class AgencyUpdates:
             return order
         if assignments.open_assisting(order) or order.status == Status.replied:
             return order
-        previous = order.status
         detail = {"released_by": last, "generation": lead.generation}
-        order = self.steps.move(uow, order, Status.replied, Actor.agency, None, lead.agency, detail)
-        self.steps.tell_hotline(uow, order, previous, lead.agency)
-        return order
+        return self.steps.move(
+            uow, order, Status.replied, Actor.agency, None, lead.agency, detail, tell=True
+        )
 
 
 def _held(order: WorkOrder, lead: Assignment, target: Status) -> bool:

@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.domain.audit import AuditEvent, AuditKind
-from gateway.domain.messages import HOTLINE, HandoffKind, HotlineEvent, StatusUpdate
+from gateway.domain.messages import HOTLINE, Handoff, HandoffKind, HotlineEvent, StatusUpdate
 from gateway.domain.states import Actor, Status, check_transition
 from gateway.domain.workorder import WorkOrder
 from gateway.service.deadlines.watch import settle_on
 from gateway.service.delivery import envelopes
-from gateway.service.delivery.outbox import enqueue
+from gateway.service.delivery.outbox import enqueue, mapped_detail
 from gateway.service.directory import Directory
 from gateway.service.ports.store import UnitOfWork
 
@@ -40,21 +40,22 @@ class OrderSteps:
         party: str,
         detail: dict[str, Any],
         handoff_id: str | None = None,
+        tell: bool = False,
+        agency_ref: str | None = None,
     ) -> WorkOrder:
         """Move `order` (with whatever else changed on it, e.g. an assignment) to `target`
-        and write it, with its audit entry."""
+        and write it, with its audit entry. With `tell`, the hotline is told too
+        (`tell_hotline`, as `party`), and the entry names the callback it queued."""
         check_transition(order.status, target, actor, reason)
         moved = order.model_copy(update={"status": target})
         uow.orders.replace(moved)
         settle_on(uow, order.id, target)
-        self.record(
-            uow,
-            AuditKind.status_applied,
-            order,
-            party,
-            {**detail, "from": order.status.value, "to": target.value},
-            handoff_id,
-        )
+        entry = {**detail, "from": order.status.value, "to": target.value}
+        if tell:
+            callback = self._callback(uow, moved, order.status, party, agency_ref)
+            if callback is not None:
+                entry["callback"] = mapped_detail(callback)
+        self.record(uow, AuditKind.status_applied, order, party, entry, handoff_id)
         return moved
 
     def forward(
@@ -67,6 +68,7 @@ class OrderSteps:
             previous,
             agency,
             update.occurred_at.isoformat(),
+            True,
             agency_status=update.status,
             reason=update.reason,
             result=update.result,
@@ -84,12 +86,26 @@ class OrderSteps:
         """A status callback that carries no agency words (e.g. the dispatch an agency's
         receipt implies, or an automatic 督办); whether one was queued (a matter the
         hotline did not send is told through its own events)."""
+        return self._callback(uow, order, previous, agency, agency_ref, audited=True) is not None
+
+    def _callback(
+        self,
+        uow: UnitOfWork,
+        order: WorkOrder,
+        previous: Status,
+        agency: str,
+        agency_ref: str | None,
+        audited: bool = False,
+    ) -> Handoff | None:
+        """`tell_hotline`'s callback, queued (None for a matter the hotline did not send);
+        unaudited unless `audited`: the caller's entry names it."""
         if order.origin != HOTLINE:
-            return False
+            return None
         now = self.clock()
         occurred_at = datetime.fromtimestamp(now, UTC).isoformat()
-        self._status_callback(uow, order, previous, agency, occurred_at, agency_ref=agency_ref)
-        return True
+        return self._status_callback(
+            uow, order, previous, agency, occurred_at, audited, agency_ref=agency_ref
+        )
 
     def _status_callback(
         self,
@@ -98,13 +114,13 @@ class OrderSteps:
         previous: Status,
         agency: str,
         occurred_at: str,
+        audited: bool,
         **words: str | None,
-    ) -> None:
+    ) -> Handoff:
         """The one way a status change reaches the hotline: queued in the same unit of work."""
         payload = envelopes.status(order, previous, agency, occurred_at=occurred_at, **words)
-        enqueue(
-            uow, order, self.directory.profile(HOTLINE), HandoffKind.status, payload, self.clock()
-        )
+        profile, kind = self.directory.profile(HOTLINE), HandoffKind.status
+        return enqueue(uow, order, profile, kind, payload, self.clock(), audited=audited)
 
     @staticmethod
     def record(

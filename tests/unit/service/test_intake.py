@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from gateway.domain.errors import RevisionConflict, Unmappable
@@ -23,14 +25,21 @@ async def test_a_new_order_is_stored_routed_and_queued_for_its_agency() -> None:
     assert [view.handoff.agency for view in transfers] == ["city-management", "tax-12366"]
     assert {view.handoff.state for view in transfers} == {HandoffState.pending}
     assert [view.handoff.id for view in transfers] == list(result.handoff_ids)
-    assert world.audit_events(result.order.id) == [
-        "received",
-        "routed",
-        "deadlines_set",
-        "mapped",
-        "mapped",
-    ]
+    assert world.audit_events(result.order.id) == ["received"]  # routed, deadlines, mapped
     assert verify_chain(world.store.audit_records(), world.store.audit_head()).ok
+
+
+async def test_the_received_entry_names_the_routing_deadlines_and_queued_transfers() -> None:
+    world = World()
+    result = await world.accept(submitted(route_to=["city-management", "tax-12366"]))
+    (entry,) = [r for r in world.store.audit_records() if r.order_id == result.order.id]
+    detail = json.loads(entry.detail)
+    assert detail["routed"]["agencies"] == ["city-management", "tax-12366"]
+    assert detail["deadlines_set"]["acknowledge_by"] == result.order.due.acknowledge_by.isoformat()
+    transfers = await world.handoffs(result.order.id, HandoffKind.transfer)
+    assert [(h["handoff_id"], h["party"], h["payload_digest"]) for h in detail["handoffs"]] == [
+        (view.handoff.id, view.handoff.agency, view.handoff.body_digest) for view in transfers
+    ]
 
 
 async def test_a_new_order_arms_its_deadline_cards() -> None:
