@@ -158,10 +158,11 @@ class AgencyUpdates:
             )
             self.steps.forward(uow, order, previous, agency, update)
             return Outcome("recorded", order.id, order.status.value)
-        order = self.steps.move(uow, order, target, Actor.agency, update.reason, agency, detail)
+        order = self.steps.move(
+            uow, order, target, Actor.agency, update.reason, agency, detail, update=update
+        )
         if action.step == Step.returned:
             self.steps.record(uow, RETURNED, order, agency, detail)
-        self.steps.forward(uow, order, previous, agency, update)
         return Outcome("applied", order.id, order.status.value)
 
     def acknowledge(

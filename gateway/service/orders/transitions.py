@@ -42,17 +42,19 @@ class OrderSteps:
         handoff_id: str | None = None,
         tell: bool = False,
         agency_ref: str | None = None,
+        update: StatusUpdate | None = None,
     ) -> WorkOrder:
         """Move `order` (with whatever else changed on it, e.g. an assignment) to `target`
         and write it, with its audit entry. With `tell`, the hotline is told too
-        (`tell_hotline`, as `party`), and the entry names the callback it queued."""
+        (`tell_hotline`, as `party`); with `update`, it hears the agency's own words
+        (`forward`); either way the entry names the callback it queued."""
         check_transition(order.status, target, actor, reason)
         moved = order.model_copy(update={"status": target})
         uow.orders.replace(moved)
         settle_on(uow, order.id, target)
         entry = {**detail, "from": order.status.value, "to": target.value}
-        if tell:
-            callback = self._callback(uow, moved, order.status, party, agency_ref)
+        if tell or update is not None:
+            callback = self._callback(uow, moved, order.status, party, agency_ref, update=update)
             if callback is not None:
                 entry["callback"] = mapped_detail(callback)
         self.record(uow, AuditKind.status_applied, order, party, entry, handoff_id)
@@ -62,18 +64,7 @@ class OrderSteps:
         self, uow: UnitOfWork, order: WorkOrder, previous: Status, agency: str, update: StatusUpdate
     ) -> None:
         """Tell the hotline of an agency's update, in the agency's own words."""
-        self._status_callback(
-            uow,
-            order,
-            previous,
-            agency,
-            update.occurred_at.isoformat(),
-            True,
-            agency_status=update.status,
-            reason=update.reason,
-            result=update.result,
-            agency_ref=update.agency_ref,
-        )
+        self._callback(uow, order, previous, agency, None, audited=True, update=update)
 
     def tell_hotline(
         self,
@@ -96,9 +87,24 @@ class OrderSteps:
         agency: str,
         agency_ref: str | None,
         audited: bool = False,
+        update: StatusUpdate | None = None,
     ) -> Handoff | None:
-        """`tell_hotline`'s callback, queued (None for a matter the hotline did not send);
-        unaudited unless `audited`: the caller's entry names it."""
+        """The callback of `forward` (`update`) or else of `tell_hotline` (None for a
+        matter the hotline did not send), queued; unaudited unless `audited`: the caller's
+        entry names it."""
+        if update is not None:
+            return self._status_callback(
+                uow,
+                order,
+                previous,
+                agency,
+                update.occurred_at.isoformat(),
+                audited,
+                agency_status=update.status,
+                reason=update.reason,
+                result=update.result,
+                agency_ref=update.agency_ref,
+            )
         if order.origin != HOTLINE:
             return None
         now = self.clock()
