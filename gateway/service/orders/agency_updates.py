@@ -144,8 +144,8 @@ class AgencyUpdates:
         if target == order.status == Status.in_progress:
             order = assignments.stepped(order, assignment, Step.in_progress, action)
             uow.orders.replace(order)
-            self.steps.record(uow, AuditKind.progress, order, agency, detail)  # e.g. 120 已到达
-            self.steps.forward(uow, order, order.status, agency, update)
+            progress = AuditKind.progress  # e.g. 120 已到达
+            self.steps.record_forwarded(uow, progress, order, agency, detail, order.status, update)
             return Outcome("recorded", order.id, order.status.value)
         check_step(assignment.step, action.step, agency)
         previous = order.status
@@ -153,13 +153,19 @@ class AgencyUpdates:
         if _held(order, assignment, target):
             uow.orders.replace(order)
             waiting = [a.agency for a in assignments.open_assisting(order)]
-            self.steps.record(
-                uow, AuditKind.reply_held, order, agency, {**detail, "waiting": waiting}
-            )
-            self.steps.forward(uow, order, previous, agency, update)
+            held, kind = {**detail, "waiting": waiting}, AuditKind.reply_held
+            self.steps.record_forwarded(uow, kind, order, agency, held, previous, update)
             return Outcome("recorded", order.id, order.status.value)
         order = self.steps.move(
-            uow, order, target, Actor.agency, update.reason, agency, detail, update=update
+            uow,
+            order,
+            target,
+            Actor.agency,
+            update.reason,
+            agency,
+            detail,
+            tell=True,
+            update=update,
         )
         if action.step == Step.returned:
             self.steps.record(uow, RETURNED, order, agency, detail)
@@ -217,8 +223,7 @@ class AgencyUpdates:
         order = assignments.stepped(order, assignment, action.step, action)
         uow.orders.replace(order)
         event = RETURNED if action.step == Step.returned else AuditKind.assist_update
-        self.steps.record(uow, event, order, agency, detail)
-        self.steps.forward(uow, order, order.status, agency, update)
+        self.steps.record_forwarded(uow, event, order, agency, detail, order.status, update)
         order = self._release_held_reply(uow, order, agency)
         return Outcome("recorded", order.id, order.status.value)
 

@@ -187,27 +187,33 @@ class Intake:
             }
         )
         uow.orders.replace(order)
-        uow.audit.append(
-            AuditEvent(
-                AuditKind.supplemented,
-                order_id=order.id,
-                party=HOTLINE,
-                payload_digest=_digest(order),
-                detail={"revision": order.revision, "previous_revision": current.revision},
-            )
-        )
         note = HotlineEvent(
             type="supplement",
             event_id=f"revision-{order.revision}",
             occurred_at=submitted.received_at,
             note=f"revision {order.revision}",
         )
-        ids = []
+        queued = []
         for agency in [order.lead_agency, *order.assisting_agencies]:
             if agency:
                 profile = self.directory.profile(agency)
                 payload = envelopes.event(order, profile, note, self.directory.cipher_for(agency))
-                ids.append(enqueue(uow, order, profile, HandoffKind.event, payload, now).id)
+                kind = HandoffKind.event
+                queued.append(enqueue(uow, order, profile, kind, payload, now, audited=False))
+        uow.audit.append(
+            AuditEvent(
+                AuditKind.supplemented,
+                order_id=order.id,
+                party=HOTLINE,
+                payload_digest=_digest(order),
+                detail={
+                    "revision": order.revision,
+                    "previous_revision": current.revision,
+                    "handoffs": [mapped_detail(handoff) for handoff in queued],
+                },
+            )
+        )
+        ids = [handoff.id for handoff in queued]
         return IntakeResult(order, created=True, handoff_ids=tuple(ids))
 
 

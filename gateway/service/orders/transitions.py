@@ -2,8 +2,9 @@
 
 The one transition path: agency messages (agency_updates), the receipts the dispatcher
 records (an implied dispatch), hotline events (hotline_events) and automatic 督办
-(supervision) all move an order with `move` and tell the hotline with `tell_hotline` or
-`forward`, so every direction moves an order the same way.
+(supervision) all move an order with `move`, which tells the hotline when asked, so every
+direction moves an order the same way. One unit of work writes one entry: a move's or an
+agency update's entry names the status callback it queued (`callback`).
 """
 
 from __future__ import annotations
@@ -45,39 +46,36 @@ class OrderSteps:
         update: StatusUpdate | None = None,
     ) -> WorkOrder:
         """Move `order` (with whatever else changed on it, e.g. an assignment) to `target`
-        and write it, with its audit entry. With `tell`, the hotline is told too
-        (`tell_hotline`, as `party`); with `update`, it hears the agency's own words
-        (`forward`); either way the entry names the callback it queued."""
+        and write it, with its audit entry. With `tell` the hotline is told too (a callback
+        from `party`), in the agency's own words when given its `update`; the entry names
+        the callback queued."""
         check_transition(order.status, target, actor, reason)
         moved = order.model_copy(update={"status": target})
         uow.orders.replace(moved)
         settle_on(uow, order.id, target)
         entry = {**detail, "from": order.status.value, "to": target.value}
-        if tell or update is not None:
-            callback = self._callback(uow, moved, order.status, party, agency_ref, update=update)
+        if tell:
+            callback = self._callback(uow, moved, order.status, party, agency_ref, update)
             if callback is not None:
                 entry["callback"] = mapped_detail(callback)
         self.record(uow, AuditKind.status_applied, order, party, entry, handoff_id)
         return moved
 
-    def forward(
-        self, uow: UnitOfWork, order: WorkOrder, previous: Status, agency: str, update: StatusUpdate
-    ) -> None:
-        """Tell the hotline of an agency's update, in the agency's own words."""
-        self._callback(uow, order, previous, agency, None, audited=True, update=update)
-
-    def tell_hotline(
+    def record_forwarded(
         self,
         uow: UnitOfWork,
+        event: AuditKind,
         order: WorkOrder,
-        previous: Status,
         agency: str,
-        agency_ref: str | None = None,
-    ) -> bool:
-        """A status callback that carries no agency words (e.g. the dispatch an agency's
-        receipt implies, or an automatic 督办); whether one was queued (a matter the
-        hotline did not send is told through its own events)."""
-        return self._callback(uow, order, previous, agency, agency_ref, audited=True) is not None
+        detail: dict[str, Any],
+        previous: Status,
+        update: StatusUpdate,
+    ) -> None:
+        """Record `agency`'s update as `event` and tell the hotline of it in the agency's
+        own words: one entry, naming the callback queued."""
+        callback = self._callback(uow, order, previous, agency, None, update)
+        named = {} if callback is None else {"callback": mapped_detail(callback)}
+        self.record(uow, event, order, agency, {**detail, **named})
 
     def _callback(
         self,
@@ -86,12 +84,12 @@ class OrderSteps:
         previous: Status,
         agency: str,
         agency_ref: str | None,
-        audited: bool = False,
-        update: StatusUpdate | None = None,
+        update: StatusUpdate | None,
     ) -> Handoff | None:
-        """The callback of `forward` (`update`) or else of `tell_hotline` (None for a
-        matter the hotline did not send), queued; unaudited unless `audited`: the caller's
-        entry names it."""
+        """The status callback telling the hotline of a move, queued unaudited (the
+        caller's entry names it): in the agency's words when it sent an `update`; else
+        with none (the dispatch a receipt implies, an automatic 督办), and None for a
+        matter the hotline did not send (it hears through its own events)."""
         if update is not None:
             return self._status_callback(
                 uow,
@@ -99,7 +97,6 @@ class OrderSteps:
                 previous,
                 agency,
                 update.occurred_at.isoformat(),
-                audited,
                 agency_status=update.status,
                 reason=update.reason,
                 result=update.result,
@@ -107,10 +104,9 @@ class OrderSteps:
             )
         if order.origin != HOTLINE:
             return None
-        now = self.clock()
-        occurred_at = datetime.fromtimestamp(now, UTC).isoformat()
+        occurred_at = datetime.fromtimestamp(self.clock(), UTC).isoformat()
         return self._status_callback(
-            uow, order, previous, agency, occurred_at, audited, agency_ref=agency_ref
+            uow, order, previous, agency, occurred_at, agency_ref=agency_ref
         )
 
     def _status_callback(
@@ -120,13 +116,12 @@ class OrderSteps:
         previous: Status,
         agency: str,
         occurred_at: str,
-        audited: bool,
         **words: str | None,
     ) -> Handoff:
         """The one way a status change reaches the hotline: queued in the same unit of work."""
         payload = envelopes.status(order, previous, agency, occurred_at=occurred_at, **words)
         profile, kind = self.directory.profile(HOTLINE), HandoffKind.status
-        return enqueue(uow, order, profile, kind, payload, self.clock(), audited=audited)
+        return enqueue(uow, order, profile, kind, payload, self.clock(), audited=False)
 
     @staticmethod
     def record(

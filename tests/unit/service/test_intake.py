@@ -77,7 +77,11 @@ async def test_a_newer_revision_updates_the_order_and_tells_its_agency() -> None
     assert stored.order.due == first.order.due  # deadlines stay unless the hotline sets them
     events = await world.handoffs(first.order.id, HandoffKind.event)
     assert [view.handoff.agency for view in events] == ["city-management"]
-    assert world.audit_events(first.order.id)[-2:] == ["supplemented", "mapped"]
+    assert world.audit_events(first.order.id)[-1] == "supplemented"  # naming the event queued
+    entry = list(world.store.audit_records())[-1]
+    (queued,) = json.loads(entry.detail)["handoffs"]
+    assert (queued["handoff_id"], queued["kind"]) == (events[0].handoff.id, "event")
+    assert queued["payload_digest"] == events[0].handoff.body_digest
 
 
 async def test_an_older_revision_is_refused_and_changes_nothing() -> None:
