@@ -45,6 +45,10 @@ class AesGcmKeyring:
         sealed = self._keys[self.key_id].encrypt(nonce, plaintext, associated)
         return f"{SCHEME}:{self.key_id}:{base64.b64encode(nonce + sealed).decode()}"
 
+    def is_current(self, value: str) -> bool:
+        """Whether `value` was encrypted with the first key (the one that encrypts now)."""
+        return value.startswith(f"{SCHEME}:{self.key_id}:")
+
     def decrypt(self, value: str, associated: bytes) -> bytes:
         """The plaintext of `value`, or SealedDataError (unknown key, altered or moved)."""
         scheme, kid, encoded = [*value.split(":", 2), "", ""][:3]

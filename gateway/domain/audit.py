@@ -2,6 +2,13 @@
 
 `AuditKind` names every kind of entry. It is a StrEnum, so the stored text of each kind is
 its value, unchanged from when the kinds were free strings.
+
+One unit of work writes one entry about one thing: a delivery attempt is one `delivered`
+(or `failed`) entry naming the request's digest and signature; an intake is one `received`
+entry naming its routing, deadlines and the handoffs it queued; a status change names the
+callback it queued. Databases written before that keep the older, finer kinds (`routed`,
+`deadlines_set`, `mapped`, `signed`, `sent`, `acknowledged`): nothing writes them on these
+paths any more (`mapped` still on the others), and every reader takes both forms.
 """
 
 from __future__ import annotations
@@ -22,9 +29,10 @@ class AuditKind(StrEnum):
     routed = "routed"
     supplemented = "supplemented"
     mapped = "mapped"
-    signed = "signed"
-    sent = "sent"
-    acknowledged = "acknowledged"
+    signed = "signed"  # older databases: now inside `delivered` / `failed`
+    sent = "sent"  # older databases: now inside `delivered` / `failed`
+    acknowledged = "acknowledged"  # older databases: now `delivered`
+    delivered = "delivered"
     failed = "failed"
     dead_lettered = "dead_lettered"
     retry_scheduled = "retry_scheduled"

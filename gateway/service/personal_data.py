@@ -6,10 +6,16 @@ is bound to its place by associated data: `{order id}|caller.{field}` for an ord
 field, `{handoff id}|body` for a handoff body, so a value copied to another order, field
 or handoff fails to decrypt. A handoff's digest and signature are over the plain body,
 which is what is sent; only the stored bytes are sealed.
+
+Writing an order again re-seals only what changed: a field whose value is the one read,
+sealed with the key that encrypts now, keeps its stored seal (`kept_seals`), so a status
+change costs no encryption, and an order is still re-sealed with the newest key whenever
+it is written after a rotation.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from gateway.domain.personal import PERSONAL_FIELDS
@@ -23,13 +29,22 @@ def is_sealed(value: object) -> bool:
     return isinstance(value, str) and value.startswith(SEALED)
 
 
-def seal_document(document: dict[str, Any], cipher: DataCipher) -> dict[str, Any]:
-    """A dumped WorkOrder with each personal caller field encrypted (in place, returned)."""
+#: field → (its value, its seal as stored): seals a write may keep while the value is the same
+Seals = Mapping[str, tuple[str, str]]
+
+
+def seal_document(
+    document: dict[str, Any], cipher: DataCipher, kept: Seals | None = None
+) -> dict[str, Any]:
+    """A dumped WorkOrder with each personal caller field encrypted (in place, returned);
+    a field whose value is the one `kept` names takes its kept seal instead."""
     caller = document.get("caller")
     if isinstance(caller, dict):
         for field in PERSONAL_FIELDS:
             value = caller.get(field)
-            if isinstance(value, str) and not is_sealed(value):
+            if kept and field in kept and kept[field][0] == value:
+                caller[field] = kept[field][1]
+            elif isinstance(value, str) and not is_sealed(value):
                 token = cipher.encrypt(value.encode(), _field_context(document, field))
                 caller[field] = SEALED + token
     return document
@@ -45,6 +60,21 @@ def open_document(document: dict[str, Any], cipher: DataCipher) -> dict[str, Any
                 token = str(value)[len(SEALED) :]
                 caller[field] = cipher.decrypt(token, _field_context(document, field)).decode()
     return document
+
+
+def kept_seals(stored: dict[str, Any], opened: dict[str, Any], cipher: DataCipher) -> Seals:
+    """The seals of a stored document (`stored`, as read) that a write of the same values
+    may keep: those the key that encrypts now made (`opened`: the document opened)."""
+    sealed, plain = stored.get("caller"), opened.get("caller")
+    if not isinstance(sealed, dict) or not isinstance(plain, dict):
+        return {}
+    return {
+        field: (plain[field], sealed[field])
+        for field in PERSONAL_FIELDS
+        if is_sealed(sealed.get(field))
+        and isinstance(plain.get(field), str)
+        and cipher.is_current(str(sealed[field])[len(SEALED) :])
+    }
 
 
 def erase_document(document: dict[str, Any]) -> list[str]:
@@ -85,11 +115,14 @@ class Sealing:
     def __init__(self, cipher: DataCipher) -> None:
         self.cipher = cipher
 
-    def seal_document(self, document: dict[str, Any]) -> dict[str, Any]:
-        return seal_document(document, self.cipher)
+    def seal_document(self, document: dict[str, Any], kept: Seals | None = None) -> dict[str, Any]:
+        return seal_document(document, self.cipher, kept)
 
     def open_document(self, document: dict[str, Any]) -> dict[str, Any]:
         return open_document(document, self.cipher)
+
+    def kept_seals(self, stored: dict[str, Any], opened: dict[str, Any]) -> Seals:
+        return kept_seals(stored, opened, self.cipher)
 
     def seal_body(self, handoff_id: str, body: bytes) -> bytes:
         return seal_body(handoff_id, body, self.cipher)

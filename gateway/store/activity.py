@@ -1,7 +1,8 @@
 """SQL implementation of the AgencyActivities port: per-agency activity over a time window.
 
 Everything is windowed on the audit trail, where each outcome is recorded with its time:
-`acknowledged` (delivered), `dead_lettered`, `failed` (any failed attempt). A handoff row
+`delivered` (or, in entries written before it, `acknowledged`), `dead_lettered`, `failed`
+(any failed attempt). A handoff row
 keeps its delivery time but no time of death, and `handoffs` has no index on time: a
 window over it would read every delivered row ever kept. The audit trail has no index on
 time either, but its `seq` grows with `at_us`, so the window's first entry is found by a
@@ -21,7 +22,9 @@ from sqlalchemy import Connection, case, func, select
 from gateway.service.ports.queries import AgencyActivity
 from gateway.store.schema import audit_log, handoffs
 
-DELIVERED, FAILED, DEAD_LETTERED = "acknowledged", "failed", "dead_lettered"
+#: a delivery's entry: `delivered`, and `acknowledged` in entries written before it
+DELIVERED = ("delivered", "acknowledged")
+FAILED, DEAD_LETTERED = "failed", "dead_lettered"
 RETURNED = "assignment_returned"
 
 
@@ -56,14 +59,14 @@ class SqlActivity:
         query = (
             select(
                 c.party,
-                func.sum(case((c.event == DELIVERED, 1), else_=0)),
+                func.sum(case((c.event.in_(DELIVERED), 1), else_=0)),
                 func.sum(case((c.event == DEAD_LETTERED, 1), else_=0)),
                 func.sum(case((c.event == RETURNED, 1), else_=0)),
                 func.max(case((c.event == FAILED, c.seq))),
             )
             .where(
                 c.seq >= first,
-                c.event.in_((DELIVERED, FAILED, DEAD_LETTERED, RETURNED)),
+                c.event.in_((*DELIVERED, FAILED, DEAD_LETTERED, RETURNED)),
                 c.party.is_not(None),
             )
             .group_by(c.party)
@@ -95,7 +98,7 @@ class SqlActivity:
         newest = func.row_number().over(partition_by=a.party, order_by=a.seq.desc())
         ranked = (
             select(a.party, a.handoff_id, newest.label("n"))
-            .where(a.seq >= first, a.event == DELIVERED, a.party.is_not(None))
+            .where(a.seq >= first, a.event.in_(DELIVERED), a.party.is_not(None))
             .subquery()
         )
         query = (

@@ -56,22 +56,28 @@ def current_traceparent() -> str | None:
 
 
 class SqlOrders:
-    """Work orders, stored as their JSON document (personal fields sealed) plus columns."""
+    """Work orders, stored as their JSON document (personal fields sealed) plus columns.
+
+    A write re-seals only what changed: a personal caller field read in this unit of work
+    keeps its stored seal while its value is the same and the current key made it (the
+    seal is of exactly that value for that order and field, whatever happened since it was
+    read), so a status change costs no encryption."""
 
     def __init__(self, conn: Connection, seal: PersonalSeal) -> None:
         self.conn = conn
         self.seal = seal
+        self._seals: dict[str, Seals] = {}  # order id → field → (value, its stored seal)
 
     def find(self, origin: str, flow_id: str) -> StoredOrder | None:
         row = _FIND_ORDER.first(self.conn, {"origin": origin, "flow_id": flow_id})
-        return _stored(row, self.seal)
+        return _stored(row, self.seal, self._seals)
 
     def get(self, order_id: str) -> StoredOrder | None:
-        return _stored(_GET_ORDER.first(self.conn, {"b_id": order_id}), self.seal)
+        return _stored(_GET_ORDER.first(self.conn, {"b_id": order_id}), self.seal, self._seals)
 
     def add(self, order: WorkOrder, now: float) -> None:
         values = {
-            **_columns(order, self.seal),
+            **_columns(order, self.seal, {}),
             "origin": order.origin,
             "flow_id": order.flow_id,
             "id": order.id,
@@ -81,7 +87,12 @@ class SqlOrders:
         _ADD_ORDER.run(self.conn, values)
 
     def replace(self, order: WorkOrder) -> None:
-        _UPDATE_ORDER.run(self.conn, {**_columns(order, self.seal), "b_id": order.id})
+        columns = _columns(order, self.seal, self._seals.get(order.id, {}))
+        _UPDATE_ORDER.run(self.conn, {**columns, "b_id": order.id})
+
+
+#: a stored order's seals a write may keep: field → (its value, its seal as stored)
+Seals = Mapping[str, tuple[str, str]]
 
 
 # Statements built once and run with parameters: building one per call (`.values(...)`)
@@ -99,8 +110,10 @@ _ADD_ORDER = PlainWrite(insert(work_orders))
 _UPDATE_ORDER = PlainWrite(update(work_orders).where(work_orders.c.id == bindparam("b_id")))
 
 
-def _columns(order: WorkOrder, seal: PersonalSeal) -> dict[str, Any]:
-    document = seal.seal_document(order.model_dump(mode="json"))
+def _columns(order: WorkOrder, seal: PersonalSeal, kept: Seals) -> dict[str, Any]:
+    """The columns of `order`, its personal fields sealed (the `kept` seals of the fields
+    whose value did not change reused)."""
+    document = seal.seal_document(order.model_dump(mode="json"), kept)
     return {
         "revision": order.revision,
         "status": order.status.value,
@@ -109,13 +122,24 @@ def _columns(order: WorkOrder, seal: PersonalSeal) -> dict[str, Any]:
     }
 
 
-def _stored(row: tuple[Any, ...] | None, seal: PersonalSeal) -> StoredOrder | None:
-    """The order from a row of `_STORED` columns."""
+def _stored(
+    row: tuple[Any, ...] | None, seal: PersonalSeal, seals: dict[str, Seals]
+) -> StoredOrder | None:
+    """The order from a row of `_STORED` columns; the seals a write may keep in `seals`."""
     if row is None:
         return None
     document, last_update_at, created_at = row
-    order = WorkOrder.model_validate(seal.open_document(json.loads(document)))
+    stored = json.loads(document)
+    opened = seal.open_document(_with_own_caller(stored))
+    order = WorkOrder.model_validate(opened)
+    seals[order.id] = seal.kept_seals(stored, opened)
     return StoredOrder(order=order, last_update_at=last_update_at, created_at=created_at)
+
+
+def _with_own_caller(document: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `document` whose caller opens without changing `document`'s."""
+    caller = document.get("caller")
+    return {**document, "caller": dict(caller)} if isinstance(caller, dict) else dict(document)
 
 
 class SqlHandoffs:

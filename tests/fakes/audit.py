@@ -11,7 +11,8 @@ from gateway.service.audit import Chain
 from gateway.service.ports.queries import AgencyActivity
 from tests.fakes.state import MemoryState
 
-DELIVERED, FAILED, DEAD_LETTERED = "acknowledged", "failed", "dead_lettered"
+DELIVERED = ("delivered", "acknowledged")  # `acknowledged`: entries written before `delivered`
+FAILED, DEAD_LETTERED = "failed", "dead_lettered"
 RETURNED = "assignment_returned"
 
 
@@ -43,7 +44,7 @@ class MemoryActivity:
         found: dict[str, dict[str, Any]] = {}
         for record in window:
             if record.party is None or record.event not in (
-                DELIVERED,
+                *DELIVERED,
                 FAILED,
                 DEAD_LETTERED,
                 RETURNED,
@@ -54,7 +55,7 @@ class MemoryActivity:
             )
             if record.event == RETURNED:
                 counts["returned"] += 1
-            elif record.event == DELIVERED:
+            elif record.event in DELIVERED:
                 counts["delivered"] += 1
             elif record.event == DEAD_LETTERED:
                 counts["dead_lettered"] += 1
@@ -75,7 +76,7 @@ class MemoryActivity:
 
     def _latencies(self, window: list[AuditRecord], agency: str, sample: int) -> tuple[float, ...]:
         """delivered_at − created_at of the agency's `sample` newest acknowledged handoffs."""
-        acknowledged = [r for r in reversed(window) if r.event == DELIVERED and r.party == agency]
+        acknowledged = [r for r in reversed(window) if r.event in DELIVERED and r.party == agency]
         latencies = []
         for record in acknowledged[:sample]:
             row = self.state.handoffs.get(record.handoff_id or "")

@@ -45,9 +45,8 @@ class AutoSupervision:
         if _may_supervise(order.status):
             moved = {**detail, "event": "supervise", "automatic": True}
             order = self.steps.move(
-                uow, order, Status.supervised, Actor.hotline, reason, POLICY, moved
+                uow, order, Status.supervised, Actor.hotline, reason, POLICY, moved, tell=True
             )
-            self.steps.tell_hotline(uow, order, previous, POLICY)
         notice = HotlineEvent(
             type="supervise",
             event_id=f"auto-{watch.kind}-{tier.colour}-{int(watch.due_at)}",

@@ -302,25 +302,8 @@ class Dispatcher:
         return [*created, record_standings(uow, self.directory, tally, self.clock())]
 
     def _record(self, uow: UnitOfWork, attempt: Attempt, tally: Tally) -> bool:
+        """Record one attempt: one audit entry names what was signed, sent and answered."""
         handoff = attempt.handoff
-        base = {"attempt": handoff.attempts, "endpoint": attempt.endpoint}
-        uow.audit.append(
-            _entry(
-                AuditKind.signed,
-                handoff,
-                payload_digest=handoff.body_digest,
-                signature=attempt.signature,
-                detail=base,
-            )
-        )
-        uow.audit.append(
-            _entry(
-                AuditKind.sent,
-                handoff,
-                payload_digest=handoff.body_digest,
-                detail={**base, "ms": round((attempt.finished - attempt.started) * 1000, 1)},
-            )
-        )
         seconds = attempt.finished - attempt.started
         if attempt.receipt is not None:
             # the fence: recorded only if this attempt's claim still holds the handoff
@@ -329,7 +312,7 @@ class Dispatcher:
             )
             self.metrics.attempt(handoff.agency, "delivered" if fenced else "stale", seconds)
             if not fenced:
-                record_stale(uow, handoff, attempt.receipt, None)
+                record_stale(uow, handoff, attempt.receipt, None, _sent(attempt), attempt.signature)
                 return False
             tally.delivered(handoff.agency)
             return self._acknowledged(uow, attempt, attempt.receipt)
@@ -352,19 +335,14 @@ class Dispatcher:
 
     def _acknowledged(self, uow: UnitOfWork, attempt: Attempt, receipt: Receipt) -> bool:
         handoff = attempt.handoff
-        uow.audit.append(
-            _entry(
-                AuditKind.acknowledged,
-                handoff,
-                payload_digest=receipt.response_digest,
-                detail={
-                    "request_digest": handoff.body_digest,
-                    "status": receipt.status_code,
-                    "agency_ref": receipt.agency_ref,
-                    **receipt.details,
-                },
-            )
-        )
+        detail = {
+            **_sent(attempt),
+            "response_digest": receipt.response_digest,
+            "status": receipt.status_code,
+            "agency_ref": receipt.agency_ref,
+            **receipt.details,
+        }
+        uow.audit.append(_delivery_entry(AuditKind.delivered, attempt, detail))
         if handoff.kind != HandoffKind.transfer:
             return False
         stored = uow.orders.get(handoff.order_id)
@@ -392,21 +370,15 @@ class Dispatcher:
         delay = next_delay(profile.retry, handoff.attempts, error)
         retry_at = None if delay is None else attempt.finished + delay
         if not settle_failure(uow, handoff, error, retry_at):
-            record_stale(uow, handoff, None, error)
+            record_stale(uow, handoff, None, error, _sent(attempt), attempt.signature)
             return "stale"
         detail = {
-            "attempt": handoff.attempts,
+            **_sent(attempt),
             "error": error.message,
             "status": error.status_code,
             "retryable": error.retryable,
         }
-        uow.audit.append(
-            _entry(
-                AuditKind.failed,
-                handoff,
-                detail=detail,
-            )
-        )
+        uow.audit.append(_delivery_entry(AuditKind.failed, attempt, detail))
         if delay is None:
             uow.audit.append(
                 _entry(
@@ -477,6 +449,20 @@ def _answered_assignment(order: WorkOrder, handoff: Handoff) -> Assignment | Non
         if found is not None and found.transfer_id is not None:
             return None
     return found if found is not None and found.step == Step.pending else None
+
+
+def _sent(attempt: Attempt) -> dict[str, Any]:
+    """What an attempt's entry says of the request: its number, where it went, how long."""
+    ms = round((attempt.finished - attempt.started) * 1000, 1)
+    return {"attempt": attempt.handoff.attempts, "endpoint": attempt.endpoint, "ms": ms}
+
+
+def _delivery_entry(event: AuditKind, attempt: Attempt, detail: dict[str, Any]) -> AuditEvent:
+    """The one entry of an attempt's outcome: the request's digest and the signature sent
+    with it (none when the attempt never got as far as signing), and `detail`."""
+    handoff = attempt.handoff
+    fields = {"payload_digest": handoff.body_digest, "signature": attempt.signature or None}
+    return _entry(event, handoff, **fields, detail=detail)
 
 
 def _entry(event: AuditKind, handoff: Handoff, **fields: Any) -> AuditEvent:

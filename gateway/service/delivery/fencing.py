@@ -61,15 +61,22 @@ def settle_failure(
 
 
 def record_stale(
-    uow: UnitOfWork, handoff: Handoff, receipt: Receipt | None, error: DeliveryError | None
+    uow: UnitOfWork,
+    handoff: Handoff,
+    receipt: Receipt | None,
+    error: DeliveryError | None,
+    sent: dict[str, Any],
+    signature: str,
 ) -> None:
     """Put on record an outcome that came after its attempt lost the claim (the lease ran
     out and the handoff was claimed again, or it was released): `stale_outcome`, naming
-    the attempt, its claim and what it ended with."""
-    detail: dict[str, Any] = {"attempt": handoff.attempts, "claim": handoff.claim}
+    the attempt (`sent`: its number, endpoint and duration), the request's digest and
+    the signature sent with it, its claim and what it ended with."""
+    detail: dict[str, Any] = {**sent, "claim": handoff.claim}
     if receipt is not None:
         detail |= {"outcome": "acknowledged", "status": receipt.status_code}
         detail["agency_ref"] = receipt.agency_ref
+        detail["response_digest"] = receipt.response_digest
     elif error is not None:
         detail |= {"outcome": "failed", "status": error.status_code, "error": error.message}
     log.warning(
@@ -83,7 +90,8 @@ def record_stale(
             order_id=handoff.order_id,
             handoff_id=handoff.id,
             party=handoff.agency,
-            payload_digest=receipt.response_digest if receipt is not None else None,
+            payload_digest=handoff.body_digest,
+            signature=signature or None,
             detail=detail,
         )
     )

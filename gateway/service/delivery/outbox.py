@@ -34,11 +34,13 @@ def enqueue(
     payload: dict[str, Any],
     now: float,
     handoff_id: str | None = None,
+    audited: bool = True,
 ) -> Handoff:
     """Add one handoff for `profile` carrying `payload`, with its audit entry, to `uow`
-    (`handoff_id` when the caller had to know it first, e.g. for an assignment)."""
+    (`handoff_id` when the caller had to know it first, e.g. for an assignment). With
+    `audited` False the caller names it (`mapped_detail`) in its own entry instead."""
     lane = lane_for(order, profile)
-    return enqueue_about(uow, order.id, lane, profile, kind, payload, now, handoff_id)
+    return enqueue_about(uow, order.id, lane, profile, kind, payload, now, handoff_id, audited)
 
 
 def enqueue_about(
@@ -50,6 +52,7 @@ def enqueue_about(
     payload: dict[str, Any],
     now: float,
     handoff_id: str | None = None,
+    audited: bool = True,
 ) -> Handoff:
     """Like `enqueue`, for a `subject` that need not be an order (e.g. an agency's alerts:
     handoffs of one subject to one agency go out in order)."""
@@ -67,14 +70,28 @@ def enqueue_about(
         created_at=now,
     )
     uow.handoffs.add(handoff)
-    uow.audit.append(
-        AuditEvent(
-            AuditKind.mapped,
-            order_id=subject,
-            handoff_id=handoff_id,
-            party=profile.id,
-            payload_digest=handoff.body_digest,
-            detail={"kind": kind.value, "lane": handoff.lane.value, "bytes": len(body)},
+    if audited:
+        uow.audit.append(
+            AuditEvent(
+                AuditKind.mapped,
+                order_id=subject,
+                handoff_id=handoff_id,
+                party=profile.id,
+                payload_digest=handoff.body_digest,
+                detail={"kind": kind.value, "lane": handoff.lane.value, "bytes": len(body)},
+            )
         )
-    )
     return handoff
+
+
+def mapped_detail(handoff: Handoff) -> dict[str, Any]:
+    """What an entry that queued `handoff` says of it (a `mapped` entry's content): its id,
+    party, kind, lane, size and the digest of its body."""
+    return {
+        "handoff_id": handoff.id,
+        "party": handoff.agency,
+        "kind": handoff.kind.value,
+        "lane": handoff.lane.value,
+        "bytes": len(handoff.body),
+        "payload_digest": handoff.body_digest,
+    }

@@ -144,8 +144,8 @@ class AgencyUpdates:
         if target == order.status == Status.in_progress:
             order = assignments.stepped(order, assignment, Step.in_progress, action)
             uow.orders.replace(order)
-            self.steps.record(uow, AuditKind.progress, order, agency, detail)  # e.g. 120 已到达
-            self.steps.forward(uow, order, order.status, agency, update)
+            progress = AuditKind.progress  # e.g. 120 已到达
+            self.steps.record_forwarded(uow, progress, order, agency, detail, order.status, update)
             return Outcome("recorded", order.id, order.status.value)
         check_step(assignment.step, action.step, agency)
         previous = order.status
@@ -153,15 +153,22 @@ class AgencyUpdates:
         if _held(order, assignment, target):
             uow.orders.replace(order)
             waiting = [a.agency for a in assignments.open_assisting(order)]
-            self.steps.record(
-                uow, AuditKind.reply_held, order, agency, {**detail, "waiting": waiting}
-            )
-            self.steps.forward(uow, order, previous, agency, update)
+            held, kind = {**detail, "waiting": waiting}, AuditKind.reply_held
+            self.steps.record_forwarded(uow, kind, order, agency, held, previous, update)
             return Outcome("recorded", order.id, order.status.value)
-        order = self.steps.move(uow, order, target, Actor.agency, update.reason, agency, detail)
+        order = self.steps.move(
+            uow,
+            order,
+            target,
+            Actor.agency,
+            update.reason,
+            agency,
+            detail,
+            tell=True,
+            update=update,
+        )
         if action.step == Step.returned:
             self.steps.record(uow, RETURNED, order, agency, detail)
-        self.steps.forward(uow, order, previous, agency, update)
         return Outcome("applied", order.id, order.status.value)
 
     def acknowledge(
@@ -183,14 +190,20 @@ class AgencyUpdates:
         if assignment.role != Role.lead or order.status not in AWAITING_DISPATCH:
             uow.orders.replace(order)
             return order, moved
-        previous = order.status
         handoff_id = detail.pop("handoff_id", None)
         detail = {**detail, "generation": assignment.generation}
         order = self.steps.move(
-            uow, order, Status.dispatched, Actor.system, None, assignment.agency, detail, handoff_id
+            uow,
+            order,
+            Status.dispatched,
+            Actor.system,
+            None,
+            assignment.agency,
+            detail,
+            handoff_id,
+            tell=tell,
+            agency_ref=agency_ref,
         )
-        if tell:
-            self.steps.tell_hotline(uow, order, previous, assignment.agency, agency_ref)
         return order, moved
 
     def _assisting(
@@ -210,8 +223,7 @@ class AgencyUpdates:
         order = assignments.stepped(order, assignment, action.step, action)
         uow.orders.replace(order)
         event = RETURNED if action.step == Step.returned else AuditKind.assist_update
-        self.steps.record(uow, event, order, agency, detail)
-        self.steps.forward(uow, order, order.status, agency, update)
+        self.steps.record_forwarded(uow, event, order, agency, detail, order.status, update)
         order = self._release_held_reply(uow, order, agency)
         return Outcome("recorded", order.id, order.status.value)
 
@@ -222,11 +234,10 @@ class AgencyUpdates:
             return order
         if assignments.open_assisting(order) or order.status == Status.replied:
             return order
-        previous = order.status
         detail = {"released_by": last, "generation": lead.generation}
-        order = self.steps.move(uow, order, Status.replied, Actor.agency, None, lead.agency, detail)
-        self.steps.tell_hotline(uow, order, previous, lead.agency)
-        return order
+        return self.steps.move(
+            uow, order, Status.replied, Actor.agency, None, lead.agency, detail, tell=True
+        )
 
 
 def _held(order: WorkOrder, lead: Assignment, target: Status) -> bool:

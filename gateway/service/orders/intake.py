@@ -10,20 +10,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from gateway.domain.assignments import Role
 from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.errors import IllegalTransition, OrderClosed, RevisionConflict
 from gateway.domain.ids import new_id
-from gateway.domain.messages import HOTLINE, HandoffKind, HotlineEvent
+from gateway.domain.messages import HOTLINE, Handoff, HandoffKind, HotlineEvent
 from gateway.domain.states import TERMINAL
 from gateway.domain.workorder import Urgency, WorkOrder, WorkOrderIn
-from gateway.mapping.routing import route
+from gateway.mapping.routing import Route, route
 from gateway.service.audit import canonical_json, digest
 from gateway.service.deadlines.setting import DeadlineSetter
 from gateway.service.deadlines.watch import arm_emergency
 from gateway.service.delivery import envelopes
-from gateway.service.delivery.outbox import enqueue
+from gateway.service.delivery.outbox import enqueue, mapped_detail
 from gateway.service.directory import Directory
 from gateway.service.log_context import bind
 from gateway.service.orders import assignments
@@ -116,29 +117,8 @@ class Intake:
         policy = self.directory.deadline_policy(division)
         bind(order_id=order.id)
         order, deadlines_entry = self.deadlines.fill(order, policy)
-        uow.audit.append(
-            AuditEvent(
-                AuditKind.received,
-                order_id=order.id,
-                party=HOTLINE,
-                payload_digest=_digest(order),
-                detail={"flow_id": order.flow_id, "revision": order.revision},
-            )
-        )
-        uow.audit.append(
-            AuditEvent(
-                AuditKind.routed,
-                order_id=order.id,
-                detail={
-                    "agencies": list(chosen.agencies),
-                    "rule": chosen.rule_id,
-                    "catalogue": chosen.catalogue_version,
-                },
-            )
-        )
-        if deadlines_entry is not None:
-            uow.audit.append(deadlines_entry)
-        self.deadlines.watch(uow, order, policy, deadlines_entry, now)
+        received = _received_detail(order, chosen, deadlines_entry)
+        order_digest = _digest(order)
         ids = [new_id("msg") for _ in chosen.agencies]
         parts = [
             assignments.opened(agency, _role(agency, chosen.lead), 1, handoff_id, now)
@@ -148,20 +128,49 @@ class Intake:
             parts[0] = parts[0].model_copy(update={"waits_for_assisting": True})
         order = order.model_copy(update={"assignments": parts})
         uow.orders.add(order, now)
-        for agency, handoff_id in zip(chosen.agencies, ids, strict=True):
-            profile = self.directory.profile(agency)
-            if profile.emergency is not None:
-                arm_emergency(uow, order.id, agency, profile.emergency.acknowledge_seconds, now)
-            payload = envelopes.transfer(
-                order,
-                profile,
-                lead=agency == chosen.lead,
-                rule=chosen.rule_id,
-                catalogue=chosen.catalogue_version,
-                cipher=self.directory.cipher_for(agency),
+        queued = [
+            self._transfer(uow, order, chosen, agency, handoff_id, now)
+            for agency, handoff_id in zip(chosen.agencies, ids, strict=True)
+        ]
+        received["handoffs"] = [mapped_detail(handoff) for handoff in queued]
+        uow.audit.append(
+            AuditEvent(
+                AuditKind.received,
+                order_id=order.id,
+                party=HOTLINE,
+                payload_digest=order_digest,
+                detail=received,
             )
-            enqueue(uow, order, profile, HandoffKind.transfer, payload, now, handoff_id)
+        )
+        self.deadlines.watch(uow, order, policy, deadlines_entry, now)
+        for agency in chosen.agencies:
+            emergency = self.directory.profile(agency).emergency
+            if emergency is not None:
+                arm_emergency(uow, order.id, agency, emergency.acknowledge_seconds, now)
         return IntakeResult(order, created=True, handoff_ids=tuple(ids))
+
+    def _transfer(
+        self,
+        uow: UnitOfWork,
+        order: WorkOrder,
+        chosen: Route,
+        agency: str,
+        handoff_id: str,
+        now: float,
+    ) -> Handoff:
+        """Queue the transfer `handoff_id` to `agency`, unaudited: the intake's `received`
+        entry names it."""
+        profile = self.directory.profile(agency)
+        payload = envelopes.transfer(
+            order,
+            profile,
+            lead=agency == chosen.lead,
+            rule=chosen.rule_id,
+            catalogue=chosen.catalogue_version,
+            cipher=self.directory.cipher_for(agency),
+        )
+        kind = HandoffKind.transfer
+        return enqueue(uow, order, profile, kind, payload, now, handoff_id, audited=False)
 
     def _supplement(
         self, uow: UnitOfWork, current: WorkOrder, submitted: WorkOrderIn
@@ -178,28 +187,52 @@ class Intake:
             }
         )
         uow.orders.replace(order)
-        uow.audit.append(
-            AuditEvent(
-                AuditKind.supplemented,
-                order_id=order.id,
-                party=HOTLINE,
-                payload_digest=_digest(order),
-                detail={"revision": order.revision, "previous_revision": current.revision},
-            )
-        )
         note = HotlineEvent(
             type="supplement",
             event_id=f"revision-{order.revision}",
             occurred_at=submitted.received_at,
             note=f"revision {order.revision}",
         )
-        ids = []
+        queued = []
         for agency in [order.lead_agency, *order.assisting_agencies]:
             if agency:
                 profile = self.directory.profile(agency)
                 payload = envelopes.event(order, profile, note, self.directory.cipher_for(agency))
-                ids.append(enqueue(uow, order, profile, HandoffKind.event, payload, now).id)
+                kind = HandoffKind.event
+                queued.append(enqueue(uow, order, profile, kind, payload, now, audited=False))
+        uow.audit.append(
+            AuditEvent(
+                AuditKind.supplemented,
+                order_id=order.id,
+                party=HOTLINE,
+                payload_digest=_digest(order),
+                detail={
+                    "revision": order.revision,
+                    "previous_revision": current.revision,
+                    "handoffs": [mapped_detail(handoff) for handoff in queued],
+                },
+            )
+        )
+        ids = [handoff.id for handoff in queued]
         return IntakeResult(order, created=True, handoff_ids=tuple(ids))
+
+
+def _received_detail(
+    order: WorkOrder, chosen: Route, deadlines: AuditEvent | None
+) -> dict[str, Any]:
+    """What the `received` entry says besides the handoffs: the revision, the routing and
+    the deadlines set (what were the `routed` and `deadlines_set` entries)."""
+    routing = {
+        "agencies": list(chosen.agencies),
+        "rule": chosen.rule_id,
+        "catalogue": chosen.catalogue_version,
+    }
+    return {
+        "flow_id": order.flow_id,
+        "revision": order.revision,
+        "routed": routing,
+        "deadlines_set": None if deadlines is None else deadlines.detail,
+    }
 
 
 def _role(agency: str, lead: str | None) -> Role:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -16,6 +17,9 @@ class DataCipher(Protocol):
 
     def encrypt(self, plaintext: bytes, associated: bytes) -> str: ...
     def decrypt(self, value: str, associated: bytes) -> bytes: ...
+    def is_current(self, value: str) -> bool:
+        """Whether `value` was encrypted with the key that encrypts now."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -39,8 +43,19 @@ class PersonalSeal(Protocol):
     DataCipher), so the store never knows which fields are personal or how they are sealed.
     """
 
-    def seal_document(self, document: dict[str, Any]) -> dict[str, Any]: ...
+    def seal_document(
+        self, document: dict[str, Any], kept: Mapping[str, tuple[str, str]] | None = None
+    ) -> dict[str, Any]:
+        """`document` sealed; a field whose value `kept` names keeps that stored seal."""
+        ...
+
     def open_document(self, document: dict[str, Any]) -> dict[str, Any]: ...
+    def kept_seals(
+        self, stored: dict[str, Any], opened: dict[str, Any]
+    ) -> Mapping[str, tuple[str, str]]:
+        """The seals of `stored` (as read; `opened`: it opened) a write may keep."""
+        ...
+
     def seal_body(self, handoff_id: str, body: bytes) -> bytes: ...
     def open_body(self, handoff_id: str, stored: bytes) -> bytes: ...
     def erase_document(self, document: dict[str, Any]) -> list[str]: ...

@@ -31,7 +31,8 @@ NO_CIRCUIT = "off"
 class AgencyHealth:
     """One agency's delivery health over a window, and its state now.
 
-    - `delivered`: handoffs delivered in the window (`acknowledged` audit entries).
+    - `delivered`: handoffs delivered in the window (`delivered` audit entries, and
+      `acknowledged` ones written before them).
     - `failed`: handoffs dead-lettered in the window (`dead_lettered` audit entries);
       attempts that failed and were rescheduled are not counted, they may still succeed.
       A handoff dead-lettered, replayed and dead-lettered again counts twice.

@@ -78,3 +78,15 @@ def emergency(flow_id: str, **changes: Any) -> dict[str, Any]:
         received_at=datetime.now(UTC).isoformat(),
     )
     return {**base, **changes}
+
+
+def deadlines_set(timeline: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the timeline records of the deadlines set: a `deadlines_set` entry (older
+    databases, orders transferred to the hotline), or the hotline intake's `received`
+    entry, which holds it since intake writes one entry."""
+    for entry in timeline:
+        if entry["event"] == "deadlines_set":
+            return dict(entry["detail"])
+        if entry["event"] == "received" and entry["detail"].get("deadlines_set"):
+            return dict(entry["detail"]["deadlines_set"])
+    raise AssertionError("no deadlines on record")

@@ -83,7 +83,7 @@ def test_a_lost_2xx_then_a_return_from_a_skewed_clock_leaves_the_order_returned(
     back = update(order_id, "已退回", skew, reason="非本单位职责", person="王五", unit="税源科")
     assert post(stack, client, "tax-12366", back).json()["result"] == "applied"
     wait_until(
-        lambda: any(e["event"] == "acknowledged" for e in view(client, order_id)["timeline"]),
+        lambda: any(e["event"] == "delivered" for e in view(client, order_id)["timeline"]),
         what="the late 2xx recorded",
     )
     found = view(client, order_id)

@@ -13,7 +13,7 @@ import pytest
 
 from connectors.simulators.agency import Script
 from tests.conftest import Stack
-from tests.integration.api.helpers import mappings_copy, order, wait_until
+from tests.integration.api.helpers import deadlines_set, mappings_copy, order, wait_until
 
 
 def at(seconds: float) -> str:
@@ -131,8 +131,7 @@ def test_a_deadline_in_a_year_the_calendar_does_not_know_is_flagged_loudly(
         entries = timeline(client, order_id)
     flagged = next(a for a in stack.hotline.alerts if a["alert"] == "calendar_unknown_year")
     assert flagged["detail"]["years"] == [2027] and flagged["level"] == "warning"
-    deadlines = next(e for e in entries if e["event"] == "deadlines_set")
-    assert deadlines["detail"]["calendar_unknown_years"] == [2027]
+    assert deadlines_set(entries)["calendar_unknown_years"] == [2027]
 
 
 def test_a_deadline_in_a_provisional_year_is_flagged_too(

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import httpx
 
 from tests.conftest import Stack
-from tests.integration.api.helpers import order
+from tests.integration.api.helpers import deadlines_set, order
 
 
 def test_a_complaint_before_the_spring_festival_is_due_after_thirteen_working_days(
@@ -30,8 +30,8 @@ def test_a_complaint_before_the_spring_festival_is_due_after_thirteen_working_da
     due = body["work_order"]["due"]
     assert due["resolve_by"] == "2026-03-10T23:59:59+08:00"
     assert due["acknowledge_by"] == "2026-02-13T18:30:00+08:00"
-    entry = next(e for e in body["timeline"] if e["event"] == "deadlines_set")
-    assert entry["detail"]["policy"] == "default" and entry["detail"]["working_days"] == 13
+    entry = deadlines_set(body["timeline"])
+    assert entry["policy"] == "default" and entry["working_days"] == 13
     assert after["work_order"]["due"] == due, "a supplement keeps the deadlines"
 
 

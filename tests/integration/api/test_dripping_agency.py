@@ -103,7 +103,7 @@ def test_a_dripping_agency_gets_each_handoff_acknowledged_exactly_once(
     for order_view in views:
         handoff = tax_handoff(order_view)
         (case,) = dripping.answered[handoff["id"]]
-        assert len(events(order_view, handoff["id"], "acknowledged")) == 1
+        assert len(events(order_view, handoff["id"], "delivered")) == 1
         assert handoff["state"] == "delivered" and handoff["agency_ref"] == case
         assert order_view["work_order"]["partner_ids"][TAX] == case
         assert not events(order_view, handoff["id"], "dead_lettered")

@@ -23,7 +23,7 @@ def test_a_late_2xx_after_the_agency_returned_the_order_leaves_it_returned(
         wait_until(lambda: tax.updates_sent == 1, what="the agency's 退回")
         wait_until(
             lambda: any(
-                (e["event"], e["party"]) == ("acknowledged", "tax-12366")
+                (e["event"], e["party"]) == ("delivered", "tax-12366")
                 for e in client.get(f"/v1/work-orders/{order_id}").json()["timeline"]
             ),
             what="the late answer recorded",

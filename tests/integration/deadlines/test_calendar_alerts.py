@@ -10,7 +10,7 @@ import httpx
 
 from connectors.simulators.agency import Script
 from tests.conftest import Stack
-from tests.integration.api.helpers import order, wait_until
+from tests.integration.api.helpers import deadlines_set, order, wait_until
 
 
 def calendar_alerts(stack: Stack, order_id: str) -> list[tuple[str, list[int]]]:
@@ -31,7 +31,7 @@ def test_a_deadline_the_hotline_sets_in_the_provisional_2027_is_flagged(
         wait_until(lambda: calendar_alerts(stack, order_id), what="the calendar alert")
         timeline = client.get(f"/v1/work-orders/{order_id}").json()["timeline"]
     assert calendar_alerts(stack, order_id) == [("calendar_provisional_year", [2027])]
-    entry = next(e for e in timeline if e["event"] == "deadlines_set")["detail"]
+    entry = deadlines_set(timeline)
     assert (entry["calendar_provisional_years"], entry["calendar_unknown_years"]) == ([2027], [])
 
 

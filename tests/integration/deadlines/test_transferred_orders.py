@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, select
 
 from gateway.store.schema import watches
 from tests.conftest import Stack
-from tests.integration.api.helpers import wait_until
+from tests.integration.api.helpers import deadlines_set, wait_until
 from tests.integration.portals.conftest import MAYOR, Boards, boards
 from tests.integration.portals.helpers import letter
 
@@ -33,8 +33,7 @@ def armed_cards(database_url: str, order_id: str) -> list[tuple[str, str, str]]:
 
 def deadlines_entry(client: httpx.Client, order_id: str) -> dict[str, Any]:
     timeline = client.get(f"/v1/work-orders/{order_id}").json()["timeline"]
-    detail: dict[str, Any] = next(e for e in timeline if e["event"] == "deadlines_set")["detail"]
-    return detail
+    return deadlines_set(timeline)
 
 
 def test_a_case_110_transfers_gets_the_policys_deadlines_and_cards(

@@ -20,7 +20,7 @@ from gateway.domain.errors import ReceivedInFuture
 from gateway.domain.workorder import WorkOrderIn
 from gateway.service.views.timeline import order_timeline
 from gateway.settings import REPO_ROOT, Settings
-from tests.integration.api.helpers import order
+from tests.integration.api.helpers import deadlines_set, order
 
 CASES = [
     # flow id, category, received_at as sent, resolve_by, provisional years
@@ -76,9 +76,9 @@ async def _across(database_url: str) -> None:
             stored_id = result.order.id
             view = await gw.store.read(lambda uow, i=stored_id: order_timeline(uow, i))
             due = view["work_order"]["due"]["resolve_by"]
-            entry = next(e for e in view["timeline"] if e["event"] == "deadlines_set")
+            entry = deadlines_set(view["timeline"])
             assert (flow_id, due) == (flow_id, expected)
-            assert entry["detail"]["calendar_provisional_years"] == provisional, flow_id
+            assert entry["calendar_provisional_years"] == provisional, flow_id
             alerts = [
                 e["detail"]["alert"] for e in view["timeline"] if e["event"] == "alert_raised"
             ]

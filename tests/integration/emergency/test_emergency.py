@@ -55,8 +55,9 @@ def test_a_smoke_report_reaches_119_signed_and_closes_through_the_message_set(
     ]
     events = [e["event"] for e in body["timeline"]]
     assert "progress" in events
-    mapped = next(e for e in body["timeline"] if e["event"] == "mapped")
-    assert mapped["detail"]["lane"] == "emergency"
+    received = next(e for e in body["timeline"] if e["event"] == "received")
+    (transfer,) = received["detail"]["handoffs"]  # the transfer it queued
+    assert (transfer["party"], transfer["lane"]) == ("fire-119", "emergency")
     assert body["work_order"]["partner_ids"]["fire-119"].startswith("F119-")
     assert not [a for a in stack.hotline.alerts_for(order_id) if a.startswith("emergency")]
 

@@ -85,9 +85,14 @@ def test_the_hotline_gets_a_bundle_that_verifies_offline(
     assert answer.headers["content-type"] == "application/json"
     bundle = answer.json()["bundle"]
     events = [entry["event"] for entry in bundle["entries"]]
-    assert {"received", "signed", "acknowledged", "status_applied"} <= set(events)
+    assert {"received", "delivered", "status_applied"} <= set(events)
     messages = bundle["messages"]
     assert any(m["signature"] and m["signature"].startswith("v1a,") for m in messages)
+    delivered = [m for m in messages if m["event"] == "delivered"]
+    assert delivered and all(  # each delivery: the digest of what was sent and its signature
+        m["direction"] == "out" and len(m["payload_digest"]) == 64 and m["signature"]
+        for m in delivered
+    )
     assert any(  # the agency's signed updates, by their webhook-id
         m["direction"] == "in" and m["message_id"] and m["party"] == "tax-12366" for m in messages
     )

@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from gateway.bootstrap import open_sql_store
 from gateway.crypto.signing import generate_ed25519_key, public_text_of
+from gateway.domain.audit import AuditEvent, AuditKind
+from gateway.service.ports.store import UnitOfWork
 from tests.integration.evidence.trail import engine_for, filled
 
 pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
@@ -99,3 +102,56 @@ def test_a_broken_file_is_named(tmp_path: Path) -> None:
     assert result.returncode == 1 and "evidence NOT verified" in result.stderr
     missing = cli("evidence", "verify", str(tmp_path / "none.json"), env={})
     assert missing.returncode == 2
+
+
+def older_entries(order_id: str) -> list[AuditEvent]:
+    """What a database written before one unit of work wrote one entry holds for a
+    delivered transfer: routed, deadlines_set, mapped, signed, sent, acknowledged."""
+    about = {"order_id": order_id, "handoff_id": "msg_older", "party": "tax-12366"}
+    body, answer = "b" * 64, "a" * 64
+    return [
+        AuditEvent(AuditKind.routed, order_id=order_id, detail={"agencies": ["tax-12366"]}),
+        AuditEvent(AuditKind.deadlines_set, order_id=order_id, detail={"policy": "default"}),
+        AuditEvent(AuditKind.mapped, payload_digest=body, detail={"kind": "transfer"}, **about),
+        AuditEvent(AuditKind.signed, payload_digest=body, signature="v1a,older", **about),
+        AuditEvent(AuditKind.sent, payload_digest=body, detail={"ms": 3.0}, **about),
+        AuditEvent(
+            AuditKind.acknowledged, payload_digest=answer, detail={"request_digest": body}, **about
+        ),
+    ]
+
+
+def append_all(uow: UnitOfWork, entries: list[AuditEvent]) -> None:
+    for entry in entries:
+        uow.audit.append(entry)
+
+
+@pytest.mark.slow
+def test_a_bundle_with_entries_of_both_forms_verifies(database_url: str, tmp_path: Path) -> None:
+    key = generate_ed25519_key()
+    witness = tmp_path / "witness.jsonl"
+    filled(database_url, witness, orders=1, key=key)
+    order_id = an_order(database_url)
+    store = open_sql_store(database_url)
+    try:
+        store.run_sync(lambda uow: append_all(uow, older_entries(order_id)))
+    finally:
+        store.engine.dispose()
+    env = {
+        "LIANXIN_DATABASE_URL": database_url,
+        "LIANXIN_CHECKPOINT_KEY": key,
+        "LIANXIN_WITNESS_FILES": json.dumps([str(witness)]),
+    }
+    out = tmp_path / "bundle.json"
+    exported = cli("evidence", "export", order_id, "-o", str(out), env=env)
+    assert exported.returncode == 0, exported.stderr
+    messages = json.loads(out.read_text())["bundle"]["messages"]
+    by_event = {(m["event"], m["handoff_id"]): m for m in messages}
+    assert by_event["signed", "msg_older"]["signature"] == "v1a,older"  # the older form
+    assert by_event["acknowledged", "msg_older"]["payload_digest"] == "a" * 64
+    delivered = [m for m in messages if m["event"] == "delivered"]  # the newer form
+    assert delivered and all(m["signature"] and m["payload_digest"] for m in delivered)
+    verified = cli("evidence", "verify", str(out), "--key", public_text_of(key), env={})
+    assert verified.returncode == 0, verified.stderr
+    chain = cli("audit", "verify", "--database", database_url, env={})
+    assert chain.returncode == 0, chain.stderr

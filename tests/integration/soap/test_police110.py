@@ -48,12 +48,12 @@ def test_a_police_matter_goes_to_110_and_its_confirm_and_feedback_come_back(stac
     transfer = next(h for h in body["handoffs"] if h["agency"] == "police-110")
     assert transfer["agency_ref"].startswith("J") and transfer["state"] == "delivered"
     assert stack.hotline.statuses[order_id] == ["dispatched", "signed", "replied"]
-    acknowledged = next(
-        e for e in body["timeline"] if e["event"] == "acknowledged" and e["party"] == "police-110"
+    delivered = next(
+        e for e in body["timeline"] if e["event"] == "delivered" and e["party"] == "police-110"
     )
-    assert acknowledged["detail"]["operation"] == "TransferCase"
-    assert len(acknowledged["detail"]["wire_digest"]) == 64
-    assert acknowledged["detail"]["request_digest"] == transfer["payload_digest"]
+    assert delivered["detail"]["operation"] == "TransferCase"
+    assert len(delivered["detail"]["wire_digest"]) == 64
+    assert delivered["payload_digest"] == transfer["payload_digest"]
 
 
 def test_a_matter_110_does_not_take_comes_back_returned_with_its_reason(stack: Stack) -> None:

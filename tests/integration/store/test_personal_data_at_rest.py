@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -22,9 +24,11 @@ from gateway.bootstrap import bootstrap, open_sql_store
 from gateway.crypto.sealing import AesGcmKeyring, generate_data_key, parse_data_key
 from gateway.crypto.signing import generate_ed25519_key
 from gateway.domain.errors import SealedDataError
+from gateway.domain.states import Status
 from gateway.domain.workorder import WorkOrderIn
 from gateway.service.audit import verify_chain
 from gateway.service.operations.retention import DAY, PURGED, purge
+from gateway.service.ports.store import UnitOfWork
 from gateway.settings import Settings
 from gateway.store.schema import audit_log, handoffs, work_orders
 from gateway.store.sql import SqlStore
@@ -201,3 +205,61 @@ def test_lianxin_purge_without_a_retention_period_is_refused() -> None:
     result = cli("purge")
     assert result.returncode == 2
     assert "--days N" in result.stderr and "LIANXIN_RETENTION_DAYS" in result.stderr
+
+
+class CountingKeyring(AesGcmKeyring):
+    """A keyring that counts what it encrypts."""
+
+    encrypted = 0
+
+    def encrypt(self, plaintext: bytes, associated: bytes) -> str:
+        self.encrypted += 1
+        return super().encrypt(plaintext, associated)
+
+
+def sealed_caller(url: str, order_id: str) -> dict[str, Any]:
+    (document,) = raw(url, select(work_orders.c.document).where(work_orders.c.id == order_id))
+    return dict(json.loads(str(document))["caller"])
+
+
+def rewrite(sql: SqlStore, order_id: str, **caller: str) -> None:
+    """Read the order and write it back with another status (and `caller` changes)."""
+
+    def work(uow: UnitOfWork) -> None:
+        stored = uow.orders.get(order_id)
+        assert stored is not None and stored.order.caller is not None
+        person = stored.order.caller.model_copy(update=caller)
+        update = {"status": Status.in_progress, "caller": person}
+        uow.orders.replace(stored.order.model_copy(update=update))
+
+    sql.run_sync(work)
+
+
+def test_writing_an_order_again_seals_only_what_changed(database_url: str) -> None:
+    old, new = generate_data_key(), generate_data_key()
+    order_id = filled(database_url, old, orders=1)[0]
+    before = sealed_caller(database_url, order_id)
+    ring = CountingKeyring([parse_data_key(old)])
+    sql = open_sql_store(database_url, cipher=ring)
+    try:
+        rewrite(sql, order_id)  # a status change: nothing personal changed
+        assert ring.encrypted == 0 and sealed_caller(database_url, order_id) == before
+        rewrite(sql, order_id, phone="13700002222")
+        after = sealed_caller(database_url, order_id)
+        assert ring.encrypted == 1 and after["phone"] != before["phone"]
+        assert (after["name"], after["id_number"]) == (before["name"], before["id_number"])
+    finally:
+        sql.engine.dispose()
+    rotated = CountingKeyring([parse_data_key(new), parse_data_key(old)])
+    sql = open_sql_store(database_url, cipher=rotated)
+    try:
+        rewrite(sql, order_id)  # after a rotation, a write re-seals with the newest key
+        resealed = sealed_caller(database_url, order_id)
+        fields = (resealed["name"], resealed["phone"], resealed["id_number"])
+        assert rotated.encrypted == 3
+        assert all(value.startswith(f"enc:v1:{rotated.key_id}:") for value in fields)
+        stored = sql.run_sync(lambda uow: uow.orders.get(order_id), writes=False)
+    finally:
+        sql.engine.dispose()
+    assert stored is not None and stored.order.caller is not None
+    assert (stored.order.caller.phone, stored.order.status) == ("13700002222", Status.in_progress)

@@ -36,13 +36,40 @@ async def test_a_receipt_marks_the_handoff_delivered_and_the_order_dispatched() 
     sent = world.connectors[CITY].delivered
     assert [delivery.handoff_id for delivery in sent] == [transfer.handoff.id]
     assert handoff_events(world, transfer.handoff.id) == [
-        "mapped",
-        "signed",
-        "sent",
-        "acknowledged",
+        "delivered",  # signed, sent and acknowledged: one entry
         "status_applied",  # received → dispatched, on the lead agency's receipt
     ]
     assert verify_chain(world.store.audit_records(), world.store.audit_head()).ok
+
+
+async def test_a_delivery_is_one_entry_naming_its_request_signature_and_answer() -> None:
+    world = World()
+    _, transfer = await ordered_and_dispatched(world)
+    (sent,) = world.connectors[CITY].delivered
+    entry = next(r for r in world.store.audit_records() if r.event == "delivered")
+    assert entry.handoff_id == transfer.handoff.id and entry.party == CITY
+    assert entry.payload_digest == transfer.handoff.body_digest
+    assert entry.signature == sent.headers["webhook-signature"] and entry.signature
+    detail = json.loads(entry.detail)
+    assert (detail["attempt"], detail["status"], detail["agency_ref"]) == (1, 200, "MEM-000001")
+    assert detail["endpoint"] and "ms" in detail and len(detail["response_digest"]) == 64
+
+
+async def test_the_dispatch_entry_names_the_callback_it_queued() -> None:
+    world = World()
+    order_id, transfer = await ordered_and_dispatched(world)
+    (callback,) = await world.handoffs(order_id, HandoffKind.status)
+    applied = next(r for r in world.store.audit_records() if r.event == "status_applied")
+    assert applied.handoff_id == transfer.handoff.id  # the receipt that moved the order
+    assert json.loads(applied.detail)["callback"] == {
+        "handoff_id": callback.handoff.id,
+        "party": HOTLINE,
+        "kind": "status",
+        "lane": callback.handoff.lane.value,
+        "bytes": len(callback.handoff.body),
+        "payload_digest": callback.handoff.body_digest,
+    }
+    assert handoff_events(world, callback.handoff.id) == ["delivered"]  # no `mapped` of its own
 
 
 async def test_the_hotline_hears_of_the_dispatch() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from gateway.domain.errors import RevisionConflict, Unmappable
@@ -23,14 +25,21 @@ async def test_a_new_order_is_stored_routed_and_queued_for_its_agency() -> None:
     assert [view.handoff.agency for view in transfers] == ["city-management", "tax-12366"]
     assert {view.handoff.state for view in transfers} == {HandoffState.pending}
     assert [view.handoff.id for view in transfers] == list(result.handoff_ids)
-    assert world.audit_events(result.order.id) == [
-        "received",
-        "routed",
-        "deadlines_set",
-        "mapped",
-        "mapped",
-    ]
+    assert world.audit_events(result.order.id) == ["received"]  # routed, deadlines, mapped
     assert verify_chain(world.store.audit_records(), world.store.audit_head()).ok
+
+
+async def test_the_received_entry_names_the_routing_deadlines_and_queued_transfers() -> None:
+    world = World()
+    result = await world.accept(submitted(route_to=["city-management", "tax-12366"]))
+    (entry,) = [r for r in world.store.audit_records() if r.order_id == result.order.id]
+    detail = json.loads(entry.detail)
+    assert detail["routed"]["agencies"] == ["city-management", "tax-12366"]
+    assert detail["deadlines_set"]["acknowledge_by"] == result.order.due.acknowledge_by.isoformat()
+    transfers = await world.handoffs(result.order.id, HandoffKind.transfer)
+    assert [(h["handoff_id"], h["party"], h["payload_digest"]) for h in detail["handoffs"]] == [
+        (view.handoff.id, view.handoff.agency, view.handoff.body_digest) for view in transfers
+    ]
 
 
 async def test_a_new_order_arms_its_deadline_cards() -> None:
@@ -68,7 +77,11 @@ async def test_a_newer_revision_updates_the_order_and_tells_its_agency() -> None
     assert stored.order.due == first.order.due  # deadlines stay unless the hotline sets them
     events = await world.handoffs(first.order.id, HandoffKind.event)
     assert [view.handoff.agency for view in events] == ["city-management"]
-    assert world.audit_events(first.order.id)[-2:] == ["supplemented", "mapped"]
+    assert world.audit_events(first.order.id)[-1] == "supplemented"  # naming the event queued
+    entry = list(world.store.audit_records())[-1]
+    (queued,) = json.loads(entry.detail)["handoffs"]
+    assert (queued["handoff_id"], queued["kind"]) == (events[0].handoff.id, "event")
+    assert queued["payload_digest"] == events[0].handoff.body_digest
 
 
 async def test_an_older_revision_is_refused_and_changes_nothing() -> None:

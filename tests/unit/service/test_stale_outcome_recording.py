@@ -132,7 +132,9 @@ def test_an_outcome_whose_claim_was_taken_over_writes_nothing_but_its_audit(
     created = dispatcher(metrics)._record_batch(uow, [attempt("older-claim", *late)])  # type: ignore[arg-type]
     assert created == [False, False]  # no callback queued, no alert raised
     assert uow.handoffs.written == [] and uow.handoffs.holders == {"msg_1": "newer-claim"}
-    assert [e.event for e in uow.audit_entries] == ["signed", "sent", "stale_outcome"]
+    (stale,) = uow.audit_entries
+    assert stale.event == "stale_outcome"
+    assert (stale.payload_digest, stale.signature) == ("0" * 64, "v1a,x")  # what was sent
     assert metrics.outcomes == ["stale"]
 
 
@@ -144,6 +146,8 @@ def test_a_stale_outcome_names_its_attempt_and_what_it_ended_with() -> None:
     assert (stale.handoff_id, stale.party, stale.order_id) == ("msg_1", TAX, "wo_1")
     assert stale.detail == {
         "attempt": 1,
+        "endpoint": "memory://tax",
+        "ms": 1000.0,
         "claim": "older-claim",
         "outcome": "failed",
         "status": 400,
@@ -158,5 +162,15 @@ def test_the_attempt_that_holds_its_claim_records_its_failure() -> None:
     uow.standings = FakeStandings()
     dispatcher(metrics)._record_batch(uow, [failed])  # type: ignore[arg-type]
     assert uow.handoffs.written == [("pending", "msg_1")]
-    assert [e.event for e in uow.audit_entries] == ["signed", "sent", "failed", "retry_scheduled"]
+    assert [e.event for e in uow.audit_entries] == ["failed", "retry_scheduled"]
+    failure = uow.audit_entries[0]
+    assert (failure.payload_digest, failure.signature) == ("0" * 64, "v1a,x")
+    assert failure.detail == {
+        "attempt": 1,
+        "endpoint": "memory://tax",
+        "ms": 1000.0,
+        "error": "HTTP 503",
+        "status": 503,
+        "retryable": True,
+    }
     assert metrics.outcomes == ["retry"]

@@ -121,14 +121,15 @@ async def test_activity_counts_deliveries_and_failures_since_a_moment(store: Sto
     )
 
     def outcomes(uow: UnitOfWork) -> None:
-        uow.audit.append(AuditEvent("acknowledged", handoff_id="msg_1", party="tax"))
+        uow.audit.append(AuditEvent("delivered", handoff_id="msg_1", party="tax"))
+        uow.audit.append(AuditEvent("acknowledged", handoff_id="msg_2", party="tax"))  # older
         uow.audit.append(AuditEvent("failed", party="tax", detail={"error": "HTTP 503"}))
         uow.audit.append(AuditEvent("dead_lettered", party="tax"))
 
     await store.write(outcomes)
     activity = await store.read(lambda uow: uow.activity.since(since, 10))
     tax = activity["tax"]
-    assert (tax.delivered, tax.dead_lettered, tax.latencies) == (1, 1, (3.0,))
+    assert (tax.delivered, tax.dead_lettered, tax.latencies) == (2, 1, (3.0,))
     assert tax.last_error == "HTTP 503" and tax.last_error_at is not None
     assert await store.read(lambda uow: uow.activity.since(time.time() + 60, 10)) == {}
 
