@@ -78,10 +78,10 @@ class SqlOrders:
             "last_update_at": 0.0,
             "created_at": now,
         }
-        _ADD_ORDER.run(self.conn, values)
+        _ADD_ORDER.send(self.conn, values)
 
     def replace(self, order: WorkOrder) -> None:
-        _UPDATE_ORDER.run(self.conn, {**_columns(order, self.seal), "b_id": order.id})
+        _UPDATE_ORDER.send(self.conn, {**_columns(order, self.seal), "b_id": order.id})
 
 
 # Statements built once and run with parameters: building one per call (`.values(...)`)
@@ -143,7 +143,7 @@ class SqlHandoffs:
             "created_at": handoff.created_at,
             "traceparent": handoff.traceparent or current_traceparent(),
         }
-        _ADD_HANDOFF.run(self.conn, values)
+        _ADD_HANDOFF.send(self.conn, values)
 
     def claim(
         self, now: float, quotas: Mapping[str, int], lane: Lane, lease_until: float, owner: str
@@ -494,7 +494,7 @@ class SqlAuditLog:
         self._insert_pending()
         if self._moved and self._head is not None:
             seq, digest = self._head
-            _MOVE_HEAD.run(self.conn, {"seq": seq, "hash": digest})
+            _MOVE_HEAD.send(self.conn, {"seq": seq, "hash": digest})
             self._moved = False
 
     def checkpoint(self) -> tuple[tuple[int, str] | None, bool]:
