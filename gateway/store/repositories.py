@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from sqlalchemy import (
@@ -56,18 +56,31 @@ def current_traceparent() -> str | None:
 
 
 class SqlOrders:
-    """Work orders, stored as their JSON document (personal fields sealed) plus columns."""
+    """Work orders, stored as their JSON document (personal fields sealed) plus columns.
 
-    def __init__(self, conn: Connection, seal: PersonalSeal) -> None:
+    In a writing unit of work on PostgreSQL an order is read with its row's lock (`FOR
+    UPDATE`): several writers run side by side, and two that read one order and both
+    write it back would otherwise lose one's change. The second now waits for the first
+    to commit and reads what it wrote. (SQLite has one writer: nothing to lock.)"""
+
+    def __init__(self, conn: Connection, seal: PersonalSeal, locking: bool = False) -> None:
         self.conn = conn
         self.seal = seal
+        self._find, self._get = (
+            (_FIND_ORDER_LOCKED, _GET_ORDER_LOCKED)
+            if locking
+            else (
+                _FIND_ORDER,
+                _GET_ORDER,
+            )
+        )
 
     def find(self, origin: str, flow_id: str) -> StoredOrder | None:
-        row = _FIND_ORDER.first(self.conn, {"origin": origin, "flow_id": flow_id})
+        row = self._find.first(self.conn, {"origin": origin, "flow_id": flow_id})
         return _stored(row, self.seal)
 
     def get(self, order_id: str) -> StoredOrder | None:
-        return _stored(_GET_ORDER.first(self.conn, {"b_id": order_id}), self.seal)
+        return _stored(self._get.first(self.conn, {"b_id": order_id}), self.seal)
 
     def add(self, order: WorkOrder, now: float) -> None:
         values = {
@@ -95,6 +108,8 @@ _FIND_ORDER = PlainRead(
     )
 )
 _GET_ORDER = PlainRead(select(*_STORED).where(work_orders.c.id == bindparam("b_id")))
+_FIND_ORDER_LOCKED = PlainRead(_FIND_ORDER.select, for_update=True)
+_GET_ORDER_LOCKED = PlainRead(_GET_ORDER.select, for_update=True)
 _ADD_ORDER = PlainWrite(insert(work_orders))
 _UPDATE_ORDER = PlainWrite(update(work_orders).where(work_orders.c.id == bindparam("b_id")))
 
@@ -433,13 +448,17 @@ class SqlAgencies:
 
 
 class SqlCursors:
-    """Where each polled board was read up to."""
+    """Where each polled board was read up to (read with its row's lock when `locking`,
+    as orders are: two writers must not both move on from the same cursor)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, locking: bool = False) -> None:
         self.conn = conn
+        self.locking = locking and conn.dialect.name == "postgresql"
 
     def get(self, party: str) -> str | None:
         query = select(poll_cursors.c.cursor).where(poll_cursors.c.party == party)
+        if self.locking:
+            query = query.with_for_update()
         value = self.conn.execute(query).scalar()
         return None if value is None else str(value)
 
@@ -454,72 +473,72 @@ class SqlCursors:
 
 
 class SqlAuditLog:
-    """Append-only, hash-chained audit entries; appends serialise on the head row.
+    """Append-only, hash-chained audit entries; appends serialise on the head row at the end.
 
-    Entries are linked (timed, masked, hashed) by the service layer's `AuditChain` as they
-    are appended, and inserted together (one executemany) when the unit of work ends,
-    before anything reads the log, or at a `checkpoint`.
+    Events appended wait, unlinked, until the unit of work ends (`flush`): then the head
+    row is locked (`SELECT … FOR UPDATE` on PostgreSQL), the events are linked onto it by
+    the service layer's `AuditChain` (time, masked detail, hash), inserted, and the head
+    moved, just before the commit. Writers so overlap for everything but that short tail,
+    and the chain is still appended in commit order: the head's lock is held to the
+    commit. Reading the log (`for_order`) links what is pending first, taking the lock
+    early. `checkpoint` and `restore` undo what a rolled-back savepoint appended.
     """
 
     def __init__(self, conn: Connection, chain: AuditChain) -> None:
         self.conn = conn
         self.chain = chain  # links each entry: its time, masked detail and hash
-        self._head: tuple[int, str] | None = None
-        self._pending: list[dict[str, Any]] = []
-        self._moved = False  # the head row is behind the entries appended
+        self._events: list[AuditEvent] = []  # appended in this transaction, in order
+        self._rows: list[dict[str, Any]] = []  # the linked ones, as audit_log rows
+        self._inserted = 0  # how many of `_rows` are inserted (or queued for it)
+        self._head: tuple[int, str] | None = None  # known once the head row is locked
+        self._moved = False  # the head row is behind the entries linked
 
     def append(self, event: AuditEvent) -> None:
-        seq, prev = self._lock_head()
-        linked = self.chain.link(seq + 1, prev, event)
-        self._pending.append(
-            {
-                "seq": linked.seq,
-                "at_us": linked.at_us,
-                "prev_hash": linked.prev_hash,
-                "entry_hash": linked.entry_hash,
-                "event": linked.event,
-                "order_id": linked.order_id,
-                "handoff_id": linked.handoff_id,
-                "party": linked.party,
-                "payload_digest": linked.payload_digest,
-                "signature": linked.signature,
-                "detail": linked.detail,
-            }
-        )
-        self._head = (linked.seq, linked.entry_hash)
-        self._moved = True
+        self._events.append(event)
 
     def flush(self) -> None:
-        """Insert the entries appended and move the head row to the last of them."""
-        self._insert_pending()
+        """Link what is pending, insert it and move the head row to the last entry."""
+        self._link()
+        self._insert_linked()
         if self._moved and self._head is not None:
             seq, digest = self._head
             _MOVE_HEAD.send(self.conn, {"seq": seq, "hash": digest})
             self._moved = False
 
-    def checkpoint(self) -> tuple[tuple[int, str] | None, bool]:
-        """Insert what is pending and mark where the chain stands, for `restore`."""
-        self._insert_pending()
-        return self._head, self._moved
+    def checkpoint(self) -> AuditMark:
+        """Mark where the log stands (entries linked so far are inserted), for `restore`."""
+        self._insert_linked()
+        return AuditMark(len(self._events), len(self._rows), self._head, self._moved)
 
-    def restore(self, mark: tuple[tuple[int, str] | None, bool]) -> None:
-        """Forget the entries appended since `mark` (their savepoint was rolled back)."""
-        self._pending.clear()
-        self._head, self._moved = mark
+    def restore(self, mark: AuditMark) -> None:
+        """Forget what was appended or linked since `mark` (its savepoint was rolled back:
+        the rows it inserted are gone, and so is the head's lock if it took it)."""
+        del self._events[mark.events :]
+        del self._rows[mark.rows :]
+        self._inserted = mark.rows
+        self._head, self._moved = mark.head, mark.moved
 
     def for_order(self, order_id: str) -> list[AuditRecord]:
-        self._insert_pending()
+        self._link()
+        self._insert_linked()
         query = select(audit_log).where(audit_log.c.order_id == order_id).order_by(audit_log.c.seq)
         return [record(row) for row in self.conn.execute(query)]
 
-    def lock(self) -> None:
-        """Take the head row's lock now (the first lock of a writing transaction)."""
-        self._lock_head()
+    def _link(self) -> None:
+        """Link the events not linked yet onto the head (locked first, if not yet)."""
+        if len(self._rows) == len(self._events):
+            return
+        seq, prev = self._lock_head()
+        for event in self._events[len(self._rows) :]:
+            linked = self.chain.link(seq + 1, prev, event)
+            self._rows.append(_entry_row(linked))
+            seq, prev = linked.seq, linked.entry_hash
+        self._head, self._moved = (seq, prev), True
 
-    def _insert_pending(self) -> None:
-        if self._pending:
-            _ADD_ENTRIES.run_many(self.conn, self._pending)
-            self._pending = []
+    def _insert_linked(self) -> None:
+        if self._inserted < len(self._rows):
+            _ADD_ENTRIES.run_many(self.conn, self._rows[self._inserted :])
+            self._inserted = len(self._rows)
 
     def _lock_head(self) -> tuple[int, str]:
         if self._head is None:
@@ -528,6 +547,31 @@ class SqlAuditLog:
                 raise AuditError("the audit head row is missing: migrate the database")
             self._head = (row[0], row[1])
         return self._head
+
+
+class AuditMark(NamedTuple):
+    """Where a unit of work's audit log stood when its savepoint was made."""
+
+    events: int
+    rows: int
+    head: tuple[int, str] | None
+    moved: bool
+
+
+def _entry_row(linked: AuditRecord) -> dict[str, Any]:
+    return {
+        "seq": linked.seq,
+        "at_us": linked.at_us,
+        "prev_hash": linked.prev_hash,
+        "entry_hash": linked.entry_hash,
+        "event": linked.event,
+        "order_id": linked.order_id,
+        "handoff_id": linked.handoff_id,
+        "party": linked.party,
+        "payload_digest": linked.payload_digest,
+        "signature": linked.signature,
+        "detail": linked.detail,
+    }
 
 
 _ADD_ENTRIES = PlainWrite(insert(audit_log))

@@ -2,12 +2,15 @@
 
 SQLite gets one writer thread and `BEGIN IMMEDIATE` (it wants a single writer; two
 writers make each other wait), WAL and `synchronous=FULL` so a 202 means the order is on
-disk. On PostgreSQL every writing transaction takes the audit head's lock, so writers
-commit one at a time anyway: one thread writes normal work and one is kept for urgent
-work (emergency handoffs), which then waits for at most one normal transaction; reads run
-on their own threads. Claims use `FOR UPDATE SKIP LOCKED`, so several processes share
-the outbox. Each unit of work runs in a copy of its caller's context (log ids, the trace),
-and each write or read is one span when tracing is on.
+disk. PostgreSQL gets several writer threads for normal work (`LIANXIN_DB_WRITERS`, 3 by
+default), each with its own connection, and one more kept for urgent work (emergency
+handoffs), so that never queues behind normal work. Writers overlap: a transaction locks
+the rows it reads to write back (orders, cursors), and takes the audit head's lock only
+at its end, to link its entries and commit (see `SqlAuditLog`). A transaction PostgreSQL
+aborts for a deadlock or a lost race on a unique key is run again (`gateway.store.retry`).
+Reads run on their own threads. Claims use `FOR UPDATE SKIP LOCKED`, so several writers
+and processes share the outbox. Each unit of work runs in a copy of its caller's context
+(log ids, the trace), and each write or read is one span when tracing is on.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from gateway.store.repositories import (
     SqlOrders,
 )
 from gateway.store.retention import SqlRetention
+from gateway.store.retry import ATTEMPTS, should_retry, wait_before
 from gateway.store.schema import audit_head
 from gateway.store.security import SqlSecurity
 from gateway.store.standings import SqlStandings
@@ -56,6 +60,7 @@ from gateway.store.writer import Job, More, PriorityWriter
 
 T = TypeVar("T")
 log = logging.getLogger("lianxin.store")
+POSTGRES_WRITERS = 3  # normal writer threads on PostgreSQL unless LIANXIN_DB_WRITERS says
 SLOW_TRANSACTION = 1.0  # seconds; longer ones are logged: they delay everything queued
 GROUP_BUDGET = 0.010  # seconds a group commit goes on taking queued jobs for (an urgent
 # job that arrives meanwhile joins the group; one queued behind it waits about this long)
@@ -66,16 +71,18 @@ READ_SNAPSHOT = "lianxin_read_snapshot"  # execution option: a read-only snapsho
 class SqlUnitOfWork:
     """The repositories of one open transaction."""
 
-    def __init__(self, conn: Connection, seal: PersonalSeal, chain: AuditChain) -> None:
+    def __init__(
+        self, conn: Connection, seal: PersonalSeal, chain: AuditChain, locking: bool = False
+    ) -> None:
         self.conn = conn  # for store adapters outside the UnitOfWork port (checkpoints)
-        self.orders = SqlOrders(conn, seal)
+        self.orders = SqlOrders(conn, seal, locking)
         self.handoffs = SqlHandoffs(conn, seal)
         self.handoff_queries = self.handoffs  # one table, two ports
         self.inbound = SqlInbound(conn, seal)
         self.agencies = SqlAgencies(conn)
         self.standings = SqlStandings(conn)
         self.audit = SqlAuditLog(conn, chain)
-        self.cursors = SqlCursors(conn)
+        self.cursors = SqlCursors(conn, locking)
         self.watches = SqlWatches(conn)
         self.keys = SqlKeys(conn)
         self.retention = SqlRetention(conn, seal)
@@ -91,15 +98,16 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_store_engine(url: str, *, writers: int = 4) -> Engine:
-    """An engine for `url` with Lianxin's connection settings."""
+def create_store_engine(url: str, *, writers: int = POSTGRES_WRITERS) -> Engine:
+    """An engine for `url` with Lianxin's connection settings (on PostgreSQL a connection
+    for each writer, the urgent one and a few readers)."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    engine = create_engine(url, pool_size=writers + 2, max_overflow=4, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=writers + 3, max_overflow=4, pool_pre_ping=True)
     defer_writes(engine)
     return engine
 
@@ -119,7 +127,8 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 class SqlStore:
-    """Runs units of work in threads; SQLite with one writer, PostgreSQL with a few.
+    """Runs units of work in threads; SQLite with one writer, PostgreSQL with `writers`
+    (None: `POSTGRES_WRITERS`) plus the urgent one.
 
     The service layer hands it `seal` (seals personal data at rest) and `chain` (links each
     audit entry: its time, masked detail and hash); `gateway.bootstrap.open_sql_store`
@@ -132,7 +141,7 @@ class SqlStore:
         *,
         seal: PersonalSeal,
         chain: AuditChain,
-        writers: int = 4,
+        writers: int | None = None,
         group_budget: float = GROUP_BUDGET,
         tracing: Tracing | None = None,
     ) -> None:
@@ -143,9 +152,13 @@ class SqlStore:
         self.chain = chain
         self.url = normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
-        self.engine = create_store_engine(self.url, writers=writers)
+        self.writers = 1 if self.is_sqlite else writers or POSTGRES_WRITERS
+        self.engine = create_store_engine(self.url, writers=self.writers)
         self._writer = PriorityWriter(
-            "lianxin-db", urgent_lane=not self.is_sqlite, runner=self._run_group
+            "lianxin-db",
+            writers=self.writers,
+            urgent_lane=not self.is_sqlite,
+            runner=self._run_group,
         )
 
     async def write(
@@ -187,11 +200,13 @@ class SqlStore:
         after the first runs in a savepoint: one that fails is rolled back alone, and its
         caller gets the error. The first runs bare, since nothing else is in the
         transaction yet. Results reach the callers only once the commit is done; if the
-        commit fails, every job in the group gets the error.
+        commit fails, every job in the group gets the error. A job that failed because
+        PostgreSQL aborted it (a deadlock, a lost race on a unique key: see
+        `gateway.store.retry`) runs again alone instead, and so does every job of a group
+        whose transaction was aborted so.
 
-        On PostgreSQL a group takes the head lock first (see `run_sync`), unless its first
-        job is not audited: that one runs alone and unlocked, so a claim never waits for
-        the chain (it locks only rows it claims, with SKIP LOCKED, and waits for nothing).
+        A group whose first job is not audited runs that job alone (a claim: it locks
+        only rows it claims, with SKIP LOCKED, and waits for nothing).
         """
         if not first.future.set_running_or_notify_cancel():
             return
@@ -201,9 +216,7 @@ class SqlStore:
         alone = not self.is_sqlite and not _unit(first).audited
         try:
             with self.engine.begin() as conn:
-                uow = SqlUnitOfWork(conn, self.seal, self.chain)
-                if not self.is_sqlite and not alone:
-                    uow.audit.lock()
+                uow = SqlUnitOfWork(conn, self.seal, self.chain, locking=not self.is_sqlite)
                 outcomes.append((_unit(first)(uow), None))
                 flush_deferred(conn)  # its own writes fail it, not the next job
                 while not alone and (job := self._next_in_group(more, len(taken), started)):
@@ -212,14 +225,33 @@ class SqlStore:
                 uow.audit.flush()
         except BaseException as exc:  # handed to the awaiting callers
             for job in taken:
-                job.future.set_exception(exc)
+                self._run_again(job, exc) if should_retry(exc) else job.future.set_exception(exc)
             return
         _log_if_slow(_unit(first).work, time.perf_counter() - started, len(taken))
         for job, (result, error) in zip(taken, outcomes, strict=True):
             if error is None:
                 job.future.set_result(result)
+            elif should_retry(error):
+                self._run_again(job, error)
             else:
                 job.future.set_exception(error)
+
+    def _run_again(self, job: Job, error: BaseException) -> None:
+        """Run an aborted job alone, a few times at most; its caller hears the outcome."""
+        for run in range(2, ATTEMPTS + 1):
+            log.info("running %s again (run %d) after %s", _name(job), run, type(error).__name__)
+            time.sleep(wait_before(run))
+            try:
+                result = self._transaction(_unit(job), writes=True)
+            except Exception as exc:
+                if not should_retry(exc):
+                    job.future.set_exception(exc)
+                    return
+                error = exc
+            else:
+                job.future.set_result(result)
+                return
+        job.future.set_exception(error)
 
     def _next_in_group(self, more: More, count: int, started: float) -> Job | None:
         while count < GROUP_MAX and time.perf_counter() - started < self.group_budget:
@@ -243,16 +275,25 @@ class SqlStore:
         """Run `work` in one transaction on the calling thread, in a copy of the caller's
         context (as the writer thread does): ids it binds for log lines stay in the unit.
 
-        On PostgreSQL a writing transaction takes the audit head's row lock first: every
-        writer then locks in the same order (head, then rows), so writers never deadlock,
-        and the chain is appended in commit order. (SQLite has one writer anyway.)
+        A writing transaction locks the rows it reads to write back, and the audit head
+        last (see `SqlAuditLog`); if PostgreSQL aborts it (see `gateway.store.retry`), it
+        runs again, a few times at most.
         """
+        for run in range(1, ATTEMPTS + 1):
+            try:
+                return self._transaction(lambda uow: copy_context().run(work, uow), writes)
+            except Exception as exc:
+                if not writes or run == ATTEMPTS or not should_retry(exc):
+                    raise
+                time.sleep(wait_before(run + 1))
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _transaction(self, work: Callable[[UnitOfWork], T], writes: bool) -> T:
+        """`work` in one transaction, its audit entries linked and the head moved last."""
         started = time.perf_counter()
         with self.engine.begin() as conn:
-            uow = SqlUnitOfWork(conn, self.seal, self.chain)
-            if writes and not self.is_sqlite:
-                uow.audit.lock()
-            result = copy_context().run(work, uow)
+            uow = SqlUnitOfWork(conn, self.seal, self.chain, locking=writes and not self.is_sqlite)
+            result = work(uow)
             uow.audit.flush()
         _log_if_slow(work, time.perf_counter() - started, 1)
         return result
@@ -366,6 +407,10 @@ def _unit(job: Job) -> _Unit[Any]:
     """The unit of work a writer job carries (the store queues nothing else)."""
     assert isinstance(job.work, _Unit), job.work
     return job.work
+
+
+def _name(job: Job) -> str:
+    return getattr(_unit(job).work, "__qualname__", "a unit of work")
 
 
 def _log_if_slow(work: Callable[..., Any], took: float, jobs: int) -> None:

@@ -95,7 +95,7 @@ def _commits(store: SqlStore) -> list[int]:
 
 def test_queued_units_of_work_commit_together(database_url: str) -> None:
     upgrade(database_url)
-    store = open_sql_store(database_url, group_budget=5.0)  # a slow machine still groups all
+    store = open_sql_store(database_url, group_budget=5.0, writers=1)  # a slow machine groups all
     commits = _commits(store)
     names = [f"board-{n}" for n in range(20)]
     results = asyncio.run(_queue_behind_a_blocker(store, [_note(n) for n in names]))
@@ -124,7 +124,7 @@ def test_a_failing_unit_of_work_is_rolled_back_alone(
     """The units after it still commit, also when the database refused it (a refused
     statement aborts a PostgreSQL transaction until its savepoint is rolled back)."""
     upgrade(database_url)
-    store = open_sql_store(database_url)
+    store = open_sql_store(database_url, writers=1)  # one writer: the three run as a group
     works = [_note("before"), failing, _note("after")]
     results = asyncio.run(_queue_behind_a_blocker(store, works))
     assert results[0] == "before" and results[2] == "after"
@@ -196,7 +196,7 @@ def test_a_failure_between_units_of_work_reaches_every_caller(
     """Writing the previous unit's audit entries can fail after the next unit was taken:
     the whole group fails, and no caller is left waiting."""
     upgrade(database_url)
-    store = open_sql_store(database_url, group_budget=5.0)
+    store = open_sql_store(database_url, group_budget=5.0, writers=1)
 
     def checkpoint_fails(_self: object) -> None:
         raise RuntimeError("the disk is full")
