@@ -13,7 +13,7 @@ on Core, whose rows are used by name.
 On PostgreSQL a write whose answer nobody reads (`PlainWrite.send`, `run_many`) is not
 sent at once: it waits in the connection's queue (`Deferred`) and goes with the next
 statement that needs an answer, in one psycopg pipeline (one round trip for all of them),
-or before the commit. Every statement run on the connection sends the queue first (the
+or with the COMMIT. Every statement run on the connection sends the queue first (the
 engine's `before_cursor_execute` and `commit` hooks, `sending`, `driver_cursor`), so the
 order of statements is the order they were written in; a rollback drops the queue.
 SQLAlchemy's own statements cannot run inside a pipeline (its results look empty there),
@@ -264,8 +264,13 @@ def defer_writes(engine: Engine) -> None:
         flush_deferred(conn)
 
     @event.listens_for(engine, "commit")
-    def _send_before_commit(conn: Connection) -> None:
-        flush_deferred(conn)
+    def _send_with_commit(conn: Connection) -> None:
+        queue = deferred(conn)
+        if queue is not None and queue.statements:
+            # the COMMIT goes in the same round trip; the driver's own commit, which
+            # SQLAlchemy calls next, then finds no transaction open and sends nothing
+            queue.statements.append(("COMMIT", None, False))
+            flush_deferred(conn)
 
     @event.listens_for(engine, "rollback")
     def _drop(conn: Connection) -> None:
