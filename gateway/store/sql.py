@@ -225,7 +225,10 @@ class SqlStore:
                 uow.audit.flush()
         except BaseException as exc:  # handed to the awaiting callers
             for job in taken:
-                self._run_again(job, exc) if should_retry(exc) else job.future.set_exception(exc)
+                if should_retry(exc):
+                    self._run_again(job, exc)
+                else:
+                    job.future.set_exception(exc)
             return
         _log_if_slow(_unit(first).work, time.perf_counter() - started, len(taken))
         for job, (result, error) in zip(taken, outcomes, strict=True):
@@ -279,9 +282,10 @@ class SqlStore:
         last (see `SqlAuditLog`); if PostgreSQL aborts it (see `gateway.store.retry`), it
         runs again, a few times at most.
         """
+        unit = _Unit(work)  # runs in a copy of this context
         for run in range(1, ATTEMPTS + 1):
             try:
-                return self._transaction(lambda uow: copy_context().run(work, uow), writes)
+                return self._transaction(unit, writes)
             except Exception as exc:
                 if not writes or run == ATTEMPTS or not should_retry(exc):
                     raise
@@ -415,6 +419,7 @@ def _name(job: Job) -> str:
 
 def _log_if_slow(work: Callable[..., Any], took: float, jobs: int) -> None:
     if took > SLOW_TRANSACTION:
+        work = work.work if isinstance(work, _Unit) else work
         name = getattr(work, "__qualname__", "a unit of work")
         log.warning(
             "slow transaction: %s (with %d jobs) took %.2f s (lock waits included)",
