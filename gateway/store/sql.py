@@ -32,6 +32,7 @@ from gateway.service.ports.crypto import PersonalSeal
 from gateway.service.ports.store import AuditChain, UnitOfWork
 from gateway.service.ports.telemetry import Tracing
 from gateway.store.activity import SqlActivity
+from gateway.store.audit_log import SqlAuditLog
 from gateway.store.db_errors import WriteHealth, translated
 from gateway.store.keys import SqlKeys
 from gateway.store.plain import (
@@ -44,7 +45,6 @@ from gateway.store.plain import (
 )
 from gateway.store.repositories import (
     SqlAgencies,
-    SqlAuditLog,
     SqlCursors,
     SqlHandoffs,
     SqlInbound,

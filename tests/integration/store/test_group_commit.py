@@ -16,9 +16,9 @@ from gateway.bootstrap import open_sql_store
 from gateway.domain.audit import AuditEvent
 from gateway.service.audit import verify_chain
 from gateway.service.ports.store import UnitOfWork
+from gateway.store.audit_log import SqlAuditLog
 from gateway.store.migrate import upgrade
 from gateway.store.plain import PlainWrite
-from gateway.store.repositories import SqlAuditLog
 from gateway.store.schema import audit_head, poll_cursors
 from gateway.store.sql import SqlStore
 
