@@ -95,7 +95,8 @@ class PlainWrite(_Plain):
         compiled = self._for(conn.dialect, tuple(values))
         with sending(conn) as cursor:
             cursor.execute(compiled.sql, compiled.parameters(values))
-        return int(cursor.rowcount)
+        with closing(cursor):
+            return int(cursor.rowcount)
 
     def send(self, conn: Connection, values: Mapping[str, Any]) -> None:
         """Execute once, queued on PostgreSQL: a write whose answer nobody reads."""
@@ -125,7 +126,8 @@ class PlainRead(_Plain):
         compiled = self._for(conn.dialect, tuple(values))
         with sending(conn) as cursor:
             cursor.execute(compiled.sql, compiled.parameters(values))
-        row = cursor.fetchone()
+        with closing(cursor):
+            row = cursor.fetchone()
         return None if row is None else tuple(row)
 
     def all(self, conn: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -133,7 +135,8 @@ class PlainRead(_Plain):
         compiled = self._for(conn.dialect, tuple(values))
         with sending(conn) as cursor:
             cursor.execute(compiled.sql, compiled.parameters(values))
-        return [tuple(row) for row in cursor.fetchall()]
+        with closing(cursor):
+            return [tuple(row) for row in cursor.fetchall()]
 
     def _statement_for(self, dialect: Dialect) -> Select[Any]:
         _check_columns(self.select)
@@ -205,11 +208,11 @@ def send_later(conn: Connection, sql: str, params: Any = None, many: bool = Fals
 def sending(conn: Connection) -> Iterator[Any]:
     """A driver cursor whose statement goes with what is queued: one pipeline, one round
     trip. Execute in the block; read its rows and rowcount after it (in a pipeline they
-    arrive as it ends, and fetching inside would cost a second round trip)."""
+    arrive as it ends, and fetching inside would cost a second round trip), then close it."""
     driver = conn.connection.driver_connection
     cursor = driver.cursor()  # type: ignore[union-attr]
-    # not closed: a closed cursor forgets its rowcount, which a pipeline's cursor gets
-    # only as the pipeline ends (a client-side cursor holds nothing on the server)
+    # not closed here: a closed cursor forgets its rowcount, which a pipeline's cursor
+    # gets only as the pipeline ends
     queue = deferred(conn)
     if queue is None or not queue.statements:
         yield cursor
@@ -275,3 +278,9 @@ def defer_writes(engine: Engine) -> None:
     @event.listens_for(engine, "rollback")
     def _drop(conn: Connection) -> None:
         discard_deferred(conn)
+
+    @event.listens_for(engine, "checkin")
+    def _drop_on_return(_dbapi_connection: Any, record: Any) -> None:
+        queue = record.info.get(DEFERRED)  # a connection goes back to the pool empty
+        if queue is not None:
+            queue.statements.clear()
