@@ -138,6 +138,9 @@ class Gateway:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             await self.dispatcher.drain()
+        # a cancelled task's unit of work may still be committing (a watch pass's alerts):
+        # the closing checkpoint must cover what it appends
+        await self.store.settle()
         await self._last_checkpoint()
         for connector in self.connectors.values():
             await connector.aclose()

@@ -87,10 +87,16 @@ class Checkpointer:
         """Checkpoint and witness whenever due, until cancelled."""
         while True:
             await asyncio.sleep(self.policy.poll)
-            try:
-                await self.tick()
-            except Exception:  # a database or witness hiccup: the next pass tries again
-                log.exception("checkpointing failed; trying again in %.1f s", self.policy.poll)
+            # shielded: a closing gateway cancels this loop, never a pass half-way through
+            # handing a checkpoint to the witnesses (the closing pass, which waits for this
+            # one's lock, would hand the same checkpoint to them again)
+            await asyncio.shield(self._logged_tick())
+
+    async def _logged_tick(self) -> None:
+        try:
+            await self.tick()
+        except Exception:  # a database or witness hiccup: the next pass tries again
+            log.exception("checkpointing failed; trying again in %.1f s", self.policy.poll)
 
     async def tick(self) -> None:
         """One pass: read the new entries, checkpoint if due, then witness."""

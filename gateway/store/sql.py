@@ -338,6 +338,11 @@ class SqlStore:
             row = conn.execute(select(audit_head.c.seq, audit_head.c.hash)).first()
         return (row[0], row[1]) if row else (0, GENESIS)
 
+    async def settle(self) -> None:
+        """Until every unit of work queued so far has committed or failed, including those
+        whose caller was cancelled while they ran (its transaction goes on regardless)."""
+        await asyncio.to_thread(self._writer.wait_idle)
+
     async def aclose(self) -> None:
         """Finish running work and release connections."""
         await asyncio.to_thread(self._writer.shutdown)

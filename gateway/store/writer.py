@@ -52,6 +52,7 @@ class PriorityWriter:
         self._normal: deque[Job] = deque()
         self._ready = threading.Condition()
         self._stopping = False
+        self._running = 0  # jobs taken and not yet finished, for `wait_idle`
         self._runner = runner or run_alone
         roles = [False] * writers + ([True] if urgent_lane else [])
         self._threads = [
@@ -81,6 +82,13 @@ class PriorityWriter:
         for thread in self._threads:
             thread.join()
 
+    def wait_idle(self) -> None:
+        """Until nothing is queued or running: every job submitted so far has ended (its
+        transaction committed or failed), including jobs whose caller stopped waiting."""
+        with self._ready:
+            while self._urgent or self._normal or self._running:
+                self._ready.wait()
+
     def _take(self, urgent_only: bool, wait: bool) -> Job | None:
         with self._ready:
             while True:
@@ -97,7 +105,14 @@ class PriorityWriter:
             return self._take(urgent_only, wait=False)
 
         while (job := self._take(urgent_only, wait=True)) is not None:
-            self._runner(job, more)
+            with self._ready:
+                self._running += 1
+            try:
+                self._runner(job, more)
+            finally:
+                with self._ready:
+                    self._running -= 1
+                    self._ready.notify_all()
 
 
 def run_alone(job: Job, _more: More) -> None:

@@ -85,6 +85,9 @@ class MemoryStore:
         """The last sequence number and hash of the chain."""
         return self.state.audit_head
 
+    async def settle(self) -> None:
+        """Nothing runs in the background here: every write ended when it returned."""
+
     async def aclose(self) -> None:
         """Refuse further work, as a closed SQL store does."""
         self.closed = True

@@ -265,3 +265,31 @@ async def test_a_checkpoint_stored_by_a_cancelled_pass_is_witnessed_by_the_closi
     assert [c.statement.number for c in witness.kept] == [1]
     await maker.checkpoint_now()
     assert [c.statement.number for c in witness.kept] == [1, 2], "stored, so it is witnessed"
+
+
+class SlowWitness(Witness):
+    """Takes each checkpoint, then answers only when `answer` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.taking, self.answer = asyncio.Event(), asyncio.Event()
+
+    async def record(self, checkpoint: Checkpoint) -> None:
+        self.kept.append(checkpoint)
+        self.taking.set()
+        await self.answer.wait()
+
+
+async def test_closing_during_a_periodic_pass_hands_each_checkpoint_to_a_witness_once() -> None:
+    store, witness, clock = Entries(), SlowWitness(), Clock()
+    maker = checkpointer(store, witness, clock, poll=0.01)
+    store.append(40)
+    periodic = asyncio.create_task(maker.run())
+    await witness.taking.wait()  # the pass is handing checkpoint 1 over
+    periodic.cancel()  # the gateway closes
+    await asyncio.gather(periodic, return_exceptions=True)
+    closing = asyncio.create_task(maker.checkpoint_now())
+    witness.answer.set()
+    await closing
+    assert [c.statement.number for c in witness.kept] == [1]
+    assert store.witnessed == {1}

@@ -43,3 +43,19 @@ def test_errors_reach_the_caller_and_shutdown_finishes_the_queue() -> None:
     assert queued.result(5) == "kept"
     with pytest.raises(RuntimeError, match="shut down"):
         writer.submit(lambda: None)
+
+
+def test_wait_idle_returns_once_every_submitted_job_has_ended() -> None:
+    writer = PriorityWriter("t", urgent_lane=True, writers=2)
+    gate, ran = threading.Event(), list[str]()
+    running = writer.submit(lambda: (gate.wait(), ran.append("slow")))
+    queued = writer.submit(ran.append, "queued")
+    idle = threading.Event()
+    waiter = threading.Thread(target=lambda: (writer.wait_idle(), idle.set()))
+    waiter.start()
+    assert not idle.wait(0.2), "a job is still running"
+    gate.set()
+    assert idle.wait(5)
+    assert sorted(ran) == ["queued", "slow"] and running.done() and queued.done()
+    waiter.join()
+    writer.shutdown()
