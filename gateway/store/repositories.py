@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -31,6 +30,7 @@ from gateway.service.ports.queries import (
 from gateway.service.ports.store import AgencyState, StoredOrder
 from gateway.store import claims, fence
 from gateway.store import failures as failed_handoffs
+from gateway.store.documents import document_text, read_document
 from gateway.store.plain import PlainRead, PlainWrite
 from gateway.store.schema import (
     agency_state,
@@ -124,7 +124,7 @@ def _columns(order: WorkOrder, seal: PersonalSeal, kept: Seals) -> dict[str, Any
         "revision": order.revision,
         "status": order.status.value,
         "lead_agency": order.lead_agency,
-        "document": json.dumps(document, ensure_ascii=False, separators=(",", ":")),
+        "document": document_text(document),
     }
 
 
@@ -135,7 +135,7 @@ def _stored(
     if row is None:
         return None
     document, last_update_at, created_at = row
-    stored = json.loads(document)
+    stored = read_document(document)
     opened = seal.open_document(_with_own_caller(stored))
     order = WorkOrder.model_validate(opened)
     seals[order.id] = seal.kept_seals(stored, opened)

@@ -1,0 +1,33 @@
+"""A stored order's JSON text: written and read with orjson, json where orjson falls short.
+
+The text is storage only (the order's digest is over canonical JSON, made elsewhere), so
+its bytes need not be json's. orjson refuses integers wider than 64 bits when it writes,
+and when it reads it turns them into floats; a text with a run of 19 or more digits (an
+integer that may be that wide, or a long number inside a string: a needless fallback,
+never a wrong one) is read by json, which keeps them exact.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import orjson
+
+_MAYBE_WIDE = re.compile(r"[0-9]{19}")
+
+
+def document_text(document: dict[str, Any]) -> str:
+    """Compact UTF-8 JSON of `document`, in its own key order."""
+    try:
+        return orjson.dumps(document).decode()
+    except TypeError:  # orjson.JSONEncodeError: a wide integer, a NaN-free value json takes
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+
+def read_document(text: str) -> Any:
+    """The values of a stored document's text, every integer exact."""
+    if _MAYBE_WIDE.search(text) is not None:
+        return json.loads(text)
+    return orjson.loads(text)
