@@ -32,7 +32,8 @@ def entry_of(watch: Watch) -> Entry:
 
 
 def watch_of(order_id: str, entry: Entry) -> Watch:
-    return Watch(order_id, entry["kind"], entry["level"], entry["due_at"], entry["agency"])
+    due_at = float(entry["due_at"])  # jsonb may write an integral number without its ".0"
+    return Watch(order_id, entry["kind"], entry["level"], due_at, entry["agency"])
 
 
 def armed(watches: Iterable[Watch], plan: list[Entry] | None = None) -> list[Entry]:

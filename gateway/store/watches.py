@@ -18,6 +18,7 @@ from gateway.store import watch_plan
 from gateway.store.plain import PlainRead, PlainWrite
 from gateway.store.schema import order_watches
 from gateway.store.watch_plan import FIRED, Entry
+from gateway.store.watch_settle import settle_on_postgresql
 
 Plan = list[Entry]
 
@@ -67,6 +68,8 @@ class SqlWatches:
 
     def settle(self, order_id: str, kinds: Iterable[str], agency: str | None = None) -> int:
         """Disarm the order's armed watches of `kinds` (of one agency when given)."""
+        if self.conn.dialect.name == "postgresql":
+            return settle_on_postgresql(self.conn, order_id, kinds, agency)
         plan = self._locked_armed(order_id)
         if plan is None:
             return 0

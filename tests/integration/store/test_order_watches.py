@@ -4,6 +4,7 @@ migration that moves the old per-watch rows across."""
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -118,6 +119,35 @@ def test_a_row_another_process_is_firing_is_skipped(engine: Engine) -> None:
         assert [w.order_id for w in SqlWatches(first).fire_due(10.0, 1)] == ["wo_a"]
         with engine.begin() as second:
             assert [w.order_id for w in SqlWatches(second).fire_due(10.0, 5)] == ["wo_b"]
+
+
+def test_a_settle_waiting_for_an_arm_keeps_what_the_arm_wrote(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    cards = [
+        Watch("wo_a", kind, "red", at) for kind, at in (("acknowledge", 10.0), ("resolve", 20.0))
+    ]
+    escalation = Watch("wo_a", "emergency_ack", "escalation", 5.0, "a1")
+    in_transaction(engine, lambda w: w.arm(*cards))
+    settled: list[int] = []
+    with engine.begin() as arming:
+        SqlWatches(arming).arm(escalation)  # holds the row's lock until its commit
+        waiting = threading.Thread(
+            target=lambda: settled.append(
+                in_transaction(engine, lambda w: w.settle("wo_a", ["acknowledge"]))
+            )
+        )
+        waiting.start()
+        waiting.join(0.5)
+        assert waiting.is_alive(), "the settle waits for the row's lock"
+    waiting.join(10)
+    assert settled == [1]
+    assert in_transaction(engine, lambda w: w.for_order("wo_a")) == [
+        (escalation, "armed"),
+        (cards[0], "settled"),
+        (cards[1], "armed"),
+    ]
+    assert next_due(engine) == {"wo_a": 5.0}
 
 
 def next_due(engine: Engine) -> dict[str, float | None]:
