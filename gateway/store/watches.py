@@ -1,9 +1,11 @@
 """Deadline watches in SQL: armed at intake, fired once when due, settled when answered.
 
 One `order_watches` row per order holds all its watches as a JSON plan
-(gateway/store/watch_plan.py): intake writes one row, not one per card. Every change
-reads the row under its lock (FOR UPDATE on PostgreSQL; SQLite has one writer), changes
-the plan in Python and writes it back with the new `next_due`.
+(gateway/store/watch_plan.py): intake writes one row, not one per card. On PostgreSQL,
+arming and settling change the plan inside the database in one statement each, under the
+row's lock (gateway/store/watch_postgres.py); on SQLite (one writer, in the process) they
+read the row, change the plan in Python and write it back. Firing reads the due rows
+(`FOR UPDATE SKIP LOCKED` on PostgreSQL) and writes back the fired plans.
 """
 
 from __future__ import annotations
@@ -11,14 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import Connection, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from gateway.service.ports.store import Watch
 from gateway.store import watch_plan
 from gateway.store.plain import PlainRead, PlainWrite
 from gateway.store.schema import order_watches
 from gateway.store.watch_plan import FIRED, Entry
-from gateway.store.watch_settle import settle_on_postgresql
+from gateway.store.watch_postgres import arm_on_postgresql, settle_on_postgresql
 
 Plan = list[Entry]
 
@@ -33,8 +35,8 @@ class SqlWatches:
     def arm(self, *armed: Watch) -> None:
         """Arm each watch, or re-arm it at its new due time (an extension moves deadlines).
 
-        A new order's watches are one INSERT; an order already watched is read under its
-        lock, merged and written back."""
+        A new order's watches are one INSERT; on an order already watched, a watch with
+        the same kind, level and agency is replaced in its place, whatever its state."""
         by_order: dict[str, list[Watch]] = {}
         for watch in armed:
             by_order.setdefault(watch.order_id, []).append(watch)
@@ -70,7 +72,7 @@ class SqlWatches:
         """Disarm the order's armed watches of `kinds` (of one agency when given)."""
         if self.conn.dialect.name == "postgresql":
             return settle_on_postgresql(self.conn, order_id, kinds, agency)
-        plan = self._locked_armed(order_id)
+        plan = self._armed(order_id)
         if plan is None:
             return 0
         count = watch_plan.settle(plan, set(kinds), agency)
@@ -87,18 +89,19 @@ class SqlWatches:
 
     def _arm_order(self, order_id: str, watches: list[Watch]) -> None:
         plan = watch_plan.armed(watches)
-        if _INSERT_NEW[self.conn.dialect.name].run(
-            self.conn, {"order_id": order_id, **_values(plan)}
-        ):
+        if self.conn.dialect.name == "postgresql":
+            arm_on_postgresql(self.conn, {"order_id": order_id, **_values(plan)})
             return
-        row = _LOCKED_PLAN.first(self.conn, {"b_order": order_id})
+        if _INSERT_NEW.run(self.conn, {"order_id": order_id, **_values(plan)}):
+            return
+        row = _PLAN.first(self.conn, {"b_order": order_id})
         if row is None:  # cannot happen: rows are never deleted
             raise RuntimeError(f"the watches of {order_id} vanished while being armed")
         self._write_many({order_id: watch_plan.armed(watches, watch_plan.loads(row[0]))})
 
-    def _locked_armed(self, order_id: str) -> Plan | None:
-        """The order's plan, locked, if it has an armed watch."""
-        row = _LOCKED_ARMED_PLAN.first(self.conn, {"b_order": order_id})
+    def _armed(self, order_id: str) -> Plan | None:
+        """The order's plan, if it has an armed watch (SQLite: this transaction writes alone)."""
+        row = _ARMED_PLAN.first(self.conn, {"b_order": order_id})
         return watch_plan.loads(row[0]) if row else None
 
     def _write_many(self, plans: dict[str, Plan]) -> None:
@@ -111,18 +114,13 @@ def _values(plan: Plan) -> dict[str, object]:
     return {"plan": watch_plan.dumps(plan), "next_due": watch_plan.next_due(plan)}
 
 
-def _insert_new(dialect: object) -> PlainWrite:
-    """Insert an order's first watches; writes nothing when the order has a row already."""
-    statement = dialect.insert(order_watches)  # type: ignore[attr-defined]
-    return PlainWrite(statement.on_conflict_do_nothing(index_elements=["order_id"]))
-
-
-_INSERT_NEW = {"postgresql": _insert_new(postgresql), "sqlite": _insert_new(sqlite)}
+# SQLite's statements (PostgreSQL arms and settles in gateway/store/watch_postgres.py)
+_INSERT_NEW = PlainWrite(  # an order's first watches; nothing when it has a row already
+    sqlite.insert(order_watches).on_conflict_do_nothing(index_elements=["order_id"])
+)
 _BY_ORDER = order_watches.c.order_id == bindparam("b_order")
 _PLAN = PlainRead(select(order_watches.c.plan).where(_BY_ORDER))
-_LOCKED_PLAN = PlainRead(select(order_watches.c.plan).where(_BY_ORDER), for_update=True)
-_LOCKED_ARMED_PLAN = PlainRead(
-    select(order_watches.c.plan).where(_BY_ORDER, order_watches.c.next_due.is_not(None)),
-    for_update=True,
+_ARMED_PLAN = PlainRead(
+    select(order_watches.c.plan).where(_BY_ORDER, order_watches.c.next_due.is_not(None))
 )
 _UPDATE = PlainWrite(update(order_watches).where(_BY_ORDER))
