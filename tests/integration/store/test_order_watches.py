@@ -212,3 +212,27 @@ def _insert_old(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
 def _expected(order_id: str) -> list[tuple[Watch, str]]:
     mine = sorted((row for row in OLD_ROWS if row[0] == order_id), key=lambda row: row[4])
     return [(Watch(row[0], row[1], row[2], row[4], row[3]), row[5]) for row in mine]
+
+
+def test_the_migration_moves_more_orders_than_one_batch(database_url: str) -> None:
+    config = alembic_config(database_url)
+    command.upgrade(config, BEFORE)
+    orders = [f"wo_{n:05d}" for n in range(2500)]  # the migration inserts 1,000 rows at a time
+    old = [
+        (o, kind, "red", "", 10.0 + n, "armed", None)
+        for o in orders
+        for n, kind in enumerate(KINDS[:2])
+    ]
+    engine = create_store_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            _insert_old(conn, old)
+        command.upgrade(config, "head")
+        assert next_due(engine) == dict.fromkeys(orders, 10.0)
+        watched = in_transaction(engine, lambda w: w.for_order(orders[-1]))
+        assert [(w.kind, w.due_at, state) for w, state in watched] == [
+            ("acknowledge", 10.0, "armed"),
+            ("resolve", 11.0, "armed"),
+        ]
+    finally:
+        engine.dispose()

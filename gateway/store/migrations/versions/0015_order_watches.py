@@ -57,7 +57,7 @@ def upgrade() -> None:
     )
     bind = op.get_bind()
     query = sa.select(watches).order_by(watches.c.order_id, watches.c.due_at)
-    rows = bind.execute(query).mappings()
+    rows = bind.execute(query.execution_options(yield_per=BATCH)).mappings()  # streamed
     plans = (_row(order_id, group) for order_id, group in groupby(rows, lambda r: r["order_id"]))
     _insert_batches(bind, order_watches, plans)
     op.drop_index("ix_watches_due", table_name="watches")
