@@ -182,7 +182,13 @@ def bootstrap(
     data_cipher = data_keyring(data_keys)
     provider = provider_for(settings, tracer_provider)
     tracing = tracing_for(provider)
-    store = open_sql_store(settings.database_url, cipher=data_cipher, clock=clock, tracing=tracing)
+    store = open_sql_store(
+        settings.database_url,
+        cipher=data_cipher,
+        clock=clock,
+        tracing=tracing,
+        writers=settings.db_writers,
+    )
     overrides = dict(connector_overrides or {})
     wired = {
         name: overrides.get(name) or connectors.resolve(p.transport)(p, settings)
@@ -262,7 +268,7 @@ def open_sql_store(
     cipher: DataCipher | None = None,
     clock: Callable[[], float] = time.time,
     tracing: Tracing | None = None,
-    writers: int = 4,
+    writers: int | None = None,
     group_budget: float | None = None,
 ) -> SqlStore:
     """The SQL store with what the service layer gives it: `cipher` seals personal data at

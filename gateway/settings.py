@@ -33,6 +33,13 @@ class Settings(BaseSettings):
         ge=0,
         description="seconds `serve` keeps retrying a database it cannot reach at start-up",
     )
+    db_writers: int | None = Field(
+        default=None,
+        ge=1,
+        le=32,
+        description="database writer threads (connections) for normal work; unset: 3 on "
+        "PostgreSQL, 1 on SQLite (which takes one writer at a time: more only wait)",
+    )
     mappings_dir: Path = Field(default=REPO_ROOT / "mappings")
     catalogue: str = Field(default="routing/catalogue.toml", description="relative to mappings_dir")
     hotline_callback_url: str | None = Field(default=None, description="endpoint of 'hotline'")

@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from gateway.domain.audit import AuditRecord
 from gateway.domain.checkpoint import Checkpoint, Statement
 from gateway.domain.errors import CheckpointTaken, UnknownOrder
-from gateway.store.repositories import inbound_body, record
+from gateway.store.audit_log import record
+from gateway.store.repositories import inbound_body
 from gateway.store.schema import audit_checkpoints, audit_head, audit_log, inbound_messages
 from gateway.store.sql import SqlStore, SqlUnitOfWork
 

@@ -123,8 +123,8 @@ def within_quotas(rows: Sequence[Any], quotas: Mapping[str, int]) -> list[Any]:
     Both parts of an agency are limited to its whole quota (SQL cannot give the pending
     part what the expired part left over), so with expired leases an agency can return
     more rows than its quota; the ones beyond it are dropped here. On PostgreSQL they stay
-    locked until the claim commits, which only makes a concurrent claim skip them (and
-    writers already commit one at a time behind the audit head's lock)."""
+    locked until the claim commits, which only makes a concurrent claim skip them (and a
+    claim commits at once: it waits for no lock)."""
     taken: Counter[str] = Counter()
     kept = []
     for row in rows:

@@ -9,16 +9,36 @@ cursor of the connection's open transaction, applying the same parameter convers
 SQLAlchemy would. `PlainRead` does the same for a few hot SELECTs of plain columns (text
 and numbers, which the drivers return as Core would) and returns tuples; other reads stay
 on Core, whose rows are used by name.
+
+On PostgreSQL a write whose answer nobody reads (`PlainWrite.send`, `run_many`) is not
+sent at once: it waits in the connection's queue (`Deferred`) and goes with the next
+statement that needs an answer, in one psycopg pipeline (one round trip for all of them),
+or with the COMMIT. Every statement run on the connection sends the queue first (the
+engine's `before_cursor_execute` and `commit` hooks, `sending`, `driver_cursor`), so the
+order of statements is the order they were written in; a rollback drops the queue.
+SQLAlchemy's own statements cannot run inside a pipeline (its results look empty there),
+which is why the queue is sent ahead of them rather than around them. On SQLite `send`
+runs at once: there is no round trip to save.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import closing
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Float, Integer, Select, String, TextClause
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Engine,
+    Float,
+    Integer,
+    Select,
+    String,
+    TextClause,
+    event,
+)
 from sqlalchemy.sql.dml import UpdateBase
 
 PLAIN_TYPES = (String, Integer, Float)  # columns both drivers return as Core would
@@ -71,19 +91,24 @@ class PlainWrite(_Plain):
     of any `bindparam` in the WHERE clause."""
 
     def run(self, conn: Connection, values: Mapping[str, Any]) -> int:
-        """Execute once; the number of rows it wrote."""
+        """Execute once now (with what is queued); the number of rows it wrote."""
         compiled = self._for(conn.dialect, tuple(values))
-        with closing(driver_cursor(conn)) as cursor:
+        with sending(conn) as cursor:
             cursor.execute(compiled.sql, compiled.parameters(values))
+        with closing(cursor):
             return int(cursor.rowcount)
 
+    def send(self, conn: Connection, values: Mapping[str, Any]) -> None:
+        """Execute once, queued on PostgreSQL: a write whose answer nobody reads."""
+        compiled = self._for(conn.dialect, tuple(values))
+        send_later(conn, compiled.sql, compiled.parameters(values))
+
     def run_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Execute once per row, in one driver call."""
+        """Execute once per row (queued on PostgreSQL, like `send`)."""
         if not rows:
             return
         compiled = self._for(conn.dialect, tuple(rows[0]))
-        with closing(driver_cursor(conn)) as cursor:
-            cursor.executemany(compiled.sql, [compiled.parameters(row) for row in rows])
+        send_later(conn, compiled.sql, [compiled.parameters(row) for row in rows], many=True)
 
 
 class PlainRead(_Plain):
@@ -99,16 +124,18 @@ class PlainRead(_Plain):
     def first(self, conn: Connection, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row, or None."""
         compiled = self._for(conn.dialect, tuple(values))
-        with closing(driver_cursor(conn)) as cursor:
+        with sending(conn) as cursor:
             cursor.execute(compiled.sql, compiled.parameters(values))
+        with closing(cursor):
             row = cursor.fetchone()
         return None if row is None else tuple(row)
 
     def all(self, conn: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row."""
         compiled = self._for(conn.dialect, tuple(values))
-        with closing(driver_cursor(conn)) as cursor:
+        with sending(conn) as cursor:
             cursor.execute(compiled.sql, compiled.parameters(values))
+        with closing(cursor):
             return [tuple(row) for row in cursor.fetchall()]
 
     def _statement_for(self, dialect: Dialect) -> Select[Any]:
@@ -146,5 +173,114 @@ def compile_plain(
 
 
 def driver_cursor(conn: Connection) -> Any:
-    """A DBAPI cursor in the transaction `conn` has open."""
+    """A DBAPI cursor in the transaction `conn` has open, once what is queued is sent."""
+    flush_deferred(conn)
     return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+DEFERRED = "lianxin_deferred"  # key of the queue in the DBAPI connection's info
+
+
+@dataclass
+class Deferred:
+    """Statements queued on one connection, and how many times the queue was sent."""
+
+    statements: list[tuple[str, Any, bool]] = field(default_factory=list)  # sql, params, many
+    sent: int = 0
+
+
+def deferred(conn: Connection) -> Deferred | None:
+    """The connection's queue (None on SQLite, which runs every statement at once)."""
+    return conn.info.get(DEFERRED)
+
+
+def send_later(conn: Connection, sql: str, params: Any = None, many: bool = False) -> None:
+    """Queue a statement whose answer nobody reads (run it now on SQLite)."""
+    queue = deferred(conn)
+    if queue is not None:
+        queue.statements.append((sql, params, many))
+        return
+    with closing(conn.connection.driver_connection.cursor()) as cursor:  # type: ignore[union-attr]
+        _execute(cursor, sql, params, many)
+
+
+@contextmanager
+def sending(conn: Connection) -> Iterator[Any]:
+    """A driver cursor whose statement goes with what is queued: one pipeline, one round
+    trip. Execute in the block; read its rows and rowcount after it (in a pipeline they
+    arrive as it ends, and fetching inside would cost a second round trip), then close it."""
+    driver = conn.connection.driver_connection
+    cursor = driver.cursor()  # type: ignore[union-attr]
+    # not closed here: a closed cursor forgets its rowcount, which a pipeline's cursor
+    # gets only as the pipeline ends
+    queue = deferred(conn)
+    if queue is None or not queue.statements:
+        yield cursor
+        return
+    with driver.pipeline(), closing(driver.cursor()) as queued:  # type: ignore[union-attr]
+        _send(queued, queue)  # on its own cursor: the caller's then holds one result
+        yield cursor
+
+
+def flush_deferred(conn: Connection) -> None:
+    """Send what is queued on `conn` now (one round trip); its errors raise here."""
+    queue = deferred(conn)
+    if queue is not None and queue.statements:
+        driver = conn.connection.driver_connection
+        with driver.pipeline(), closing(driver.cursor()) as cursor:  # type: ignore[union-attr]
+            _send(cursor, queue)
+
+
+def _send(cursor: Any, queue: Deferred) -> None:
+    statements, queue.statements = queue.statements, []
+    queue.sent += 1
+    for sql, params, many in statements:
+        _execute(cursor, sql, params, many)
+
+
+def _execute(cursor: Any, sql: str, params: Any, many: bool) -> None:
+    if many:
+        cursor.executemany(sql, params)
+    elif params is None:
+        cursor.execute(sql)
+    else:
+        cursor.execute(sql, params)
+
+
+def discard_deferred(conn: Connection, keep: int = 0) -> None:
+    """Forget what is queued past the first `keep` statements (their work is undone)."""
+    queue = deferred(conn)
+    if queue is not None:
+        del queue.statements[keep:]
+
+
+def defer_writes(engine: Engine) -> None:
+    """Give each of `engine`'s connections a queue, sent before anything else runs on it
+    and before each commit, and dropped by a rollback (PostgreSQL's engines)."""
+
+    @event.listens_for(engine, "engine_connect")
+    def _queue(conn: Connection) -> None:
+        conn.info.setdefault(DEFERRED, Deferred())
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _send_first(conn: Connection, *_args: Any) -> None:
+        flush_deferred(conn)
+
+    @event.listens_for(engine, "commit")
+    def _send_with_commit(conn: Connection) -> None:
+        queue = deferred(conn)
+        if queue is not None and queue.statements:
+            # the COMMIT goes in the same round trip; the driver's own commit, which
+            # SQLAlchemy calls next, then finds no transaction open and sends nothing
+            queue.statements.append(("COMMIT", None, False))
+            flush_deferred(conn)
+
+    @event.listens_for(engine, "rollback")
+    def _drop(conn: Connection) -> None:
+        discard_deferred(conn)
+
+    @event.listens_for(engine, "checkin")
+    def _drop_on_return(_dbapi_connection: Any, record: Any) -> None:
+        queue = record.info.get(DEFERRED)  # a connection goes back to the pool empty
+        if queue is not None:
+            queue.statements.clear()

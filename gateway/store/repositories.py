@@ -18,8 +18,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from gateway.domain.audit import AuditEvent, AuditRecord
-from gateway.domain.errors import AuditError
 from gateway.domain.messages import Handoff, HandoffKind, HandoffState, Lane, Receipt
 from gateway.domain.workorder import WorkOrder
 from gateway.service.ports.crypto import PersonalSeal
@@ -30,14 +28,12 @@ from gateway.service.ports.queries import (
     FailureQuery,
     HandoffView,
 )
-from gateway.service.ports.store import AgencyState, AuditChain, StoredOrder
+from gateway.service.ports.store import AgencyState, StoredOrder
 from gateway.store import claims, fence
 from gateway.store import failures as failed_handoffs
 from gateway.store.plain import PlainRead, PlainWrite
 from gateway.store.schema import (
     agency_state,
-    audit_head,
-    audit_log,
     handoffs,
     inbound_messages,
     poll_cursors,
@@ -61,19 +57,27 @@ class SqlOrders:
     A write re-seals only what changed: a personal caller field read in this unit of work
     keeps its stored seal while its value is the same and the current key made it (the
     seal is of exactly that value for that order and field, whatever happened since it was
-    read), so a status change costs no encryption."""
+    read), so a status change costs no encryption.
 
-    def __init__(self, conn: Connection, seal: PersonalSeal) -> None:
+    In a writing unit of work on PostgreSQL an order is read with its row's lock (`FOR
+    UPDATE`): several writers run side by side, and two that read one order and both
+    write it back would otherwise lose one's change. The second now waits for the first
+    to commit and reads what it wrote. (SQLite has one writer: nothing to lock.)"""
+
+    def __init__(self, conn: Connection, seal: PersonalSeal, locking: bool = False) -> None:
         self.conn = conn
         self.seal = seal
         self._seals: dict[str, Seals] = {}  # order id → field → (value, its stored seal)
+        self._find, self._get = (
+            (_FIND_ORDER_LOCKED, _GET_ORDER_LOCKED) if locking else (_FIND_ORDER, _GET_ORDER)
+        )
 
     def find(self, origin: str, flow_id: str) -> StoredOrder | None:
-        row = _FIND_ORDER.first(self.conn, {"origin": origin, "flow_id": flow_id})
+        row = self._find.first(self.conn, {"origin": origin, "flow_id": flow_id})
         return _stored(row, self.seal, self._seals)
 
     def get(self, order_id: str) -> StoredOrder | None:
-        return _stored(_GET_ORDER.first(self.conn, {"b_id": order_id}), self.seal, self._seals)
+        return _stored(self._get.first(self.conn, {"b_id": order_id}), self.seal, self._seals)
 
     def add(self, order: WorkOrder, now: float) -> None:
         values = {
@@ -84,14 +88,14 @@ class SqlOrders:
             "last_update_at": 0.0,
             "created_at": now,
         }
-        _ADD_ORDER.run(self.conn, values)
+        _ADD_ORDER.send(self.conn, values)
 
     def replace(self, order: WorkOrder) -> None:
         columns = _columns(order, self.seal, self._seals.get(order.id, {}))
-        _UPDATE_ORDER.run(self.conn, {**columns, "b_id": order.id})
+        _UPDATE_ORDER.send(self.conn, {**columns, "b_id": order.id})
 
 
-#: a stored order's seals a write may keep: field → (its value, its seal as stored)
+#: a stored order's seals a write may keep: field → (its value, its stored seal)
 Seals = Mapping[str, tuple[str, str]]
 
 
@@ -106,6 +110,8 @@ _FIND_ORDER = PlainRead(
     )
 )
 _GET_ORDER = PlainRead(select(*_STORED).where(work_orders.c.id == bindparam("b_id")))
+_FIND_ORDER_LOCKED = PlainRead(_FIND_ORDER.select, for_update=True)
+_GET_ORDER_LOCKED = PlainRead(_GET_ORDER.select, for_update=True)
 _ADD_ORDER = PlainWrite(insert(work_orders))
 _UPDATE_ORDER = PlainWrite(update(work_orders).where(work_orders.c.id == bindparam("b_id")))
 
@@ -167,7 +173,7 @@ class SqlHandoffs:
             "created_at": handoff.created_at,
             "traceparent": handoff.traceparent or current_traceparent(),
         }
-        _ADD_HANDOFF.run(self.conn, values)
+        _ADD_HANDOFF.send(self.conn, values)
 
     def claim(
         self, now: float, quotas: Mapping[str, int], lane: Lane, lease_until: float, owner: str
@@ -457,13 +463,17 @@ class SqlAgencies:
 
 
 class SqlCursors:
-    """Where each polled board was read up to."""
+    """Where each polled board was read up to (read with its row's lock when `locking`,
+    as orders are: two writers must not both move on from the same cursor)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, locking: bool = False) -> None:
         self.conn = conn
+        self.locking = locking and conn.dialect.name == "postgresql"
 
     def get(self, party: str) -> str | None:
         query = select(poll_cursors.c.cursor).where(poll_cursors.c.party == party)
+        if self.locking:
+            query = query.with_for_update()
         value = self.conn.execute(query).scalar()
         return None if value is None else str(value)
 
@@ -475,104 +485,3 @@ class SqlCursors:
                 index_elements=["party"], set_={"cursor": cursor, "updated_at": now}
             )
         )
-
-
-class SqlAuditLog:
-    """Append-only, hash-chained audit entries; appends serialise on the head row.
-
-    Entries are linked (timed, masked, hashed) by the service layer's `AuditChain` as they
-    are appended, and inserted together (one executemany) when the unit of work ends,
-    before anything reads the log, or at a `checkpoint`.
-    """
-
-    def __init__(self, conn: Connection, chain: AuditChain) -> None:
-        self.conn = conn
-        self.chain = chain  # links each entry: its time, masked detail and hash
-        self._head: tuple[int, str] | None = None
-        self._pending: list[dict[str, Any]] = []
-        self._moved = False  # the head row is behind the entries appended
-
-    def append(self, event: AuditEvent) -> None:
-        seq, prev = self._lock_head()
-        linked = self.chain.link(seq + 1, prev, event)
-        self._pending.append(
-            {
-                "seq": linked.seq,
-                "at_us": linked.at_us,
-                "prev_hash": linked.prev_hash,
-                "entry_hash": linked.entry_hash,
-                "event": linked.event,
-                "order_id": linked.order_id,
-                "handoff_id": linked.handoff_id,
-                "party": linked.party,
-                "payload_digest": linked.payload_digest,
-                "signature": linked.signature,
-                "detail": linked.detail,
-            }
-        )
-        self._head = (linked.seq, linked.entry_hash)
-        self._moved = True
-
-    def flush(self) -> None:
-        """Insert the entries appended and move the head row to the last of them."""
-        self._insert_pending()
-        if self._moved and self._head is not None:
-            seq, digest = self._head
-            _MOVE_HEAD.run(self.conn, {"seq": seq, "hash": digest})
-            self._moved = False
-
-    def checkpoint(self) -> tuple[tuple[int, str] | None, bool]:
-        """Insert what is pending and mark where the chain stands, for `restore`."""
-        self._insert_pending()
-        return self._head, self._moved
-
-    def restore(self, mark: tuple[tuple[int, str] | None, bool]) -> None:
-        """Forget the entries appended since `mark` (their savepoint was rolled back)."""
-        self._pending.clear()
-        self._head, self._moved = mark
-
-    def for_order(self, order_id: str) -> list[AuditRecord]:
-        self._insert_pending()
-        query = select(audit_log).where(audit_log.c.order_id == order_id).order_by(audit_log.c.seq)
-        return [record(row) for row in self.conn.execute(query)]
-
-    def lock(self) -> None:
-        """Take the head row's lock now (the first lock of a writing transaction)."""
-        self._lock_head()
-
-    def _insert_pending(self) -> None:
-        if self._pending:
-            _ADD_ENTRIES.run_many(self.conn, self._pending)
-            self._pending = []
-
-    def _lock_head(self) -> tuple[int, str]:
-        if self._head is None:
-            row = _HEAD.first(self.conn, {})
-            if row is None:  # fail closed: no evidence, no exchange
-                raise AuditError("the audit head row is missing: migrate the database")
-            self._head = (row[0], row[1])
-        return self._head
-
-
-_ADD_ENTRIES = PlainWrite(insert(audit_log))
-_HEAD = PlainRead(
-    select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1), for_update=True
-)
-_MOVE_HEAD = PlainWrite(update(audit_head).where(audit_head.c.id == 1))
-
-
-def record(row: Any) -> AuditRecord:
-    """An AuditRecord from an audit_log row."""
-    return AuditRecord(
-        seq=row.seq,
-        at_us=row.at_us,
-        event=row.event,
-        order_id=row.order_id,
-        handoff_id=row.handoff_id,
-        party=row.party,
-        payload_digest=row.payload_digest,
-        signature=row.signature,
-        detail=row.detail,
-        prev_hash=row.prev_hash,
-        entry_hash=row.entry_hash,
-    )

@@ -2,12 +2,15 @@
 
 SQLite gets one writer thread and `BEGIN IMMEDIATE` (it wants a single writer; two
 writers make each other wait), WAL and `synchronous=FULL` so a 202 means the order is on
-disk. On PostgreSQL every writing transaction takes the audit head's lock, so writers
-commit one at a time anyway: one thread writes normal work and one is kept for urgent
-work (emergency handoffs), which then waits for at most one normal transaction; reads run
-on their own threads. Claims use `FOR UPDATE SKIP LOCKED`, so several processes share
-the outbox. Each unit of work runs in a copy of its caller's context (log ids, the trace),
-and each write or read is one span when tracing is on.
+disk. PostgreSQL gets several writer threads for normal work (`LIANXIN_DB_WRITERS`, 3 by
+default), each with its own connection, and one more kept for urgent work (emergency
+handoffs), so that never queues behind normal work. Writers overlap: a transaction locks
+the rows it reads to write back (orders, cursors), and takes the audit head's lock only
+at its end, to link its entries and commit (see `SqlAuditLog`). A transaction PostgreSQL
+aborts for a deadlock or a lost race on a unique key is run again (`gateway.store.retry`).
+Reads run on their own threads. Claims use `FOR UPDATE SKIP LOCKED`, so several writers
+and processes share the outbox. Each unit of work runs in a copy of its caller's context
+(log ids, the trace), and each write or read is one span when tracing is on.
 """
 
 from __future__ import annotations
@@ -29,18 +32,26 @@ from gateway.service.ports.crypto import PersonalSeal
 from gateway.service.ports.store import AuditChain, UnitOfWork
 from gateway.service.ports.telemetry import Tracing
 from gateway.store.activity import SqlActivity
+from gateway.store.audit_log import SqlAuditLog
 from gateway.store.db_errors import WriteHealth, translated
 from gateway.store.keys import SqlKeys
-from gateway.store.plain import driver_cursor
+from gateway.store.plain import (
+    defer_writes,
+    deferred,
+    discard_deferred,
+    driver_cursor,
+    flush_deferred,
+    send_later,
+)
 from gateway.store.repositories import (
     SqlAgencies,
-    SqlAuditLog,
     SqlCursors,
     SqlHandoffs,
     SqlInbound,
     SqlOrders,
 )
 from gateway.store.retention import SqlRetention
+from gateway.store.retry import ATTEMPTS, should_retry, wait_before
 from gateway.store.schema import audit_head
 from gateway.store.security import SqlSecurity
 from gateway.store.standings import SqlStandings
@@ -49,6 +60,7 @@ from gateway.store.writer import Job, More, PriorityWriter
 
 T = TypeVar("T")
 log = logging.getLogger("lianxin.store")
+POSTGRES_WRITERS = 3  # normal writer threads on PostgreSQL unless LIANXIN_DB_WRITERS says
 SLOW_TRANSACTION = 1.0  # seconds; longer ones are logged: they delay everything queued
 GROUP_BUDGET = 0.010  # seconds a group commit goes on taking queued jobs for (an urgent
 # job that arrives meanwhile joins the group; one queued behind it waits about this long)
@@ -59,16 +71,18 @@ READ_SNAPSHOT = "lianxin_read_snapshot"  # execution option: a read-only snapsho
 class SqlUnitOfWork:
     """The repositories of one open transaction."""
 
-    def __init__(self, conn: Connection, seal: PersonalSeal, chain: AuditChain) -> None:
+    def __init__(
+        self, conn: Connection, seal: PersonalSeal, chain: AuditChain, locking: bool = False
+    ) -> None:
         self.conn = conn  # for store adapters outside the UnitOfWork port (checkpoints)
-        self.orders = SqlOrders(conn, seal)
+        self.orders = SqlOrders(conn, seal, locking)
         self.handoffs = SqlHandoffs(conn, seal)
         self.handoff_queries = self.handoffs  # one table, two ports
         self.inbound = SqlInbound(conn, seal)
         self.agencies = SqlAgencies(conn)
         self.standings = SqlStandings(conn)
         self.audit = SqlAuditLog(conn, chain)
-        self.cursors = SqlCursors(conn)
+        self.cursors = SqlCursors(conn, locking)
         self.watches = SqlWatches(conn)
         self.keys = SqlKeys(conn)
         self.retention = SqlRetention(conn, seal)
@@ -84,15 +98,18 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_store_engine(url: str, *, writers: int = 4) -> Engine:
-    """An engine for `url` with Lianxin's connection settings."""
+def create_store_engine(url: str, *, writers: int = POSTGRES_WRITERS) -> Engine:
+    """An engine for `url` with Lianxin's connection settings (on PostgreSQL a connection
+    for each writer, the urgent one and a few readers)."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_size=writers + 2, max_overflow=4, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=writers + 3, max_overflow=4, pool_pre_ping=True)
+    defer_writes(engine)
+    return engine
 
 
 def _sqlite_begin(conn: Connection) -> None:
@@ -110,7 +127,8 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 class SqlStore:
-    """Runs units of work in threads; SQLite with one writer, PostgreSQL with a few.
+    """Runs units of work in threads; SQLite with one writer, PostgreSQL with `writers`
+    (None: `POSTGRES_WRITERS`) plus the urgent one.
 
     The service layer hands it `seal` (seals personal data at rest) and `chain` (links each
     audit entry: its time, masked detail and hash); `gateway.bootstrap.open_sql_store`
@@ -123,7 +141,7 @@ class SqlStore:
         *,
         seal: PersonalSeal,
         chain: AuditChain,
-        writers: int = 4,
+        writers: int | None = None,
         group_budget: float = GROUP_BUDGET,
         tracing: Tracing | None = None,
     ) -> None:
@@ -134,9 +152,13 @@ class SqlStore:
         self.chain = chain
         self.url = normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
-        self.engine = create_store_engine(self.url, writers=writers)
+        self.writers = 1 if self.is_sqlite else writers or POSTGRES_WRITERS
+        self.engine = create_store_engine(self.url, writers=self.writers)
         self._writer = PriorityWriter(
-            "lianxin-db", urgent_lane=not self.is_sqlite, runner=self._run_group
+            "lianxin-db",
+            writers=self.writers,
+            urgent_lane=not self.is_sqlite,
+            runner=self._run_group,
         )
 
     async def write(
@@ -178,11 +200,13 @@ class SqlStore:
         after the first runs in a savepoint: one that fails is rolled back alone, and its
         caller gets the error. The first runs bare, since nothing else is in the
         transaction yet. Results reach the callers only once the commit is done; if the
-        commit fails, every job in the group gets the error.
+        commit fails, every job in the group gets the error. A job that failed because
+        PostgreSQL aborted it (a deadlock, a lost race on a unique key: see
+        `gateway.store.retry`) runs again alone instead, and so does every job of a group
+        whose transaction was aborted so.
 
-        On PostgreSQL a group takes the head lock first (see `run_sync`), unless its first
-        job is not audited: that one runs alone and unlocked, so a claim never waits for
-        the chain (it locks only rows it claims, with SKIP LOCKED, and waits for nothing).
+        A group whose first job is not audited runs that job alone (a claim: it locks
+        only rows it claims, with SKIP LOCKED, and waits for nothing).
         """
         if not first.future.set_running_or_notify_cancel():
             return
@@ -192,24 +216,45 @@ class SqlStore:
         alone = not self.is_sqlite and not _unit(first).audited
         try:
             with self.engine.begin() as conn:
-                uow = SqlUnitOfWork(conn, self.seal, self.chain)
-                if not self.is_sqlite and not alone:
-                    uow.audit.lock()
+                uow = SqlUnitOfWork(conn, self.seal, self.chain, locking=not self.is_sqlite)
                 outcomes.append((_unit(first)(uow), None))
+                flush_deferred(conn)  # its own writes fail it, not the next job
                 while not alone and (job := self._next_in_group(more, len(taken), started)):
                     taken.append(job)
                     outcomes.append(self._run_in_savepoint(conn, uow, job))
                 uow.audit.flush()
         except BaseException as exc:  # handed to the awaiting callers
             for job in taken:
-                job.future.set_exception(exc)
+                if should_retry(exc):
+                    self._run_again(job, exc)
+                else:
+                    job.future.set_exception(exc)
             return
         _log_if_slow(_unit(first).work, time.perf_counter() - started, len(taken))
         for job, (result, error) in zip(taken, outcomes, strict=True):
             if error is None:
                 job.future.set_result(result)
+            elif should_retry(error):
+                self._run_again(job, error)
             else:
                 job.future.set_exception(error)
+
+    def _run_again(self, job: Job, error: BaseException) -> None:
+        """Run an aborted job alone, a few times at most; its caller hears the outcome."""
+        for run in range(2, ATTEMPTS + 1):
+            log.info("running %s again (run %d) after %s", _name(job), run, type(error).__name__)
+            time.sleep(wait_before(run))
+            try:
+                result = self._transaction(_unit(job), writes=True)
+            except Exception as exc:
+                if not should_retry(exc):
+                    job.future.set_exception(exc)
+                    return
+                error = exc
+            else:
+                job.future.set_result(result)
+                return
+        job.future.set_exception(error)
 
     def _next_in_group(self, more: More, count: int, started: float) -> Job | None:
         while count < GROUP_MAX and time.perf_counter() - started < self.group_budget:
@@ -233,16 +278,26 @@ class SqlStore:
         """Run `work` in one transaction on the calling thread, in a copy of the caller's
         context (as the writer thread does): ids it binds for log lines stay in the unit.
 
-        On PostgreSQL a writing transaction takes the audit head's row lock first: every
-        writer then locks in the same order (head, then rows), so writers never deadlock,
-        and the chain is appended in commit order. (SQLite has one writer anyway.)
+        A writing transaction locks the rows it reads to write back, and the audit head
+        last (see `SqlAuditLog`); if PostgreSQL aborts it (see `gateway.store.retry`), it
+        runs again, a few times at most.
         """
+        unit = _Unit(work)  # runs in a copy of this context
+        for run in range(1, ATTEMPTS + 1):
+            try:
+                return self._transaction(unit, writes)
+            except Exception as exc:
+                if not writes or run == ATTEMPTS or not should_retry(exc):
+                    raise
+                time.sleep(wait_before(run + 1))
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _transaction(self, work: Callable[[UnitOfWork], T], writes: bool) -> T:
+        """`work` in one transaction, its audit entries linked and the head moved last."""
         started = time.perf_counter()
         with self.engine.begin() as conn:
-            uow = SqlUnitOfWork(conn, self.seal, self.chain)
-            if writes and not self.is_sqlite:
-                uow.audit.lock()
-            result = copy_context().run(work, uow)
+            uow = SqlUnitOfWork(conn, self.seal, self.chain, locking=writes and not self.is_sqlite)
+            result = work(uow)
             uow.audit.flush()
         _log_if_slow(work, time.perf_counter() - started, 1)
         return result
@@ -317,16 +372,25 @@ def in_savepoint(conn: Connection, work: Callable[[], T]) -> T:
     """`work()` inside a savepoint of the open transaction: undone alone if it raises.
 
     Plain driver statements: SQLAlchemy's nested-transaction objects cost about 40 µs a
-    unit of work, these about 1 µs, and a group commit runs one per unit."""
-    with closing(driver_cursor(conn)) as cursor:
-        cursor.execute("SAVEPOINT lianxin_unit")
-        try:
-            result = work()
-        except BaseException:
+    unit of work, these about 1 µs, and a group commit runs one per unit. On PostgreSQL
+    the SAVEPOINT and RELEASE wait in the queue (see `gateway.store.plain`), and what the
+    unit queued is sent before it ends, so a write of its own that fails fails it alone."""
+    queue = deferred(conn)
+    send_later(conn, "SAVEPOINT lianxin_unit")
+    mark = (len(queue.statements) - 1, queue.sent) if queue is not None else None
+    try:
+        result = work()
+        flush_deferred(conn)
+    except BaseException:
+        if mark is not None and queue is not None and queue.sent == mark[1]:
+            discard_deferred(conn, keep=mark[0])  # nothing of it reached the server
+            raise
+        discard_deferred(conn)
+        with closing(driver_cursor(conn)) as cursor:
             cursor.execute("ROLLBACK TO SAVEPOINT lianxin_unit")
             cursor.execute("RELEASE SAVEPOINT lianxin_unit")
-            raise
-        cursor.execute("RELEASE SAVEPOINT lianxin_unit")
+        raise
+    send_later(conn, "RELEASE SAVEPOINT lianxin_unit")
     return result
 
 
@@ -349,8 +413,13 @@ def _unit(job: Job) -> _Unit[Any]:
     return job.work
 
 
+def _name(job: Job) -> str:
+    return getattr(_unit(job).work, "__qualname__", "a unit of work")
+
+
 def _log_if_slow(work: Callable[..., Any], took: float, jobs: int) -> None:
     if took > SLOW_TRANSACTION:
+        work = work.work if isinstance(work, _Unit) else work
         name = getattr(work, "__qualname__", "a unit of work")
         log.warning(
             "slow transaction: %s (with %d jobs) took %.2f s (lock waits included)",

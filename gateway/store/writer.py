@@ -1,13 +1,12 @@
 """Database writer threads that let urgent work (emergency handoffs) go first.
 
-SQLite has one writer, and on PostgreSQL writers take turns on the audit head's row lock,
-so work queued for the database waits for what is queued before it. Under a backlog that
+Work queued for the database waits for what is queued before it. Under a backlog that
 queue holds claims and outcome batches of normal handoffs; an emergency intake, claim or
-outcome must not wait behind them. The writer takes urgent jobs first. With an urgent
-lane (PostgreSQL) it has a second thread that takes only urgent jobs, while the first
-takes normal jobs: an urgent transaction then waits for at most the one normal
-transaction that holds the head lock, never for a queue of them. A running job is never
-interrupted.
+outcome must not wait behind them. Every writer thread takes urgent jobs first. With an
+urgent lane (PostgreSQL) one more thread takes only urgent jobs, while the others take
+both: an urgent transaction then never waits for a queue of normal ones, only (on the
+database) for the rows and the audit head's lock the ones running hold. SQLite has one
+writer thread and no lane. A running job is never interrupted.
 
 A thread hands the jobs it takes to a runner. The default runs each on its own; the SQL
 store's runner commits several in one transaction (group commit), asking for the next
@@ -38,16 +37,23 @@ Runner = Callable[[Job, More], None]
 
 
 class PriorityWriter:
-    """One writer thread over an urgent and a normal queue, plus one urgent-only thread
+    """`writers` threads over an urgent and a normal queue, plus one urgent-only thread
     when `urgent_lane` (only worth it where writers can run side by side: not SQLite)."""
 
-    def __init__(self, name: str, *, urgent_lane: bool, runner: Runner | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        urgent_lane: bool,
+        runner: Runner | None = None,
+        writers: int = 1,
+    ) -> None:
         self._urgent: deque[Job] = deque()
         self._normal: deque[Job] = deque()
         self._ready = threading.Condition()
         self._stopping = False
         self._runner = runner or run_alone
-        roles = [False, True] if urgent_lane else [False]
+        roles = [False] * writers + ([True] if urgent_lane else [])
         self._threads = [
             threading.Thread(
                 target=self._work, args=(urgent_only,), name=f"{name}-{n}", daemon=True

@@ -9,16 +9,17 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from gateway.bootstrap import open_sql_store
 from gateway.domain.audit import AuditEvent
 from gateway.service.audit import verify_chain
 from gateway.service.ports.store import UnitOfWork
+from gateway.store.audit_log import SqlAuditLog
 from gateway.store.migrate import upgrade
-from gateway.store.repositories import SqlAuditLog
-from gateway.store.schema import audit_head
+from gateway.store.plain import PlainWrite
+from gateway.store.schema import audit_head, poll_cursors
 from gateway.store.sql import SqlStore
 
 pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
@@ -48,6 +49,32 @@ def _fails_in_the_database(uow: UnitOfWork) -> None:
     conn.exec_driver_sql(insert)
 
 
+_ADD_CURSOR = PlainWrite(insert(poll_cursors))
+
+
+def _fails_in_a_queued_write(uow: UnitOfWork) -> None:
+    """A duplicate key in writes queued for the pipeline (PostgreSQL): the unit's own
+    writes are sent before it ends, so it fails, not the unit after it."""
+    uow.audit.append(AuditEvent("noted", order_id="doomed", party="system"))
+    conn = uow.cursors.conn  # type: ignore[attr-defined]
+    row = {"party": "doomed", "cursor": "1", "updated_at": 1.0}
+    _ADD_CURSOR.send(conn, row)
+    _ADD_CURSOR.send(conn, row)
+
+
+def _fails_before_sending(uow: UnitOfWork) -> None:
+    """Raises with its savepoint and its writes still queued: nothing reached the server."""
+    uow.audit.append(AuditEvent("noted", order_id="doomed", party="system"))
+    row = {"party": "doomed", "cursor": "1", "updated_at": 1.0}
+    _ADD_CURSOR.send(uow.cursors.conn, row)  # type: ignore[attr-defined]
+    raise ValueError("this unit of work fails before it sends anything")
+
+
+def _integrity_error(exc: object) -> bool:
+    """SQLAlchemy's IntegrityError or the driver's (psycopg UniqueViolation, sqlite3)."""
+    return "IntegrityError" in {cls.__name__ for cls in type(exc).__mro__}
+
+
 async def _queue_behind_a_blocker(store: SqlStore, works: list[Any]) -> list[Any]:
     """Hold the writer with one job, queue `works`, release: they run as one group."""
     gate = threading.Event()
@@ -68,7 +95,7 @@ def _commits(store: SqlStore) -> list[int]:
 
 def test_queued_units_of_work_commit_together(database_url: str) -> None:
     upgrade(database_url)
-    store = open_sql_store(database_url, group_budget=5.0)  # a slow machine still groups all
+    store = open_sql_store(database_url, group_budget=5.0, writers=1)  # a slow machine groups all
     commits = _commits(store)
     names = [f"board-{n}" for n in range(20)]
     results = asyncio.run(_queue_behind_a_blocker(store, [_note(n) for n in names]))
@@ -83,20 +110,25 @@ def test_queued_units_of_work_commit_together(database_url: str) -> None:
 
 @pytest.mark.parametrize(
     ("failing", "error"),
-    [(_fails_after_writing, ValueError), (_fails_in_the_database, IntegrityError)],
-    ids=["raises", "refused-by-the-database"],
+    [
+        (_fails_after_writing, ValueError),
+        (_fails_in_the_database, IntegrityError),
+        (_fails_in_a_queued_write, None),
+        (_fails_before_sending, ValueError),
+    ],
+    ids=["raises", "refused-by-the-database", "refused-queued-write", "raises-before-sending"],
 )
 def test_a_failing_unit_of_work_is_rolled_back_alone(
-    database_url: str, failing: Callable[[UnitOfWork], None], error: type[Exception]
+    database_url: str, failing: Callable[[UnitOfWork], None], error: type[Exception] | None
 ) -> None:
     """The units after it still commit, also when the database refused it (a refused
     statement aborts a PostgreSQL transaction until its savepoint is rolled back)."""
     upgrade(database_url)
-    store = open_sql_store(database_url)
+    store = open_sql_store(database_url, writers=1)  # one writer: the three run as a group
     works = [_note("before"), failing, _note("after")]
     results = asyncio.run(_queue_behind_a_blocker(store, works))
     assert results[0] == "before" and results[2] == "after"
-    assert isinstance(results[1], error)
+    assert isinstance(results[1], error) if error else _integrity_error(results[1])
     cursors = store.run_sync(
         lambda uow: [uow.cursors.get(n) for n in ("before", "doomed", "after")], writes=False
     )
@@ -164,7 +196,7 @@ def test_a_failure_between_units_of_work_reaches_every_caller(
     """Writing the previous unit's audit entries can fail after the next unit was taken:
     the whole group fails, and no caller is left waiting."""
     upgrade(database_url)
-    store = open_sql_store(database_url, group_budget=5.0)
+    store = open_sql_store(database_url, group_budget=5.0, writers=1)
 
     def checkpoint_fails(_self: object) -> None:
         raise RuntimeError("the disk is full")
