@@ -26,7 +26,7 @@ from contextlib import closing
 
 from sqlalchemy import Connection
 
-from gateway.store.plain import driver_cursor
+from gateway.store.plain import send_later, sending
 
 SETTLE = """
 WITH old AS (
@@ -85,9 +85,11 @@ next_due = (
 
 
 def arm_on_postgresql(conn: Connection, values: dict[str, object]) -> None:
-    """Insert the order's row (`order_id`, `plan`, `next_due`), or merge its plan in."""
-    with closing(driver_cursor(conn)) as cursor:
-        cursor.execute(ARM, values)
+    """Insert the order's row (`order_id`, `plan`, `next_due`), or merge its plan in.
+
+    Nobody reads its answer: it waits in the connection's queue and goes with the next
+    statement that needs one (gateway/store/plain.py)."""
+    send_later(conn, ARM, values)
 
 
 def settle_on_postgresql(
@@ -95,7 +97,8 @@ def settle_on_postgresql(
 ) -> int:
     """Disarm the order's armed watches of `kinds` (of one agency when given); how many."""
     values = {"order_id": order_id, "kinds": list(kinds), "agency": agency}
-    with closing(driver_cursor(conn)) as cursor:
+    with sending(conn) as cursor:  # with what is queued: one round trip
         cursor.execute(SETTLE, values)
+    with closing(cursor):
         row = cursor.fetchone()
     return int(row[0]) if row else 0

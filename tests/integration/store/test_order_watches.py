@@ -131,7 +131,8 @@ def test_a_settle_waiting_for_an_arm_keeps_what_the_arm_wrote(engine: Engine) ->
     in_transaction(engine, lambda w: w.arm(*cards))
     settled: list[int] = []
     with engine.begin() as arming:
-        SqlWatches(arming).arm(escalation)  # holds the row's lock until its commit
+        SqlWatches(arming).arm(escalation)  # queued until the next statement that reads
+        SqlWatches(arming).for_order("wo_a")  # sent: the row's lock is held until the commit
         waiting = threading.Thread(
             target=lambda: settled.append(
                 in_transaction(engine, lambda w: w.settle("wo_a", ["acknowledge"]))
