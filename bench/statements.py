@@ -37,7 +37,7 @@ from gateway.crypto.signing import generate_ed25519_key
 from gateway.settings import Settings
 
 WARM_UP = 5
-COUNTED_TABLES = ("audit_log", "watches", "handoffs")
+COUNTED_TABLES = ("audit_log", "order_watches", "handoffs")
 OPEN_HANDOFFS = "SELECT count(*) FROM handoffs WHERE state IN ('pending', 'in_flight')"
 
 
@@ -47,7 +47,7 @@ class PerOrder:
 
     orders: int
     tally: Tally
-    rows: dict[str, int]  # table → rows added (audit_log, watches, handoffs)
+    rows: dict[str, int]  # table → rows added (audit_log, order_watches, handoffs)
     seconds: float  # how long the phase took (background work ran meanwhile too)
 
 
@@ -152,7 +152,7 @@ def report(store: str, got: PerOrder, concurrency: int) -> str:
         ("all statements", tally.statements),
         ("commits (transactions)", tally.commits),
         ("audit entries written", got.rows["audit_log"]),
-        ("watch rows written", got.rows["watches"]),
+        ("watch rows written (order_watches)", got.rows["order_watches"]),
         ("handoff rows written", got.rows["handoffs"]),
     ]
     lines += [f"| {name} | {count / n:.2f} |" for name, count in cells]

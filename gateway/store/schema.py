@@ -181,17 +181,22 @@ poll_cursors = Table(
     Column("updated_at", Float, nullable=False),
 )
 
-watches = Table(
-    "watches",
-    metadata,
-    Column("order_id", String(ORDER_ID_MAX), primary_key=True),
-    Column("kind", String(24), primary_key=True),  # acknowledge | resolve | emergency_ack
-    Column("level", String(16), primary_key=True),  # yellow | red | escalation
-    Column("agency", String(AGENCY_ID_MAX), primary_key=True),  # "" when about the order as a whole
-    Column("due_at", Float, nullable=False),
-    Column("state", String(16), nullable=False),  # armed | fired | settled
-    Column("fired_at", Float),
-    Index("ix_watches_due", "state", "due_at"),
+order_watches = (
+    Table(  # an order's deadline watches: one row per order (gateway/store/watch_plan.py)
+        "order_watches",
+        metadata,
+        Column("order_id", String(ORDER_ID_MAX), primary_key=True),
+        Column(
+            "plan", Text, nullable=False
+        ),  # JSON: [{kind, level, agency, due_at, state, fired_at}]
+        Column("next_due", Float),  # the soonest armed due_at; NULL when nothing is armed
+        Index(
+            "ix_order_watches_due",
+            "next_due",
+            postgresql_where=text("next_due IS NOT NULL"),
+            sqlite_where=text("next_due IS NOT NULL"),
+        ),
+    )
 )
 
 signing_keys = Table(

@@ -1,15 +1,16 @@
 """Deadline watch: the jurisdiction's cards (the Foshan practice) and emergency escalations.
 
-Each deadline becomes rows in the `watches` table when it is set, one per card of the
-policy (gateway/service/deadlines/cards.py): a warning before the deadline, overdue at it, seriously
-overdue some working days after it, each with the city's name and colour; and for a
-119/120 handoff an escalation when the agency has not answered within its acknowledgement
-deadline. The watch loop fires what is due, once (rows are marked fired in the same
-transaction that queues the alert), so several processes can run it side by side. A card
-whose tier says so raises 督办 in that transaction (gateway/service/deadlines/supervision.py). An
-answer settles the rows: signing for an order settles its sign-for cards, closing it
-settles everything, any message from an emergency agency settles its escalation. An
-approved extension (延期) re-arms the resolve cards at the new deadline.
+Each deadline becomes watches when it is set (the store keeps an order's in one row), one
+per card of the policy (gateway/service/deadlines/cards.py): a warning before the
+deadline, overdue at it, seriously overdue some working days after it, each with the
+city's name and colour; and for a 119/120 handoff an escalation when the agency has not
+answered within its acknowledgement deadline. The watch loop fires what is due, once
+(watches are marked fired in the same transaction that queues the alert), so several
+processes can run it side by side. A card whose tier says so raises 督办 in that
+transaction (gateway/service/deadlines/supervision.py). An answer settles the watches:
+signing for an order settles its sign-for cards, closing it settles everything, any
+message from an emergency agency settles its escalation. An approved extension (延期)
+re-arms the resolve cards at the new deadline.
 """
 
 from __future__ import annotations

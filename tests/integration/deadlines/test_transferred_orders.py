@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine
 
-from gateway.store.schema import watches
+from gateway.store.watches import SqlWatches
 from tests.conftest import Stack
 from tests.integration.api.helpers import deadlines_set, wait_until
 from tests.integration.portals.conftest import MAYOR, Boards, boards
@@ -23,10 +23,8 @@ def armed_cards(database_url: str, order_id: str) -> list[tuple[str, str, str]]:
     engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
     try:
         with engine.connect() as conn:
-            query = select(watches.c.kind, watches.c.level, watches.c.state).where(
-                watches.c.order_id == order_id
-            )
-            return sorted((r.kind, r.level, r.state) for r in conn.execute(query))
+            watched = SqlWatches(conn).for_order(order_id)
+            return sorted((watch.kind, watch.level, state) for watch, state in watched)
     finally:
         engine.dispose()
 
