@@ -23,6 +23,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--profile-drain", action="store_true", help="profile: the backlog drain, not e2e"
     )
+    parser.add_argument(
+        "--gil", action="store_true", help="profile: sample only the thread holding the GIL"
+    )
     parser.add_argument("--minutes", type=int, default=30, help="soak length")
     parser.add_argument("--rate", type=float, default=100.0, help="soak rate, orders/s")
     return parser
@@ -47,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.what == "soak":
         soak(stores[0], args.minutes, args.rate)
     elif args.what == "profile":
-        profile_run(stores[0], sizes, backlog=args.profile_drain)
+        profile_run(stores[0], sizes, backlog=args.profile_drain, gil=args.gil)
     else:
         run_suite(stores, sizes, peer=not args.no_peer)
     print(

@@ -18,8 +18,9 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def py_spy(pid: int, output: Path, rate: int = 200) -> Iterator[None]:
-    """Record `pid` with py-spy (idle threads excluded) until the block ends."""
+def py_spy(pid: int, output: Path, rate: int = 200, gil: bool = False) -> Iterator[None]:
+    """Record `pid` with py-spy (idle threads excluded) until the block ends; with `gil`,
+    only the thread holding the GIL (where a CPU-bound Python process spends its time)."""
     exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     args = [
         exe,
@@ -33,6 +34,7 @@ def py_spy(pid: int, output: Path, rate: int = 200) -> Iterator[None]:
         "--output",
         str(output),
         "--nonblocking",
+        *(["--gil"] if gil else []),
     ]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

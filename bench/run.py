@@ -179,17 +179,17 @@ def peer_rows(sizes: Sizes, ceiling: Ceiling, work: Path, e2e: dict[str, Through
     return rows
 
 
-def profile_run(store: str, sizes: Sizes, backlog: bool = False) -> None:
+def profile_run(store: str, sizes: Sizes, backlog: bool = False, gil: bool = False) -> None:
     """The e2e benchmark (or the drain) once, with py-spy on the gateway; where time goes."""
     work = workdir()
     raw = work / "gateway.pyspy.txt"
     with database(store, work) as url, World(url, work) as world:
         if backlog:
-            with py_spy(world.gateway.pid, raw):
+            with py_spy(world.gateway.pid, raw, gil=gil):
                 got = drain(world, sizes.backlog)
             print(f"backlog drain of {got.backlog} on {store}: {got.rate:.0f}/s (under py-spy)")
         else:
-            with py_spy(world.gateway.pid, raw):
+            with py_spy(world.gateway.pid, raw, gil=gil):
                 e2e = throughput(world, sizes.orders, CONCURRENCY, lambda: delivered_transfers(url))
             print(f"e2e durable handoffs on {store}: {e2e.rate:.0f}/s (under py-spy)")
     print_costs(raw)
