@@ -46,5 +46,5 @@ def test_a_queued_backlog_drains_and_emergencies_still_arrive(world: World) -> N
 def test_the_audit_chain_of_a_benchmark_run_verifies(world: World) -> None:
     throughput(world, 20, 4, lambda: delivered_transfers(world.database_url))
     got = audit_rate(world.database_url)
-    assert got.entries > 70 * 4  # received, routed, deadlines_set, mapped, signed, sent, ...
+    assert got.entries >= 70 * 4  # received, delivered (transfer), status_applied, delivered
     assert got.rate > 0

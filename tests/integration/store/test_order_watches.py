@@ -35,6 +35,15 @@ def engine(database_url: str) -> Any:
     made.dispose()
 
 
+@pytest.fixture
+def postgres_engine(postgres_url: str) -> Any:
+    """PostgreSQL only: where two writers' transactions overlap (SQLite has one writer)."""
+    upgrade(postgres_url)
+    made = create_store_engine(postgres_url)
+    yield made
+    made.dispose()
+
+
 def in_transaction(engine: Engine, work: Callable[[SqlWatches], Any]) -> Any:
     with engine.begin() as conn:
         return work(SqlWatches(conn))
@@ -110,9 +119,8 @@ def test_an_order_is_one_row_whose_next_due_is_its_soonest_armed_watch(engine: E
     assert next_due(engine) == {"wo_a": 9.0}
 
 
-def test_a_row_another_process_is_firing_is_skipped(engine: Engine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has one writer at a time")
+def test_a_row_another_process_is_firing_is_skipped(postgres_engine: Engine) -> None:
+    engine = postgres_engine
     in_transaction(engine, lambda w: w.arm(Watch("wo_a", "resolve", "red", 1.0)))
     in_transaction(engine, lambda w: w.arm(Watch("wo_b", "resolve", "red", 2.0)))
     with engine.begin() as first:
@@ -121,9 +129,8 @@ def test_a_row_another_process_is_firing_is_skipped(engine: Engine) -> None:
             assert [w.order_id for w in SqlWatches(second).fire_due(10.0, 5)] == ["wo_b"]
 
 
-def test_a_settle_waiting_for_an_arm_keeps_what_the_arm_wrote(engine: Engine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has one writer at a time")
+def test_a_settle_waiting_for_an_arm_keeps_what_the_arm_wrote(postgres_engine: Engine) -> None:
+    engine = postgres_engine
     cards = [
         Watch("wo_a", kind, "red", at) for kind, at in (("acknowledge", 10.0), ("resolve", 20.0))
     ]
