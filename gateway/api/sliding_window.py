@@ -47,7 +47,8 @@ class SlidingWindowCounter:
         window, previous, current, _ = self._slot(key, now, expiry)
         into = now - window * expiry
         if current + 1 > amount:  # full on its own: into the next window, until it weighs less
-            wait = expiry - into + expiry * (current + 1 - amount) / current
+            # (a limit of 0 refuses everything: its current count stays 0)
+            wait = expiry - into + expiry * (current + 1 - amount) / max(current, 1)
         elif previous:  # the previous window's weight must shrink enough
             wait = expiry * (previous + current + 1 - amount) / previous - into
         else:

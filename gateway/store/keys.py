@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, and_, insert, select, update
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, insert, select, update
 
 from gateway.service.ports.crypto import KeyRecord
 from gateway.store.schema import signing_keys
@@ -51,19 +53,27 @@ class SqlKeys:
             signing_keys.c.key_id != keep,
             signing_keys.c.state == "active",
         )
-        ids = list(self.conn.execute(select(signing_keys.c.key_id).where(active)).scalars())
+        ids = list(
+            self.conn.execute(_locked(select(signing_keys.c.key_id).where(active))).scalars()
+        )
         self.conn.execute(update(signing_keys).where(active).values(state="retiring", retire_at=at))
         return ids
 
     def retire_due(self, now: float) -> list[KeyRecord]:
         """Mark retired every key whose overlap window has passed; those keys."""
         due = and_(signing_keys.c.state == "retiring", signing_keys.c.retire_at <= now)
-        rows = [_record(row) for row in self.conn.execute(select(signing_keys).where(due))]
+        rows = [_record(row) for row in self.conn.execute(_locked(select(signing_keys).where(due)))]
         if rows:
             self.conn.execute(
                 update(signing_keys).where(due).values(state="retired", retired_at=now)
             )
         return rows
+
+
+def _locked(query: Select[Any]) -> Select[Any]:
+    """`query` taking its rows' locks (PostgreSQL): two processes retiring the same keys
+    at once would otherwise both audit it; the second now reads them already retired."""
+    return query.with_for_update()
 
 
 def _record(row: object) -> KeyRecord:

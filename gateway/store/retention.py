@@ -44,7 +44,10 @@ class SqlRetention:
 
     def erase_order(self, order_id: str) -> list[str]:
         """Blank the caller's personal fields; the names of those that held a value."""
+        # locked: a writer changing the order meanwhile would otherwise be written over
         query = select(work_orders.c.document).where(work_orders.c.id == order_id)
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update()
         document = json.loads(self.conn.execute(query).scalar_one())
         erased = self.seal.erase_document(document)
         if erased:

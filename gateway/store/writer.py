@@ -90,23 +90,31 @@ class PriorityWriter:
                 self._ready.wait()
 
     def _take(self, urgent_only: bool, wait: bool) -> Job | None:
+        """The next job this thread may run. A thread's first job (`wait`) is counted as
+        running before the lock is let go, so `wait_idle` never sees it neither queued nor
+        running; the jobs it then adds to its group are covered by that count."""
         with self._ready:
             while True:
-                if self._urgent:
-                    return self._urgent.popleft()
-                if self._normal and not urgent_only:
-                    return self._normal.popleft()
+                job = self._next(urgent_only)
+                if job is not None:
+                    self._running += wait
+                    return job
                 if self._stopping or not wait:
                     return None
                 self._ready.wait()
+
+    def _next(self, urgent_only: bool) -> Job | None:
+        if self._urgent:
+            return self._urgent.popleft()
+        if self._normal and not urgent_only:
+            return self._normal.popleft()
+        return None
 
     def _work(self, urgent_only: bool) -> None:
         def more() -> Job | None:
             return self._take(urgent_only, wait=False)
 
         while (job := self._take(urgent_only, wait=True)) is not None:
-            with self._ready:
-                self._running += 1
             try:
                 self._runner(job, more)
             finally:

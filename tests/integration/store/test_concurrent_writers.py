@@ -126,3 +126,34 @@ def test_many_writers_in_two_stores_leave_one_chain_that_verifies(postgres_url: 
         assert stored is not None and stored.order.revision == 1 + units // len(orders)
     for store in stores:
         asyncio.run(store.aclose())
+
+
+def test_a_purge_waits_for_a_writer_of_the_order_and_keeps_its_change(postgres_url: str) -> None:
+    """The purge reads the order with its row's lock: it blanks the caller of the order as
+    the writer left it, instead of writing its older copy back over the writer's change."""
+    upgrade(postgres_url)
+    store = _store(postgres_url, writers=2)
+    store.run_sync(lambda uow: uow.orders.add(work_order("1", id="wo_1"), 1.0))
+    holding, purged = threading.Event(), threading.Event()
+
+    def slow_bump(uow: UnitOfWork) -> int:
+        revision = _bump("wo_1")(uow)  # holds the order's lock until this unit commits
+        holding.set()
+        time.sleep(0.3)  # the purge reads meanwhile
+        return revision
+
+    def purge() -> None:
+        holding.wait(5)
+        store.run_sync(lambda uow: uow.retention.erase_order("wo_1"))
+        purged.set()
+
+    purger = threading.Thread(target=purge)
+    purger.start()
+    assert asyncio.run(store.write(slow_bump)) == 2
+    purger.join(10)
+    assert purged.is_set()
+    stored = store.run_sync(lambda uow: uow.orders.get("wo_1"), writes=False)
+    assert stored is not None
+    assert stored.order.revision == 2, "the writer's change survives the purge"
+    assert stored.order.caller is None or stored.order.caller.name is None
+    asyncio.run(store.aclose())

@@ -75,3 +75,9 @@ def test_callers_each_have_their_own_count_and_idle_ones_are_forgotten() -> None
     clock.now += max(PRUNE_EVERY, 120) + 1
     counter.hit("third", 2, 60)
     assert set(counter._slots) == {"third"}
+
+
+def test_a_limit_of_zero_refuses_with_a_retry_after_not_an_error() -> None:
+    counter = SlidingWindowCounter(Clock(6000.0 + 10))
+    assert hits(counter, 2, amount=0) == [False, False]
+    assert counter.retry_after("caller", 0, 60) >= 1

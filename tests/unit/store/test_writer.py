@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -58,4 +59,23 @@ def test_wait_idle_returns_once_every_submitted_job_has_ended() -> None:
     assert idle.wait(5)
     assert sorted(ran) == ["queued", "slow"] and running.done() and queued.done()
     waiter.join()
+    writer.shutdown()
+
+
+def test_a_job_taken_is_running_before_the_queue_is_seen_empty() -> None:
+    class SlowToStart(PriorityWriter):
+        """Widens the moment between taking a job and running it."""
+
+        def _take(self, urgent_only: bool, wait: bool):  # type: ignore[no-untyped-def]
+            job = super()._take(urgent_only, wait)
+            if job is not None and wait:
+                time.sleep(0.2)
+            return job
+
+    writer = SlowToStart("t", urgent_lane=False)
+    done = threading.Event()
+    writer.submit(done.set)
+    time.sleep(0.05)  # the thread has taken the job and not started it
+    writer.wait_idle()
+    assert done.is_set()
     writer.shutdown()
