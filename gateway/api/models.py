@@ -191,7 +191,10 @@ class AuditEntryView(Answer):
 
     seq: int
     at: IsoTime | None
-    event: str = Field(description="e.g. received, routed, delivered, status, …")
+    event: str = Field(
+        description="the audit kind, e.g. received, delivered, failed, status_applied"
+        " (older entries: routed, signed, sent, acknowledged …)"
+    )
     party: str | None
     handoff_id: str | None
     payload_digest: str | None
