@@ -27,21 +27,22 @@ ORDERS = [f"wo_{n}" for n in range(6)]
 KINDS = ["acknowledge", "resolve", "emergency_ack"]
 
 
-@pytest.fixture
-def engine(database_url: str) -> Any:
-    upgrade(database_url)
-    made = create_store_engine(database_url)
+def _migrated(url: str) -> Any:
+    upgrade(url)
+    made = create_store_engine(url)
     yield made
     made.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Any:
+    yield from _migrated(database_url)
 
 
 @pytest.fixture
 def postgres_engine(postgres_url: str) -> Any:
     """PostgreSQL only: where two writers' transactions overlap (SQLite has one writer)."""
-    upgrade(postgres_url)
-    made = create_store_engine(postgres_url)
-    yield made
-    made.dispose()
+    yield from _migrated(postgres_url)
 
 
 def in_transaction(engine: Engine, work: Callable[[SqlWatches], Any]) -> Any:
