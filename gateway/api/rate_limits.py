@@ -12,7 +12,7 @@ Who the caller is:
   callers act as admins and get the `hotline` limit instead.
 
 Limits are `limits` strings ("600/minute", "50/second"; "none" switches one off), parsed
-by the `limits` library and counted in memory per process by a sliding-window counter
+by the `limits` library and counted in memory per process by a sliding-window log
 (gateway/api/sliding_window.py). The middleware reads the request's headers once, and
 leaves the token holder it found in the scope (`PRINCIPAL`) for the route's role check.
 """

@@ -1,21 +1,25 @@
-"""A sliding-window counter per caller, in memory, for the rate limits.
+"""A sliding-window log per caller, in memory, for the rate limits.
 
-Time is cut into fixed windows of a limit's length; a caller's count in the current window
-and in the one before are kept. Its load is the previous count weighted by the part of
-the previous window still inside the sliding window, plus the current count, and a hit is
-allowed while that load plus the hit stays within the limit. The `limits` library rounds
-the load down first, so a burst that straddles a window boundary got one more request
-through than the limit (the flaky boundary case of tests/integration/security/
-test_rate_limits.py); here nothing is rounded. It runs on the event loop only: no locks.
+A caller may make `amount` hits in any `expiry` seconds, exactly: the counter keeps the
+times of its last `amount` hits, and a hit is allowed when it has fewer, or the oldest of
+them is at least `expiry` seconds old. Retry-After is then exact too: the moment that
+oldest hit leaves the window, never more than `expiry` seconds away. (The `limits`
+library's sliding window weighs the previous fixed window's count and rounds it down, so
+a burst straddling a boundary got one request past the limit: the flaky boundary case of
+tests/integration/security/test_rate_limits.py; an unrounded weighted count fixes that
+but can ask a caller to wait longer than the window.) Memory is at most `amount` times per
+active caller; callers idle for a window are forgotten. It runs on the event loop only:
+no locks.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable
 
-PRUNE_EVERY = 60.0  # seconds between sweeps of callers idle for two windows
+PRUNE_EVERY = 60.0  # seconds between sweeps of callers idle for their window
 
 
 class SlidingWindowCounter:
@@ -23,8 +27,7 @@ class SlidingWindowCounter:
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
-        # key → [window number, count in the window before, count in the window, expiry]
-        self._slots: dict[str, list[int]] = {}
+        self._logs: dict[str, tuple[deque[float], int]] = {}  # key → (hit times, expiry)
         self._pruned = clock()
 
     def hit(self, key: str, amount: int, expiry: int) -> bool:
@@ -32,42 +35,34 @@ class SlidingWindowCounter:
         now = self.clock()
         if now - self._pruned > PRUNE_EVERY:
             self._prune(now)
-        slot = self._slot(key, now, expiry)
-        window, previous, current, _ = slot
-        into = now - window * expiry  # seconds of the current window gone by
-        # previous × (expiry − into) / expiry + current + 1 > amount, without the division
-        if previous * (expiry - into) + (current + 1) * expiry > amount * expiry:
+        if amount < 1:
             return False
-        slot[2] = current + 1
+        times = self._times(key, amount, expiry)
+        if len(times) == amount and times[0] > now - expiry:
+            return False
+        times.append(now)  # the deque keeps the last `amount`
         return True
 
     def retry_after(self, key: str, amount: int, expiry: int) -> int:
         """Whole seconds (at least 1) until `key` may make one more hit."""
-        now = self.clock()
-        window, previous, current, _ = self._slot(key, now, expiry)
-        into = now - window * expiry
-        if current + 1 > amount:  # full on its own: into the next window, until it weighs less
-            # (a limit of 0 refuses everything: its current count stays 0)
-            wait = expiry - into + expiry * (current + 1 - amount) / max(current, 1)
-        elif previous:  # the previous window's weight must shrink enough
-            wait = expiry * (previous + current + 1 - amount) / previous - into
-        else:
-            wait = 0.0
-        return max(1, math.ceil(wait))
+        if amount < 1:
+            return max(1, expiry)  # a limit of 0 refuses everything
+        times = self._times(key, amount, expiry)
+        if len(times) < amount:
+            return 1
+        return max(1, math.ceil(times[0] + expiry - self.clock()))
 
-    def _slot(self, key: str, now: float, expiry: int) -> list[int]:
-        """The key's counts moved on to the window `now` is in."""
-        window = int(now // expiry)
-        slot = self._slots.get(key)
-        if slot is None or slot[3] != expiry or slot[0] < window - 1:
-            slot = self._slots[key] = [window, 0, 0, expiry]
-        elif slot[0] == window - 1:
-            slot[0], slot[1], slot[2] = window, slot[2], 0
-        return slot
+    def _times(self, key: str, amount: int, expiry: int) -> deque[float]:
+        """The key's last hit times, kept for this limit."""
+        found = self._logs.get(key)
+        if found is None or found[0].maxlen != amount or found[1] != expiry:
+            kept = found[0] if found is not None else ()
+            found = self._logs[key] = (deque(kept, maxlen=amount), expiry)
+        return found[0]
 
     def _prune(self, now: float) -> None:
-        """Forget callers with no hit in their last two windows."""
+        """Forget callers with no hit in their last window."""
         self._pruned = now
-        idle = [k for k, (w, _, _, e) in self._slots.items() if (w + 2) * e <= now]
+        idle = [k for k, (times, e) in self._logs.items() if not times or times[-1] <= now - e]
         for key in idle:
-            del self._slots[key]
+            del self._logs[key]
