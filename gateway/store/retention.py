@@ -6,13 +6,12 @@ whose key is lost can still be purged.
 
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import Connection, exists, select, update
 
 from gateway.domain.audit import AuditKind
 from gateway.domain.messages import HandoffState
 from gateway.service.ports.crypto import PersonalSeal
+from gateway.store.documents import document_text, read_document
 from gateway.store.schema import audit_log, handoffs, inbound_messages, work_orders
 
 QUEUED = (HandoffState.pending.value, HandoffState.in_flight.value)
@@ -48,12 +47,11 @@ class SqlRetention:
         query = select(work_orders.c.document).where(work_orders.c.id == order_id)
         if self.conn.dialect.name == "postgresql":
             query = query.with_for_update()
-        document = json.loads(self.conn.execute(query).scalar_one())
+        document = read_document(self.conn.execute(query).scalar_one())
         erased = self.seal.erase_document(document)
         if erased:
-            text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
             change = update(work_orders).where(work_orders.c.id == order_id)
-            self.conn.execute(change.values(document=text))
+            self.conn.execute(change.values(document=document_text(document)))
         return erased
 
     def erase_bodies(self, order_id: str) -> int:
