@@ -142,11 +142,19 @@ class Gateway:
         # the closing checkpoint must cover what it appends
         await self.store.settle()
         await self._last_checkpoint()
+        self._close_witnesses()
         for connector in self.connectors.values():
             await connector.aclose()
         await self.store.aclose()
         if self.tracer_provider is not None:  # the last spans leave before the process does
             await asyncio.to_thread(self.tracer_provider.force_flush)
+
+    def _close_witnesses(self) -> None:
+        """Release what a witness holds open (a witness database's connections); only
+        after the closing checkpoint, which is witnessed too."""
+        for witness in self.checkpointer.witnesses:
+            if isinstance(witness, DatabaseWitness):
+                witness.close()
 
     async def _last_checkpoint(self) -> None:
         try:  # whatever was appended last is signed and witnessed before the process ends

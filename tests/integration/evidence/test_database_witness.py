@@ -12,12 +12,21 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
+from connectors.memory import MemoryConnector
+from gateway.bootstrap import bootstrap
 from gateway.domain.checkpoint import Checkpoint
 from gateway.domain.errors import WitnessError
 from gateway.witnessing.database import DatabaseWitness, read_witness_database
 from gateway.witnessing.witnesses import read_witness_file
 from tests.integration.evidence.test_witnessed_verify import REWRITES
-from tests.integration.evidence.trail import engine_for, filled, verify
+from tests.integration.evidence.trail import (
+    engine_for,
+    every_agency,
+    filled,
+    run_orders,
+    settings_for,
+    verify,
+)
 
 
 def driver(url: str) -> str:
@@ -88,3 +97,27 @@ def test_a_checkpoint_sent_again_is_kept_once_and_a_different_one_refused(
         asyncio.run(witness.record(forged))
     witness.close()
     assert read_witness_database(witness.url) == [first]
+
+
+def test_closing_the_gateway_releases_the_witness_database_connections(
+    sqlite_url: str, postgres_url: str, tmp_path: Path
+) -> None:
+    witness_url = driver(postgres_url)
+    settings = settings_for(
+        sqlite_url, tmp_path / "w.jsonl", witness_databases=[SecretStr(witness_url)]
+    )
+
+    async def run() -> DatabaseWitness:
+        fakes = {name: MemoryConnector(name) for name in every_agency(settings)}
+        gw = bootstrap(settings, connector_overrides=fakes)
+        gw.start()
+        await run_orders(gw, fakes, 1)
+        [witness] = [w for w in gw.checkpointer.witnesses if isinstance(w, DatabaseWitness)]
+        assert witness._engine is not None and witness._engine.pool.checkedin() == 1
+        await gw.aclose()
+        return witness
+
+    witness = asyncio.run(run())
+    assert witness._engine is not None
+    assert witness._engine.pool.checkedin() == 0  # disposed: nothing left open on the witness
+    assert read_witness_database(witness_url)  # the closing checkpoint reached it first
