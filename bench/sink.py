@@ -68,6 +68,8 @@ class Sink:
             return 200, self._held(body)
         if method == "GET" and path == "/counts":
             return 200, self.counts
+        if method == "GET" and path == "/board/messages":  # a pull board with no new letters
+            return 200, {"messages": [], "next_cursor": None}
         if method == "POST" and path in ("/down", "/up", "/reset"):
             self.down = path == "/down"
             if path == "/reset":

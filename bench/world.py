@@ -152,6 +152,8 @@ def gateway_env(
             "tax-12366": f"{sink_url}/orders",
             "fire-119": f"{sink_url}/incidents",
             "alert-channel": f"{sink_url}/alerts",
+            # the mayor's mailbox is a pull board: the sink answers its polls with no letters
+            "portal-mayor-mailbox": f"{sink_url}/board",
         },
         "signing_keys": [generate_ed25519_key()],
         "data_keys": [generate_data_key()],

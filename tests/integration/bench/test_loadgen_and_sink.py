@@ -83,3 +83,11 @@ def test_the_agency_answers_arrivals_only_for_the_flow_ids_asked(sink: Child) ->
     asked = httpx.post(f"{sink.url}/arrivals", json=["A-0", "A-2", "never-sent"]).json()
     assert set(asked) == {"A-0", "A-2"}
     assert all(isinstance(at, float) for at in asked.values())
+
+
+def test_the_sink_is_a_pull_board_with_no_new_letters(sink: Child) -> None:
+    """The benchmark gateway polls the mayor's mailbox at the sink: an empty page, not a
+    refused connection (whose failure handling would cost CPU in every run)."""
+    page = httpx.get(f"{sink.url}/board/messages", params={"limit": "50"})
+    assert page.status_code == 200
+    assert page.json() == {"messages": [], "next_cursor": None}
