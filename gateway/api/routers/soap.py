@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from connectors.soap import xml as soap_xml
 from gateway.api.deps import built, caller, gateway
+from gateway.api.direct import DirectRoute, direct
 from gateway.bootstrap import Gateway
 from gateway.domain.errors import LianxinError, StoreUnavailable
 
-router = APIRouter(prefix="/soap", tags=["agencies"])
+router = APIRouter(prefix="/soap", tags=["agencies"], route_class=DirectRoute)
 XML = "text/xml; charset=utf-8"
 
 
@@ -28,7 +29,13 @@ async def wsdl(agency: str, request: Request, gw: Annotated[Gateway, Depends(gat
     return Response(text, media_type=XML)
 
 
+async def _call_directly(request: Request) -> Response:
+    """`call` without FastAPI's dependency solving (its `agency` is any string)."""
+    return await call(request.path_params["agency"], request)
+
+
 @router.post("/{agency}", summary="A SOAP call from an agency (signed in <lx:Signature>)")
+@direct(_call_directly)
 async def call(agency: str, request: Request) -> Response:
     """Apply the call; a SOAP Fault with a 4xx for anything refused."""
     gw, peer = built(request), await caller(request)  # plain calls: see inbound.receive

@@ -1,7 +1,8 @@
-"""`POST /v1/work-orders` answered directly (gateway/api/direct.py) answers exactly as the
-standard FastAPI route over the same endpoint: same status, headers and body, and the same
-order handed to intake, for valid orders, broken JSON, odd content types, invalid fields
-and every token case. Run in process over ASGI, with intake stubbed."""
+"""The routes answered directly (gateway/api/direct.py) answer exactly as the standard
+FastAPI route over the same endpoint: `POST /v1/work-orders` with the same status, headers
+and body, and the same order handed to intake, for valid orders, broken JSON, odd content
+types, invalid fields and every token case; the agency routes for every outcome. Run in
+process over ASGI, with the service stubbed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import asyncio
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -22,9 +24,12 @@ from gateway.api import errors
 from gateway.api.app import create_app
 from gateway.api.auth import TokenBook
 from gateway.api.examples import WORK_ORDERS
-from gateway.api.routers import work_orders
+from gateway.api.routers import inbound, soap, work_orders
+from gateway.domain.errors import LianxinError, Unauthorized
+from gateway.domain.states import Status
 from gateway.domain.workorder import WorkOrder, WorkOrderIn
 from gateway.service.orders.intake import IntakeResult
+from gateway.service.ports.transport import Outcome
 from gateway.settings import Settings
 
 TOKENS = {"hotline": "h" * 32, "viewer": "v" * 32}
@@ -44,8 +49,32 @@ class RecordingIntake:
 
 
 @dataclass
+class ScriptedInbox:
+    """Answers agency messages and SOAP calls with the next scripted outcome or error."""
+
+    script: list[Outcome | LianxinError] = field(default_factory=list)
+
+    async def receive(self, agency: str, headers: Any, body: bytes, caller: Any) -> Outcome:
+        return self._next()
+
+    async def handle(self, agency: str, body: bytes, caller: Any) -> SimpleNamespace:
+        outcome = self._next()
+        return SimpleNamespace(status=503 if outcome.result == "busy" else 200, content=body)
+
+    def _next(self) -> Outcome:
+        step = self.script.pop(0)
+        if isinstance(step, LianxinError):
+            raise step
+        return step
+
+
+@dataclass
 class FakeGateway:
     intake: RecordingIntake = field(default_factory=RecordingIntake)
+    sync: ScriptedInbox = field(default_factory=ScriptedInbox)
+    soap: ScriptedInbox = field(default_factory=ScriptedInbox)
+    settings: SimpleNamespace = field(default_factory=lambda: SimpleNamespace(tls_client_ca=None))
+    directory: SimpleNamespace = field(default_factory=lambda: SimpleNamespace(profiles={}))
     tracer_provider: None = None
 
 
@@ -75,6 +104,8 @@ def _standard_app() -> FastAPI:
         status_code=202,
         response_model=None,
     )
+    app.router.add_api_route("/v1/inbound/{agency}", inbound.receive, methods=["POST"])
+    app.router.add_api_route("/soap/{agency}", soap.call, methods=["POST"])
     return app
 
 
@@ -86,11 +117,13 @@ class Answer:
     handed: list[dict[str, Any]]
 
 
-def _post(app: FastAPI, body: bytes, headers: dict[str, str]) -> Answer:
+def _post(
+    app: FastAPI, body: bytes, headers: dict[str, str], path: str = "/v1/work-orders"
+) -> Answer:
     async def go() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-            return await client.post("/v1/work-orders", content=body, headers=headers)
+            return await client.post(path, content=body, headers=headers)
 
     seen = app.state.gateway.intake.seen
     seen.clear()
@@ -225,3 +258,27 @@ def test_a_valid_order_skips_dependency_solving_and_an_invalid_one_does_not(
     assert solved == []
     assert _post(app, _encoded({**VALID[0], "title": ""}), HOTLINE).status == 422
     assert solved == [1]
+    app.state.gateway.sync.script = [Outcome("applied")]
+    assert _post(app, b"{}", {}, "/v1/inbound/fire-119").status == 200
+    assert solved == [1]
+
+
+AGENCY_SCRIPT: list[Outcome | LianxinError] = [
+    Outcome("created", "wo_1", Status.received),
+    Outcome("applied", "wo_中", "accepted"),
+    Outcome("duplicate"),
+    Outcome("busy"),
+    Unauthorized("no valid signature"),
+]
+
+
+@pytest.mark.parametrize("path", ["/v1/inbound/fire-119", "/soap/fire-119"])
+def test_the_agency_routes_give_the_same_answer_for_every_outcome(path: str) -> None:
+    apps = (_direct_app(), _standard_app())
+    for app in apps:
+        app.state.gateway.sync.script = list(AGENCY_SCRIPT)
+        app.state.gateway.soap.script = list(AGENCY_SCRIPT)
+    headers = {"content-type": "application/json"}
+    for _ in AGENCY_SCRIPT:
+        direct, standard = (_post(app, b'{"a": 1}', headers, path) for app in apps)
+        assert direct == standard
