@@ -119,19 +119,25 @@ def allow(*roles: Role) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
     async def check(
         request: Request, _documented: HTTPAuthorizationCredentials | None = documented
     ) -> Principal:
-        book: TokenBook = request.app.state.tokens
-        if book.open:
-            return OPEN
-        principal = request.scope.get(PRINCIPAL)  # found by the rate limits, or looked up
-        if principal is None:
-            principal = book.holder(bearer_token(request.scope["headers"]))
-        if principal is None:
-            raise Unauthorized("a valid 'Authorization: Bearer <token>' is required")
-        if principal.role != Role.admin and principal.role not in roles:
-            raise Forbidden(f"role '{principal.role}' may not {request.method} {request.url.path}")
-        return principal
+        return admit(request, roles)
 
     return check
+
+
+def admit(request: Request, roles: Iterable[Role]) -> Principal:
+    """The request's token holder when it holds one of `roles` (or is an admin), else
+    Unauthorized / Forbidden; for routes that check without a dependency (gateway/api/direct.py)."""
+    book: TokenBook = request.app.state.tokens
+    if book.open:
+        return OPEN
+    principal = request.scope.get(PRINCIPAL)  # found by the rate limits, or looked up
+    if principal is None:
+        principal = book.holder(bearer_token(request.scope["headers"]))
+    if principal is None:
+        raise Unauthorized("a valid 'Authorization: Bearer <token>' is required")
+    if principal.role != Role.admin and principal.role not in roles:
+        raise Forbidden(f"role '{principal.role}' may not {request.method} {request.url.path}")
+    return principal
 
 
 def bearer_token(headers: Iterable[tuple[bytes, bytes]]) -> str:

@@ -15,17 +15,17 @@ from gateway.service.ports.transport import Caller
 
 async def gateway(request: Request) -> Gateway:
     """The gateway built by the lifespan."""
-    return _built(request)
+    return built(request)
 
 
-def _built(request: Request) -> Gateway:
+def built(request: Request) -> Gateway:
     """The gateway built by the lifespan (for callers that are not dependencies)."""
     return request.app.state.gateway  # type: ignore[no-any-return]
 
 
 async def caller(request: Request) -> Caller | None:
     """The client certificate's identity; None when mutual TLS is not configured."""
-    if _built(request).settings.tls_client_ca is None:
+    if built(request).settings.tls_client_ca is None:
         return None
     tls = request.scope.get("extensions", {}).get("tls") or {}
     chain = tls.get("client_cert_chain") or []

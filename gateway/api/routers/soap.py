@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from connectors.soap import xml as soap_xml
-from gateway.api.deps import caller, gateway
+from gateway.api.deps import built, caller, gateway
+from gateway.api.direct import DirectRoute, direct
 from gateway.bootstrap import Gateway
 from gateway.domain.errors import LianxinError, StoreUnavailable
-from gateway.service.ports.transport import Caller
 
-router = APIRouter(prefix="/soap", tags=["agencies"])
+router = APIRouter(prefix="/soap", tags=["agencies"], route_class=DirectRoute)
 XML = "text/xml; charset=utf-8"
 
 
@@ -29,14 +29,16 @@ async def wsdl(agency: str, request: Request, gw: Annotated[Gateway, Depends(gat
     return Response(text, media_type=XML)
 
 
+async def _call_directly(request: Request) -> Response:
+    """`call` without FastAPI's dependency solving (its `agency` is any string)."""
+    return await call(request.path_params["agency"], request)
+
+
 @router.post("/{agency}", summary="A SOAP call from an agency (signed in <lx:Signature>)")
-async def call(
-    agency: str,
-    request: Request,
-    gw: Annotated[Gateway, Depends(gateway)],
-    peer: Annotated[Caller | None, Depends(caller)],
-) -> Response:
+@direct(_call_directly)
+async def call(agency: str, request: Request) -> Response:
     """Apply the call; a SOAP Fault with a 4xx for anything refused."""
+    gw, peer = built(request), await caller(request)  # plain calls: see inbound.receive
     answer = await gw.soap.handle(agency, await request.body(), peer)
     retry = {"Retry-After": str(StoreUnavailable.retry_after)} if answer.status == 503 else None
     return Response(answer.content, answer.status, headers=retry, media_type=XML)
