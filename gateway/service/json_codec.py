@@ -10,6 +10,8 @@ float-shaped token (a digit before `.`, `e` or `E`, also inside strings: a needl
 fallback, never a wrong one) and no `null` (which a NaN would have become); anything
 orjson refuses (a non-string key, a larger integer, a str/int/dict/list subclass, a
 datetime or dataclass) goes the json way too, which answers or raises as it always did.
+A caller that knows its value holds no NaN nor infinity (a validated work order's dump)
+says `finite=True`, and then a `null` is taken for the None it must be.
 (Only values json refuses can get another answer: orjson writes a UUID, or a plain Enum's
 value, where json raises TypeError; no hashed value is either.)
 tests/unit/service/test_json_codec.py checks the identity property over those shapes.
@@ -34,15 +36,20 @@ _PASSTHROUGH = (
 )
 #: where orjson's text may not be json's: a float (or NaN/infinity, written as null)
 _MAY_DIFFER = re.compile(rb"[0-9][.eE]|null")
+#: the same, where the caller vouches that no float is NaN or infinite
+_MAY_DIFFER_FINITE = re.compile(rb"[0-9][.eE]")
 
 
-def canonical_json(value: Any) -> str:
-    """Deterministic JSON: sorted keys, no spaces, UTF-8 kept as is (json's exact text)."""
+def canonical_json(value: Any, finite: bool = False) -> str:
+    """Deterministic JSON: sorted keys, no spaces, UTF-8 kept as is (json's exact text).
+
+    `finite`: the caller knows `value` holds no NaN nor infinity (e.g. a validated model's
+    dump whose floats are bounded), so a `null` in orjson's text can only be a None."""
     try:
         raw = orjson.dumps(value, option=_SORTED | _PASSTHROUGH)
     except TypeError:  # orjson.JSONEncodeError: a value only json knows (or neither)
         return reference_canonical_json(value)
-    if _MAY_DIFFER.search(raw) is not None:
+    if (_MAY_DIFFER_FINITE if finite else _MAY_DIFFER).search(raw) is not None:
         return reference_canonical_json(value)
     return raw.decode()
 

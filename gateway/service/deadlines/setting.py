@@ -22,7 +22,7 @@ from gateway.service.deadlines.workdays import DueDate, resolve_by
 from gateway.service.directory import Directory
 from gateway.service.operations.alerts import raise_alert
 from gateway.service.ports.calendar import WorkdayCalendar
-from gateway.service.ports.store import UnitOfWork
+from gateway.service.ports.store import UnitOfWork, Watch
 
 log = logging.getLogger("lianxin.deadlines")
 
@@ -83,9 +83,11 @@ class DeadlineSetter:
         policy: DeadlinePolicy | None,
         entry: AuditEvent | None,
         now: float,
+        *also: Watch,
     ) -> None:
-        """Arm the order's cards; say loudly when its deadline counts an uncertain year."""
-        arm_deadlines(uow, order, policy, now, self.calendar)
+        """Arm the order's cards and the watches `also` given; say loudly when its deadline
+        counts an uncertain year."""
+        arm_deadlines(uow, order, policy, now, self.calendar, *also)
         if entry is not None:
             calendar_alerts(uow, self.directory, order, entry.detail, now)
 
