@@ -81,6 +81,40 @@ def test_values_without_floats_or_null_take_the_fast_path_and_match(value: Any) 
     assert canonical_json(value) == reference_canonical_json(value)
 
 
+finite_floats = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([1e16, 1e-5, 1e-7, 1e22, 123456789012345.6, -0.0, 5e-324, 0.1]),
+)
+finite_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), finite_floats, text),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=5)),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(finite_values)
+@example({"matter_code": None, "due": {"reply_by": None}, "longitude": 113.2665, "tiny": 1e-05})
+def test_canonical_json_of_finite_values_is_the_reference_text(value: Any) -> None:
+    """`finite=True` (the caller vouches: no NaN, no infinity) keeps json's text too."""
+    assert outcome(lambda v: canonical_json(v, finite=True), value) == outcome(
+        reference_canonical_json, value
+    )
+
+
+def test_a_finite_value_with_nulls_is_answered_by_orjson(monkeypatch: Any) -> None:
+    """What `finite` is for: a work order's dump is full of nulls, and stays on orjson."""
+
+    def refuse(*args: Any, **kwargs: Any) -> str:
+        raise AssertionError("fell back to json")
+
+    monkeypatch.setattr("gateway.service.json_codec.reference_canonical_json", refuse)
+    value = {"matter_code": None, "route_to": None, "revision": 1, "title": "噪音"}
+    assert canonical_json(value, finite=True) == (
+        '{"matter_code":null,"revision":1,"route_to":null,"title":"噪音"}'
+    )
+
+
 def test_usual_audit_details_are_answered_by_orjson(monkeypatch: Any) -> None:
     def refuse(*args: Any, **kwargs: Any) -> str:
         raise AssertionError("fell back to json")
