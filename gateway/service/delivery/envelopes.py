@@ -53,7 +53,7 @@ def transfer(
 
 
 #: what of an order an agency is not sent: the operator's routing, the assignments
-NOT_SENT = frozenset({"route_to", "assignments"})
+NOT_SENT = {"route_to", "assignments"}
 
 
 def sent_fields(order: WorkOrder, document: dict[str, Any] | None = None) -> dict[str, Any]:
