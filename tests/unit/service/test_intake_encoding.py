@@ -14,12 +14,14 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from gateway.domain.messages import HandoffKind
-from gateway.domain.workorder import Coordinates
+from gateway.domain.messages import HOTLINE, HandoffKind
+from gateway.domain.workorder import Coordinates, WorkOrder
+from gateway.mapping.routing import Route
 from gateway.service.audit import digest
 from gateway.service.delivery import envelopes
 from gateway.service.delivery.outbox import encode
 from gateway.service.json_codec import reference_canonical_json
+from gateway.service.orders.intake import _new_order
 from tests.unit.service.world import World, directory, submitted
 
 EMERGENCY = {
@@ -101,3 +103,22 @@ def test_an_order_cannot_hold_a_float_that_is_not_finite(value: float) -> None:
         Coordinates(longitude=value, latitude=1.0)
     with pytest.raises(ValidationError):
         Coordinates(longitude=1.0, latitude=value)
+
+
+@pytest.mark.parametrize("changes", ORDERS.values(), ids=ORDERS.keys())
+def test_a_new_order_is_the_one_validated_from_the_submissions_dump(
+    changes: dict[str, Any],
+) -> None:
+    """Its values are handed over as they are (nested models not validated again)."""
+    given = submitted(**changes)
+    chosen = Route(("city-management", "tax-12366"), "r1", "2026.1")
+    order = _new_order(given, chosen)
+    dumped = WorkOrder(
+        **given.model_dump(exclude={"partner_ids"}),
+        partner_ids={**given.partner_ids, HOTLINE: given.flow_id},
+        id=order.id,
+        lead_agency="city-management",
+        assisting_agencies=["tax-12366"],
+    )
+    assert order == dumped
+    assert order.model_dump(mode="json") == dumped.model_dump(mode="json")
