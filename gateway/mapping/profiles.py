@@ -9,6 +9,7 @@ data: a new agency is a new file, not new code.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -454,12 +455,7 @@ class DeadlinePolicy(Model):
 
     def card_tiers(self) -> tuple[CardTier, ...]:
         """The cards of this policy, the default yellow/red pair when it names none."""
-        if self.cards:
-            return self.cards
-        return (
-            CardTier(tier="warning", name="黄牌", colour="yellow", at=self.yellow_at),
-            CardTier(tier="overdue", name="红牌", colour="red"),
-        )
+        return self.cards or _yellow_and_red(self.yellow_at)
 
     def limits_for(self, origin: str) -> tuple[int, dict[Category, int]]:
         """(sign-for minutes, resolve working days by category) for orders from `origin`."""
@@ -467,6 +463,15 @@ class DeadlinePolicy(Model):
         minutes = (own and own.acknowledge_minutes) or self.acknowledge_minutes
         days = (own and own.resolve_working_days) or self.resolve_working_days
         return minutes, days
+
+
+@lru_cache(maxsize=64)  # asked for twice per order: the tiers are frozen, made once
+def _yellow_and_red(yellow_at: float) -> tuple[CardTier, ...]:
+    """The default cards: a yellow warning at `yellow_at` of the time, a red card at the end."""
+    return (
+        CardTier(tier="warning", name="黄牌", colour="yellow", at=yellow_at),
+        CardTier(tier="overdue", name="红牌", colour="red"),
+    )
 
 
 def _complete_limits(value: dict[Category, int]) -> dict[Category, int]:

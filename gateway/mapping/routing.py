@@ -49,17 +49,22 @@ def route(order: WorkOrderIn, catalogue: Catalogue, known: set[str]) -> Route:
 
 
 def matches(rule: Rule, order: WorkOrderIn) -> bool:
-    """True when every criterion the rule gives is met by the order."""
-    division = order.location.division_code if order.location else ""
-    text = f"{order.title}\n{order.content}"
-    checks = (
-        not rule.categories or order.category in rule.categories,
-        not rule.urgency or order.urgency in rule.urgency,
-        not rule.matter_codes or _code_matches(rule.matter_codes, order.matter_code),
-        not rule.divisions or any(division.startswith(p) for p in rule.divisions),
-        not rule.keywords or any(word in text for word in rule.keywords),
-    )
-    return all(checks)
+    """True when every criterion the rule gives is met by the order (checked in turn, the
+    first unmet one ends it: intake tries the catalogue's rules one by one)."""
+    if rule.categories and order.category not in rule.categories:
+        return False
+    if rule.urgency and order.urgency not in rule.urgency:
+        return False
+    if rule.matter_codes and not _code_matches(rule.matter_codes, order.matter_code):
+        return False
+    if rule.divisions:
+        division = order.location.division_code if order.location else ""
+        if not any(division.startswith(p) for p in rule.divisions):
+            return False
+    if rule.keywords:
+        text = f"{order.title}\n{order.content}"
+        return any(word in text for word in rule.keywords)
+    return True
 
 
 def _code_matches(patterns: tuple[str, ...], code: str | None) -> bool:

@@ -6,10 +6,13 @@ wrote when the chains in existing databases were hashed. orjson writes the same 
 strings, integers of 64 bits, booleans, lists and string-keyed dicts (sorted by code
 point), but not always for floats (`1e-05` is `0.00001` to it) nor for NaN and the
 infinities (json's `NaN`, orjson's `null`). So its answer is kept only when it holds no
-float-shaped token (a digit before `.`, `e` or `E`, also inside strings: a needless
-fallback, never a wrong one) and no `null` (which a NaN would have become); anything
+float (a number with a fraction or an exponent where a value stands: also inside a string
+that looks so, a needless fallback, never a wrong one) and no `null` (which a NaN would
+have become), and is a dict or a list (a lone scalar goes the json way); anything
 orjson refuses (a non-string key, a larger integer, a str/int/dict/list subclass, a
 datetime or dataclass) goes the json way too, which answers or raises as it always did.
+A caller that knows its value holds no NaN nor infinity (a validated work order's dump)
+says `finite=True`, and then a `null` is taken for the None it must be.
 (Only values json refuses can get another answer: orjson writes a UUID, or a plain Enum's
 value, where json raises TypeError; no hashed value is either.)
 tests/unit/service/test_json_codec.py checks the identity property over those shapes.
@@ -32,17 +35,27 @@ _PASSTHROUGH = (
     | orjson.OPT_PASSTHROUGH_DATETIME
     | orjson.OPT_PASSTHROUGH_DATACLASS
 )
-#: where orjson's text may not be json's: a float (or NaN/infinity, written as null)
-_MAY_DIFFER = re.compile(rb"[0-9][.eE]|null")
+#: where orjson's text may not be json's: a float, a number with a fraction or an exponent
+#: between the signs that open and close a value in compact JSON (so not the "08:05:40.5"
+#: of a timestamp, which made every order's digest go the json way; a string holding
+#: ":1.5," still matches: a needless fallback, never a wrong one). NaN and the
+#: infinities are written as null: `_NULL` (a literal: searching for it is quick).
+_FLOAT = re.compile(rb"[:,\[]-?[0-9]+(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)(?![^,\]}])")
+_NULL = re.compile(rb"null")
 
 
-def canonical_json(value: Any) -> str:
-    """Deterministic JSON: sorted keys, no spaces, UTF-8 kept as is (json's exact text)."""
+def canonical_json(value: Any, finite: bool = False) -> str:
+    """Deterministic JSON: sorted keys, no spaces, UTF-8 kept as is (json's exact text).
+
+    `finite`: the caller knows `value` holds no NaN nor infinity (e.g. a validated model's
+    dump whose floats are bounded), so a `null` in orjson's text can only be a None."""
     try:
         raw = orjson.dumps(value, option=_SORTED | _PASSTHROUGH)
     except TypeError:  # orjson.JSONEncodeError: a value only json knows (or neither)
         return reference_canonical_json(value)
-    if _MAY_DIFFER.search(raw) is not None:
+    if raw[:1] not in (b"{", b"[") or _FLOAT.search(raw) is not None:
+        return reference_canonical_json(value)  # a float, or a lone scalar (never hot)
+    if not finite and _NULL.search(raw) is not None:
         return reference_canonical_json(value)
     return raw.decode()
 

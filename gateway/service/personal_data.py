@@ -36,10 +36,12 @@ Seals = Mapping[str, tuple[str, str]]
 def seal_document(
     document: dict[str, Any], cipher: DataCipher, kept: Seals | None = None
 ) -> dict[str, Any]:
-    """A dumped WorkOrder with each personal caller field encrypted (in place, returned);
-    a field whose value is the one `kept` names takes its kept seal instead."""
+    """A dumped WorkOrder with each personal caller field encrypted (in place, returned:
+    its `caller` becomes a sealed copy, the dict it held is left as it was); a field whose
+    value is the one `kept` names takes its kept seal instead."""
     caller = document.get("caller")
     if isinstance(caller, dict):
+        document["caller"] = caller = dict(caller)
         for field in PERSONAL_FIELDS:
             value = caller.get(field)
             if kept and field in kept and kept[field][0] == value:

@@ -79,9 +79,9 @@ class SqlOrders:
     def get(self, order_id: str) -> StoredOrder | None:
         return _stored(self._get.first(self.conn, {"b_id": order_id}), self.seal, self._seals)
 
-    def add(self, order: WorkOrder, now: float) -> None:
+    def add(self, order: WorkOrder, now: float, document: dict[str, Any] | None = None) -> None:
         values = {
-            **_columns(order, self.seal, {}),
+            **_columns(order, self.seal, {}, document),
             "origin": order.origin,
             "flow_id": order.flow_id,
             "id": order.id,
@@ -116,10 +116,14 @@ _ADD_ORDER = PlainWrite(insert(work_orders))
 _UPDATE_ORDER = PlainWrite(update(work_orders).where(work_orders.c.id == bindparam("b_id")))
 
 
-def _columns(order: WorkOrder, seal: PersonalSeal, kept: Seals) -> dict[str, Any]:
+def _columns(
+    order: WorkOrder, seal: PersonalSeal, kept: Seals, dumped: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The columns of `order`, its personal fields sealed (the `kept` seals of the fields
-    whose value did not change reused)."""
-    document = seal.seal_document(order.model_dump(mode="json"), kept)
+    whose value did not change reused); `dumped` is its JSON dump if the caller made it
+    (copied before sealing: the caller reads it on)."""
+    fresh = order.model_dump(mode="json") if dumped is None else dict(dumped)
+    document = seal.seal_document(fresh, kept)
     return {
         "revision": order.revision,
         "status": order.status.value,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import Any
 
 from gateway.domain.workorder import WorkOrder
 from gateway.service.ports.store import StoredOrder
@@ -34,7 +35,9 @@ class MemoryOrders:
             order=order, last_update_at=row.last_update_at, created_at=row.created_at
         )
 
-    def add(self, order: WorkOrder, now: float) -> None:
+    def add(self, order: WorkOrder, now: float, document: dict[str, Any] | None = None) -> None:
+        if document is not None and document != order.model_dump(mode="json"):
+            raise AssertionError(f"the document given with {order.id} is not its dump")
         key = (order.origin, order.flow_id)
         if order.id in self.state.orders or key in self.state.order_keys:
             raise DuplicateKey(f"work order {order.id} or {key} is stored already")

@@ -49,10 +49,11 @@ def plan_cards(
 ) -> list[Watch]:
     """One watch per card of the deadline `end` (a warning only while it is still ahead)."""
     watches = []
+    span = (start.timestamp(), end.timestamp())  # an aware datetime's timestamp is not free
     for tier in tiers_of(policy):
-        due_at = card_time(tier, start, end, policy, calendar)
-        if tier.tier == "warning" and now >= end.timestamp():
+        if tier.tier == "warning" and now >= span[1]:
             continue
+        due_at = card_time(tier, start, end, policy, calendar, span)
         watches.append(Watch(order_id, kind, tier.colour, due_at))
     return watches
 
@@ -63,11 +64,13 @@ def card_time(
     end: datetime,
     policy: DeadlinePolicy | None,
     calendar: WorkdayCalendar,
+    span: tuple[float, float] | None = None,
 ) -> float:
-    """When the card fires, as epoch seconds."""
+    """When the card fires, as epoch seconds (`span`: start's and end's, if known)."""
+    start_s, end_s = span or (start.timestamp(), end.timestamp())
     if tier.at is not None:
-        return start.timestamp() + (end.timestamp() - start.timestamp()) * tier.at
+        return start_s + (end_s - start_s) * tier.at
     if tier.after_working_days is not None:
         serious, _ = later_by(end, tier.after_working_days, calendar, zone_of(policy))
         return serious.timestamp()
-    return end.timestamp()
+    return end_s

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.workorder import WorkOrder
@@ -22,9 +22,13 @@ from gateway.service.deadlines.workdays import DueDate, resolve_by
 from gateway.service.directory import Directory
 from gateway.service.operations.alerts import raise_alert
 from gateway.service.ports.calendar import WorkdayCalendar
-from gateway.service.ports.store import UnitOfWork
+from gateway.service.ports.store import UnitOfWork, Watch
 
 log = logging.getLogger("lianxin.deadlines")
+#: resolve deadlines remembered (by local day, working days and zone) before starting afresh
+REMEMBERED_DAYS = 256
+#: uncertain years as remembered: (name, years) pairs, nothing a caller could change
+Years = tuple[tuple[str, tuple[int, ...]], ...]
 
 
 class DeadlineSetter:
@@ -33,6 +37,7 @@ class DeadlineSetter:
     def __init__(self, directory: Directory, calendar: WorkdayCalendar) -> None:
         self.directory = directory
         self.calendar = calendar
+        self._resolve_by: dict[tuple[date, int, tzinfo], tuple[datetime, Years]] = {}
 
     def policy_for(self, order: WorkOrder) -> DeadlinePolicy | None:
         """The jurisdiction policy of the order's place (the default one without a place)."""
@@ -53,13 +58,12 @@ class DeadlineSetter:
         ack = given.acknowledge_by or (order.received_at + timedelta(minutes=minutes)).astimezone(
             zone
         )
-        resolve, counted = resolve_by(order.received_at, days, self.calendar, zone)
-        due = given.model_copy(
-            update={"acknowledge_by": ack, "resolve_by": given.resolve_by or resolve}
-        )
-        years = uncertain_years(
-            self.calendar, due.resolve_by, zone, None if given.resolve_by else counted
-        )
+        if given.resolve_by:
+            resolve = given.resolve_by
+            years = uncertain_years(self.calendar, resolve, zone, None)
+        else:
+            resolve, years = self._counted(order.received_at, days, zone)
+        due = given.model_copy(update={"acknowledge_by": ack, "resolve_by": resolve})
         _log_unknown(order, years["calendar_unknown_years"])
         entry = AuditEvent(
             AuditKind.deadlines_set,
@@ -76,6 +80,22 @@ class DeadlineSetter:
         )
         return order.model_copy(update={"due": due}), entry
 
+    def _counted(
+        self, received: datetime, days: int, zone: tzinfo
+    ) -> tuple[datetime, dict[str, list[int]]]:
+        """The end of the working day `days` working days after `received`, and the unknown
+        and provisional years that counted, remembered per local day (every order of a day
+        counts the same days; the calendar does not change while the process runs)."""
+        key = (received.astimezone(zone).date(), days, zone)
+        found = self._resolve_by.get(key)
+        if found is None:
+            if len(self._resolve_by) >= REMEMBERED_DAYS:
+                self._resolve_by.clear()
+            resolve, counted = resolve_by(received, days, self.calendar, zone)
+            years = uncertain_years(self.calendar, resolve, zone, counted)
+            found = self._resolve_by[key] = (resolve, _frozen(years))
+        return found[0], {name: list(counted_years) for name, counted_years in found[1]}
+
     def watch(
         self,
         uow: UnitOfWork,
@@ -83,9 +103,11 @@ class DeadlineSetter:
         policy: DeadlinePolicy | None,
         entry: AuditEvent | None,
         now: float,
+        *also: Watch,
     ) -> None:
-        """Arm the order's cards; say loudly when its deadline counts an uncertain year."""
-        arm_deadlines(uow, order, policy, now, self.calendar)
+        """Arm the order's cards and the watches `also` given; say loudly when its deadline
+        counts an uncertain year."""
+        arm_deadlines(uow, order, policy, now, self.calendar, *also)
         if entry is not None:
             calendar_alerts(uow, self.directory, order, entry.detail, now)
 
@@ -127,6 +149,10 @@ def uncertain_years(
         "calendar_unknown_years": sorted(unknown),
         "calendar_provisional_years": sorted(provisional),
     }
+
+
+def _frozen(years: dict[str, list[int]]) -> Years:
+    return tuple((name, tuple(counted)) for name, counted in years.items())
 
 
 def _log_unknown(order: WorkOrder, years: list[int]) -> None:

@@ -50,18 +50,20 @@ def arm_deadlines(
     policy: DeadlinePolicy | None,
     now: float,
     calendar: WorkdayCalendar,
+    *also: Watch,
 ) -> None:
-    """Arm the policy's cards of the order's sign-for and resolve deadlines."""
+    """Arm the policy's cards of the order's sign-for and resolve deadlines, and the
+    watches `also` given (in one write: a new order's watches are one row)."""
     armed: list[Watch] = []
     for kind, due in (("acknowledge", order.due.acknowledge_by), ("resolve", order.due.resolve_by)):
         if due is not None:
             armed += plan_cards(order.id, kind, order.received_at, due, policy, calendar, now)
-    uow.watches.arm(*armed)
+    uow.watches.arm(*armed, *also)
 
 
-def arm_emergency(uow: UnitOfWork, order_id: str, agency: str, seconds: int, now: float) -> None:
+def emergency_watch(order_id: str, agency: str, seconds: int, now: float) -> Watch:
     """An escalation unless `agency` answers within `seconds`."""
-    uow.watches.arm(Watch(order_id, EMERGENCY_ACK, "escalation", now + seconds, agency))
+    return Watch(order_id, EMERGENCY_ACK, "escalation", now + seconds, agency)
 
 
 def settle_on(uow: UnitOfWork, order_id: str, status: Status) -> None:

@@ -33,26 +33,45 @@ def transfer(
     cipher: FieldCipher | None = None,
     generation: int = 1,
     instructions: str | None = None,
+    document: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A work order handed to an agency, in the shape its profile asks for. `generation`
     names the assignment (agencies may echo it in their updates); `instructions` are the
-    hotline's words with a 重办 or 改派."""
+    hotline's words with a 重办 or 改派; `document` is the order's JSON dump when the
+    caller has made it (it is read, not changed)."""
     body = {
         "type": "work_order.transfer",
         **_ids(order),
         "role": "lead" if lead else "assist",
         "assignment": {"generation": generation},
         "routing": {"catalogue": catalogue, "rule": rule},
-        "work_order": _rendered(order, profile, cipher),
+        "work_order": _rendered(order, profile, cipher, document),
     }
     if instructions:
         body["instructions"] = instructions
     return body
 
 
-def _rendered(order: WorkOrder, profile: AgencyProfile, cipher: FieldCipher | None) -> Any:
+#: what of an order an agency is not sent: the operator's routing, the assignments
+NOT_SENT = {"route_to", "assignments"}
+
+
+def sent_fields(order: WorkOrder, document: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The order's JSON fields an agency is sent, in the model's order (from `document`,
+    the order's JSON dump, when given)."""
+    if document is None:
+        return order.model_dump(mode="json", exclude=NOT_SENT)
+    return {name: value for name, value in document.items() if name not in NOT_SENT}
+
+
+def _rendered(
+    order: WorkOrder,
+    profile: AgencyProfile,
+    cipher: FieldCipher | None,
+    document: dict[str, Any] | None = None,
+) -> Any:
     """The order as the agency's profile shapes it, its protected fields encrypted."""
-    shaped = render(profile, order.model_dump(mode="json", exclude={"route_to", "assignments"}))
+    shaped = render(profile, sent_fields(order, document))
     protected = profile.field_encryption
     if protected is None:
         return shaped

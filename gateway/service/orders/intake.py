@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.domain.assignments import Role
+from gateway.domain.assignments import Assignment, Role
 from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.errors import IllegalTransition, OrderClosed, RevisionConflict
 from gateway.domain.ids import new_id
@@ -22,7 +22,7 @@ from gateway.domain.workorder import Urgency, WorkOrder, WorkOrderIn
 from gateway.mapping.routing import Route, route
 from gateway.service.audit import canonical_json, digest
 from gateway.service.deadlines.setting import DeadlineSetter
-from gateway.service.deadlines.watch import arm_emergency
+from gateway.service.deadlines.watch import emergency_watch
 from gateway.service.delivery import envelopes
 from gateway.service.delivery.outbox import enqueue, mapped_detail
 from gateway.service.directory import Directory
@@ -106,60 +106,50 @@ class Intake:
     def _create(self, uow: UnitOfWork, submitted: WorkOrderIn) -> IntakeResult:
         now = self.clock()
         chosen = route(submitted, self.directory.catalogue, self.directory.agency_ids)
-        order = WorkOrder(
-            **submitted.model_dump(exclude={"partner_ids"}),
-            partner_ids={**submitted.partner_ids, HOTLINE: submitted.flow_id},
-            id=new_id("wo"),
-            lead_agency=chosen.lead,
-            assisting_agencies=list(chosen.agencies[1:]),
-        )
-        division = order.location.division_code if order.location else None
-        policy = self.directory.deadline_policy(division)
+        order = _new_order(submitted, chosen)
+        policy = self.deadlines.policy_for(order)
         bind(order_id=order.id)
         order, deadlines_entry = self.deadlines.fill(order, policy)
-        received = _received_detail(order, chosen, deadlines_entry)
-        order_digest = _digest(order)
         ids = [new_id("msg") for _ in chosen.agencies]
-        parts = [
-            assignments.opened(agency, _role(agency, chosen.lead), 1, handoff_id, now)
-            for agency, handoff_id in zip(chosen.agencies, ids, strict=True)
-        ]
-        if chosen.lead_waits_for_assisting and len(parts) > 1:
-            parts[0] = parts[0].model_copy(update={"waits_for_assisting": True})
-        order = order.model_copy(update={"assignments": parts})
-        uow.orders.add(order, now)
+        order = order.model_copy(update={"assignments": _opened(chosen, ids, now)})
+        # dumped once: the stored document, the transfers and the digest are all made of it
+        document = order.model_dump(mode="json")
+        uow.orders.add(order, now, document)
         queued = [
-            self._transfer(uow, order, chosen, agency, handoff_id, now)
+            self._transfer(uow, order, document, chosen, agency, handoff_id, now)
             for agency, handoff_id in zip(chosen.agencies, ids, strict=True)
         ]
+        received = _received_detail(order, chosen, deadlines_entry)
         received["handoffs"] = [mapped_detail(handoff) for handoff in queued]
         uow.audit.append(
             AuditEvent(
                 AuditKind.received,
                 order_id=order.id,
                 party=HOTLINE,
-                payload_digest=order_digest,
+                payload_digest=_received_digest(document),
                 detail=received,
             )
         )
-        self.deadlines.watch(uow, order, policy, deadlines_entry, now)
-        for agency in chosen.agencies:
-            emergency = self.directory.profile(agency).emergency
-            if emergency is not None:
-                arm_emergency(uow, order.id, agency, emergency.acknowledge_seconds, now)
+        emergencies = [
+            emergency_watch(order.id, agency, emergency.acknowledge_seconds, now)
+            for agency in chosen.agencies
+            if (emergency := self.directory.profile(agency).emergency) is not None
+        ]
+        self.deadlines.watch(uow, order, policy, deadlines_entry, now, *emergencies)
         return IntakeResult(order, created=True, handoff_ids=tuple(ids))
 
     def _transfer(
         self,
         uow: UnitOfWork,
         order: WorkOrder,
+        document: dict[str, Any],
         chosen: Route,
         agency: str,
         handoff_id: str,
         now: float,
     ) -> Handoff:
         """Queue the transfer `handoff_id` to `agency`, unaudited: the intake's `received`
-        entry names it."""
+        entry names it. `document` is the order's JSON dump."""
         profile = self.directory.profile(agency)
         payload = envelopes.transfer(
             order,
@@ -168,6 +158,7 @@ class Intake:
             rule=chosen.rule_id,
             catalogue=chosen.catalogue_version,
             cipher=self.directory.cipher_for(agency),
+            document=document,
         )
         kind = HandoffKind.transfer
         return enqueue(uow, order, profile, kind, payload, now, handoff_id, audited=False)
@@ -235,9 +226,45 @@ def _received_detail(
     }
 
 
+def _new_order(submitted: WorkOrderIn, chosen: Route) -> WorkOrder:
+    """The order to store, routed: the submission, a new id, the hotline's flow id among
+    the partner ids, the lead and the assisting agencies. Its values are handed over as
+    they are, nested models included, which pydantic takes without validating them again
+    (a dump made them dicts to validate anew: twice the cost). `model_construct` would
+    cost as much here: pydantic 2.14 inspects a default factory on every call."""
+    return WorkOrder(
+        **{
+            **vars(submitted),
+            "partner_ids": {**submitted.partner_ids, HOTLINE: submitted.flow_id},
+        },
+        id=new_id("wo"),
+        lead_agency=chosen.lead,
+        assisting_agencies=list(chosen.agencies[1:]),
+    )
+
+
+def _opened(chosen: Route, ids: list[str], now: float) -> list[Assignment]:
+    """Each routed agency's first assignment, opened by the transfer of the same place in
+    `ids`; the lead's waits for the assisting agencies' replies where the rule says so."""
+    parts = [
+        assignments.opened(agency, _role(agency, chosen.lead), 1, handoff_id, now)
+        for agency, handoff_id in zip(chosen.agencies, ids, strict=True)
+    ]
+    if chosen.lead_waits_for_assisting and len(parts) > 1:
+        parts[0] = parts[0].model_copy(update={"waits_for_assisting": True})
+    return parts
+
+
 def _role(agency: str, lead: str | None) -> Role:
     return Role.lead if agency == lead else Role.assisting
 
 
 def _digest(order: WorkOrder) -> str:
     return digest(canonical_json(order.model_dump(mode="json")))
+
+
+def _received_digest(document: dict[str, Any]) -> str:
+    """The `received` entry's digest of a new order's JSON dump: of the order as routed,
+    before its assignments were opened (what it has always covered). A validated order
+    holds no NaN nor infinity (its only floats are bounded coordinates)."""
+    return digest(canonical_json({**document, "assignments": []}, finite=True))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from gateway.domain.audit import AuditEvent, AuditRecord
 from gateway.domain.messages import Handoff, Lane, Receipt
@@ -31,7 +31,9 @@ class StoredOrder:
 class Orders(Protocol):
     def find(self, origin: str, flow_id: str) -> StoredOrder | None: ...
     def get(self, order_id: str) -> StoredOrder | None: ...
-    def add(self, order: WorkOrder, now: float) -> None: ...
+    # `document`: the order's `model_dump(mode="json")` when the caller has made it (read,
+    # not changed), so the store need not dump the order again
+    def add(self, order: WorkOrder, now: float, document: dict[str, Any] | None = None) -> None: ...
     def replace(self, order: WorkOrder) -> None: ...
 
 

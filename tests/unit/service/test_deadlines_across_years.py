@@ -13,6 +13,7 @@ import pytest
 
 from gateway.mapping.calendar_files import load_calendars
 from gateway.mapping.calendars import ChineseWorkdays
+from gateway.service.deadlines.setting import DeadlineSetter
 from gateway.service.deadlines.workdays import add_working_days, later_by, resolve_by
 from gateway.settings import REPO_ROOT
 
@@ -68,3 +69,40 @@ def test_seriously_overdue_is_counted_in_working_days_after_the_deadline() -> No
     deadline = datetime.fromisoformat("2027-02-04T23:59:59+08:00")  # the day before 除夕
     serious, _ = later_by(deadline, 3, CALENDAR, BEIJING)
     assert serious.isoformat() == "2027-02-15T23:59:59+08:00"
+
+
+class CountingCalendar:
+    """The shipped calendar, counting the days it is asked about."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def is_workday(self, day: date) -> bool | None:
+        self.asked += 1
+        return CALENDAR.is_workday(day)
+
+    def is_provisional(self, year: int) -> bool:
+        return CALENDAR.is_provisional(year)
+
+
+@pytest.mark.parametrize(("received", "days", "expected", "provisional"), CASES)
+def test_a_remembered_resolve_deadline_is_the_one_counted_afresh(
+    received: str, days: int, expected: str, provisional: tuple[int, ...]
+) -> None:
+    """The setter counts a local day's deadline once: the second order of the day (later,
+    sent with another offset) gets it without asking the calendar, and its own lists."""
+    from tests.unit.service.world import directory
+
+    calendar = CountingCalendar()
+    setter = DeadlineSetter(directory(), calendar)
+    sent = datetime.fromisoformat(received)
+    first = setter._counted(sent, days, BEIJING)
+    asked = calendar.asked
+    first[1]["calendar_provisional_years"].append(1999)  # a caller's change stays its own
+    again = setter._counted(sent.astimezone(ZoneInfo("UTC")), days, BEIJING)
+    assert calendar.asked == asked
+    assert first[0] == again[0] and again[0].isoformat() == expected
+    assert again[1] == {
+        "calendar_unknown_years": [],
+        "calendar_provisional_years": list(provisional),
+    }

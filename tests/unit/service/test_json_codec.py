@@ -28,6 +28,7 @@ class Level(enum.IntEnum):
 
 
 NASTY_TEXT = ["", '"', "\\", "\u2028", "\x7f", "\x85", "\ufeff", "\ud800", "null", "1.5", "2e5"]
+NASTY_TEXT += [":1.5,", "[2e5]", "T08:05:40.25+08:00", '","a":1.5}', '\\",1.5]']
 any_char = st.characters(exclude_categories=())  # lone surrogates too
 text = st.one_of(st.sampled_from(NASTY_TEXT), st.text(), st.text(any_char, max_size=8))
 floats = st.one_of(
@@ -70,6 +71,9 @@ def outcome(encode: Any, value: Any) -> str | type[Exception]:
 @example({"b": [1, 2.5, "x"], "a": {"ms": 1e-05, "n": 2**63}})
 @example({1: "int key", "1": "text key"})
 @example([math.nan, math.inf, -math.inf])
+@example([1e-05, {"a": -1e-07}, [2.5e-08]])
+@example(1e-05)
+@example({"received_at": "2026-11-24T08:05:40.123456+08:00", "n": [1, 2]})
 def test_canonical_json_is_the_reference_text(value: Any) -> None:
     assert outcome(canonical_json, value) == outcome(reference_canonical_json, value)
 
@@ -79,6 +83,53 @@ def test_canonical_json_is_the_reference_text(value: Any) -> None:
 def test_values_without_floats_or_null_take_the_fast_path_and_match(value: Any) -> None:
     """Not a tautology of the fallback: on these shapes the answer is orjson's own."""
     assert canonical_json(value) == reference_canonical_json(value)
+
+
+finite_floats = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([1e16, 1e-5, 1e-7, 1e22, 123456789012345.6, -0.0, 5e-324, 0.1]),
+)
+finite_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), finite_floats, text),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=5)),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(finite_values)
+@example({"matter_code": None, "due": {"reply_by": None}, "longitude": 113.2665, "tiny": 1e-05})
+def test_canonical_json_of_finite_values_is_the_reference_text(value: Any) -> None:
+    """`finite=True` (the caller vouches: no NaN, no infinity) keeps json's text too."""
+    assert outcome(lambda v: canonical_json(v, finite=True), value) == outcome(
+        reference_canonical_json, value
+    )
+
+
+def test_an_order_with_timestamps_is_answered_by_orjson(monkeypatch: Any) -> None:
+    """A time with a fraction of a second inside a string is no float: no fallback."""
+
+    def refuse(*args: Any, **kwargs: Any) -> str:
+        raise AssertionError("fell back to json")
+
+    monkeypatch.setattr("gateway.service.json_codec.reference_canonical_json", refuse)
+    value = {"received_at": "2026-11-24T08:05:40.123456+08:00", "due": ["1.5e3 天"]}
+    assert canonical_json(value) == (
+        '{"due":["1.5e3 天"],"received_at":"2026-11-24T08:05:40.123456+08:00"}'
+    )
+
+
+def test_a_finite_value_with_nulls_is_answered_by_orjson(monkeypatch: Any) -> None:
+    """What `finite` is for: a work order's dump is full of nulls, and stays on orjson."""
+
+    def refuse(*args: Any, **kwargs: Any) -> str:
+        raise AssertionError("fell back to json")
+
+    monkeypatch.setattr("gateway.service.json_codec.reference_canonical_json", refuse)
+    value = {"matter_code": None, "route_to": None, "revision": 1, "title": "噪音"}
+    assert canonical_json(value, finite=True) == (
+        '{"matter_code":null,"revision":1,"route_to":null,"title":"噪音"}'
+    )
 
 
 def test_usual_audit_details_are_answered_by_orjson(monkeypatch: Any) -> None:

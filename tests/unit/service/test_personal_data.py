@@ -39,6 +39,15 @@ def test_sealing_twice_does_not_seal_a_sealed_value_again() -> None:
     assert seal_document(once, ring)["caller"]["phone"] == phone  # type: ignore[index]
 
 
+def test_sealing_leaves_the_caller_it_was_given_as_it_was() -> None:
+    """Intake hands the store the dump its transfers are then rendered from."""
+    given = document()
+    caller = given["caller"]
+    sealed = seal_document(dict(given), ephemeral_keyring())
+    assert sealed["caller"] is not caller
+    assert caller == document()["caller"]
+
+
 def test_a_field_copied_into_another_order_does_not_open() -> None:
     ring = ephemeral_keyring()
     sealed = seal_document(document("wo_1"), ring)
