@@ -346,6 +346,28 @@ def execute_with_queue(conn: Connection, cursor: Any, sql: str, params: Any) -> 
     return True
 
 
+LONGEST_CACHED = 64 * 1024  # characters of a statement whose conversion psycopg keeps
+MOST_PARAMETERS_CACHED = 512
+
+
+def cache_long_statements() -> None:
+    """Let psycopg keep the conversion of long statements too.
+
+    psycopg turns a statement's `%(name)s` placeholders into `$n` on every execute, and
+    keeps the result (in a cache of 128) only for statements of at most 4,096 characters
+    and 50 parameters: longer ones are assumed to be an ORM's one-off multi-row INSERTs.
+    Ours are a fixed set compiled once, but the claim SELECT (a part per agency and
+    state) passes 4,096 characters with three agencies: converting it again on every
+    claim took 7 % of the gateway's GIL samples in the PostgreSQL e2e profile. The limits
+    are module settings of psycopg's, read on each execute."""
+    from psycopg import _queries  # where the limits live (psycopg >= 3.1)
+
+    _queries.MAX_CACHED_STATEMENT_LENGTH = max(_queries.MAX_CACHED_STATEMENT_LENGTH, LONGEST_CACHED)
+    _queries.MAX_CACHED_STATEMENT_PARAMS = max(
+        _queries.MAX_CACHED_STATEMENT_PARAMS, MOST_PARAMETERS_CACHED
+    )
+
+
 def alive(driver: Any) -> bool:
     """Whether a pooled psycopg connection may still be used, without a round trip.
 

@@ -37,6 +37,7 @@ from gateway.store.db_errors import WriteHealth, translated
 from gateway.store.keys import SqlKeys
 from gateway.store.plain import (
     Deferred,
+    cache_long_statements,
     defer_writes,
     deferred,
     discard_deferred,
@@ -119,6 +120,7 @@ def create_store_engine(url: str, *, writers: int = POSTGRES_WRITERS) -> Engine:
     # was asked for runs again on a fresh one (`_Transaction`)
     engine = create_engine(url, pool_size=writers + 3, max_overflow=4)
     defer_writes(engine)
+    cache_long_statements()
     return engine
 
 
