@@ -226,16 +226,19 @@ class SqlStore:
         outcomes: list[tuple[Any, Exception | None]] = []
         started = time.perf_counter()
         alone = not self.is_sqlite and not _unit(first).audited
+        waiting: list[Job] = []  # the second job, taken while the first's writes are sent
         try:
             with _Transaction(self.engine) as conn:
                 uow = SqlUnitOfWork(conn, self.seal, self.chain, locking=not self.is_sqlite)
                 outcomes.append((_unit(first)(uow), None))
-                # a group of one sends its writes with the audit head's lock or the COMMIT;
-                # before a second job they are sent, so that they fail the first, not it
-                alone = alone or not self._writer.queued()
-                if not alone:
-                    flush_deferred(conn)
                 while not alone and (job := self._next_in_group(more, len(taken), started)):
+                    if len(taken) == 1:
+                        # the first's queued writes go before a second job runs, so that
+                        # they fail the first, not it; a group of one sends them with the
+                        # audit head's lock or the COMMIT (one round trip less)
+                        waiting.append(job)
+                        flush_deferred(conn)
+                        waiting.clear()
                     taken.append(job)
                     outcomes.append(self._run_in_savepoint(conn, uow, job))
                 uow.audit.flush()
@@ -245,6 +248,8 @@ class SqlStore:
                     self._run_again(job, exc)
                 else:
                     job.future.set_exception(exc)
+            for job in waiting:  # it never ran: the first's writes failed the transaction
+                self._run_taken(job)
             return
         _log_if_slow(_unit(first).work, time.perf_counter() - started, len(taken))
         for job, (result, error) in zip(taken, outcomes, strict=True):
@@ -254,6 +259,19 @@ class SqlStore:
                 self._run_again(job, error)
             else:
                 job.future.set_exception(error)
+
+    def _run_taken(self, job: Job) -> None:
+        """Run a job already taken from the queue alone, in a transaction of its own (and
+        again if PostgreSQL aborts it); its caller hears the outcome."""
+        try:
+            result = self._transaction(_unit(job), writes=True)
+        except Exception as exc:
+            if should_retry(exc):
+                self._run_again(job, exc)
+            else:
+                job.future.set_exception(exc)
+        else:
+            job.future.set_result(result)
 
     def _run_again(self, job: Job, error: BaseException) -> None:
         """Run an aborted job alone, a few times at most; its caller hears the outcome."""

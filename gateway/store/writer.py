@@ -82,10 +82,6 @@ class PriorityWriter:
         for thread in self._threads:
             thread.join()
 
-    def queued(self) -> bool:
-        """Whether any job waits (a hint: one may arrive or be taken the next moment)."""
-        return bool(self._urgent or self._normal)
-
     def wait_idle(self) -> None:
         """Until nothing is queued or running: every job submitted so far has ended (its
         transaction committed or failed), including jobs whose caller stopped waiting."""
