@@ -27,6 +27,7 @@ import select
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -56,8 +57,18 @@ class DriverStatement:
     positions: tuple[str, ...] | None  # parameter names in order (qmark), or None (named)
     convert: Mapping[str, Callable[[Any], Any]]  # SQLAlchemy's bind processors, if any
     fixed: Mapping[str, Any]  # the statement's own literals (`id == 1`), already bound
+    _pick: Callable[[Mapping[str, Any]], Any] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )  # the values in order, in C, when nothing is converted or fixed (qmark)
+
+    def __post_init__(self) -> None:
+        if self.positions and not self.convert and not self.fixed:
+            object.__setattr__(self, "_pick", _in_order(self.positions))
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
+        pick = self._pick
+        if pick is not None:  # most writes and reads on SQLite
+            return pick(values)  # type: ignore[no-any-return]
         if self.fixed:
             values = {**self.fixed, **values}
         convert = self.convert
@@ -66,6 +77,15 @@ class DriverStatement:
                 return values
             return {k: convert[k](v) if k in convert else v for k, v in values.items()}
         return [convert[k](values[k]) if k in convert else values[k] for k in self.positions]
+
+
+def _in_order(positions: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """A tuple of the values at `positions`, picked in C (a list comprehension cost three
+    times as much, for every row written)."""
+    if len(positions) == 1:  # itemgetter of one name gives the value, not a tuple
+        (name,) = positions
+        return lambda values: (values[name],)
+    return itemgetter(*positions)
 
 
 class _Plain:
