@@ -400,5 +400,6 @@ def alive(driver: Any) -> bool:
     uses it fails and runs again (see `gateway.store.retry`)."""
     if driver.closed or driver.broken:
         return False
-    readable, _, _ = select.select([driver.pgconn.socket], [], [], 0)
-    return not readable
+    idle = select.poll()  # not select.select: it fails on descriptors past 1,023
+    idle.register(driver.pgconn.socket, select.POLLIN)
+    return not idle.poll(0)  # readable, hung up or in error: the server is done with it
