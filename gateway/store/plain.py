@@ -14,18 +14,20 @@ On PostgreSQL a write whose answer nobody reads (`PlainWrite.send`, `run_many`) 
 sent at once: it waits in the connection's queue (`Deferred`) and goes with the next
 statement that needs an answer, in one psycopg pipeline (one round trip for all of them),
 or with the COMMIT. Every statement run on the connection sends the queue first (the
-engine's `before_cursor_execute` and `commit` hooks, `sending`, `driver_cursor`), so the
-order of statements is the order they were written in; a rollback drops the queue.
-SQLAlchemy's own statements cannot run inside a pipeline (its results look empty there),
-which is why the queue is sent ahead of them rather than around them. On SQLite `send`
-runs at once: there is no round trip to save.
+engine's `do_execute` and `commit` hooks, `sending`, `driver_cursor`), so the order of
+statements is the order they were written in; a rollback drops the queue. SQLAlchemy's
+own statements go in the pipeline too, which ends before SQLAlchemy reads their results
+(inside it they would look empty); an executemany of SQLAlchemy's sends the queue ahead
+of it. On SQLite `send` runs at once: there is no round trip to save.
 """
 
 from __future__ import annotations
 
+import select
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -39,6 +41,7 @@ from sqlalchemy import (
     TextClause,
     event,
 )
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.sql.dml import UpdateBase
 
 PLAIN_TYPES = (String, Integer, Float)  # columns both drivers return as Core would
@@ -54,8 +57,18 @@ class DriverStatement:
     positions: tuple[str, ...] | None  # parameter names in order (qmark), or None (named)
     convert: Mapping[str, Callable[[Any], Any]]  # SQLAlchemy's bind processors, if any
     fixed: Mapping[str, Any]  # the statement's own literals (`id == 1`), already bound
+    _pick: Callable[[Mapping[str, Any]], Any] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )  # the values in order, in C, when nothing is converted or fixed (qmark)
+
+    def __post_init__(self) -> None:
+        if self.positions and not self.convert and not self.fixed:
+            object.__setattr__(self, "_pick", _in_order(self.positions))
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
+        pick = self._pick
+        if pick is not None:  # most writes and reads on SQLite
+            return pick(values)  # type: ignore[no-any-return]
         if self.fixed:
             values = {**self.fixed, **values}
         convert = self.convert
@@ -64,6 +77,15 @@ class DriverStatement:
                 return values
             return {k: convert[k](v) if k in convert else v for k, v in values.items()}
         return [convert[k](values[k]) if k in convert else values[k] for k in self.positions]
+
+
+def _in_order(positions: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """A tuple of the values at `positions`, picked in C (a list comprehension cost three
+    times as much, for every row written)."""
+    if len(positions) == 1:  # itemgetter of one name gives the value, not a tuple
+        (name,) = positions
+        return lambda values: (values[name],)
+    return itemgetter(*positions)
 
 
 class _Plain:
@@ -179,14 +201,18 @@ def driver_cursor(conn: Connection) -> Any:
 
 
 DEFERRED = "lianxin_deferred"  # key of the queue in the DBAPI connection's info
+BEGIN = ("BEGIN", None, False)  # queued by the engine's begin hook: see `defer_writes`
 
 
 @dataclass
 class Deferred:
-    """Statements queued on one connection, and how many times the queue was sent."""
+    """Statements queued on one connection, how many times the queue was sent, and
+    whether the open transaction's COMMIT has been asked for (its outcome is then
+    unknown if the connection is lost: see `gateway.store.retry`)."""
 
     statements: list[tuple[str, Any, bool]] = field(default_factory=list)  # sql, params, many
     sent: int = 0
+    committing: bool = False
 
 
 def deferred(conn: Connection) -> Deferred | None:
@@ -256,20 +282,57 @@ def discard_deferred(conn: Connection, keep: int = 0) -> None:
 
 def defer_writes(engine: Engine) -> None:
     """Give each of `engine`'s connections a queue, sent before anything else runs on it
-    and before each commit, and dropped by a rollback (PostgreSQL's engines)."""
+    and before each commit, and dropped by a rollback (PostgreSQL's engines).
+
+    The driver runs in autocommit mode and the BEGIN waits in the queue too, so it goes
+    with the transaction's first statement (psycopg would otherwise send it alone, one
+    round trip per transaction). A connection given an isolation level for one
+    transaction (`audit_snapshot`) leaves autocommit mode: psycopg then begins it itself,
+    with that level, and the connection is put back in autocommit mode at its next
+    checkout. Checking out a connection looks at its socket instead of sending a ping
+    (`alive`): a connection whose server closed it is replaced before it is used.
+    """
+
+    @event.listens_for(engine, "checkout")
+    def _check_out(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if not alive(dbapi_connection):
+            raise DisconnectionError("the server closed this connection")  # the pool reconnects
+        if not dbapi_connection.autocommit:
+            dbapi_connection.autocommit = True
 
     @event.listens_for(engine, "engine_connect")
     def _queue(conn: Connection) -> None:
         conn.info.setdefault(DEFERRED, Deferred())
 
+    @event.listens_for(engine, "begin")
+    def _begin_with_the_first_statement(conn: Connection) -> None:
+        queue = conn.info.setdefault(DEFERRED, Deferred())
+        queue.committing = False
+        if conn.connection.driver_connection.autocommit:  # type: ignore[union-attr]
+            queue.statements.insert(0, BEGIN)
+
     @event.listens_for(engine, "before_cursor_execute")
-    def _send_first(conn: Connection, *_args: Any) -> None:
-        flush_deferred(conn)
+    def _send_first(conn: Connection, *args: Any) -> None:
+        if args[-1]:  # an executemany: the queue goes first, on its own
+            flush_deferred(conn)
+
+    @event.listens_for(engine, "do_execute")
+    def _execute_with_queue(cursor: Any, sql: str, params: Any, context: Any) -> bool:
+        return execute_with_queue(context.root_connection, cursor, sql, params)
+
+    @event.listens_for(engine, "do_execute_no_params")
+    def _execute_alone_with_queue(cursor: Any, sql: str, context: Any) -> bool:
+        return execute_with_queue(context.root_connection, cursor, sql, None)
 
     @event.listens_for(engine, "commit")
     def _send_with_commit(conn: Connection) -> None:
         queue = deferred(conn)
-        if queue is not None and queue.statements:
+        if queue is None:
+            return
+        queue.committing = True
+        if queue.statements == [BEGIN]:  # nothing ran: there is no transaction to commit
+            queue.statements.clear()
+        elif queue.statements:
             # the COMMIT goes in the same round trip; the driver's own commit, which
             # SQLAlchemy calls next, then finds no transaction open and sends nothing
             queue.statements.append(("COMMIT", None, False))
@@ -284,3 +347,59 @@ def defer_writes(engine: Engine) -> None:
         queue = record.info.get(DEFERRED)  # a connection goes back to the pool empty
         if queue is not None:
             queue.statements.clear()
+
+
+def execute_with_queue(conn: Connection, cursor: Any, sql: str, params: Any) -> bool:
+    """Run one of SQLAlchemy's statements in one pipeline with what is queued on `conn`
+    (one round trip); False, doing nothing, when nothing is queued. The pipeline ends
+    before SQLAlchemy reads the statement's result, which is then on its cursor."""
+    try:
+        queue = deferred(conn)
+    except NotImplementedError:  # the connection SQLAlchemy sets its dialect up on has no info
+        return False
+    if queue is None or not queue.statements:
+        return False
+    driver = cursor.connection
+    with driver.pipeline(), closing(driver.cursor()) as queued:
+        _send(queued, queue)
+        _execute(cursor, sql, params, many=False)
+    return True
+
+
+LONGEST_CACHED = 64 * 1024  # characters of a statement whose conversion psycopg keeps
+MOST_PARAMETERS_CACHED = 512
+
+
+def cache_long_statements() -> None:
+    """Let psycopg keep the conversion of long statements too.
+
+    psycopg turns a statement's `%(name)s` placeholders into `$n` on every execute, and
+    keeps the result (in a cache of 128) only for statements of at most 4,096 characters
+    and 50 parameters: longer ones are assumed to be an ORM's one-off multi-row INSERTs.
+    Ours are a fixed set compiled once, but the claim SELECT (a part per agency and
+    state) passes 4,096 characters with three agencies: converting it again on every
+    claim took 7 % of the gateway's GIL samples in the PostgreSQL e2e profile. The limits
+    are module settings of psycopg's, read on each execute."""
+    from psycopg import _queries  # where the limits live (psycopg >= 3.1)
+
+    _queries.MAX_CACHED_STATEMENT_LENGTH = max(_queries.MAX_CACHED_STATEMENT_LENGTH, LONGEST_CACHED)
+    _queries.MAX_CACHED_STATEMENT_PARAMS = max(
+        _queries.MAX_CACHED_STATEMENT_PARAMS, MOST_PARAMETERS_CACHED
+    )
+
+
+def alive(driver: Any) -> bool:
+    """Whether a pooled psycopg connection may still be used, without a round trip.
+
+    An idle connection has nothing to read: the server answered every statement sent.
+    If its socket is readable, the server wrote to it unasked, which it does when it
+    ends the session (`pg_terminate_backend`, a shutdown, an idle timeout: a FATAL
+    message, then the end of the stream). Such a connection is not used: the pool opens
+    another. A connection lost without a word (a cable, a firewall), or ended between
+    this look and its first statement, still looks alive here: the unit of work that
+    uses it fails and runs again (see `gateway.store.retry`)."""
+    if driver.closed or driver.broken:
+        return False
+    idle = select.poll()  # not select.select: it fails on descriptors past 1,023
+    idle.register(driver.pgconn.socket, select.POLLIN)
+    return not idle.poll(0)  # readable, hung up or in error: the server is done with it

@@ -36,6 +36,8 @@ from gateway.store.audit_log import SqlAuditLog
 from gateway.store.db_errors import WriteHealth, translated
 from gateway.store.keys import SqlKeys
 from gateway.store.plain import (
+    Deferred,
+    cache_long_statements,
     defer_writes,
     deferred,
     discard_deferred,
@@ -51,7 +53,13 @@ from gateway.store.repositories import (
     SqlOrders,
 )
 from gateway.store.retention import SqlRetention
-from gateway.store.retry import ATTEMPTS, should_retry, wait_before
+from gateway.store.retry import (
+    ATTEMPTS,
+    lost_in_time,
+    mark_lost_in_time,
+    should_retry,
+    wait_before,
+)
 from gateway.store.schema import audit_head
 from gateway.store.security import SqlSecurity
 from gateway.store.standings import SqlStandings
@@ -107,8 +115,12 @@ def create_store_engine(url: str, *, writers: int = POSTGRES_WRITERS) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    engine = create_engine(url, pool_size=writers + 3, max_overflow=4, pool_pre_ping=True)
+    # no pool_pre_ping (a round trip per transaction): `defer_writes` checks a connection's
+    # socket at checkout, and a unit of work whose connection is lost before its COMMIT
+    # was asked for runs again on a fresh one (`_Transaction`)
+    engine = create_engine(url, pool_size=writers + 3, max_overflow=4)
     defer_writes(engine)
+    cache_long_statements()
     return engine
 
 
@@ -214,12 +226,19 @@ class SqlStore:
         outcomes: list[tuple[Any, Exception | None]] = []
         started = time.perf_counter()
         alone = not self.is_sqlite and not _unit(first).audited
+        waiting: list[Job] = []  # the second job, taken while the first's writes are sent
         try:
-            with self.engine.begin() as conn:
+            with _Transaction(self.engine) as conn:
                 uow = SqlUnitOfWork(conn, self.seal, self.chain, locking=not self.is_sqlite)
                 outcomes.append((_unit(first)(uow), None))
-                flush_deferred(conn)  # its own writes fail it, not the next job
                 while not alone and (job := self._next_in_group(more, len(taken), started)):
+                    if len(taken) == 1:
+                        # the first's queued writes go before a second job runs, so that
+                        # they fail the first, not it; a group of one sends them with the
+                        # audit head's lock or the COMMIT (one round trip less)
+                        waiting.append(job)
+                        flush_deferred(conn)
+                        waiting.clear()
                     taken.append(job)
                     outcomes.append(self._run_in_savepoint(conn, uow, job))
                 uow.audit.flush()
@@ -229,6 +248,8 @@ class SqlStore:
                     self._run_again(job, exc)
                 else:
                     job.future.set_exception(exc)
+            for job in waiting:  # it never ran: the first's writes failed the transaction
+                self._run_taken(job)
             return
         _log_if_slow(_unit(first).work, time.perf_counter() - started, len(taken))
         for job, (result, error) in zip(taken, outcomes, strict=True):
@@ -238,6 +259,19 @@ class SqlStore:
                 self._run_again(job, error)
             else:
                 job.future.set_exception(error)
+
+    def _run_taken(self, job: Job) -> None:
+        """Run a job already taken from the queue alone, in a transaction of its own (and
+        again if PostgreSQL aborts it); its caller hears the outcome."""
+        try:
+            result = self._transaction(_unit(job), writes=True)
+        except Exception as exc:
+            if should_retry(exc):
+                self._run_again(job, exc)
+            else:
+                job.future.set_exception(exc)
+        else:
+            job.future.set_result(result)
 
     def _run_again(self, job: Job, error: BaseException) -> None:
         """Run an aborted job alone, a few times at most; its caller hears the outcome."""
@@ -287,7 +321,7 @@ class SqlStore:
             try:
                 return self._transaction(unit, writes)
             except Exception as exc:
-                if not writes or run == ATTEMPTS or not should_retry(exc):
+                if run == ATTEMPTS or not (should_retry(exc) if writes else lost_in_time(exc)):
                     raise
                 time.sleep(wait_before(run + 1))
         raise AssertionError("unreachable")  # the loop returns or raises
@@ -295,7 +329,7 @@ class SqlStore:
     def _transaction(self, work: Callable[[UnitOfWork], T], writes: bool) -> T:
         """`work` in one transaction, its audit entries linked and the head moved last."""
         started = time.perf_counter()
-        with self.engine.begin() as conn:
+        with _Transaction(self.engine) as conn:
             uow = SqlUnitOfWork(conn, self.seal, self.chain, locking=writes and not self.is_sqlite)
             result = work(uow)
             uow.audit.flush()
@@ -323,7 +357,7 @@ class SqlStore:
 
     def audit_records(self, batch: int = 5000) -> Iterator[AuditRecord]:
         """Every audit entry in sequence order, streamed."""
-        with self.engine.connect() as conn, closing(_chain_rows(conn, batch)) as rows:
+        with self.engine.connect() as conn, conn.begin(), closing(_chain_rows(conn, batch)) as rows:
             yield from StoredEntries(rows)
 
     def schema_lag(self) -> str | None:
@@ -362,6 +396,7 @@ def _chain_rows(conn: Connection, batch: int) -> Generator[ChainRow, None, None]
     SQLAlchemy's Row objects cost a tenth of a verification. On PostgreSQL a named
     (server-side) cursor, so a long trail streams instead of filling memory.
     """
+    flush_deferred(conn)  # the queued BEGIN: a named cursor lives in a transaction
     driver = conn.connection.driver_connection
     named = {"name": "lianxin_chain_rows"} if conn.dialect.name == "postgresql" else {}
     cursor = driver.cursor(**named)  # type: ignore[union-attr]
@@ -397,6 +432,36 @@ def in_savepoint(conn: Connection, work: Callable[[], T]) -> T:
         raise
     send_later(conn, "RELEASE SAVEPOINT lianxin_unit")
     return result
+
+
+class _Transaction:
+    """`engine.begin()`, which marks an error as lost in time (`gateway.store.retry`) when
+    the connection was lost before this transaction's COMMIT was asked for: nothing of it
+    can have been committed, so it may run again on a fresh connection. Lost during or
+    after the COMMIT, its outcome is unknown and the error is left as it is."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._begin = engine.begin()
+        self._queue: Deferred | None = None  # PostgreSQL's: knows whether COMMIT was asked
+        self._driver: Any = None
+
+    def __enter__(self) -> Connection:
+        conn = self._begin.__enter__()
+        self._queue = deferred(conn)
+        self._driver = conn.connection.driver_connection
+        return conn
+
+    def __exit__(self, kind: Any, exc: BaseException | None, traceback: Any) -> bool | None:
+        try:
+            return self._begin.__exit__(kind, exc, traceback)
+        except BaseException as error:  # the one raised in the block, or the commit's
+            self._judge(error)
+            raise
+
+    def _judge(self, error: BaseException) -> None:
+        queue, driver = self._queue, self._driver
+        if queue is not None and not queue.committing and (driver.closed or driver.broken):
+            mark_lost_in_time(error)
 
 
 @dataclass(frozen=True)

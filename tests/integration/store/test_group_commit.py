@@ -217,3 +217,37 @@ def test_a_failure_between_units_of_work_reaches_every_caller(
     blocker, taken_with_it, next_group = results
     assert isinstance(blocker, RuntimeError) and isinstance(taken_with_it, RuntimeError)
     assert next_group == "two"  # the next group starts afresh
+
+
+def test_a_first_unit_whose_queued_writes_fail_fails_alone(database_url: str) -> None:
+    """Its writes are sent once a second unit has been taken into its group: the database
+    refuses them, the first unit gets the error and the second runs in a transaction of
+    its own (PostgreSQL; on SQLite the write fails at once, inside the first unit)."""
+    upgrade(database_url)
+    store = open_sql_store(database_url, group_budget=5.0, writers=1)
+    gate = threading.Event()
+
+    def fails_when_sent(uow: UnitOfWork) -> None:
+        _fails_in_a_queued_write(uow)
+        gate.wait(10)  # the second unit is queued meanwhile
+
+    async def run() -> list[Any]:
+        first = asyncio.ensure_future(store.write(fails_when_sent))
+        await asyncio.sleep(0.05)
+        second = asyncio.ensure_future(store.write(_note("after")))
+        await asyncio.sleep(0.05)
+        gate.set()
+        both = asyncio.gather(first, second, return_exceptions=True)
+        return await asyncio.wait_for(both, 20)  # no caller is left waiting
+
+    failed, after = asyncio.run(run())
+    assert _integrity_error(failed)
+    assert after == "after"
+    cursors = store.run_sync(
+        lambda uow: [uow.cursors.get(n) for n in ("doomed", "after")], writes=False
+    )
+    assert cursors == [None, "1"]
+    with store.audit_snapshot() as (head, records):
+        entries = list(records)
+        assert verify_chain(entries, head).ok
+    assert [e.order_id for e in entries] == ["after"]

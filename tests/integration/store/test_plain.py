@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from psycopg import _queries
 from sqlalchemy import bindparam, insert, select, update
 
+from gateway.domain.messages import Lane
+from gateway.store import claims
 from gateway.store.migrate import upgrade
 from gateway.store.plain import PlainRead, PlainWrite
 from gateway.store.schema import agency_state, audit_head, poll_cursors
@@ -64,4 +67,19 @@ def test_reads_return_tuples_and_refuse_columns_core_would_convert(database_url:
         assert by_party.all(conn, {"party": "a"}) == [("7", 3.5)]
         with pytest.raises(ValueError, match="Core converts Boolean"):
             paused.all(conn, {})
+    engine.dispose()
+
+
+def test_a_long_statement_is_converted_once_for_the_driver(postgres_url: str) -> None:
+    """The claim SELECT of five agencies is longer than psycopg caches by default: its
+    placeholders would be converted again on every claim."""
+    upgrade(postgres_url)
+    engine = create_store_engine(postgres_url)
+    quotas = {f"agency-{n}": 4 for n in range(5)}
+    assert len(claims.statement(len(quotas), "postgresql").text) > 4096
+    with engine.begin() as conn:
+        claims.claimable(conn, 0.0, quotas, Lane.normal)  # converted and kept
+        before = _queries._query2pg.cache_info().hits
+        claims.claimable(conn, 0.0, quotas, Lane.normal)
+        assert _queries._query2pg.cache_info().hits > before
     engine.dispose()
