@@ -35,6 +35,7 @@ from gateway.service.delivery.fencing import (
     record_stale,
     settle_failure,
 )
+from gateway.service.delivery.outbox import lane_for
 from gateway.service.delivery.retry import next_delay
 from gateway.service.directory import Directory
 from gateway.service.log_context import log_context
@@ -123,10 +124,12 @@ class Dispatcher:
         self.breakers = Breakers({name: p.circuit for name, p in directory.profiles.items()})
         self.updates = updates  # what a receipt implies (a dispatch) moves orders as agencies do
 
-    def wake(self) -> None:
-        """Tell every lane that new handoffs are waiting (called after each commit)."""
-        for event in self._wake.values():
-            event.set()
+    def wake(self, *lanes: Lane) -> None:
+        """Tell `lanes` (every lane when none is named) that new handoffs are waiting
+        (called after each commit). A lane woken for nothing runs a claim that finds
+        nothing: a transaction of its own."""
+        for lane in lanes or Lane:
+            self._wake[lane].set()
 
     async def run(self) -> None:
         """Run both lanes and the recorder until cancelled."""
@@ -292,17 +295,22 @@ class Dispatcher:
             # The leases run out and the handoffs are claimed again: nothing is lost.
             log.exception("recording %d delivery outcomes failed", len(batch))
             return
-        if any(created):
-            self.wake()
+        if created:
+            self.wake(*created)
 
-    def _record_batch(self, uow: UnitOfWork, batch: list[Attempt]) -> list[bool]:
-        """Record each outcome, then what they say about the agencies' health (alerts)."""
+    def _record_batch(self, uow: UnitOfWork, batch: list[Attempt]) -> set[Lane]:
+        """Record each outcome, then what they say about the agencies' health (alerts);
+        the lanes that got new handoffs (only they are woken: a callback to the hotline
+        of a normal order wakes no emergency claim)."""
         tally = Tally()
-        created = [self._record(uow, attempt, tally) for attempt in batch]
-        return [*created, record_standings(uow, self.directory, tally, self.clock())]
+        created = {lane for attempt in batch if (lane := self._record(uow, attempt, tally))}
+        if record_standings(uow, self.directory, tally, self.clock()):
+            created.update(Lane)  # alerts: their lanes are the alert channel's business
+        return created
 
-    def _record(self, uow: UnitOfWork, attempt: Attempt, tally: Tally) -> bool:
-        """Record one attempt: one audit entry names what was signed, sent and answered."""
+    def _record(self, uow: UnitOfWork, attempt: Attempt, tally: Tally) -> Lane | None:
+        """Record one attempt: one audit entry names what was signed, sent and answered;
+        the lane of the status callback it queued, if it queued one."""
         handoff = attempt.handoff
         seconds = attempt.finished - attempt.started
         if attempt.receipt is not None:
@@ -313,7 +321,7 @@ class Dispatcher:
             self.metrics.attempt(handoff.agency, "delivered" if fenced else "stale", seconds)
             if not fenced:
                 record_stale(uow, handoff, attempt.receipt, None, _sent(attempt), attempt.signature)
-                return False
+                return None
             tally.delivered(handoff.agency)
             return self._acknowledged(uow, attempt, attempt.receipt)
         error = attempt.error
@@ -322,7 +330,7 @@ class Dispatcher:
         # counted when recorded: a group commit that fails is counted again on the retry
         self.metrics.attempt(handoff.agency, outcome, seconds)
         if outcome == "stale":
-            return False
+            return None
         gone = isinstance(error, PermanentDelivery) and error.disable
         tally.failed(
             handoff.agency,
@@ -331,9 +339,9 @@ class Dispatcher:
             gone=error.message if gone else None,
             circuit_opened=attempt.circuit_opened,
         )
-        return False
+        return None
 
-    def _acknowledged(self, uow: UnitOfWork, attempt: Attempt, receipt: Receipt) -> bool:
+    def _acknowledged(self, uow: UnitOfWork, attempt: Attempt, receipt: Receipt) -> Lane | None:
         handoff = attempt.handoff
         detail = {
             **_sent(attempt),
@@ -344,23 +352,25 @@ class Dispatcher:
         }
         uow.audit.append(_delivery_entry(AuditKind.delivered, attempt, detail))
         if handoff.kind != HandoffKind.transfer:
-            return False
+            return None
         stored = uow.orders.get(handoff.order_id)
         if stored is None:
-            return False
+            return None
         order = _with_partner_id(assignments.with_assignments(stored.order), handoff, receipt)
         answered = _answered_assignment(order, handoff)
         if answered is None:  # answered since (签收, 退回) or replaced (改派, 重办): moves nothing
             if order is not stored.order:
                 uow.orders.replace(order)
-            return False
+            return None
         before = order.status
         detail = {"agency_ref": receipt.agency_ref, "handoff_id": handoff.id}
         order, _ = self.updates.acknowledge(
             uow, order, answered, detail, tell=True, agency_ref=receipt.agency_ref
         )
         # a status callback was queued when the order moved (and the hotline sent it)
-        return order.status != before and order.origin == HOTLINE
+        if order.status == before or order.origin != HOTLINE:
+            return None
+        return lane_for(order, self.directory.profile(HOTLINE))
 
     def _failed(self, uow: UnitOfWork, attempt: Attempt, error: DeliveryError) -> str:
         """Reschedule or dead-letter a failed attempt: `retry` or `dead`; `stale` (and
