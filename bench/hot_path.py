@@ -13,7 +13,13 @@ process's CPU clock (every thread: the store's writer too), in µs per order:
 - `render`: the per-order JSON work of intake without the store: the order's digest
   (canonical JSON), the transfer payload rendered and encoded, its digest, the audit
   entries' canonical details;
-- `sign`: the Standard Webhooks headers of one delivery (one Ed25519 signature).
+- `sign`: the Standard Webhooks headers of one delivery (one Ed25519 signature);
+- `deliver`: everything after intake for an order, over real loopback HTTP: a gateway on
+  a fresh SQLite file takes N orders in with its dispatcher stopped, then the dispatcher
+  alone runs (claims, signing, the transfer's POST, its outcome recorded, the order moved
+  to dispatched, the hotline's status callback queued, claimed, POSTed and recorded)
+  until no handoff is open. The agency and hotline are the loopback sink (`bench.sink`)
+  in a child process, whose CPU is not counted.
 
 Each figure is the median of R rounds. The machine's other load shows in every figure:
 compare runs made side by side (before and after a change, alternating).
@@ -105,19 +111,20 @@ async def call(app: Any, scope: dict[str, Any], body: bytes) -> int:
 
 
 @contextlib.contextmanager
-def built_app() -> Iterator[Any]:
-    """The API app on a bootstrapped gateway over a fresh SQLite file (not started)."""
+def built_app(agency_url: str = "http://127.0.0.1:9") -> Iterator[Any]:
+    """The API app on a bootstrapped gateway over a fresh SQLite file (not started);
+    every agency's endpoint and the hotline's under `agency_url` (nobody listens by default)."""
     from gateway.api.app import create_app
     from gateway.bootstrap import bootstrap
     from gateway.settings import Settings
     from gateway.world import AGENCIES
 
     with tempfile.TemporaryDirectory() as tmp:
-        endpoints = {agency: "http://127.0.0.1:9/unreachable" for agency in AGENCIES}
-        endpoints["alert-channel"] = "http://127.0.0.1:9/alerts"
+        endpoints = {agency: f"{agency_url}/orders" for agency in AGENCIES}
+        endpoints["alert-channel"] = f"{agency_url}/alerts"
         settings = Settings(
             database_url=f"sqlite:///{Path(tmp) / 'hot.db'}",
-            hotline_callback_url="http://127.0.0.1:9/callbacks",
+            hotline_callback_url=f"{agency_url}/callbacks",
             agency_endpoints=endpoints,
             signing_keys=[generate_ed25519_key()],
             data_keys=[generate_data_key()],
@@ -283,12 +290,87 @@ def bench_sign(orders: int, rounds: int) -> float:
     return cpu_per_call(lambda i: signer.headers(f"msg_{i}", body), orders * 10, rounds)
 
 
+OPEN_HANDOFF = "SELECT 1 FROM handoffs WHERE state IN ('pending', 'in_flight') LIMIT 1"
+
+
+@contextlib.contextmanager
+def loopback_sink() -> Iterator[str]:
+    """The loopback agency (`bench.sink`) in a child process; its URL."""
+    from bench.world import free_port, python_child
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sink = python_child("bench.sink", free_port(), Path(tmp) / "sink.log")
+        try:
+            sink.wait_ready("/counts")
+            yield sink.url
+        finally:
+            sink.stop()
+
+
+async def take_in(gateway: Any, orders: list[WorkOrderIn]) -> None:
+    """Store and route `orders` (their handoffs queued; nothing is delivered)."""
+    for submitted in orders:
+        await gateway.intake.submit(submitted)
+
+
+async def deliver_all(gateway: Any) -> float:
+    """Run the dispatcher alone until no handoff is open: the CPU seconds that took
+    (every thread of this process). Refused unless every handoff was delivered."""
+
+    def still_open(uow: Any) -> bool:
+        return uow.conn.exec_driver_sql(OPEN_HANDOFF).first() is not None
+
+    start = time.process_time()
+    running = asyncio.create_task(gateway.dispatcher.run())
+    while await gateway.store.read(still_open):
+        await asyncio.sleep(0.02)
+    spent = time.process_time() - start
+    running.cancel()
+    await asyncio.gather(running, return_exceptions=True)
+    states = await gateway.store.read(lambda uow: uow.handoffs.count_by_state())
+    if set(states) != {"delivered"}:  # a refusal or a retry would measure something else
+        raise SystemExit(f"not every handoff was delivered: {states}")
+    return spent
+
+
+async def delivered_all(gateway: Any, orders: list[WorkOrderIn]) -> float:
+    """Take `orders` in with the dispatcher stopped, then the CPU seconds of delivering
+    them all (`deliver_all`)."""
+    await take_in(gateway, orders)
+    return await deliver_all(gateway)
+
+
+def bench_deliver(orders: int, rounds: int) -> float:
+    """µs of CPU per order for its delivery: the transfer and the hotline's callback,
+    each claimed, signed, POSTed to the loopback sink and recorded."""
+    loop = asyncio.new_event_loop()
+    with loopback_sink() as url, built_app(url) as app:
+        gateway = app.state.gateway
+        prefix = f"hot-{time.time_ns()}"
+
+        def batch(round_: int, n: int) -> list[WorkOrderIn]:
+            return [WorkOrderIn.model_validate(consult(f"{prefix}-{round_}-{i}")) for i in range(n)]
+
+        try:
+            loop.run_until_complete(delivered_all(gateway, batch(-1, 20)))  # warm
+            samples = [
+                loop.run_until_complete(delivered_all(gateway, batch(r, orders))) / orders * 1e6
+                for r in range(rounds)
+            ]
+            for connector in gateway.connectors.values():
+                loop.run_until_complete(connector.aclose())
+        finally:
+            loop.close()
+    return statistics.median(samples)
+
+
 BENCHES: dict[str, Callable[[int, int], float]] = {
     "middleware": bench_middleware,
     "render": bench_render,
     "sign": bench_sign,
     "api": bench_api,
     "intake": bench_intake,
+    "deliver": bench_deliver,
 }
 
 

@@ -8,7 +8,7 @@ the audit trail always matches what was sent.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
@@ -33,6 +33,20 @@ class Lane(StrEnum):
 
     emergency = "emergency"
     normal = "normal"
+
+
+def in_turns(wanted: Mapping[str, int], limit: int) -> dict[str, int]:
+    """`wanted` (handoffs per agency) cut to `limit` in all, shared out in turns: one each
+    in `wanted`'s order, then a second each, and so on. How a claim shares its room."""
+    taken = dict.fromkeys(wanted, 0)
+    while limit > 0:
+        turn = [agency for agency, n in wanted.items() if taken[agency] < n][:limit]
+        if not turn:
+            break
+        for agency in turn:
+            taken[agency] += 1
+        limit -= len(turn)
+    return {agency: n for agency, n in taken.items() if n}
 
 
 class HandoffState(StrEnum):

@@ -30,6 +30,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from gateway.domain.messages import Lane
 from gateway.service.ports.store import AgencyState, UnitOfWork
 
+#: the counter, latency histogram and retry counter (retries only) one attempt moves
+AttemptSeries = tuple[Counter, Histogram, Counter | None]
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -91,13 +93,25 @@ class PrometheusMetrics:
         )
         self._store_refusals_seen = 0
         self._scrape = threading.Lock()
+        # the labelled series of each (agency, outcome), looked up once: `labels()` takes
+        # a lock and builds its key on every call, once per attempt recorded
+        self._series: dict[tuple[str, str], AttemptSeries] = {}
 
     def attempt(self, agency: str, outcome: str, seconds: float) -> None:
         """Count one recorded attempt and its latency."""
-        self.deliveries.labels(agency, outcome).inc()
-        self.latency.labels(agency).observe(max(seconds, 0.0))
-        if outcome == "retry":
-            self.retries.labels(agency).inc()
+        series = self._series.get((agency, outcome))
+        if series is None:
+            series = self._series[agency, outcome] = self._attempt_series(agency, outcome)
+        counted, latency, retries = series
+        counted.inc()
+        latency.observe(max(seconds, 0.0))
+        if retries is not None:
+            retries.inc()
+
+    def _attempt_series(self, agency: str, outcome: str) -> AttemptSeries:
+        """The series one attempt of `agency` ending in `outcome` counts in."""
+        retries = self.retries.labels(agency) if outcome == "retry" else None
+        return self.deliveries.labels(agency, outcome), self.latency.labels(agency), retries
 
     def store_writes(self, refusing: bool, refused_so_far: int) -> None:
         """Export the store's write health: the gauge, and the refusals counted so far."""

@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Dialect, TextClause, text
 
-from gateway.domain.messages import HandoffState, Lane
+from gateway.domain.messages import HandoffState, Lane, in_turns
 from gateway.store.plain import DriverStatement, compile_plain, driver_cursor
 
 #: the columns a claim reads (what `Handoff` is built from), plus `seq` for ordering
@@ -87,8 +87,15 @@ def statement(agencies: int, dialect: str) -> TextClause:
     return text(" UNION ALL ".join(members) + " ORDER BY part, next_attempt_at, seq")
 
 
-def claimable(conn: Connection, now: float, quotas: Mapping[str, int], lane: Lane) -> list[Any]:
-    """Rows to lease: at most `quotas[agency]` per agency, expired leases first.
+def claimable(
+    conn: Connection,
+    now: float,
+    quotas: Mapping[str, int],
+    lane: Lane,
+    limit: int | None = None,
+) -> list[Any]:
+    """Rows to lease: at most `quotas[agency]` per agency, expired leases first, and
+    `limit` in all (shared out in turns).
 
     On PostgreSQL the rest of the transaction also uses generic plans for prepared
     statements (the claim's UPDATE, the audit rows): simple statements on unique keys."""
@@ -105,7 +112,7 @@ def claimable(conn: Connection, now: float, quotas: Mapping[str, int], lane: Lan
             cursor.execute(_GENERIC_PLAN)
         cursor.execute(claim.sql, claim.parameters(params))
         rows = [ClaimRow._make(row) for row in cursor.fetchall()]
-    return within_quotas(rows, quotas)
+    return within_quotas(rows, quotas, limit)
 
 
 @lru_cache(maxsize=64)
@@ -117,18 +124,34 @@ def _driver_statement(agencies: int, dialect: Dialect) -> DriverStatement:
     return compile_plain(statement(agencies, dialect.name), dialect)
 
 
-def within_quotas(rows: Sequence[Any], quotas: Mapping[str, int]) -> list[Any]:
-    """The first `quotas[agency]` rows of each agency.
+def within_quotas(
+    rows: Sequence[Any], quotas: Mapping[str, int], limit: int | None = None
+) -> list[Any]:
+    """The first `quotas[agency]` rows of each agency, `limit` in all (shared out in turns
+    in the quotas' order: `in_turns`), in the order read.
 
     Both parts of an agency are limited to its whole quota (SQL cannot give the pending
     part what the expired part left over), so with expired leases an agency can return
-    more rows than its quota; the ones beyond it are dropped here. On PostgreSQL they stay
-    locked until the claim commits, which only makes a concurrent claim skip them (and a
-    claim commits at once: it waits for no lock)."""
+    more rows than its quota; and each agency's quota is its own room, so together they
+    can return more than the claim's `limit` (the dispatcher's free slots) when several
+    agencies have that much due. The rows beyond are dropped here: read, not leased. On
+    PostgreSQL they stay locked until the claim commits, which only makes a concurrent
+    claim skip them (and a claim commits at once: it waits for no lock)."""
     taken: Counter[str] = Counter()
     kept = []
     for row in rows:
         if taken[row.agency] < quotas[row.agency]:
             taken[row.agency] += 1
             kept.append(row)
-    return kept
+    if limit is None or len(kept) <= limit:
+        return kept
+    shares = Counter(in_turns({agency: taken[agency] for agency in quotas}, limit))
+    return [row for row in kept if _take(shares, row.agency)]
+
+
+def _take(shares: Counter[str], agency: str) -> bool:
+    """Whether `agency` has a share left (one is used)."""
+    if shares[agency] <= 0:
+        return False
+    shares[agency] -= 1
+    return True

@@ -180,17 +180,23 @@ class SqlHandoffs:
         _ADD_HANDOFF.send(self.conn, values)
 
     def claim(
-        self, now: float, quotas: Mapping[str, int], lane: Lane, lease_until: float, owner: str
+        self,
+        now: float,
+        quotas: Mapping[str, int],
+        lane: Lane,
+        lease_until: float,
+        owner: str,
+        limit: int | None = None,
     ) -> list[Handoff]:
-        """Lease due handoffs, at most `quotas[agency]` per agency, each the oldest open one
-        of its order and agency.
+        """Lease due handoffs, at most `quotas[agency]` per agency and `limit` in all, each
+        the oldest open one of its order and agency.
 
         One SELECT (see `gateway.store.claims`) made of one index range scan per agency
         rather than one scan over the lane: under a backlog for one agency, a scan that
         skips it would read the whole backlog to find nothing (seconds per claim on
         PostgreSQL with 100,000 rows). Then one UPDATE leases what it returned.
         """
-        rows = claims.claimable(self.conn, now, quotas, lane)
+        rows = claims.claimable(self.conn, now, quotas, lane, limit)
         if not rows:
             return []
         lease = {"state": HandoffState.in_flight.value, "lease_until": lease_until}

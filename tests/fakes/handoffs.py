@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from gateway.domain.errors import InputError
-from gateway.domain.messages import Handoff, HandoffState, Lane, Receipt
+from gateway.domain.messages import Handoff, HandoffState, Lane, Receipt, in_turns
 from gateway.service.ports.queries import (
     DeadLetter,
     DeadLetterFilter,
@@ -45,19 +45,29 @@ class MemoryHandoffs:
         self.state.handoffs[handoff.id] = HandoffRow(self.state.last_handoff_seq, written)
 
     def claim(
-        self, now: float, quotas: Mapping[str, int], lane: Lane, lease_until: float, owner: str
+        self,
+        now: float,
+        quotas: Mapping[str, int],
+        lane: Lane,
+        lease_until: float,
+        owner: str,
+        limit: int | None = None,
     ) -> list[Handoff]:
-        """Lease due handoffs, at most `quotas[agency]` per agency (in the quotas' order),
-        each the oldest open one of its order and agency; expired leases come first."""
+        """Lease due handoffs, at most `quotas[agency]` per agency (in the quotas' order)
+        and `limit` in all (in turns), each the oldest open one of its order and agency;
+        expired leases come first."""
         heads = self._oldest_open()
-        chosen: list[HandoffRow] = []
-        for agency, quota in quotas.items():
-            if quota > 0:
-                chosen += [
-                    row
-                    for state in _DUE
-                    for row in self._due(agency, lane, state, now, heads)[:quota]
-                ][:quota]
+        due = {
+            agency: [
+                row for state in _DUE for row in self._due(agency, lane, state, now, heads)[:quota]
+            ][:quota]
+            for agency, quota in quotas.items()
+            if quota > 0
+        }
+        if limit is not None:
+            shares = in_turns({agency: len(rows) for agency, rows in due.items()}, limit)
+            due = {agency: rows[: shares.get(agency, 0)] for agency, rows in due.items()}
+        chosen = [row for rows in due.values() for row in rows]
         claimed = []
         for row in chosen:
             attempts, token = row.handoff.attempts + 1, secrets.token_hex(8)

@@ -35,6 +35,7 @@ from gateway.service.delivery.fencing import (
     record_stale,
     settle_failure,
 )
+from gateway.service.delivery.outbox import lane_for
 from gateway.service.delivery.retry import next_delay
 from gateway.service.directory import Directory
 from gateway.service.log_context import log_context
@@ -123,10 +124,12 @@ class Dispatcher:
         self.breakers = Breakers({name: p.circuit for name, p in directory.profiles.items()})
         self.updates = updates  # what a receipt implies (a dispatch) moves orders as agencies do
 
-    def wake(self) -> None:
-        """Tell every lane that new handoffs are waiting (called after each commit)."""
-        for event in self._wake.values():
-            event.set()
+    def wake(self, *lanes: Lane) -> None:
+        """Tell `lanes` (every lane when none is named) that new handoffs are waiting
+        (called after each commit). A lane woken for nothing runs a claim that finds
+        nothing: a transaction of its own."""
+        for lane in lanes or Lane:
+            self._wake[lane].set()
 
     async def run(self) -> None:
         """Run both lanes and the recorder until cancelled."""
@@ -173,9 +176,8 @@ class Dispatcher:
             quotas = self._quotas(free, uow.agencies.held(), in_flight)  # held: disabled, paused
             if lane == Lane.normal:  # an emergency is never held by a circuit
                 quotas = self.breakers.limit(quotas, now)
-            return uow.handoffs.claim(
-                now, quotas, lane, now + self.settings.lease_seconds, self.settings.owner
-            )
+            lease_until, owner = now + self.settings.lease_seconds, self.settings.owner
+            return uow.handoffs.claim(now, quotas, lane, lease_until, owner, limit=free)
 
         try:
             # a claim appends no audit entry: on PostgreSQL it need not wait for the chain
@@ -190,20 +192,16 @@ class Dispatcher:
 
     def _quotas(self, free: int, disabled: set[str], in_flight: dict[str, int]) -> dict[str, int]:
         """How many handoffs each agency may take now: up to twice its concurrency in
-        flight, none for disabled agencies, `free` at most in all (given out in turn)."""
-        room = {
-            name: 2 * profile.concurrency - in_flight.get(name, 0)
-            for name, profile in self.directory.profiles.items()
-            if name not in disabled
-        }
-        quotas = dict.fromkeys(room, 0)
-        while free > 0 and any(room.values()):
-            for name in room:
-                if room[name] > 0 and free > 0:
-                    room[name] -= 1
-                    quotas[name] += 1
-                    free -= 1
-        return {name: n for name, n in quotas.items() if n}
+        flight, none for disabled agencies, `free` at most. The claim takes `free` at most
+        in all, shared out in turns among the agencies that have handoffs due: an agency
+        alone with a backlog gets its whole room (a share of `free` split over every
+        agency, most of them idle, cut claims to a few handoffs each)."""
+        quotas = {}
+        for name, profile in self.directory.profiles.items():
+            room = min(2 * profile.concurrency - in_flight.get(name, 0), free)
+            if room > 0 and name not in disabled:
+                quotas[name] = room
+        return quotas
 
     async def _attempt(self, handoff: Handoff, deadline: float) -> None:
         ids = {"order_id": handoff.order_id, "handoff_id": handoff.id, "agency": handoff.agency}
@@ -292,17 +290,22 @@ class Dispatcher:
             # The leases run out and the handoffs are claimed again: nothing is lost.
             log.exception("recording %d delivery outcomes failed", len(batch))
             return
-        if any(created):
-            self.wake()
+        if created:
+            self.wake(*created)
 
-    def _record_batch(self, uow: UnitOfWork, batch: list[Attempt]) -> list[bool]:
-        """Record each outcome, then what they say about the agencies' health (alerts)."""
+    def _record_batch(self, uow: UnitOfWork, batch: list[Attempt]) -> set[Lane]:
+        """Record each outcome, then what they say about the agencies' health (alerts);
+        the lanes that got new handoffs (only they are woken: a callback to the hotline
+        of a normal order wakes no emergency claim)."""
         tally = Tally()
-        created = [self._record(uow, attempt, tally) for attempt in batch]
-        return [*created, record_standings(uow, self.directory, tally, self.clock())]
+        created = {lane for attempt in batch if (lane := self._record(uow, attempt, tally))}
+        if record_standings(uow, self.directory, tally, self.clock()):
+            created.update(Lane)  # alerts: their lanes are the alert channel's business
+        return created
 
-    def _record(self, uow: UnitOfWork, attempt: Attempt, tally: Tally) -> bool:
-        """Record one attempt: one audit entry names what was signed, sent and answered."""
+    def _record(self, uow: UnitOfWork, attempt: Attempt, tally: Tally) -> Lane | None:
+        """Record one attempt: one audit entry names what was signed, sent and answered;
+        the lane of the status callback it queued, if it queued one."""
         handoff = attempt.handoff
         seconds = attempt.finished - attempt.started
         if attempt.receipt is not None:
@@ -313,7 +316,7 @@ class Dispatcher:
             self.metrics.attempt(handoff.agency, "delivered" if fenced else "stale", seconds)
             if not fenced:
                 record_stale(uow, handoff, attempt.receipt, None, _sent(attempt), attempt.signature)
-                return False
+                return None
             tally.delivered(handoff.agency)
             return self._acknowledged(uow, attempt, attempt.receipt)
         error = attempt.error
@@ -322,7 +325,7 @@ class Dispatcher:
         # counted when recorded: a group commit that fails is counted again on the retry
         self.metrics.attempt(handoff.agency, outcome, seconds)
         if outcome == "stale":
-            return False
+            return None
         gone = isinstance(error, PermanentDelivery) and error.disable
         tally.failed(
             handoff.agency,
@@ -331,9 +334,9 @@ class Dispatcher:
             gone=error.message if gone else None,
             circuit_opened=attempt.circuit_opened,
         )
-        return False
+        return None
 
-    def _acknowledged(self, uow: UnitOfWork, attempt: Attempt, receipt: Receipt) -> bool:
+    def _acknowledged(self, uow: UnitOfWork, attempt: Attempt, receipt: Receipt) -> Lane | None:
         handoff = attempt.handoff
         detail = {
             **_sent(attempt),
@@ -344,23 +347,25 @@ class Dispatcher:
         }
         uow.audit.append(_delivery_entry(AuditKind.delivered, attempt, detail))
         if handoff.kind != HandoffKind.transfer:
-            return False
+            return None
         stored = uow.orders.get(handoff.order_id)
         if stored is None:
-            return False
+            return None
         order = _with_partner_id(assignments.with_assignments(stored.order), handoff, receipt)
         answered = _answered_assignment(order, handoff)
         if answered is None:  # answered since (签收, 退回) or replaced (改派, 重办): moves nothing
             if order is not stored.order:
                 uow.orders.replace(order)
-            return False
+            return None
         before = order.status
         detail = {"agency_ref": receipt.agency_ref, "handoff_id": handoff.id}
         order, _ = self.updates.acknowledge(
             uow, order, answered, detail, tell=True, agency_ref=receipt.agency_ref
         )
         # a status callback was queued when the order moved (and the hotline sent it)
-        return order.status != before and order.origin == HOTLINE
+        if order.status == before or order.origin != HOTLINE:
+            return None
+        return lane_for(order, self.directory.profile(HOTLINE))
 
     def _failed(self, uow: UnitOfWork, attempt: Attempt, error: DeliveryError) -> str:
         """Reschedule or dead-letter a failed attempt: `retry` or `dead`; `stale` (and

@@ -42,8 +42,18 @@ class Handoffs(Protocol):
 
     def add(self, handoff: Handoff) -> None: ...
     def claim(
-        self, now: float, quotas: Mapping[str, int], lane: Lane, lease_until: float, owner: str
-    ) -> list[Handoff]: ...
+        self,
+        now: float,
+        quotas: Mapping[str, int],
+        lane: Lane,
+        lease_until: float,
+        owner: str,
+        limit: int | None = None,
+    ) -> list[Handoff]:
+        """Lease due handoffs: at most `quotas[agency]` of each agency and `limit` in all
+        (shared out in turns, `gateway.domain.messages.in_turns`)."""
+        ...
+
     # A delivery attempt's outcome is written only while its claim still holds the
     # handoff (checked in the same statement); each returns whether it was written.
     def delivered(

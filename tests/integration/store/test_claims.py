@@ -58,6 +58,23 @@ def test_a_claim_over_twelve_agencies_is_one_select(sqlite_url: str) -> None:
     assert leased == {"in_flight": 12}
 
 
+def test_a_claims_limit_is_shared_out_in_turns_among_the_agencies_with_handoffs_due(
+    database_url: str,
+) -> None:
+    due = [handoff(n, order=f"wo_{n}", agency="tax") for n in range(1, 6)]
+    due += [handoff(n, order=f"wo_{n}", agency="city") for n in range(6, 11)]
+    store = store_with(database_url, *due)
+    quotas = {"fire": 5, "tax": 5, "city": 5}  # fire has nothing due: its turns go to others
+
+    def claim_seven(uow: UnitOfWork) -> list[Handoff]:
+        return uow.handoffs.claim(10.0, quotas, Lane.normal, 70.0, "node-a", limit=7)
+
+    claimed = [h.id for h in store.run_sync(claim_seven)]
+    assert claimed == ["msg_1", "msg_2", "msg_3", "msg_4", "msg_6", "msg_7", "msg_8"]
+    leased = store.run_sync(lambda uow: uow.handoff_queries.count_by_state(), writes=False)
+    assert leased == {"in_flight": 7, "pending": 3}  # the rows read past the limit stay
+
+
 def test_expired_leases_come_first_then_the_oldest_pending(database_url: str) -> None:
     store = store_with(database_url, handoff(1, order="wo_1", at=5.0), handoff(2, "wo_2", at=5.0))
     assert claim(store, now=10.0, quotas={"tax": 2}) == ["msg_1", "msg_2"]  # leased until 15

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from gateway.domain.messages import in_turns
 from gateway.mapping.profiles import AgencyProfile, Catalogue, Rule
 from gateway.service.delivery.dispatcher import Dispatcher, DispatchSettings
 from gateway.service.directory import Directory
@@ -26,9 +27,16 @@ def dispatcher(**concurrency: int) -> Dispatcher:
     return Dispatcher(store, directory, {}, {}, DispatchSettings(owner="t"), updates)
 
 
-def test_free_slots_are_given_out_in_turn() -> None:
-    quotas = dispatcher(tax=8, city=8, water=8)._quotas(free=7, disabled=set(), in_flight={})
-    assert quotas == {"tax": 3, "city": 2, "water": 2}
+def test_each_agency_may_take_up_to_every_free_slot() -> None:
+    quotas = dispatcher(tax=8, city=8, water=2)._quotas(free=7, disabled=set(), in_flight={})
+    assert quotas == {"tax": 7, "city": 7, "water": 4}
+
+
+def test_free_slots_are_given_out_in_turn_among_the_agencies_with_handoffs_due() -> None:
+    assert in_turns({"tax": 16, "city": 16, "water": 16}, 7) == {"tax": 3, "city": 2, "water": 2}
+    # an agency with nothing due leaves its turns to the others: a backlog gets the room
+    assert in_turns({"tax": 16, "city": 0, "water": 1}, 7) == {"tax": 6, "water": 1}
+    assert in_turns({"tax": 2, "city": 1}, 64) == {"tax": 2, "city": 1}
 
 
 def test_an_agency_gets_at_most_twice_its_concurrency_in_flight() -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 from gateway.domain.errors import PermanentDelivery, TransientDelivery
-from gateway.domain.messages import HOTLINE, HandoffKind, HandoffState
+from gateway.domain.messages import HOTLINE, HandoffKind, HandoffState, Lane, Receipt
 from gateway.domain.states import Status
 from gateway.service.audit import verify_chain
+from gateway.service.delivery.dispatcher import Attempt
 from gateway.service.ports.queries import HandoffView
 from tests.unit.service.world import CITY, World, submitted
 
@@ -155,3 +156,30 @@ async def test_transient_failures_to_the_end_of_the_schedule_dead_letter_the_han
     assert events.count("retry_scheduled") == len(schedule) - 1
     assert events[-2:] == ["failed", "dead_lettered"]
     assert (await world.order(order_id)).order.status == Status.received
+
+
+async def received(world: World, agency: str, lane: Lane) -> set[Lane]:
+    """Claim `agency`'s next handoff in `lane` and record a 200 for it; the lanes woken."""
+    now = world.clock()
+    (handoff,) = await world.store.write(
+        lambda uow: uow.handoffs.claim(now, {agency: 1}, lane, now + 60, "unit-test")
+    )
+    receipt = Receipt(200, "0" * 64, agency_ref="CASE-1")
+    attempt = Attempt(handoff, "memory:", "v1a,x", now, now, receipt=receipt)
+    return await world.store.write(lambda uow: world.dispatcher._record_batch(uow, [attempt]))
+
+
+async def test_a_receipt_wakes_only_the_lane_of_the_callback_it_queued() -> None:
+    world = World()
+    await world.accept(submitted("GZ-1"))
+    # a normal order's callback to the hotline: no emergency claim runs for it
+    assert await received(world, CITY, Lane.normal) == {Lane.normal}
+    await world.accept(submitted("GZ-2", urgency="emergency"))
+    assert await received(world, CITY, Lane.emergency) == {Lane.emergency}
+
+
+async def test_a_callbacks_receipt_wakes_no_lane() -> None:
+    world = World()
+    await world.accept(submitted("GZ-1"))
+    await received(world, CITY, Lane.normal)  # queues the callback
+    assert await received(world, HOTLINE, Lane.normal) == set()

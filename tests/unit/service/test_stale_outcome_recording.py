@@ -130,7 +130,7 @@ def test_an_outcome_whose_claim_was_taken_over_writes_nothing_but_its_audit(
     metrics = CountedMetrics()
     uow = FakeUnitOfWork(FencedOutbox({"msg_1": "newer-claim"}))
     created = dispatcher(metrics)._record_batch(uow, [attempt("older-claim", *late)])  # type: ignore[arg-type]
-    assert created == [False, False]  # no callback queued, no alert raised
+    assert created == set()  # no callback queued, no alert raised: no lane to wake
     assert uow.handoffs.written == [] and uow.handoffs.holders == {"msg_1": "newer-claim"}
     (stale,) = uow.audit_entries
     assert stale.event == "stale_outcome"
