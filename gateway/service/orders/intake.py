@@ -16,7 +16,7 @@ from gateway.domain.assignments import Assignment, Role
 from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.errors import IllegalTransition, OrderClosed, RevisionConflict
 from gateway.domain.ids import new_id
-from gateway.domain.messages import HOTLINE, Handoff, HandoffKind, HotlineEvent
+from gateway.domain.messages import HOTLINE, Handoff, HandoffKind, HotlineEvent, Lane
 from gateway.domain.states import TERMINAL
 from gateway.domain.workorder import Urgency, WorkOrder, WorkOrderIn
 from gateway.mapping.routing import Route, route
@@ -42,6 +42,7 @@ class IntakeResult:
     order: WorkOrder
     created: bool
     handoff_ids: tuple[str, ...] = ()
+    lanes: frozenset[Lane] = frozenset()  # the lanes of the handoffs queued
 
 
 class Intake:
@@ -68,7 +69,7 @@ class Intake:
         urgent = submitted.urgency == Urgency.emergency
         result = await self.store.write(lambda uow: self.accept(uow, submitted), urgent=urgent)
         if result.handoff_ids:
-            self.wake()
+            self.wake(*result.lanes)
         return result
 
     def accept(self, uow: UnitOfWork, submitted: WorkOrderIn) -> IntakeResult:
@@ -136,7 +137,7 @@ class Intake:
             if (emergency := self.directory.profile(agency).emergency) is not None
         ]
         self.deadlines.watch(uow, order, policy, deadlines_entry, now, *emergencies)
-        return IntakeResult(order, created=True, handoff_ids=tuple(ids))
+        return _queued(order, queued)
 
     def _transfer(
         self,
@@ -204,8 +205,7 @@ class Intake:
                 },
             )
         )
-        ids = [handoff.id for handoff in queued]
-        return IntakeResult(order, created=True, handoff_ids=tuple(ids))
+        return _queued(order, queued)
 
 
 def _received_detail(
@@ -253,6 +253,13 @@ def _opened(chosen: Route, ids: list[str], now: float) -> list[Assignment]:
     if chosen.lead_waits_for_assisting and len(parts) > 1:
         parts[0] = parts[0].model_copy(update={"waits_for_assisting": True})
     return parts
+
+
+def _queued(order: WorkOrder, queued: list[Handoff]) -> IntakeResult:
+    """What an intake that changed `order` and queued `queued` answers: the handoffs' ids
+    (in the order queued) and lanes (the dispatcher wakes only those)."""
+    ids = tuple(handoff.id for handoff in queued)
+    return IntakeResult(order, True, ids, frozenset(handoff.lane for handoff in queued))
 
 
 def _role(agency: str, lead: str | None) -> Role:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from gateway.domain.errors import LianxinError
-from gateway.domain.messages import Delivery, Receipt, Sign
+from gateway.domain.messages import Delivery, Lane, Receipt, Sign
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,11 @@ class Poller(Protocol):
     async def poll(self, handler: PulledHandler, state: BoardState, sign: Sign) -> None: ...
 
 
-WakeUp = Callable[[], None]
+class WakeUp(Protocol):
+    """Tells the dispatcher's `lanes` that new handoffs are waiting, after a commit (every
+    lane when none is named: a lane woken for nothing runs a claim that finds nothing)."""
+
+    def __call__(self, *lanes: Lane) -> None: ...
+
 
 AsyncWork = Callable[[], Awaitable[None]]

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from gateway.domain.errors import RevisionConflict, Unmappable
-from gateway.domain.messages import HandoffKind, HandoffState
+from gateway.domain.messages import HandoffKind, HandoffState, Lane
 from gateway.domain.states import Status
 from gateway.service.audit import verify_chain
 from tests.unit.service.world import World, submitted
@@ -112,6 +112,15 @@ async def test_submit_writes_and_wakes_the_dispatcher_when_handoffs_were_queued(
     assert world.wake_ups == 1
     again = await world.intake.submit(submitted())  # nothing queued: nobody to wake
     assert (again.created, world.wake_ups) == (False, 1)
+
+
+async def test_submit_wakes_only_the_lanes_of_the_handoffs_it_queued() -> None:
+    """A normal order wakes the normal lane alone: an emergency lane woken for nothing runs
+    a claim that finds nothing (a transaction of its own for every intake)."""
+    world = World()
+    await world.intake.submit(submitted("GZ-1", route_to=["city-management", "tax-12366"]))
+    await world.intake.submit(submitted("GZ-2", urgency="emergency"))
+    assert world.lanes_woken == [(Lane.normal,), (Lane.emergency,)]
 
 
 async def test_submit_refuses_an_older_revision_and_writes_nothing() -> None:

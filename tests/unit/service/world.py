@@ -20,7 +20,7 @@ from gateway.crypto.signing import (
     parse_verifying_key,
     public_text_of,
 )
-from gateway.domain.messages import HandoffKind, HandoffState, HotlineEvent
+from gateway.domain.messages import HandoffKind, HandoffState, HotlineEvent, Lane
 from gateway.domain.workorder import WorkOrderIn
 from gateway.mapping.calendars import ChineseWorkdays
 from gateway.mapping.loader import load_mappings
@@ -82,6 +82,7 @@ class World:
 
     clock: FixedClock = field(default_factory=FixedClock)
     wake_ups: int = 0
+    lanes_woken: list[tuple[Lane, ...]] = field(default_factory=list)  # () = every lane
     events_sent: int = 0
 
     def __post_init__(self) -> None:
@@ -154,8 +155,9 @@ class World:
                 return False
         return True
 
-    def _woken(self) -> None:
+    def _woken(self, *lanes: Lane) -> None:
         self.wake_ups += 1
+        self.lanes_woken.append(lanes)
 
     async def accept(self, order: WorkOrderIn) -> IntakeResult:
         """Run intake in one unit of work, as the API does."""
