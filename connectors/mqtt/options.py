@@ -50,6 +50,7 @@ class MqttOptions:
     keepalive: int
     max_message_bytes: int
     node_id: str
+    tracing: bool = False  # LIANXIN_TRACING: an update's handling continues its sender's trace
 
     @property
     def base(self) -> str:
@@ -113,6 +114,7 @@ def resolve(profile: AgencyProfile, settings: Settings) -> MqttOptions:
         keepalive=_pick(policy.keepalive, settings.mqtt_keepalive),
         max_message_bytes=_pick(policy.max_message_bytes, settings.mqtt_max_message_bytes),
         node_id=settings.node_id,
+        tracing=settings.tracing,
     )
 
 
@@ -134,7 +136,8 @@ def _text(path: Path | None) -> str | None:
 
 
 def user_properties(headers: Mapping[str, str]) -> list[tuple[str, str]]:
-    """The signed headers as MQTT 5 user properties."""
+    """The headers as MQTT 5 user properties, under the same names: the signed envelope
+    and, when tracing is on, the W3C `traceparent` and `tracestate` of the outbound call."""
     return [(name, value) for name, value in headers.items()]
 
 

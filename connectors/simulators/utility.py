@@ -7,6 +7,8 @@ own codes (read from its profile's status map): crew dispatched (signed) → arr
 (in_progress) → resolved with a result, or cannot resolve (returned) with a reason for orders
 whose content contains one of `refuse_words`. Each update asks for Lianxin's receipt and
 is sent again (same id) until it comes: a broker can lose what it acknowledged.
+An order's W3C `traceparent`/`tracestate` user properties are echoed on its updates, as a
+traced field system would continue the trace, so one trace shows the order's round trip.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from gateway.crypto.signing import (
     parse_verifying_key,
 )
 from gateway.domain.errors import SignatureError
+from gateway.domain.messages import TRACE_HEADERS
 from gateway.domain.states import Status
 from gateway.mapping.loader import load_mappings
 from gateway.mapping.profiles import AgencyProfile
@@ -58,6 +61,7 @@ class UtilitySimulator:
     unreceipted: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
     resent: int = 0
     resend_after: float = 3.0
+    traceparents: list[str | None] = field(default_factory=list)  # each new order's, in order
     profile: AgencyProfile | None = None
 
     def __post_init__(self) -> None:
@@ -72,6 +76,7 @@ class UtilitySimulator:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._sent = 0
+        self._traces: dict[str, dict[str, str]] = {}  # order id → its trace-context headers
         self._subscribed = threading.Event()
         self.client = paho.Client(
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5
@@ -127,6 +132,9 @@ class UtilitySimulator:
         if not first:
             return
         self.orders.append(order)
+        self.traceparents.append(headers.get("traceparent"))
+        trace = {name: headers[name] for name in TRACE_HEADERS if name in headers}
+        self._traces[str(order.get("order_id"))] = trace
         if order.get("type") == "work_order.transfer" and order.get("role") == "lead":
             threading.Thread(target=self._work, args=(order,), daemon=True).start()
 
@@ -181,7 +189,9 @@ class UtilitySimulator:
     def _send(self, topic: str, msg_id: str, update: dict[str, Any]) -> None:
         body = json.dumps(update, ensure_ascii=False).encode()
         properties = Properties(PacketTypes.PUBLISH)
-        properties.UserProperty = list(self._signer.headers(msg_id, body).items())
+        trace = self._traces.get(str(update.get("order_id")), {})
+        signed = self._signer.headers(msg_id, body)
+        properties.UserProperty = list({**signed, **trace}.items())
         if topic == self.status_topic:
             properties.ResponseTopic = self.receipts_topic
             properties.CorrelationData = msg_id.encode()
