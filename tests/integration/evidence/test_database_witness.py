@@ -113,11 +113,10 @@ def test_closing_the_gateway_releases_the_witness_database_connections(
         gw.start()
         await run_orders(gw, fakes, 1)
         [witness] = [w for w in gw.checkpointer.witnesses if isinstance(w, DatabaseWitness)]
-        assert witness._engine is not None and witness._engine.pool.checkedin() == 1
-        await gw.aclose()
+        await gw.aclose()  # its closing checkpoint is witnessed: the witness has connected
         return witness
 
     witness = asyncio.run(run())
-    assert witness._engine is not None
+    assert witness._engine is not None  # it connected (for the closing checkpoint at least)
     assert witness._engine.pool.checkedin() == 0  # disposed: nothing left open on the witness
     assert read_witness_database(witness_url)  # the closing checkpoint reached it first
