@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, TextClause, text
 
 from gateway.domain.messages import HandoffState, Lane, in_turns
-from gateway.store.plain import DriverStatement, compile_plain, driver_cursor
+from gateway.store.plain import DriverStatement, compile_plain, send_later, sending
 
 #: the columns a claim reads (what `Handoff` is built from), plus `seq` for ordering
 COLUMNS = (
@@ -107,10 +107,12 @@ def claimable(
         params[f"agency_{n}"] = agency
         params[f"quota_{n}"] = quotas[agency]
     claim = _driver_statement(len(agencies), conn.dialect)
-    with closing(driver_cursor(conn)) as cursor:
-        if conn.dialect.name == "postgresql":
-            cursor.execute(_GENERIC_PLAN)
+    if conn.dialect.name == "postgresql":
+        # queued: it goes with the SELECT, in one round trip (it was one of its own)
+        send_later(conn, _GENERIC_PLAN)
+    with sending(conn) as cursor:  # with what is queued: one round trip
         cursor.execute(claim.sql, claim.parameters(params))
+    with closing(cursor):
         rows = [ClaimRow._make(row) for row in cursor.fetchall()]
     return within_quotas(rows, quotas, limit)
 
