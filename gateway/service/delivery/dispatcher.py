@@ -181,7 +181,12 @@ class Dispatcher:
         in_flight = dict(self._per_agency)  # read here: the loop changes it, not the writer
 
         def claim(uow: UnitOfWork) -> tuple[list[Handoff], dict[str, int]]:
-            quotas = self._quotas(free, uow.agencies.held(), in_flight)  # held: disabled, paused
+            # The claim itself passes over held (disabled, paused) agencies; they are read
+            # first only when a circuit may give one of them its probe, which it would
+            # then wait a cool-down for (a read of its own in every claim, otherwise).
+            probing = lane == Lane.normal and not self.breakers.all_closed()
+            held = uow.agencies.held() if probing else set[str]()
+            quotas = self._quotas(free, held, in_flight)
             if lane == Lane.normal:  # an emergency is never held by a circuit
                 quotas = self.breakers.limit(quotas, now)
             lease_until, owner = now + self.settings.lease_seconds, self.settings.owner
