@@ -61,8 +61,7 @@ _PASSES = (HandoffState.in_flight, HandoffState.pending)  # expired leases first
 #: whether the agency is held (disabled or paused): not correlated with the row, so run
 #: once per member (SQLite's once-only subquery, PostgreSQL's InitPlan), an index probe
 _HELD = (
-    "SELECT 1 FROM agency_state AS s WHERE s.agency = :agency_{agency}"
-    " AND (s.disabled OR s.paused)"
+    "SELECT 1 FROM agency_state AS s WHERE s.agency = :agency_{agency} AND (s.disabled OR s.paused)"
 )
 _GENERIC_PLAN = "SET LOCAL plan_cache_mode = force_generic_plan"
 

@@ -46,7 +46,7 @@ from gateway.service.orders.agency_updates import AgencyUpdates
 from gateway.service.ports.store import Store, UnitOfWork
 from gateway.service.ports.telemetry import Metrics
 from gateway.service.ports.transport import Connector
-from gateway.service.tracing import NoMetrics, NoTracing, Tracing
+from gateway.service.tracing import Attributes, NoMetrics, NoTracing, Tracing
 
 log = logging.getLogger("lianxin.dispatch")
 
@@ -227,7 +227,7 @@ class Dispatcher:
         if not self.tracing.active:  # no span machinery per attempt when nothing records it
             await self._attempt_traced(handoff, deadline)
             return
-        span = {
+        span: Attributes = {
             "order_id": handoff.order_id,
             "handoff_id": handoff.id,
             "agency": handoff.agency,
