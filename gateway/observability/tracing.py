@@ -29,6 +29,8 @@ _W3C = TraceContextTextMapPropagator()
 class OtelTracing:
     """Spans of one tracer provider; trace context written with the W3C propagator."""
 
+    active = True
+
     def __init__(self, provider: trace.TracerProvider) -> None:
         self.tracer = provider.get_tracer(SCOPE)
 

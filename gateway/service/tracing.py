@@ -18,6 +18,8 @@ from gateway.service.ports.telemetry import Tracing as Tracing
 class NoTracing:
     """Tracing switched off."""
 
+    active = False
+
     @contextmanager
     def span(
         self,

@@ -54,15 +54,16 @@ class MemoryHandoffs:
         limit: int | None = None,
     ) -> list[Handoff]:
         """Lease due handoffs, at most `quotas[agency]` per agency (in the quotas' order)
-        and `limit` in all (in turns), each the oldest open one of its order and agency;
-        expired leases come first."""
+        and `limit` in all (in turns), each the oldest open one of its order and agency,
+        none of a held (disabled, paused) agency; expired leases come first."""
         heads = self._oldest_open()
+        held = {name for name, s in self.state.agencies.items() if s.disabled or s.paused}
         due = {
             agency: [
                 row for state in _DUE for row in self._due(agency, lane, state, now, heads)[:quota]
             ][:quota]
             for agency, quota in quotas.items()
-            if quota > 0
+            if quota > 0 and agency not in held
         }
         if limit is not None:
             shares = in_turns({agency: len(rows) for agency, rows in due.items()}, limit)

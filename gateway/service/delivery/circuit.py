@@ -85,6 +85,12 @@ class Breakers:
                     allowed[agency] = 1
             return allowed
 
+    def all_closed(self) -> bool:
+        """Whether every circuit is closed: `limit` then gives no probe (a circuit opened
+        since is not due one before its cool-down)."""
+        with self._lock:
+            return all(c.state == CircuitState.closed for c in self._circuits.values())
+
     def states(self) -> dict[str, CircuitState]:
         """The circuit of every agency that has one enabled."""
         with self._lock:

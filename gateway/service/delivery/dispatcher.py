@@ -38,7 +38,7 @@ from gateway.service.delivery.fencing import (
 from gateway.service.delivery.outbox import lane_for
 from gateway.service.delivery.retry import next_delay
 from gateway.service.directory import Directory
-from gateway.service.log_context import log_context
+from gateway.service.log_context import bind
 from gateway.service.operations.agency_alerts import Tally, record_standings
 from gateway.service.operations.alerts import raise_alert
 from gateway.service.orders import assignments
@@ -46,7 +46,7 @@ from gateway.service.orders.agency_updates import AgencyUpdates
 from gateway.service.ports.store import Store, UnitOfWork
 from gateway.service.ports.telemetry import Metrics
 from gateway.service.ports.transport import Connector
-from gateway.service.tracing import NoMetrics, NoTracing, Tracing
+from gateway.service.tracing import Attributes, NoMetrics, NoTracing, Tracing
 
 log = logging.getLogger("lianxin.dispatch")
 
@@ -117,6 +117,9 @@ class Dispatcher:
         self._busy = dict.fromkeys(Lane, 0)
         self._freed = {lane: asyncio.Event() for lane in Lane}
         self._per_agency: Counter[str] = Counter()
+        # agencies whose last claim took their whole quota: the end of one of their
+        # attempts wakes the lane (they may have more due, and room for it now)
+        self._filled: dict[Lane, set[str]] = {lane: set() for lane in Lane}
         self._outcomes: dict[Lane, asyncio.Queue[Attempt]] = {
             lane: asyncio.Queue() for lane in Lane
         }
@@ -149,21 +152,26 @@ class Dispatcher:
         wake = self._wake[lane]
         while True:
             wake.clear()
-            claimed, deadline = await self._claim(lane)
-            if not claimed:
-                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation
-                # that meets the wake-up, and the lane then never stops
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.settings.poll_interval):
-                        await wake.wait()
-                continue
+            claimed, deadline, full = await self._claim(lane)
             for handoff in claimed:
                 task = asyncio.create_task(self._attempt(handoff, deadline))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+            if full:  # it took all the room it had: more may be due now
+                continue
+            # Nothing more was due when it claimed (each agency got less than its quota):
+            # claiming again at once finds nothing, a transaction of its own. New handoffs
+            # wake the lane (a wake during the claim is still set), an agency that filled
+            # its quota wakes it when one of its attempts ends, retries come due by the poll.
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation
+            # that meets the wake-up, and the lane then never stops
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.settings.poll_interval):
+                    await wake.wait()
 
-    async def _claim(self, lane: Lane) -> tuple[list[Handoff], float]:
-        """Lease due handoffs; them, and the loop time at which their attempts are cut."""
+    async def _claim(self, lane: Lane) -> tuple[list[Handoff], float, bool]:
+        """Lease due handoffs; them, the loop time at which their attempts are cut, and
+        whether the claim was full (more may be due: claim again at once)."""
         while self._busy[lane] >= self.settings.capacity:  # wait for room before leasing more
             self._freed[lane].clear()
             await self._freed[lane].wait()
@@ -172,23 +180,32 @@ class Dispatcher:
         deadline = asyncio.get_running_loop().time() + self.settings.attempt_deadline
         in_flight = dict(self._per_agency)  # read here: the loop changes it, not the writer
 
-        def claim(uow: UnitOfWork) -> list[Handoff]:
-            quotas = self._quotas(free, uow.agencies.held(), in_flight)  # held: disabled, paused
+        def claim(uow: UnitOfWork) -> tuple[list[Handoff], dict[str, int]]:
+            # The claim itself passes over held (disabled, paused) agencies; they are read
+            # first only when a circuit may give one of them its probe, which it would
+            # then wait a cool-down for (a read of its own in every claim, otherwise).
+            probing = lane == Lane.normal and not self.breakers.all_closed()
+            held = uow.agencies.held() if probing else set[str]()
+            quotas = self._quotas(free, held, in_flight)
             if lane == Lane.normal:  # an emergency is never held by a circuit
                 quotas = self.breakers.limit(quotas, now)
             lease_until, owner = now + self.settings.lease_seconds, self.settings.owner
-            return uow.handoffs.claim(now, quotas, lane, lease_until, owner, limit=free)
+            return uow.handoffs.claim(now, quotas, lane, lease_until, owner, limit=free), quotas
 
         try:
             # a claim appends no audit entry: on PostgreSQL it need not wait for the chain
-            claimed = await self.store.write(claim, urgent=lane == Lane.emergency, audited=False)
+            claimed, quotas = await self.store.write(
+                claim, urgent=lane == Lane.emergency, audited=False
+            )
         except Exception:
             log.exception("claiming %s handoffs failed; trying again after the poll interval", lane)
-            return [], deadline
+            return [], deadline, False
         self._busy[lane] += len(claimed)
-        for handoff in claimed:
-            self._per_agency[handoff.agency] += 1
-        return claimed, deadline
+        taken = Counter(handoff.agency for handoff in claimed)
+        self._per_agency.update(taken)
+        filled = {agency for agency, n in taken.items() if n >= quotas.get(agency, 0)}
+        self._filled[lane].update(filled)
+        return claimed, deadline, len(claimed) >= free
 
     def _quotas(self, free: int, disabled: set[str], in_flight: dict[str, int]) -> dict[str, int]:
         """How many handoffs each agency may take now: up to twice its concurrency in
@@ -204,10 +221,21 @@ class Dispatcher:
         return quotas
 
     async def _attempt(self, handoff: Handoff, deadline: float) -> None:
-        ids = {"order_id": handoff.order_id, "handoff_id": handoff.id, "agency": handoff.agency}
-        span = {**ids, "attempt": handoff.attempts, "lane": handoff.lane.value}
+        # each attempt is a task of its own, with its own copy of the context: the ids
+        # are bound for the rest of it, with no block to leave
+        bind(order_id=handoff.order_id, handoff_id=handoff.id, agency=handoff.agency)
+        if not self.tracing.active:  # no span machinery per attempt when nothing records it
+            await self._attempt_traced(handoff, deadline)
+            return
+        span: Attributes = {
+            "order_id": handoff.order_id,
+            "handoff_id": handoff.id,
+            "agency": handoff.agency,
+            "attempt": handoff.attempts,
+            "lane": handoff.lane.value,
+        }
         parent = handoff.traceparent  # the trace the handoff was written in
-        with log_context(**ids), self.tracing.span("delivery attempt", span, parent=parent):
+        with self.tracing.span("delivery attempt", span, parent=parent):
             await self._attempt_traced(handoff, deadline)
 
     async def _attempt_traced(self, handoff: Handoff, deadline: float) -> None:
@@ -227,6 +255,9 @@ class Dispatcher:
             self._busy[handoff.lane] -= 1
             self._per_agency[handoff.agency] -= 1
             self._freed[handoff.lane].set()
+            if handoff.agency in self._filled[handoff.lane]:  # it may have more due: claim
+                self._filled[handoff.lane].discard(handoff.agency)
+                self._wake[handoff.lane].set()
         if error is not None:  # logged here, in the attempt's context (ids, trace)
             log.warning("delivery attempt %d failed: %s", handoff.attempts, error.message)
         signature = headers.get("webhook-signature", "")
@@ -256,10 +287,13 @@ class Dispatcher:
                     profile.timeout,
                     sign=signer.headers,
                 )
+                connector = self.connectors[handoff.agency]
+                if not self.tracing.active:
+                    return await connector.deliver(delivery)
                 call = {"agency": handoff.agency, "handoff_id": handoff.id}
                 with self.tracing.span(f"deliver to {handoff.agency}", call, client=True):
                     self.tracing.inject(delivery.headers)  # traceparent: this outbound call
-                    return await self.connectors[handoff.agency].deliver(delivery)
+                    return await connector.deliver(delivery)
         except TimeoutError as exc:
             if not window.expired():
                 raise  # the connector's own, not the deadline: handled as unexpected

@@ -61,6 +61,8 @@ class Received:
     signed: dict[str, Any]
 
 
+#: outcomes of messages applied without queuing any handoff
+_QUEUED_NOTHING = frozenset({"duplicate", "receipt"})
 PULLED = "pulled by Lianxin from the agency's own API; the transport carries no message signature"
 
 
@@ -141,7 +143,7 @@ class StatusSync:
             signed = kept_signature(verified, body)
             await self.record_refusal(agency, order_id, exc, digest(body), signed)
             raise
-        self.wake()
+        self._wake_for(outcome)
         return outcome
 
     async def admit(self, agency: str, caller: Caller | None, body: bytes) -> None:
@@ -198,7 +200,7 @@ class StatusSync:
         except LianxinError as exc:
             await self.record_refusal(agency, None, exc, digest(body))
             raise
-        self.wake()
+        self._wake_for(outcome)
         return outcome
 
     async def hotline_event(self, order_id: str, event: HotlineEvent) -> Outcome:
@@ -212,8 +214,15 @@ class StatusSync:
         except LianxinError as exc:
             await self.record_refusal(HOTLINE, order_id, exc, digest(event.model_dump_json()))
             raise
-        self.wake()
+        self._wake_for(outcome)
         return outcome
+
+    def _wake_for(self, outcome: Outcome) -> None:
+        """Wake the dispatcher after a commit that may have queued handoffs: one that
+        queued none (a duplicate, an agency's receipt) wakes nothing, since each lane
+        woken for nothing runs a claim that finds nothing (a transaction of its own)."""
+        if outcome.result not in _QUEUED_NOTHING:
+            self.wake()
 
     async def record_refusal(
         self,

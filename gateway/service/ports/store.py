@@ -51,7 +51,8 @@ class Handoffs(Protocol):
         limit: int | None = None,
     ) -> list[Handoff]:
         """Lease due handoffs: at most `quotas[agency]` of each agency and `limit` in all
-        (shared out in turns, `gateway.domain.messages.in_turns`)."""
+        (shared out in turns, `gateway.domain.messages.in_turns`), none of an agency
+        that is held (disabled or paused: `Agencies.held`)."""
         ...
 
     # A delivery attempt's outcome is written only while its claim still holds the

@@ -17,6 +17,10 @@ Attributes = Mapping[str, str | int | float | bool]
 class Tracing(Protocol):
     """Opens spans and writes the current trace context into outgoing headers."""
 
+    #: whether spans are recorded at all: a hot path skips opening them when not (a
+    #: context manager per delivery attempt cost about 3 % of the gateway's CPU)
+    active: bool
+
     def span(
         self,
         name: str,

@@ -127,3 +127,12 @@ def test_two_open_claims_on_postgresql_skip_each_others_rows(postgres_url: str) 
     ids = [h.id for h in mine + theirs]
     assert len(mine) == len(theirs) == 12
     assert len(set(ids)) == 24
+
+
+def test_a_claim_passes_over_held_agencies_on_both_databases(database_url: str) -> None:
+    """The held check is inside the claim's SELECT (no read of agency_state before it)."""
+    store = store_with(database_url, handoff(1, order="wo_1"), handoff(2, "wo_2", agency="city"))
+    store.run_sync(lambda uow: uow.agencies.pause("tax", "ops", "maintenance", 1.0))
+    assert claim(store, now=10.0, quotas={"tax": 5, "city": 5}) == ["msg_2"]
+    store.run_sync(lambda uow: uow.agencies.enable("tax", "ops", 2.0))
+    assert claim(store, now=11.0, quotas={"tax": 5, "city": 5}) == ["msg_1"]

@@ -50,6 +50,7 @@ async def test_the_same_message_id_again_is_a_duplicate_and_applies_nothing() ->
     assert outcome == Outcome("duplicate")
     assert (await world.order(order_id)).order.status == Status.signed
     assert len(await world.handoffs(order_id, HandoffKind.status)) == 2
+    assert world.wake_ups == 1  # the first only: the duplicate queued nothing to claim
 
 
 async def test_an_update_for_an_unknown_order_is_refused_on_record() -> None:

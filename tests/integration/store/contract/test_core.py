@@ -131,6 +131,20 @@ async def test_lanes_and_agencies_without_a_quota_are_claimed_apart(store: Store
     assert await claim(store, quotas={"city": 5, "tax": 0}) == ["msg_3"]
 
 
+async def test_a_claim_passes_over_a_disabled_or_paused_agency_until_enabled(
+    store: Store,
+) -> None:
+    await add(store, handoff(1), handoff(2, order="wo_2", agency="city"))
+    await add(store, handoff(3, order="wo_3", agency="water"))
+    await store.write(lambda uow: uow.agencies.disable("tax", "HTTP 410", 1.0))
+    await store.write(lambda uow: uow.agencies.pause("city", "ops", "maintenance", 2.0))
+    await store.write(lambda uow: uow.agencies.enable("water", "ops", 3.0))  # a row, not held
+    quotas = {"tax": 5, "city": 5, "water": 5}
+    assert await claim(store, quotas=quotas) == ["msg_3"]
+    await store.write(lambda uow: uow.agencies.enable("city", "ops", 4.0))
+    assert await claim(store, now=11.0, quotas=quotas) == ["msg_2"]
+
+
 async def test_a_delivery_is_kept_with_its_receipt(store: Store) -> None:
     await add(store, handoff(1))
     await claim(store)
