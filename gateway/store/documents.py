@@ -2,9 +2,11 @@
 
 The text is storage only (the order's digest is over canonical JSON, made elsewhere), so
 its bytes need not be json's. orjson refuses integers wider than 64 bits when it writes,
-and when it reads it turns them into floats; a text with a run of 19 or more digits (an
-integer that may be that wide, or a long number inside a string: a needless fallback,
-never a wrong one) is read by json, which keeps them exact.
+and when it reads it turns them into floats; a text with a number of 19 or more digits
+where a value stands (after `:`, `,`, `[` or white space: an integer that may be that
+wide, or such a run inside a string, a needless fallback, never a wrong one) is read by
+json, which keeps them exact. Digits inside a word (an id such as `hot-1765…` with a
+nanosecond time in it, which sent every read of such an order to json) are no number.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 import orjson
 
-_MAYBE_WIDE = re.compile(r"[0-9]{19}")
+_MAYBE_WIDE = re.compile(r"(?:^|[:,\[\s])-?[0-9]{19}")
 
 
 def document_text(document: dict[str, Any]) -> str:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
+
+import pytest
 
 from gateway.store.documents import document_text, read_document
 
@@ -19,3 +22,32 @@ def test_an_integer_wider_than_64_bits_stays_exact() -> None:
     text = document_text({"n": wide})
     assert json.loads(text) == {"n": wide}
     assert read_document(text) == {"n": wide}  # orjson would read a float
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"n":123456789012345678901234567890}',
+        '{"n":[1,-123456789012345678901234567890]}',
+        '{"n": 123456789012345678901234567890}',  # written by another hand, with spaces
+        "[123456789012345678901234567890]",
+        "123456789012345678901234567890",
+    ],
+)
+def test_a_wide_integer_is_read_exactly_wherever_it_stands(text: str) -> None:
+    assert read_document(text) == json.loads(text)
+    assert "123456789012345678901234567890" in json.dumps(read_document(text))
+
+
+def test_digits_inside_a_string_are_read_by_orjson(monkeypatch: Any) -> None:
+    """An id with a nanosecond time in it is no wide integer: no fallback to json."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("fell back to json")
+
+    monkeypatch.setattr("gateway.store.documents.json.loads", refuse)
+    text = '{"id":"hot-1765106154123456789-0","flow_id":"F20261207123456789012"}'
+    assert read_document(text) == {
+        "id": "hot-1765106154123456789-0",
+        "flow_id": "F20261207123456789012",
+    }
