@@ -84,6 +84,19 @@ def mask_text(text: str) -> str:
     return LANDLINE.sub(lambda m: mask_phone(m.group()), text)
 
 
+def may_hold_personal(text: str) -> bool:
+    """Whether `mask_text` could change some string written in JSON `text` (orjson's or
+    json's, UTF-8 kept): False only when it could not. In such text a string's characters
+    stand as they are between quotes, unless one is escaped (a backslash: then True), so
+    a number masked inside a string is found in the text too, with the same characters,
+    or quotes, around it. A match elsewhere (a key, a number) only says True needlessly."""
+    if _DIGIT_RUN.search(text) is None:
+        return False
+    if "\\" in text:
+        return True
+    return any(pattern.search(text) is not None for pattern in (ID_NUMBER, MOBILE, LANDLINE))
+
+
 def mask_strings(value: Any) -> Any:
     """A copy of JSON-like data with `mask_text` applied to every string in it."""
     if isinstance(value, str):

@@ -42,9 +42,7 @@ _PASSTHROUGH = (
 #: of a timestamp, which made every order's digest go the json way; a string holding
 #: ":1.5," still matches: a needless fallback, never a wrong one). NaN and the
 #: infinities are written as null: `_NULL` (a literal: searching for it is quick).
-_FLOAT = re.compile(
-    rb"[:,\[](-?[0-9]+(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+))(?![^,\]}])"
-)
+_FLOAT = re.compile(rb"[:,\[](-?[0-9]+(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+))(?![^,\]}])")
 _NULL = re.compile(rb"null")
 
 
