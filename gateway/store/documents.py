@@ -17,7 +17,9 @@ from typing import Any
 
 import orjson
 
-_MAYBE_WIDE = re.compile(r"(?:^|[:,\[\s])-?[0-9]{19}")
+_LONG_RUN = re.compile(r"[0-9]{19}")
+#: what stands before a number where a value begins (after its sign, if any)
+_VALUE_START = frozenset(":,[ \t\n\r")
 
 
 def document_text(document: dict[str, Any]) -> str:
@@ -30,6 +32,18 @@ def document_text(document: dict[str, Any]) -> str:
 
 def read_document(text: str) -> Any:
     """The values of a stored document's text, every integer exact."""
-    if _MAYBE_WIDE.search(text) is not None:
+    if _maybe_wide(text):
         return json.loads(text)
     return orjson.loads(text)
+
+
+def _maybe_wide(text: str) -> bool:
+    """Whether a run of 19 or more digits begins a value (the first match in a run is its
+    start; a pattern that looked behind every digit cost six times this search)."""
+    for run in _LONG_RUN.finditer(text):
+        before = run.start() - 1
+        if before >= 0 and text[before] == "-":
+            before -= 1
+        if before < 0 or text[before] in _VALUE_START:
+            return True
+    return False
