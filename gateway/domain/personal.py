@@ -41,6 +41,7 @@ MOBILE = re.compile(_EDGE_BEFORE + r"(?:\+?86[ \-]?)?1[3-9][0-9]{9}" + _EDGE_AFT
 LANDLINE = re.compile(_EDGE_BEFORE + r"0[1-9][0-9]{1,2}-[0-9]{7,8}" + _EDGE_AFTER)
 #: what every one of the three holds: seven digits in a row (most texts have none)
 _DIGIT_RUN = re.compile(r"[0-9]{7}")
+_DIGITS = re.compile(r"[0-9]{7,}")
 
 
 def mask_phone(phone: str) -> str:
@@ -82,6 +83,27 @@ def mask_text(text: str) -> str:
     text = ID_NUMBER.sub(lambda m: mask_id_number(m.group()), text)
     text = MOBILE.sub(lambda m: mask_phone(m.group()), text)
     return LANDLINE.sub(lambda m: mask_phone(m.group()), text)
+
+
+def may_hold_personal(text: str) -> bool:
+    """Whether `mask_text` could change some string written in JSON `text` (orjson's or
+    json's, UTF-8 kept): False only when it could not. In such text a string's characters
+    stand as they are between quotes, unless one is escaped (a backslash: then True), so
+    a number masked inside a string is found in the text too, with the same characters,
+    or quotes, around it. A match elsewhere (a key, a number) only says True needlessly.
+
+    Each of the three holds a run of seven digits, so only around such runs is looked at
+    (a pattern that opens with a look-behind is tried at every character otherwise)."""
+    runs = _DIGITS.finditer(text)
+    for run in runs:
+        if "\\" in text:
+            return True
+        # a mobile's +86 or a landline's area code stands at most 5 characters before the
+        # run, an ID's X and the character that ends a number just after it
+        start, end = max(run.start() - 5, 0), run.end() + 2
+        if any(p.search(text, start, end) for p in (ID_NUMBER, MOBILE, LANDLINE)):
+            return True
+    return False
 
 
 def mask_strings(value: Any) -> Any:

@@ -20,7 +20,7 @@ from gateway.domain.audit import GENESIS as GENESIS
 from gateway.domain.audit import AuditEvent, AuditRecord
 from gateway.domain.audit import ChainRow as ChainRow
 from gateway.domain.audit import StoredEntries as StoredEntries
-from gateway.domain.personal import mask_detail
+from gateway.domain.personal import mask_detail, may_hold_personal
 from gateway.service.json_codec import canonical_json as canonical_json
 
 #: the fields an entry's hash covers besides prev, seq and at, in `entry_content`'s order
@@ -124,7 +124,7 @@ class Chain:
         """The record that follows entry `seq - 1`, whose hash was `prev_hash`."""
         at_us = int(self.clock() * 1_000_000)
         kind = str(event.event)  # an AuditKind is stored as its text
-        detail = canonical_json(mask_detail(event.detail))  # signed blocks stay as sent
+        detail = masked_detail_text(event.detail)
         content = entry_content(
             prev_hash,
             seq,
@@ -150,6 +150,18 @@ class Chain:
             prev_hash=prev_hash,
             entry_hash=digest(content),
         )
+
+
+def masked_detail_text(detail: dict[str, Any]) -> str:
+    """An entry's detail as stored and hashed: `canonical_json` of it masked (no phone
+    number or ID in clear; a signed block stays as sent). Most details hold nothing to
+    mask (digests, ids, codes), and their text is the unmasked one's, so that is written
+    first and masked only if it may hold something: walking every string of every
+    detail was most of what linking an entry cost."""
+    text = canonical_json(detail)
+    if may_hold_personal(text):
+        return canonical_json(mask_detail(detail))
+    return text
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,12 @@ byte for byte what `json.dumps(sort_keys=True, separators=(",", ":"), ensure_asc
 wrote when the chains in existing databases were hashed. orjson writes the same text for
 strings, integers of 64 bits, booleans, lists and string-keyed dicts (sorted by code
 point), but not always for floats (`1e-05` is `0.00001` to it) nor for NaN and the
-infinities (json's `NaN`, orjson's `null`). So its answer is kept only when it holds no
-float (a number with a fraction or an exponent where a value stands: also inside a string
-that looks so, a needless fallback, never a wrong one) and no `null` (which a NaN would
-have become), and is a dict or a list (a lone scalar goes the json way); anything
+infinities (json's `NaN`, orjson's `null`). So its answer is kept only when each float in
+it (a number with a fraction or an exponent where a value stands: also inside a string
+that looks so, checked needlessly, never wrongly) is written as json writes it (`repr` of
+the float it reads back as: a delivery's `ms`, a coordinate), when it holds no `null`
+(which a NaN would have become), and is a dict or a list (a lone scalar goes the json
+way); anything
 orjson refuses (a non-string key, a larger integer, a str/int/dict/list subclass, a
 datetime or dataclass) goes the json way too, which answers or raises as it always did.
 A caller that knows its value holds no NaN nor infinity (a validated work order's dump)
@@ -40,7 +42,7 @@ _PASSTHROUGH = (
 #: of a timestamp, which made every order's digest go the json way; a string holding
 #: ":1.5," still matches: a needless fallback, never a wrong one). NaN and the
 #: infinities are written as null: `_NULL` (a literal: searching for it is quick).
-_FLOAT = re.compile(rb"[:,\[]-?[0-9]+(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)(?![^,\]}])")
+_FLOAT = re.compile(rb"[:,\[](-?[0-9]+(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+))(?![^,\]}])")
 _NULL = re.compile(rb"null")
 
 
@@ -53,11 +55,24 @@ def canonical_json(value: Any, finite: bool = False) -> str:
         raw = orjson.dumps(value, option=_SORTED | _PASSTHROUGH)
     except TypeError:  # orjson.JSONEncodeError: a value only json knows (or neither)
         return reference_canonical_json(value)
-    if raw[:1] not in (b"{", b"[") or _FLOAT.search(raw) is not None:
-        return reference_canonical_json(value)  # a float, or a lone scalar (never hot)
+    if raw[:1] not in (b"{", b"[") or not _floats_as_json_writes(raw):
+        return reference_canonical_json(value)  # a float json writes otherwise, a lone scalar
     if not finite and _NULL.search(raw) is not None:
         return reference_canonical_json(value)
     return raw.decode()
+
+
+def _floats_as_json_writes(raw: bytes) -> bool:
+    """Whether every number with a fraction or an exponent in orjson's text is the text
+    json writes for it: `repr` of the float it reads back as (json writes `float.__repr__`,
+    and orjson's digits read back as the very float it was given). Both write the shortest
+    digits that read back; they differ only in where they switch to an exponent (orjson's
+    `1e16`, `0.00001`; json's `1e+16`, `1e-05`), and those go the json way."""
+    for match in _FLOAT.finditer(raw):
+        number = match.group(1)
+        if repr(float(number)).encode() != number:
+            return False
+    return True
 
 
 def reference_canonical_json(value: Any) -> str:

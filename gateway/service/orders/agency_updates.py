@@ -186,8 +186,11 @@ class AgencyUpdates:
         reassignment is accepted)."""
         now = self.clock()
         moved = assignment.model_copy(update={"step": Step.dispatched})
-        order = release_predecessors(assignments.replaced(order, assignment, moved), moved, now)
+        kept = assignments.replaced_in(order.assignments, assignment, moved)
+        # one copy of the order for all that changes on it (each copy is a model_copy)
+        changes = {"assignments": released_predecessors(kept, moved, now)}
         if assignment.role != Role.lead or order.status not in AWAITING_DISPATCH:
+            order = order.model_copy(update=changes)
             uow.orders.replace(order)
             return order, moved
         handoff_id = detail.pop("handoff_id", None)
@@ -203,6 +206,7 @@ class AgencyUpdates:
             handoff_id,
             tell=tell,
             agency_ref=agency_ref,
+            changes=changes,
         )
         return order, moved
 
@@ -250,18 +254,19 @@ def _held(order: WorkOrder, lead: Assignment, target: Status) -> bool:
     )
 
 
-def release_predecessors(order: WorkOrder, successor: Assignment, now: float) -> WorkOrder:
-    """The order with every superseded lead assignment released once `successor` (a lead)
+def released_predecessors(
+    order_assignments: list[Assignment], successor: Assignment, now: float
+) -> list[Assignment]:
+    """The assignments with every superseded lead one released once `successor` (a lead)
     acknowledged: until then the agency that had it stays responsible."""
     if successor.role != Role.lead:
-        return order
-    released = [
+        return order_assignments
+    return [
         a.model_copy(update={"released_at": now})
         if a.role == Role.lead and a.step == Step.superseded and a.released_at is None
         else a
-        for a in order.assignments
+        for a in order_assignments
     ]
-    return order.model_copy(update={"assignments": released})
 
 
 def _handed_on(order: WorkOrder, assignment: Assignment) -> bool:

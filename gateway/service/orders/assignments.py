@@ -95,11 +95,16 @@ def opened(
 
 def replaced(order: WorkOrder, old: Assignment, new: Assignment) -> WorkOrder:
     """The order with `old` (matched by agency and generation) replaced by `new`."""
-    kept = [
-        new if (a.agency, a.generation) == (old.agency, old.generation) else a
-        for a in order.assignments
+    return order.model_copy(update={"assignments": replaced_in(order.assignments, old, new)})
+
+
+def replaced_in(
+    assignments: list[Assignment], old: Assignment, new: Assignment
+) -> list[Assignment]:
+    """`assignments` with `old` (matched by agency and generation) replaced by `new`."""
+    return [
+        new if (a.agency, a.generation) == (old.agency, old.generation) else a for a in assignments
     ]
-    return order.model_copy(update={"assignments": kept})
 
 
 def stepped(

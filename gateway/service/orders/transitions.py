@@ -44,13 +44,14 @@ class OrderSteps:
         tell: bool = False,
         agency_ref: str | None = None,
         update: StatusUpdate | None = None,
+        changes: dict[str, Any] | None = None,
     ) -> WorkOrder:
-        """Move `order` (with whatever else changed on it, e.g. an assignment) to `target`
-        and write it, with its audit entry. With `tell` the hotline is told too (a callback
-        from `party`), in the agency's own words when given its `update`; the entry names
-        the callback queued."""
+        """Move `order` (with whatever else changed on it, e.g. an assignment, or is to
+        change: its fields' new values in `changes`) to `target` and write it, with its
+        audit entry. With `tell` the hotline is told too (a callback from `party`), in the
+        agency's own words when given its `update`; the entry names the callback queued."""
         check_transition(order.status, target, actor, reason)
-        moved = order.model_copy(update={"status": target})
+        moved = order.model_copy(update={**(changes or {}), "status": target})
         uow.orders.replace(moved)
         settle_on(uow, order.id, target)
         entry = {**detail, "from": order.status.value, "to": target.value}

@@ -143,6 +143,32 @@ def test_usual_audit_details_are_answered_by_orjson(monkeypatch: Any) -> None:
     )
 
 
+def test_a_delivery_detail_with_its_milliseconds_is_answered_by_orjson(monkeypatch: Any) -> None:
+    """A float json writes as orjson does (a delivery's `ms`) no longer falls back."""
+
+    def refuse(*args: Any, **kwargs: Any) -> str:
+        raise AssertionError("fell back to json")
+
+    monkeypatch.setattr("gateway.service.json_codec.reference_canonical_json", refuse)
+    detail = {"attempt": 1, "ms": 12.3, "status": 200, "at": [-0.5, 1e-4, 1e15, 113.2665]}
+    assert canonical_json(detail) == (
+        '{"at":[-0.5,0.0001,1000000000000000.0,113.2665],"attempt":1,"ms":12.3,"status":200}'
+    )
+
+
+#: where json switches to an exponent (below 1e-4, from 1e16) and orjson does elsewhere
+EDGE_FLOATS = [1e-4, 9.999999999999999e-05, 1e-5, 1e15, 9999999999999998.0, 1e16, 1.5e300]
+EDGE_FLOATS += [2.2250738585072014e-308, 5e-324, -1e-7, 0.1 + 0.2, 1 / 3, 1e21, 1e22, 1e23]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(EDGE_FLOATS), finite_floats), min_size=1, max_size=6))
+def test_floats_near_the_exponent_switch_are_the_reference_text(numbers: list[float]) -> None:
+    value = {"n": numbers, "m": {"x": numbers[0], "y": -numbers[-1]}}
+    assert canonical_json(value) == reference_canonical_json(value)
+    assert canonical_json(value, finite=True) == reference_canonical_json(value)
+
+
 @settings(max_examples=1000, deadline=None)
 @given(values)
 def test_compact_json_reads_back_as_json_would(value: Any) -> None:
