@@ -35,12 +35,18 @@ class Lane(StrEnum):
     normal = "normal"
 
 
-def in_turns(wanted: Mapping[str, int], limit: int) -> dict[str, int]:
+def in_turns(wanted: Mapping[str, int], limit: int, first: int = 0) -> dict[str, int]:
     """`wanted` (handoffs per agency) cut to `limit` in all, shared out in turns: one each
-    in `wanted`'s order, then a second each, and so on. How a claim shares its room."""
-    taken = dict.fromkeys(wanted, 0)
+    in `wanted`'s order starting from its `first` agency (counted round), then a second
+    each, and so on. How a claim shares its room; claims that move `first` on take turns
+    at being first, so an agency late in the order is not always the one left out."""
+    order = list(wanted)
+    if order:
+        start = first % len(order)
+        order = order[start:] + order[:start]
+    taken = dict.fromkeys(order, 0)
     while limit > 0:
-        turn = [agency for agency, n in wanted.items() if taken[agency] < n][:limit]
+        turn = [agency for agency in order if taken[agency] < wanted[agency]][:limit]
         if not turn:
             break
         for agency in turn:

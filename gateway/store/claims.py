@@ -23,6 +23,7 @@ index probe of `ix_handoffs_fifo` per candidate row.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, namedtuple
 from collections.abc import Mapping, Sequence
 from contextlib import closing
@@ -135,11 +136,15 @@ def _driver_statement(agencies: int, dialect: Dialect) -> DriverStatement:
     return compile_plain(statement(agencies, dialect.name), dialect)
 
 
+_FIRST_IN_TURN = itertools.count()  # each cut claim starts its turns one agency further on
+
+
 def within_quotas(
     rows: Sequence[Any], quotas: Mapping[str, int], limit: int | None = None
 ) -> list[Any]:
     """The first `quotas[agency]` rows of each agency, `limit` in all (shared out in turns
-    in the quotas' order: `in_turns`), in the order read.
+    in the quotas' order, from an agency one further on at each cut claim: `in_turns`), in
+    the order read.
 
     Both parts of an agency are limited to its whole quota (SQL cannot give the pending
     part what the expired part left over), so with expired leases an agency can return
@@ -156,7 +161,8 @@ def within_quotas(
             kept.append(row)
     if limit is None or len(kept) <= limit:
         return kept
-    shares = Counter(in_turns({agency: taken[agency] for agency in quotas}, limit))
+    wanted = {agency: taken[agency] for agency in quotas}
+    shares = Counter(in_turns(wanted, limit, next(_FIRST_IN_TURN)))
     return [row for row in kept if _take(shares, row.agency)]
 
 

@@ -308,6 +308,8 @@ def defer_writes(engine: Engine) -> None:
     def _begin_with_the_first_statement(conn: Connection) -> None:
         queue = conn.info.setdefault(DEFERRED, Deferred())
         queue.committing = False
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # asked for by the caller (VACUUM, CREATE INDEX CONCURRENTLY): no BEGIN
         if conn.connection.driver_connection.autocommit:  # type: ignore[union-attr]
             queue.statements.insert(0, BEGIN)
 

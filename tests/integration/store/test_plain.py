@@ -83,3 +83,19 @@ def test_a_long_statement_is_converted_once_for_the_driver(postgres_url: str) ->
         claims.claimable(conn, 0.0, quotas, Lane.normal)
         assert _queries._query2pg.cache_info().hits > before
     engine.dispose()
+
+
+def test_a_connection_asked_for_autocommit_runs_what_no_transaction_may_hold(
+    postgres_url: str,
+) -> None:
+    """The store's engine queues its own BEGIN (the driver is in autocommit mode), but not
+    on a connection the caller asked to autocommit: VACUUM refuses a transaction block."""
+    upgrade(postgres_url)
+    engine = create_store_engine(postgres_url)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE handoffs")
+            driver = conn.connection.driver_connection
+            assert driver is not None and driver.info.transaction_status.name == "IDLE"
+    finally:
+        engine.dispose()

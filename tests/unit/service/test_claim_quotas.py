@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import namedtuple
 from typing import Any
 
 from gateway.domain.messages import in_turns
@@ -11,6 +12,7 @@ from gateway.service.delivery.dispatcher import Dispatcher, DispatchSettings
 from gateway.service.directory import Directory
 from gateway.service.orders.agency_updates import AgencyUpdates
 from gateway.service.orders.transitions import OrderSteps
+from gateway.store.claims import within_quotas
 
 
 def dispatcher(**concurrency: int) -> Dispatcher:
@@ -37,6 +39,24 @@ def test_free_slots_are_given_out_in_turn_among_the_agencies_with_handoffs_due()
     # an agency with nothing due leaves its turns to the others: a backlog gets the room
     assert in_turns({"tax": 16, "city": 0, "water": 1}, 7) == {"tax": 6, "water": 1}
     assert in_turns({"tax": 2, "city": 1}, 64) == {"tax": 2, "city": 1}
+
+
+def test_turns_start_where_the_caller_says_so_agencies_late_in_the_order_come_first_too() -> None:
+    wanted = {"tax": 8, "city": 8, "water": 8, "fire": 8}
+    assert in_turns(wanted, 1, first=0) == {"tax": 1}
+    assert in_turns(wanted, 2, first=2) == {"water": 1, "fire": 1}
+    assert in_turns(wanted, 2, first=7) == {"fire": 1, "tax": 1}  # counted round
+    assert in_turns(wanted, 5, first=1) == {"city": 2, "water": 1, "fire": 1, "tax": 1}
+
+
+def test_claims_cut_to_one_slot_in_a_row_reach_every_agency_with_handoffs_due() -> None:
+    """A saturated dispatcher frees a slot or two at a time: consecutive cut claims take
+    turns at which agency goes first, so none waits while earlier ones have work due."""
+    Row = namedtuple("Row", "agency seq")
+    rows = [Row(agency, n) for n in range(8) for agency in ("tax", "city", "water", "fire")]
+    quotas = dict.fromkeys(("tax", "city", "water", "fire"), 8)
+    served = [within_quotas(rows, quotas, limit=1)[0].agency for _ in range(4)]
+    assert sorted(served) == ["city", "fire", "tax", "water"]
 
 
 def test_an_agency_gets_at_most_twice_its_concurrency_in_flight() -> None:
