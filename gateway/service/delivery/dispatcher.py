@@ -19,15 +19,15 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 
 from gateway.crypto.signing import MessageSigner
 from gateway.domain.assignments import Assignment, Step
-from gateway.domain.audit import AuditEvent, AuditKind
+from gateway.domain.audit import AuditKind
 from gateway.domain.errors import DeliveryError, PermanentDelivery, TransientDelivery
 from gateway.domain.messages import HOTLINE, Delivery, Handoff, HandoffKind, Lane, Receipt
 from gateway.domain.workorder import WorkOrder
 from gateway.mapping.profiles import AgencyProfile
+from gateway.service.delivery.attempts import Attempt, delivery_entry, handoff_entry, sent_detail
 from gateway.service.delivery.circuit import Breakers
 from gateway.service.delivery.fencing import (
     attempt_deadline,
@@ -49,20 +49,6 @@ from gateway.service.ports.transport import Connector
 from gateway.service.tracing import Attributes, NoMetrics, NoTracing, Tracing
 
 log = logging.getLogger("lianxin.dispatch")
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One delivery attempt and how it ended."""
-
-    handoff: Handoff
-    endpoint: str
-    signature: str
-    started: float
-    finished: float
-    receipt: Receipt | None = None
-    error: DeliveryError | None = None
-    circuit_opened: bool = False  # this outcome opened the agency's circuit
 
 
 @dataclass(frozen=True)
@@ -349,7 +335,9 @@ class Dispatcher:
             )
             self.metrics.attempt(handoff.agency, "delivered" if fenced else "stale", seconds)
             if not fenced:
-                record_stale(uow, handoff, attempt.receipt, None, _sent(attempt), attempt.signature)
+                record_stale(
+                    uow, handoff, attempt.receipt, None, sent_detail(attempt), attempt.signature
+                )
                 return None
             tally.delivered(handoff.agency)
             return self._acknowledged(uow, attempt, attempt.receipt)
@@ -373,13 +361,13 @@ class Dispatcher:
     def _acknowledged(self, uow: UnitOfWork, attempt: Attempt, receipt: Receipt) -> Lane | None:
         handoff = attempt.handoff
         detail = {
-            **_sent(attempt),
+            **sent_detail(attempt),
             "response_digest": receipt.response_digest,
             "status": receipt.status_code,
             "agency_ref": receipt.agency_ref,
             **receipt.details,
         }
-        uow.audit.append(_delivery_entry(AuditKind.delivered, attempt, detail))
+        uow.audit.append(delivery_entry(AuditKind.delivered, attempt, detail))
         if handoff.kind != HandoffKind.transfer:
             return None
         stored = uow.orders.get(handoff.order_id)
@@ -409,18 +397,18 @@ class Dispatcher:
         delay = next_delay(profile.retry, handoff.attempts, error)
         retry_at = None if delay is None else attempt.finished + delay
         if not settle_failure(uow, handoff, error, retry_at):
-            record_stale(uow, handoff, None, error, _sent(attempt), attempt.signature)
+            record_stale(uow, handoff, None, error, sent_detail(attempt), attempt.signature)
             return "stale"
         detail = {
-            **_sent(attempt),
+            **sent_detail(attempt),
             "error": error.message,
             "status": error.status_code,
             "retryable": error.retryable,
         }
-        uow.audit.append(_delivery_entry(AuditKind.failed, attempt, detail))
+        uow.audit.append(delivery_entry(AuditKind.failed, attempt, detail))
         if delay is None:
             uow.audit.append(
-                _entry(
+                handoff_entry(
                     AuditKind.dead_lettered,
                     handoff,
                     detail={"attempts": handoff.attempts, "last_error": error.message},
@@ -429,7 +417,7 @@ class Dispatcher:
             self._never_silently(uow, handoff, error)
         else:
             uow.audit.append(
-                _entry(
+                handoff_entry(
                     AuditKind.retry_scheduled,
                     handoff,
                     detail={"in_seconds": round(delay, 3), "at": retry_at},
@@ -438,7 +426,7 @@ class Dispatcher:
         if isinstance(error, PermanentDelivery) and error.disable:
             uow.agencies.disable(handoff.agency, error.message, attempt.finished)
             uow.audit.append(
-                _entry(
+                handoff_entry(
                     AuditKind.agency_disabled,
                     handoff,
                     detail={"reason": error.message},
@@ -488,24 +476,3 @@ def _answered_assignment(order: WorkOrder, handoff: Handoff) -> Assignment | Non
         if found is not None and found.transfer_id is not None:
             return None
     return found if found is not None and found.step == Step.pending else None
-
-
-def _sent(attempt: Attempt) -> dict[str, Any]:
-    """What an attempt's entry says of the request: its number, where it went, how long."""
-    ms = round((attempt.finished - attempt.started) * 1000, 1)
-    return {"attempt": attempt.handoff.attempts, "endpoint": attempt.endpoint, "ms": ms}
-
-
-def _delivery_entry(event: AuditKind, attempt: Attempt, detail: dict[str, Any]) -> AuditEvent:
-    """The one entry of an attempt's outcome: the request's digest and the signature sent
-    with it (none when the attempt never got as far as signing), and `detail`."""
-    handoff = attempt.handoff
-    fields = {"payload_digest": handoff.body_digest, "signature": attempt.signature or None}
-    return _entry(event, handoff, **fields, detail=detail)
-
-
-def _entry(event: AuditKind, handoff: Handoff, **fields: Any) -> AuditEvent:
-    """An audit entry about one handoff."""
-    return AuditEvent(
-        event, order_id=handoff.order_id, handoff_id=handoff.id, party=handoff.agency, **fields
-    )

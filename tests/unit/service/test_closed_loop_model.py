@@ -48,8 +48,8 @@ from gateway.domain.errors import (
 )
 from gateway.domain.messages import HOTLINE, Delivery, Handoff, Lane, Receipt
 from gateway.service.audit import verify_chain
+from gateway.service.delivery.attempts import Attempt
 from gateway.service.delivery.circuit import Breakers
-from gateway.service.delivery.dispatcher import Attempt
 from gateway.service.ports.store import UnitOfWork
 from tests.unit.service.loop_model import LoopModel
 from tests.unit.service.world import CITY, World, submitted

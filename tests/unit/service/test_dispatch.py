@@ -8,7 +8,7 @@ from gateway.domain.errors import PermanentDelivery, TransientDelivery
 from gateway.domain.messages import HOTLINE, HandoffKind, HandoffState, Lane, Receipt
 from gateway.domain.states import Status
 from gateway.service.audit import verify_chain
-from gateway.service.delivery.dispatcher import Attempt
+from gateway.service.delivery.attempts import Attempt
 from gateway.service.ports.queries import HandoffView
 from tests.unit.service.world import CITY, World, submitted
 

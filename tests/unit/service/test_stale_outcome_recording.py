@@ -13,7 +13,8 @@ from gateway.domain.audit import AuditEvent
 from gateway.domain.errors import DeliveryError, PermanentDelivery, TransientDelivery
 from gateway.domain.messages import Handoff, HandoffKind, Lane, Receipt
 from gateway.mapping.profiles import AgencyProfile, Catalogue, Rule
-from gateway.service.delivery.dispatcher import Attempt, Dispatcher, DispatchSettings
+from gateway.service.delivery.attempts import Attempt
+from gateway.service.delivery.dispatcher import Dispatcher, DispatchSettings
 from gateway.service.directory import Directory
 from gateway.service.orders.agency_updates import AgencyUpdates
 from gateway.service.orders.transitions import OrderSteps
