@@ -31,9 +31,10 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from bench.reference_ledger import Delivered, Intake, Ledger, canonical
+from bench.reference_ledger import Delivered, Intake, Ledger
 from gateway.cli.serve import GIL_SWITCH_INTERVAL
 from gateway.crypto.signing import MessageSigner, parse_signing_key
+from gateway.service.json_codec import reference_canonical_json as canonical
 
 RETRY_CAP = 30.0  # seconds between delivery attempts at most
 

@@ -10,7 +10,6 @@ one writer thread, Lianxin's settings. PostgreSQL: psycopg 3, default (durable) 
 from __future__ import annotations
 
 import hashlib
-import json
 import queue
 import sqlite3
 import threading
@@ -21,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+
+from gateway.service.json_codec import reference_canonical_json as canonical
 
 GENESIS = "0" * 64
 BATCH_MAX = 256  # jobs in one transaction at most
@@ -37,11 +38,6 @@ INSERT_OUTBOX = "INSERT INTO ref_outbox (id, flow_id, state) VALUES (?, ?, 'pend
 INSERT_AUDIT = "INSERT INTO ref_audit (seq, entry, hash) VALUES (?, ?, ?)"
 MARK_DELIVERED = "UPDATE ref_outbox SET state = 'delivered', delivered_at = ? WHERE id = ?"
 LAST_AUDIT = "SELECT seq, hash FROM ref_audit ORDER BY seq DESC LIMIT 1"
-
-
-def canonical(value: Any) -> str:
-    """JSON with sorted keys and no spaces: one text per value, so its hash is stable."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def link(prev_hash: str, entry: str) -> str:

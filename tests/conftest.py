@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -165,3 +166,9 @@ def make_stack(database_url: str, migrated_sqlite: Path) -> Iterator[Callable[..
             )
 
         yield build
+
+
+@pytest.fixture
+def exporter() -> InMemorySpanExporter:
+    """Finished spans, kept in memory (see tests/integration/spans.py)."""
+    return InMemorySpanExporter()

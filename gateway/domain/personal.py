@@ -94,10 +94,9 @@ def may_hold_personal(text: str) -> bool:
 
     Each of the three holds a run of seven digits, so only around such runs is looked at
     (a pattern that opens with a look-behind is tried at every character otherwise)."""
-    runs = _DIGITS.finditer(text)
-    for run in runs:
-        if "\\" in text:
-            return True
+    if "\\" in text:  # an escape may hide what the pattern would see
+        return _DIGITS.search(text) is not None
+    for run in _DIGITS.finditer(text):
         # a mobile's +86 or a landline's area code stands at most 5 characters before the
         # run, an ID's X and the character that ends a number just after it
         start, end = max(run.start() - 5, 0), run.end() + 2

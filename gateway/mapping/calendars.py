@@ -79,5 +79,5 @@ def package_years() -> list[int]:
 def _official(day: date) -> bool | None:
     try:
         return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:  # how the package says it has no data for that year
+    except NotImplementedError:  # not a stub: chinesecalendar has no data for that year
         return None

@@ -15,11 +15,10 @@ it is written after a rotation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from gateway.domain.personal import PERSONAL_FIELDS
-from gateway.service.ports.crypto import DataCipher
+from gateway.service.ports.crypto import DataCipher, Seals
 
 SEALED = "enc:"
 
@@ -27,10 +26,6 @@ SEALED = "enc:"
 def is_sealed(value: object) -> bool:
     """True for a value this module sealed."""
     return isinstance(value, str) and value.startswith(SEALED)
-
-
-#: field → (its value, its seal as stored): seals a write may keep while the value is the same
-Seals = Mapping[str, tuple[str, str]]
 
 
 def seal_document(
@@ -53,15 +48,19 @@ def seal_document(
 
 
 def open_document(document: dict[str, Any], cipher: DataCipher) -> dict[str, Any]:
-    """A stored WorkOrder document with its sealed caller fields decrypted (in place)."""
+    """A stored WorkOrder document with its sealed caller fields decrypted: a copy (the
+    caller too), the given document left as it was (the store keeps its seals)."""
     caller = document.get("caller")
-    if isinstance(caller, dict):
-        for field in PERSONAL_FIELDS:
-            value = caller.get(field)
-            if is_sealed(value):
-                token = str(value)[len(SEALED) :]
-                caller[field] = cipher.decrypt(token, _field_context(document, field)).decode()
-    return document
+    if not isinstance(caller, dict):
+        return dict(document)
+    opened = {**document, "caller": dict(caller)}
+    for field in PERSONAL_FIELDS:
+        value = caller.get(field)
+        if is_sealed(value):
+            token = str(value)[len(SEALED) :]
+            plain = cipher.decrypt(token, _field_context(document, field)).decode()
+            opened["caller"][field] = plain
+    return opened
 
 
 def kept_seals(stored: dict[str, Any], opened: dict[str, Any], cipher: DataCipher) -> Seals:

@@ -357,7 +357,9 @@ def execute_with_queue(conn: Connection, cursor: Any, sql: str, params: Any) -> 
     before SQLAlchemy reads the statement's result, which is then on its cursor."""
     try:
         queue = deferred(conn)
-    except NotImplementedError:  # the connection SQLAlchemy sets its dialect up on has no info
+    except NotImplementedError:
+        # not a stub: the one connection SQLAlchemy sets its dialect up on (on the engine's
+        # first connect) raises this for `.info`; nothing can be queued on it
         return False
     if queue is None or not queue.statements:
         return False

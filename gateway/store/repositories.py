@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.domain.messages import Handoff, HandoffKind, HandoffState, Lane, Receipt
 from gateway.domain.workorder import WorkOrder
-from gateway.service.ports.crypto import PersonalSeal
+from gateway.service.ports.crypto import PersonalSeal, Seals
 from gateway.service.ports.queries import (
     DeadLetter,
     DeadLetterFilter,
@@ -95,10 +95,6 @@ class SqlOrders:
         _UPDATE_ORDER.send(self.conn, {**columns, "b_id": order.id})
 
 
-#: a stored order's seals a write may keep: field → (its value, its stored seal)
-Seals = Mapping[str, tuple[str, str]]
-
-
 # Statements built once and run with parameters: building one per call (`.values(...)`)
 # cost more Python than running it. An UPDATE run with a dict sets the columns it names.
 # The writes run on the driver (see `gateway.store.plain`).
@@ -140,16 +136,10 @@ def _stored(
         return None
     document, last_update_at, created_at = row
     stored = read_document(document)
-    opened = seal.open_document(_with_own_caller(stored))
+    opened = seal.open_document(stored)
     order = WorkOrder.model_validate(opened)
     seals[order.id] = seal.kept_seals(stored, opened)
     return StoredOrder(order=order, last_update_at=last_update_at, created_at=created_at)
-
-
-def _with_own_caller(document: dict[str, Any]) -> dict[str, Any]:
-    """A copy of `document` whose caller opens without changing `document`'s."""
-    caller = document.get("caller")
-    return {**document, "caller": dict(caller)} if isinstance(caller, dict) else dict(document)
 
 
 class SqlHandoffs:

@@ -53,21 +53,21 @@ def plan_cards(
     for tier in tiers_of(policy):
         if tier.tier == "warning" and now >= span[1]:
             continue
-        due_at = card_time(tier, start, end, policy, calendar, span)
+        due_at = card_time(tier, end, span, policy, calendar)
         watches.append(Watch(order_id, kind, tier.colour, due_at))
     return watches
 
 
 def card_time(
     tier: CardTier,
-    start: datetime,
     end: datetime,
+    span: tuple[float, float],
     policy: DeadlinePolicy | None,
     calendar: WorkdayCalendar,
-    span: tuple[float, float] | None = None,
 ) -> float:
-    """When the card fires, as epoch seconds (`span`: start's and end's, if known)."""
-    start_s, end_s = span or (start.timestamp(), end.timestamp())
+    """When the card fires, as epoch seconds (`span`: the deadline's start and `end`, as
+    epoch seconds)."""
+    start_s, end_s = span
     if tier.at is not None:
         return start_s + (end_s - start_s) * tier.at
     if tier.after_working_days is not None:

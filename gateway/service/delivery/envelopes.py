@@ -142,5 +142,5 @@ def transfer_in(
         **_ids(order),
         "from_agency": agency,
         "from_unit": sender or {},
-        "work_order": order.model_dump(mode="json", exclude={"route_to", "assignments"}),
+        "work_order": sent_fields(order),
     }

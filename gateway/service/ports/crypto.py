@@ -36,6 +36,10 @@ class KeyRecord:
     retire_at: float | None = None
 
 
+#: a stored order's seals a write may keep: field → (its value, its seal as stored)
+Seals = Mapping[str, tuple[str, str]]
+
+
 class PersonalSeal(Protocol):
     """Seals personal data at rest and opens it; the store calls it on every write and read.
 
@@ -43,16 +47,12 @@ class PersonalSeal(Protocol):
     DataCipher), so the store never knows which fields are personal or how they are sealed.
     """
 
-    def seal_document(
-        self, document: dict[str, Any], kept: Mapping[str, tuple[str, str]] | None = None
-    ) -> dict[str, Any]:
+    def seal_document(self, document: dict[str, Any], kept: Seals | None = None) -> dict[str, Any]:
         """`document` sealed; a field whose value `kept` names keeps that stored seal."""
         ...
 
     def open_document(self, document: dict[str, Any]) -> dict[str, Any]: ...
-    def kept_seals(
-        self, stored: dict[str, Any], opened: dict[str, Any]
-    ) -> Mapping[str, tuple[str, str]]:
+    def kept_seals(self, stored: dict[str, Any], opened: dict[str, Any]) -> Seals:
         """The seals of `stored` (as read; `opened`: it opened) a write may keep."""
         ...
 

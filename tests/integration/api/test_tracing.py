@@ -7,12 +7,11 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
 
@@ -20,21 +19,15 @@ from gateway.observability.logs import configure_logging
 from tests.conftest import Stack
 from tests.integration.api.helpers import order, wait_until
 from tests.integration.soap.test_police110 import police_order
+from tests.integration.spans import named, recording_provider
 
 HOTLINE_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 HOTLINE_TRACEPARENT = f"00-{HOTLINE_TRACE}-00f067aa0ba902b7-01"
 
 
 @pytest.fixture
-def exporter() -> InMemorySpanExporter:
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
 def traced_stack(make_stack: Callable[..., Stack], exporter: InMemorySpanExporter) -> Stack:
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    return make_stack(tracer_provider=provider)
+    return make_stack(tracer_provider=recording_provider(exporter))
 
 
 @pytest.fixture
@@ -48,10 +41,6 @@ def json_log() -> Iterator[io.StringIO]:
     root.handlers[:] = handlers
     root.setLevel(level)
     logging.captureWarnings(False)
-
-
-def named(spans: Sequence[ReadableSpan], name: str) -> list[ReadableSpan]:
-    return [span for span in spans if span.name == name]
 
 
 def submit(stack: Stack) -> str:

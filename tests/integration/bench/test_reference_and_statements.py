@@ -20,6 +20,7 @@ from bench.orders import consult
 from bench.reference import create_app
 from bench.reference_ledger import chain_breaks
 from bench.reference_world import ReferenceWorld
+from bench.sink import read_body
 from bench.statements import measure, report
 from bench.suites import throughput
 from bench.world import database, sink_count
@@ -38,10 +39,7 @@ class Agency:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body, more = b"", True
-        while more:
-            message = await receive()
-            body, more = body + message.get("body", b""), message.get("more_body", False)
+        body = await read_body(receive)
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         self.deliveries.append((headers, body))
         await send({"type": "http.response.start", "status": 200, "headers": []})

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from urllib.parse import urlparse
 
 import httpx
 import paho.mqtt.client as paho
 import pytest
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import format_span_id, format_trace_id
 from paho.mqtt.enums import CallbackAPIVersion
@@ -25,6 +24,7 @@ from tests.conftest import MQTT_URL, Stack, require_mqtt
 from tests.integration.api.helpers import wait_until
 from tests.integration.mqtt.conftest import options
 from tests.integration.mqtt.test_utilities import dispatched_water_order, water_order, water_update
+from tests.integration.spans import named, recording_provider
 
 UTILITY_TRACE = "0af7651916cd43dd8448eb211c80319c"
 UTILITY_SPAN = "b7ad6b7169203331"
@@ -73,19 +73,8 @@ def utility() -> Iterator[Utility]:
 
 
 @pytest.fixture
-def exporter() -> InMemorySpanExporter:
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
 def traced_stack(make_stack: Callable[..., Stack], exporter: InMemorySpanExporter) -> Stack:
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    return make_stack(mqtt=True, tracing=True, tracer_provider=provider)
-
-
-def named(spans: Sequence[ReadableSpan], name: str) -> list[ReadableSpan]:
-    return [span for span in spans if span.name == name]
+    return make_stack(mqtt=True, tracing=True, tracer_provider=recording_provider(exporter))
 
 
 def send_water_order(stack: Stack) -> None:

@@ -81,7 +81,6 @@ class World:
     """Intake, status sync and the dispatcher over one MemoryStore and one FixedClock."""
 
     clock: FixedClock = field(default_factory=FixedClock)
-    wake_ups: int = 0
     lanes_woken: list[tuple[Lane, ...]] = field(default_factory=list)  # () = every lane
     events_sent: int = 0
 
@@ -155,8 +154,11 @@ class World:
                 return False
         return True
 
+    @property
+    def wake_ups(self) -> int:
+        return len(self.lanes_woken)
+
     def _woken(self, *lanes: Lane) -> None:
-        self.wake_ups += 1
         self.lanes_woken.append(lanes)
 
     async def accept(self, order: WorkOrderIn) -> IntakeResult:
