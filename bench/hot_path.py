@@ -1,7 +1,8 @@
 """CPU per order of the gateway's hot JSON and HTTP work, in process (no sockets, no agency).
 
-`python -m bench.hot_path [--orders N] [--rounds R] [--only NAME …]` measures, with the
-process's CPU clock (every thread: the store's writer too), in µs per order:
+`python -m bench.hot_path [--orders N] [--rounds R] [--only NAME …] [--store sqlite|postgresql]`
+measures, with the process's CPU clock (every thread: the store's writer too), in µs per
+order:
 
 - `intake`: a work-order POST through the whole ASGI app (rate limits, body limit,
   FastAPI, intake, one SQLite transaction), driven by direct ASGI calls on a gateway
@@ -21,6 +22,11 @@ process's CPU clock (every thread: the store's writer too), in µs per order:
   until no handoff is open. The agency and hotline are the loopback sink (`bench.sink`)
   in a child process, whose CPU is not counted.
 
+`--store postgresql` runs `intake` and `deliver` on a PostgreSQL database made fresh for
+the run (`bench.world.database`: the local server, or LIANXIN_BENCH_POSTGRES_URL) instead
+of a SQLite file, and prints beside them the CPU the server's backends for that database
+spent meanwhile (from /proc, so only for a server on this machine).
+
 Each figure is the median of R rounds. The machine's other load shows in every figure:
 compare runs made side by side (before and after a change, alternating).
 """
@@ -31,6 +37,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -39,7 +46,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
 from bench.orders import INTAKE, consult
+from bench.world import POSTGRES_ADMIN_URL, database
 from gateway.crypto.sealing import generate_data_key
 from gateway.crypto.signing import MessageSigner, generate_ed25519_key, parse_signing_key
 from gateway.domain.workorder import WorkOrderIn
@@ -48,16 +59,28 @@ from gateway.service.orders.intake import IntakeResult
 Step = Callable[[int], object]
 
 
-def cpu_per_call(step: Step, calls: int, rounds: int) -> float:
-    """The median over `rounds` of the CPU µs per call of `step(i)`, `calls` calls a round."""
+Clock = Callable[[], float]  # seconds of CPU spent so far by something
+
+
+def cpu_per_call(step: Step, calls: int, rounds: int, server: Clock | None = None) -> float:
+    """The median over `rounds` of the CPU µs per call of `step(i)`, `calls` calls a round
+    (of this process; with `server`, the database server's medians are noted in SERVER)."""
     samples, offset = [], 0
+    spent_by_server = []
     for _ in range(rounds):
-        start = time.process_time()
+        start, server_start = time.process_time(), server() if server else 0.0
         for i in range(calls):
             step(offset + i)
         samples.append((time.process_time() - start) / calls * 1e6)
+        if server is not None:
+            spent_by_server.append((server() - server_start) / calls * 1e6)
         offset += calls
+    if spent_by_server:
+        SERVER.append(statistics.median(spent_by_server))
     return statistics.median(samples)
+
+
+SERVER: list[float] = []  # the server's µs per order of each PostgreSQL figure, in turn
 
 
 # -- the ASGI calls -------------------------------------------------------------------
@@ -111,19 +134,20 @@ async def call(app: Any, scope: dict[str, Any], body: bytes) -> int:
 
 
 @contextlib.contextmanager
-def built_app(agency_url: str = "http://127.0.0.1:9") -> Iterator[Any]:
-    """The API app on a bootstrapped gateway over a fresh SQLite file (not started);
-    every agency's endpoint and the hotline's under `agency_url` (nobody listens by default)."""
+def built_app(agency_url: str = "http://127.0.0.1:9", store: str = "sqlite") -> Iterator[Any]:
+    """The API app on a bootstrapped gateway over a fresh database of `store`'s kind (not
+    started); every agency's endpoint and the hotline's under `agency_url` (nobody listens
+    by default)."""
     from gateway.api.app import create_app
     from gateway.bootstrap import bootstrap
     from gateway.settings import Settings
     from gateway.world import AGENCIES
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, database(store, Path(tmp)) as url:
         endpoints = {agency: f"{agency_url}/orders" for agency in AGENCIES}
         endpoints["alert-channel"] = f"{agency_url}/alerts"
         settings = Settings(
-            database_url=f"sqlite:///{Path(tmp) / 'hot.db'}",
+            database_url=url,
             hotline_callback_url=f"{agency_url}/callbacks",
             agency_endpoints=endpoints,
             signing_keys=[generate_ed25519_key()],
@@ -140,10 +164,42 @@ def built_app(agency_url: str = "http://127.0.0.1:9") -> Iterator[Any]:
             asyncio.run(gateway.store.aclose())
 
 
-def bench_intake(orders: int, rounds: int) -> float:
+def server_clock(app: Any) -> Clock | None:
+    """The CPU seconds the backends serving the app's PostgreSQL database have spent (None
+    on SQLite, which runs in this process). Backends are found anew on each reading: the
+    pool opens connections as it needs them, and one that ended is no longer counted (the
+    store keeps its connections: a round's figures see the same backends)."""
+    engine = app.state.gateway.store.engine
+    if engine.dialect.name != "postgresql":
+        return None
+    name = engine.url.database
+    ticks = os.sysconf("SC_CLK_TCK")
+    admin = create_engine(POSTGRES_ADMIN_URL, poolclass=NullPool)
+
+    def spent() -> float:
+        with admin.connect() as conn:
+            pids = conn.execute(BACKENDS, {"name": name}).scalars().all()
+        return sum(_cpu_ticks(pid) for pid in pids) / ticks
+
+    return spent
+
+
+BACKENDS = text("SELECT pid FROM pg_stat_activity WHERE datname = :name")
+
+
+def _cpu_ticks(pid: int) -> int:
+    """User and system clock ticks of process `pid` (0 if it has ended or is not here)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+
+
+def bench_intake(orders: int, rounds: int, store: str = "sqlite") -> float:
     """µs of CPU per work-order POST through the whole app."""
     loop = asyncio.new_event_loop()
-    with built_app() as app:
+    with built_app(store=store) as app:
         prefix = f"hot-{time.time_ns()}"
 
         def step(i: int) -> None:
@@ -155,7 +211,7 @@ def bench_intake(orders: int, rounds: int) -> float:
 
         step(-1)  # warm: first-use imports and caches
         try:
-            return cpu_per_call(step, orders, rounds)
+            return cpu_per_call(step, orders, rounds, server_clock(app))
         finally:
             loop.close()
 
@@ -313,38 +369,42 @@ async def take_in(gateway: Any, orders: list[WorkOrderIn]) -> None:
         await gateway.intake.submit(submitted)
 
 
-async def deliver_all(gateway: Any) -> float:
-    """Run the dispatcher alone until no handoff is open: the CPU seconds that took
-    (every thread of this process). Refused unless every handoff was delivered."""
+async def deliver_all(gateway: Any, server: Clock | None = None) -> tuple[float, float]:
+    """Run the dispatcher alone until no handoff is open: the CPU seconds that took (every
+    thread of this process), and those the database server spent meanwhile (0 without
+    `server`). Refused unless every handoff was delivered."""
 
     def still_open(uow: Any) -> bool:
         return uow.conn.exec_driver_sql(OPEN_HANDOFF).first() is not None
 
-    start = time.process_time()
+    start, server_start = time.process_time(), server() if server else 0.0
     running = asyncio.create_task(gateway.dispatcher.run())
     while await gateway.store.read(still_open):
         await asyncio.sleep(0.02)
     spent = time.process_time() - start
+    server_spent = server() - server_start if server else 0.0
     running.cancel()
     await asyncio.gather(running, return_exceptions=True)
     states = await gateway.store.read(lambda uow: uow.handoffs.count_by_state())
     if set(states) != {"delivered"}:  # a refusal or a retry would measure something else
         raise SystemExit(f"not every handoff was delivered: {states}")
-    return spent
+    return spent, server_spent
 
 
-async def delivered_all(gateway: Any, orders: list[WorkOrderIn]) -> float:
+async def delivered_all(
+    gateway: Any, orders: list[WorkOrderIn], server: Clock | None = None
+) -> tuple[float, float]:
     """Take `orders` in with the dispatcher stopped, then the CPU seconds of delivering
     them all (`deliver_all`)."""
     await take_in(gateway, orders)
-    return await deliver_all(gateway)
+    return await deliver_all(gateway, server)
 
 
-def bench_deliver(orders: int, rounds: int) -> float:
+def bench_deliver(orders: int, rounds: int, store: str = "sqlite") -> float:
     """µs of CPU per order for its delivery: the transfer and the hotline's callback,
     each claimed, signed, POSTed to the loopback sink and recorded."""
     loop = asyncio.new_event_loop()
-    with loopback_sink() as url, built_app(url) as app:
+    with loopback_sink() as url, built_app(url, store) as app:
         gateway = app.state.gateway
         prefix = f"hot-{time.time_ns()}"
 
@@ -353,18 +413,21 @@ def bench_deliver(orders: int, rounds: int) -> float:
 
         try:
             loop.run_until_complete(delivered_all(gateway, batch(-1, 20)))  # warm
-            samples = [
-                loop.run_until_complete(delivered_all(gateway, batch(r, orders))) / orders * 1e6
+            server = server_clock(app)
+            spent = [
+                loop.run_until_complete(delivered_all(gateway, batch(r, orders), server))
                 for r in range(rounds)
             ]
             for connector in gateway.connectors.values():
                 loop.run_until_complete(connector.aclose())
         finally:
             loop.close()
-    return statistics.median(samples)
+    if server is not None:
+        SERVER.append(statistics.median(s for _, s in spent) / orders * 1e6)
+    return statistics.median(g for g, _ in spent) / orders * 1e6
 
 
-BENCHES: dict[str, Callable[[int, int], float]] = {
+BENCHES: dict[str, Callable[..., float]] = {
     "middleware": bench_middleware,
     "render": bench_render,
     "sign": bench_sign,
@@ -372,6 +435,7 @@ BENCHES: dict[str, Callable[[int, int], float]] = {
     "intake": bench_intake,
     "deliver": bench_deliver,
 }
+ON_A_STORE = ("intake", "deliver")  # the benchmarks `--store` applies to
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -379,10 +443,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--orders", type=int, default=500, help="calls per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", nargs="*", choices=sorted(BENCHES), default=None)
+    parser.add_argument(
+        "--store",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the database of `intake` and `deliver` (PostgreSQL: a fresh one, dropped after)",
+    )
     args = parser.parse_args(argv)
     for name in args.only or BENCHES:
-        per_order = BENCHES[name](args.orders, args.rounds)
-        print(f"{name:<11} {per_order:9.1f} µs CPU per order", flush=True)
+        on_store = {"store": args.store} if name in ON_A_STORE else {}
+        per_order = BENCHES[name](args.orders, args.rounds, **on_store)
+        server = f" (+ {SERVER.pop():.1f} in the server)" if SERVER else ""
+        print(f"{name:<11} {per_order:9.1f} µs CPU per order{server}", flush=True)
 
 
 if __name__ == "__main__":
