@@ -244,51 +244,48 @@ class SqlStore:
                 uow.audit.flush()
         except BaseException as exc:  # handed to the awaiting callers
             for job in taken:
-                if should_retry(exc):
-                    self._run_again(job, exc)
-                else:
-                    job.future.set_exception(exc)
+                self._answer(job, after=exc)
             for job in waiting:  # it never ran: the first's writes failed the transaction
-                self._run_taken(job)
+                self._answer(job)
             return
         _log_if_slow(_unit(first).work, time.perf_counter() - started, len(taken))
         for job, (result, error) in zip(taken, outcomes, strict=True):
             if error is None:
                 job.future.set_result(result)
-            elif should_retry(error):
-                self._run_again(job, error)
             else:
-                job.future.set_exception(error)
+                self._answer(job, after=error)
 
-    def _run_taken(self, job: Job) -> None:
-        """Run a job already taken from the queue alone, in a transaction of its own (and
-        again if PostgreSQL aborts it); its caller hears the outcome."""
+    def _answer(self, job: Job, after: BaseException | None = None) -> None:
+        """Run a job already taken from the queue alone, in a transaction of its own (again
+        after the error of its run in a group, if that error allows: `_retried`); its
+        caller hears the outcome."""
         try:
-            result = self._transaction(_unit(job), writes=True)
-        except Exception as exc:
-            if should_retry(exc):
-                self._run_again(job, exc)
-            else:
-                job.future.set_exception(exc)
+            result = self._retried(_unit(job), writes=True, after=after)
+        except BaseException as exc:  # handed to the awaiting caller
+            job.future.set_exception(exc)
         else:
             job.future.set_result(result)
 
-    def _run_again(self, job: Job, error: BaseException) -> None:
-        """Run an aborted job alone, a few times at most; its caller hears the outcome."""
-        for run in range(2, ATTEMPTS + 1):
-            log.info("running %s again (run %d) after %s", _name(job), run, type(error).__name__)
-            time.sleep(wait_before(run))
+    def _retried(
+        self, work: Callable[[UnitOfWork], T], writes: bool, after: BaseException | None = None
+    ) -> T:
+        """`work` in one transaction; run again if PostgreSQL aborts it (see
+        `gateway.store.retry`; a read, only if its connection was lost in time), a few
+        times at most. `after`: the error of a run already made, which counts as the first."""
+        may_retry = should_retry if writes else lost_in_time
+        error, run = after, 1 if after is None else 2
+        while True:
+            if error is not None:
+                if run > ATTEMPTS or not may_retry(error):
+                    raise error
+                log.info(
+                    "running %s again (run %d) after %s", _name(work), run, type(error).__name__
+                )
+                time.sleep(wait_before(run))
             try:
-                result = self._transaction(_unit(job), writes=True)
+                return self._transaction(work, writes)
             except Exception as exc:
-                if not should_retry(exc):
-                    job.future.set_exception(exc)
-                    return
-                error = exc
-            else:
-                job.future.set_result(result)
-                return
-        job.future.set_exception(error)
+                error, run = exc, run + 1
 
     def _next_in_group(self, more: More, count: int, started: float) -> Job | None:
         while count < GROUP_MAX and time.perf_counter() - started < self.group_budget:
@@ -316,15 +313,7 @@ class SqlStore:
         last (see `SqlAuditLog`); if PostgreSQL aborts it (see `gateway.store.retry`), it
         runs again, a few times at most.
         """
-        unit = _Unit(work)  # runs in a copy of this context
-        for run in range(1, ATTEMPTS + 1):
-            try:
-                return self._transaction(unit, writes)
-            except Exception as exc:
-                if run == ATTEMPTS or not (should_retry(exc) if writes else lost_in_time(exc)):
-                    raise
-                time.sleep(wait_before(run + 1))
-        raise AssertionError("unreachable")  # the loop returns or raises
+        return self._retried(_Unit(work), writes)  # in a copy of this context
 
     def _transaction(self, work: Callable[[UnitOfWork], T], writes: bool) -> T:
         """`work` in one transaction, its audit entries linked and the head moved last."""
@@ -483,17 +472,16 @@ def _unit(job: Job) -> _Unit[Any]:
     return job.work
 
 
-def _name(job: Job) -> str:
-    return getattr(_unit(job).work, "__qualname__", "a unit of work")
+def _name(work: Callable[..., Any]) -> str:
+    work = work.work if isinstance(work, _Unit) else work
+    return getattr(work, "__qualname__", "a unit of work")
 
 
 def _log_if_slow(work: Callable[..., Any], took: float, jobs: int) -> None:
     if took > SLOW_TRANSACTION:
-        work = work.work if isinstance(work, _Unit) else work
-        name = getattr(work, "__qualname__", "a unit of work")
         log.warning(
             "slow transaction: %s (with %d jobs) took %.2f s (lock waits included)",
-            name,
+            _name(work),
             jobs,
             took,
         )
