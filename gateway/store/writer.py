@@ -8,6 +8,10 @@ both: an urgent transaction then never waits for a queue of normal ones, only (o
 database) for the rows and the audit head's lock the ones running hold. SQLite has one
 writer thread and no lane. A running job is never interrupted.
 
+A job queued wakes one thread that may take it (an urgent one also the urgent-only
+thread), not every thread: with four threads on PostgreSQL, waking all of them for each
+job cost every job three needless thread switches and a fight for the GIL.
+
 A thread hands the jobs it takes to a runner. The default runs each on its own; the SQL
 store's runner commits several in one transaction (group commit), asking for the next
 job with `more` while its budget lasts, so a queued urgent job still comes next.
@@ -50,7 +54,10 @@ class PriorityWriter:
     ) -> None:
         self._urgent: deque[Job] = deque()
         self._normal: deque[Job] = deque()
-        self._ready = threading.Condition()
+        self._lock = threading.Lock()  # over both queues and the count of running jobs
+        self._for_any = threading.Condition(self._lock)  # threads that take any job wait here
+        self._for_urgent = threading.Condition(self._lock)  # the urgent-only thread waits here
+        self._idle = threading.Condition(self._lock)  # `wait_idle` waits here
         self._stopping = False
         self._running = 0  # jobs taken and not yet finished, for `wait_idle`
         self._runner = runner or run_alone
@@ -67,33 +74,40 @@ class PriorityWriter:
     def submit(self, job: Callable[..., T], *args: Any, urgent: bool = False) -> Future[T]:
         """Queue `job(*args)`; its result or exception arrives on the returned future."""
         future: Future[T] = Future()
-        with self._ready:
+        with self._lock:
             if self._stopping:
                 raise RuntimeError("the database writer is shut down")
             (self._urgent if urgent else self._normal).append(Job(future, job, args))
-            self._ready.notify_all()
+            self._for_any.notify()  # a thread that finds it taken already waits again
+            if urgent:
+                self._for_urgent.notify()
         return future
 
     def shutdown(self) -> None:
         """Finish every queued job, then stop the threads."""
-        with self._ready:
+        with self._lock:
             self._stopping = True
-            self._ready.notify_all()
+            self._for_any.notify_all()
+            self._for_urgent.notify_all()
         for thread in self._threads:
             thread.join()
 
     def wait_idle(self) -> None:
         """Until nothing is queued or running: every job submitted so far has ended (its
         transaction committed or failed), including jobs whose caller stopped waiting."""
-        with self._ready:
-            while self._urgent or self._normal or self._running:
-                self._ready.wait()
+        with self._lock:
+            while self._busy():
+                self._idle.wait()
+
+    def _busy(self) -> bool:
+        return bool(self._urgent or self._normal or self._running)
 
     def _take(self, urgent_only: bool, wait: bool) -> Job | None:
         """The next job this thread may run. A thread's first job (`wait`) is counted as
         running before the lock is let go, so `wait_idle` never sees it neither queued nor
         running; the jobs it then adds to its group are covered by that count."""
-        with self._ready:
+        waiting_room = self._for_urgent if urgent_only else self._for_any
+        with self._lock:
             while True:
                 job = self._next(urgent_only)
                 if job is not None:
@@ -101,7 +115,7 @@ class PriorityWriter:
                     return job
                 if self._stopping or not wait:
                     return None
-                self._ready.wait()
+                waiting_room.wait()
 
     def _next(self, urgent_only: bool) -> Job | None:
         if self._urgent:
@@ -118,9 +132,10 @@ class PriorityWriter:
             try:
                 self._runner(job, more)
             finally:
-                with self._ready:
+                with self._lock:
                     self._running -= 1
-                    self._ready.notify_all()
+                    if not self._busy():
+                        self._idle.notify_all()
 
 
 def run_alone(job: Job, _more: More) -> None:

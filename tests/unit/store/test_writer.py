@@ -79,3 +79,43 @@ def test_a_job_taken_is_running_before_the_queue_is_seen_empty() -> None:
     writer.wait_idle()
     assert done.is_set()
     writer.shutdown()
+
+
+def test_a_queued_job_wakes_one_idle_thread_not_all() -> None:
+    class Counting(PriorityWriter):
+        """Counts each look at the queues: a thread woken looks once."""
+
+        looks = 0
+
+        def _next(self, urgent_only: bool):  # type: ignore[no-untyped-def]
+            Counting.looks += 1
+            return super()._next(urgent_only)
+
+    writer = Counting("t", urgent_lane=True, writers=3)
+    time.sleep(0.2)  # all four threads have looked once and wait
+    Counting.looks = 0
+    writer.submit(lambda: None).result(5)
+    time.sleep(0.2)  # the thread that ran it has looked again and waits
+    writer.shutdown()
+    # the thread woken finds the job, then finds nothing; the other three were never woken
+    # (each would have looked once more), and shutdown wakes all four (one look each)
+    assert Counting.looks == 2 + 4
+
+
+def test_every_job_runs_when_many_threads_submit_at_once() -> None:
+    writer = PriorityWriter("t", urgent_lane=True, writers=3)
+    done: list[int] = []
+
+    def submit_many(offset: int) -> None:
+        futures = [writer.submit(done.append, offset + n, urgent=n % 7 == 0) for n in range(200)]
+        for future in futures:
+            future.result(5)
+
+    submitters = [threading.Thread(target=submit_many, args=(k * 1000,)) for k in range(4)]
+    for thread in submitters:
+        thread.start()
+    for thread in submitters:
+        thread.join()
+    writer.wait_idle()
+    writer.shutdown()
+    assert sorted(done) == sorted(k * 1000 + n for k in range(4) for n in range(200))
