@@ -98,12 +98,9 @@ class _Plain:
     def _for(self, dialect: Dialect, keys: tuple[str, ...]) -> DriverStatement:
         found = self._compiled.get((dialect.name, keys))
         if found is None:
-            statement = self._statement_for(dialect)
-            found = self._compiled[(dialect.name, keys)] = compile_plain(statement, dialect, keys)
+            found = compile_plain(self.statement, dialect, keys)
+            self._compiled[(dialect.name, keys)] = found
         return found
-
-    def _statement_for(self, _dialect: Dialect) -> UpdateBase | Select[Any]:
-        return self.statement
 
 
 class PlainWrite(_Plain):
@@ -136,12 +133,12 @@ class PlainWrite(_Plain):
 class PlainRead(_Plain):
     """A SELECT compiled once per dialect, run on the driver; rows come back as tuples.
 
-    `for_update` adds FOR UPDATE where the database has it (PostgreSQL)."""
+    `for_update` adds FOR UPDATE (which SQLAlchemy leaves out on SQLite)."""
 
     def __init__(self, statement: Select[Any], for_update: bool = False) -> None:
-        super().__init__(statement)
-        self.select = statement
-        self.for_update = for_update
+        _check_columns(statement)
+        super().__init__(statement.with_for_update() if for_update else statement)
+        self.select = statement  # without FOR UPDATE: a locking read is made from it
 
     def first(self, conn: Connection, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row, or None."""
@@ -159,12 +156,6 @@ class PlainRead(_Plain):
             cursor.execute(compiled.sql, compiled.parameters(values))
         with closing(cursor):
             return [tuple(row) for row in cursor.fetchall()]
-
-    def _statement_for(self, dialect: Dialect) -> Select[Any]:
-        _check_columns(self.select)
-        if self.for_update and dialect.name == "postgresql":
-            return self.select.with_for_update()
-        return self.select
 
 
 def _check_columns(statement: Select[Any]) -> None:
@@ -243,8 +234,7 @@ def sending(conn: Connection) -> Iterator[Any]:
     if queue is None or not queue.statements:
         yield cursor
         return
-    with driver.pipeline(), closing(driver.cursor()) as queued:  # type: ignore[union-attr]
-        _send(queued, queue)  # on its own cursor: the caller's then holds one result
+    with pipeline_after(queue, driver):
         yield cursor
 
 
@@ -252,9 +242,18 @@ def flush_deferred(conn: Connection) -> None:
     """Send what is queued on `conn` now (one round trip); its errors raise here."""
     queue = deferred(conn)
     if queue is not None and queue.statements:
-        driver = conn.connection.driver_connection
-        with driver.pipeline(), closing(driver.cursor()) as cursor:  # type: ignore[union-attr]
-            _send(cursor, queue)
+        with pipeline_after(queue, conn.connection.driver_connection):
+            pass  # the queue alone: the pipeline sends it as it ends, and reads its results
+
+
+@contextmanager
+def pipeline_after(queue: Deferred, driver: Any) -> Iterator[None]:
+    """A psycopg pipeline on `driver` that sends what is queued first, then what the
+    block executes: one round trip, as the block ends. The queue goes on a cursor of its
+    own, so that the caller's cursor holds the one result of its own statement."""
+    with driver.pipeline(), closing(driver.cursor()) as queued:
+        _send(queued, queue)
+        yield
 
 
 def _send(cursor: Any, queue: Deferred) -> None:
@@ -363,9 +362,7 @@ def execute_with_queue(conn: Connection, cursor: Any, sql: str, params: Any) -> 
         return False
     if queue is None or not queue.statements:
         return False
-    driver = cursor.connection
-    with driver.pipeline(), closing(driver.cursor()) as queued:
-        _send(queued, queue)
+    with pipeline_after(queue, cursor.connection):
         _execute(cursor, sql, params, many=False)
     return True
 

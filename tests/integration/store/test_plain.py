@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 from psycopg import _queries
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy.exc import OperationalError
 
 from gateway.domain.messages import Lane
 from gateway.store import claims
 from gateway.store.migrate import upgrade
-from gateway.store.plain import PlainRead, PlainWrite
+from gateway.store.plain import PlainRead, PlainWrite, compile_plain
 from gateway.store.schema import agency_state, audit_head, poll_cursors
 from gateway.store.sql import create_store_engine
 
@@ -59,15 +60,51 @@ def test_reads_return_tuples_and_refuse_columns_core_would_convert(database_url:
             poll_cursors.c.party == bindparam("party")
         )
     )
-    paused = PlainRead(select(agency_state.c.paused))  # a boolean: 0/1 from SQLite
     with engine.begin() as conn:
         ADD.run(conn, {"party": "a", "cursor": "7", "updated_at": 3.5})
         assert by_party.first(conn, {"party": "a"}) == ("7", 3.5)
         assert by_party.first(conn, {"party": "b"}) is None
         assert by_party.all(conn, {"party": "a"}) == [("7", 3.5)]
-        with pytest.raises(ValueError, match="Core converts Boolean"):
-            paused.all(conn, {})
     engine.dispose()
+    with pytest.raises(ValueError, match="Core converts Boolean"):
+        PlainRead(select(agency_state.c.paused))  # a boolean: 0/1 from SQLite
+
+
+def test_a_locking_read_locks_on_postgresql_and_runs_plain_on_sqlite(database_url: str) -> None:
+    """FOR UPDATE is asked for without a look at the dialect: SQLAlchemy leaves it out on
+    SQLite (which has no row locks), and PostgreSQL holds the row until the commit."""
+    upgrade(database_url)
+    engine = create_store_engine(database_url)
+    locked = PlainRead(
+        select(poll_cursors.c.cursor).where(poll_cursors.c.party == bindparam("party")),
+        for_update=True,
+    )
+    with engine.begin() as conn:
+        ADD.run(conn, {"party": "a", "cursor": "7", "updated_at": 3.5})
+    with engine.begin() as conn:
+        assert locked.first(conn, {"party": "a"}) == ("7",)
+        if conn.dialect.name == "postgresql":
+            assert locked_by_another(engine, "a")
+    assert not locked_by_another(engine, "a")  # the commit let it go
+    sql = compile_plain(locked.statement, engine.dialect).sql
+    assert ("FOR UPDATE" in sql) == (engine.dialect.name == "postgresql")
+    engine.dispose()
+
+
+def locked_by_another(engine: Engine, party: str) -> bool:
+    """Whether another connection finds the cursor row of `party` locked (PostgreSQL)."""
+    if engine.dialect.name != "postgresql":
+        return False
+    with engine.connect() as other, other.begin():
+        try:
+            other.exec_driver_sql(
+                "SELECT 1 FROM poll_cursors WHERE party = %(party)s FOR UPDATE NOWAIT",
+                {"party": party},
+            )
+        except OperationalError as exc:
+            assert getattr(exc.orig, "sqlstate", None) == "55P03"  # lock_not_available
+            return True
+    return False
 
 
 def test_a_long_statement_is_converted_once_for_the_driver(postgres_url: str) -> None:
