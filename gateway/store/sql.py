@@ -184,14 +184,14 @@ class SqlStore:
         """
         with self._span("write", work, urgent=urgent), translated(self.write_health):
             unit = _Unit(work, audited)  # made in the span: the thread's log lines name it
-            return await asyncio.wrap_future(self._writer.submit(unit, urgent=urgent))
+            return await self._writer.run(unit, urgent=urgent)
 
     async def read(self, work: Callable[[UnitOfWork], T]) -> T:
         """Run a read-only `work` (SQLite reads share the writer thread: they are short)."""
         with self._span("read", work), translated():
             if not self.is_sqlite:
                 return await asyncio.to_thread(self.run_sync, work, False)
-            return await asyncio.wrap_future(self._writer.submit(_Unit(work)))
+            return await self._writer.run(_Unit(work))
 
     def _span(self, kind: str, work: Callable[..., Any], urgent: bool = False) -> Any:
         """A span for one unit of work, queueing and (group) commit included."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -119,3 +120,42 @@ def test_every_job_runs_when_many_threads_submit_at_once() -> None:
     writer.wait_idle()
     writer.shutdown()
     assert sorted(done) == sorted(k * 1000 + n for k in range(4) for n in range(200))
+
+
+def test_run_hands_the_outcome_to_the_awaiting_loop() -> None:
+    writer = PriorityWriter("t", urgent_lane=False)
+
+    async def main() -> None:
+        assert await writer.run(lambda a, b: a + b, 2, 3) == 5
+        assert await writer.run(str.upper, "urgent", urgent=True) == "URGENT"
+        with pytest.raises(ZeroDivisionError):
+            await writer.run(lambda: 1 / 0)
+
+    asyncio.run(main())
+    writer.shutdown()
+
+
+def test_a_caller_that_stops_waiting_skips_its_queued_job_not_a_running_one() -> None:
+    writer = PriorityWriter("t", urgent_lane=False)
+    started, gate, ran = threading.Event(), threading.Event(), list[str]()
+
+    def hold() -> str:
+        started.set()
+        gate.wait(5)
+        ran.append("running")
+        return "done"
+
+    async def main() -> None:
+        running = asyncio.ensure_future(writer.run(hold))
+        queued = asyncio.ensure_future(writer.run(ran.append, "queued"))
+        await asyncio.to_thread(started.wait, 5)
+        running.cancel()
+        queued.cancel()
+        await asyncio.gather(running, queued, return_exceptions=True)
+        gate.set()
+        await asyncio.to_thread(writer.wait_idle)
+        await asyncio.sleep(0.05)  # the running job's outcome reaches the loop, unheard
+
+    asyncio.run(main())
+    writer.shutdown()
+    assert ran == ["running"]  # the queued job never ran; the running one ended
