@@ -11,9 +11,10 @@ order:
   side of intake: limits, FastAPI, the body's validation, the answer);
 - `middleware`: RateLimits and BodyLimit in front of an app that answers 204 (net: the
   same calls straight to that app are measured too, and taken off);
-- `render`: the per-order JSON work of intake without the store: the order's digest
-  (canonical JSON), the transfer payload rendered and encoded, its digest, the audit
-  entries' canonical details;
+- `render`: intake's own work per new order without the store and HTTP: the public
+  `Intake.accept` on a unit of work that keeps nothing (routing, deadlines, the order's
+  JSON dump and digest, the transfers rendered, encoded and digested, the `received`
+  entry linked);
 - `sign`: the Standard Webhooks headers of one delivery (one Ed25519 signature);
 - `deliver`: everything after intake for an order, over real loopback HTTP: a gateway on
   a fresh SQLite file takes N orders in with its dispatcher stopped, then the dispatcher
@@ -42,6 +43,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextvars import copy_context
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -51,7 +53,6 @@ from sqlalchemy.pool import NullPool
 
 from bench.orders import INTAKE, consult
 from bench.world import POSTGRES_ADMIN_URL, database
-from gateway.crypto.sealing import generate_data_key
 from gateway.crypto.signing import MessageSigner, generate_ed25519_key, parse_signing_key
 from gateway.domain.workorder import WorkOrderIn
 from gateway.service.orders.intake import IntakeResult
@@ -138,6 +139,7 @@ def built_app(agency_url: str = "http://127.0.0.1:9", store: str = "sqlite") -> 
     """The API app on a bootstrapped gateway over a fresh database of `store`'s kind (not
     started); every agency's endpoint and the hotline's under `agency_url` (nobody listens
     by default)."""
+    from bench.world import gateway_settings
     from gateway.api.app import create_app
     from gateway.bootstrap import bootstrap
     from gateway.settings import Settings
@@ -146,15 +148,7 @@ def built_app(agency_url: str = "http://127.0.0.1:9", store: str = "sqlite") -> 
     with tempfile.TemporaryDirectory() as tmp, database(store, Path(tmp)) as url:
         endpoints = {agency: f"{agency_url}/orders" for agency in AGENCIES}
         endpoints["alert-channel"] = f"{agency_url}/alerts"
-        settings = Settings(
-            database_url=url,
-            hotline_callback_url=f"{agency_url}/callbacks",
-            agency_endpoints=endpoints,
-            signing_keys=[generate_ed25519_key()],
-            data_keys=[generate_data_key()],
-            open_api=True,
-            log_level="WARNING",
-        )
+        settings = Settings(**gateway_settings(url, agency_url, endpoints))
         gateway = bootstrap(settings)
         app = create_app(settings, gateway=gateway)
         app.state.gateway = gateway
@@ -276,66 +270,27 @@ def bench_middleware(orders: int, rounds: int) -> float:
 
 
 def bench_render(orders: int, rounds: int) -> float:
-    """µs of CPU for the JSON work intake does per order outside the store and HTTP:
-    the request body validated, the order built, its digest, the transfer rendered,
-    encoded and digested, and four audit entries linked."""
-    from gateway.domain.audit import GENESIS, AuditEvent, AuditKind
-    from gateway.domain.messages import HOTLINE
-    from gateway.domain.workorder import WorkOrder, WorkOrderIn
-    from gateway.service.audit import Chain, digest
-    from gateway.service.delivery import envelopes
-    from gateway.service.delivery.outbox import encode
-    from gateway.service.orders.intake import _digest
+    """µs of CPU for intake's own work per new order, without the store and HTTP: the
+    public `Intake.accept` on a unit of work that keeps nothing (`bench.scratch`), so
+    routing, deadlines, the order's JSON dump and digest, each transfer rendered, encoded
+    and digested, and the `received` entry linked, as intake does them today. The
+    submissions are validated beforehand (that is the `api` figure's work)."""
+    from bench.scratch import ScratchUnitOfWork
 
     with built_app() as app:
-        directory = app.state.gateway.directory
-    agency = "tax-12366"
-    profile, cipher = directory.profile(agency), directory.cipher_for(agency)
-    chain = Chain()
+        intake = app.state.gateway.intake
     prefix = f"hot-{time.time_ns()}"
+    submitted = [
+        WorkOrderIn.model_validate(consult(f"{prefix}-{i}")) for i in range(orders * rounds + 1)
+    ]
 
     def step(i: int) -> None:
-        raw = json.dumps(consult(f"{prefix}-{i}"), ensure_ascii=False).encode()
-        submitted = WorkOrderIn.model_validate_json(raw)
-        order = WorkOrder(
-            **submitted.model_dump(exclude={"partner_ids"}),
-            partner_ids={**submitted.partner_ids, HOTLINE: submitted.flow_id},
-            id=f"wo_{i}",
-            lead_agency=agency,
-        )
-        received = _digest(order)
-        payload = envelopes.transfer(
-            order, profile, lead=True, rule="r", catalogue="c", cipher=cipher
-        )
-        body = encode({"id": f"msg_{i}", **payload})
-        events = [
-            AuditEvent(
-                AuditKind.received,
-                order_id=order.id,
-                payload_digest=received,
-                detail={"flow_id": order.flow_id, "revision": order.revision},
-            ),
-            AuditEvent(
-                AuditKind.routed,
-                order_id=order.id,
-                detail={"agencies": [agency], "rule": "r", "catalogue": "c"},
-            ),
-            AuditEvent(
-                AuditKind.mapped,
-                order_id=order.id,
-                payload_digest=digest(body),
-                detail={"kind": "transfer", "lane": "normal", "bytes": len(body)},
-            ),
-            AuditEvent(
-                AuditKind.acknowledged,
-                order_id=order.id,
-                detail={"status": 200, "agency_ref": "T-1", "ms": 3},
-            ),
-        ]
-        prev = GENESIS
-        for seq, event in enumerate(events, 1):
-            prev = chain.link(seq, prev, event).entry_hash
+        # in a context of its own, as the store runs a unit: what intake binds for its
+        # log lines stays there
+        if not copy_context().run(intake.accept, ScratchUnitOfWork(), submitted[i]).created:
+            raise SystemExit("intake created no order")
 
+    step(orders * rounds)  # warm: first-use imports and caches
     return cpu_per_call(step, orders, rounds)
 
 

@@ -6,12 +6,19 @@ import os
 import sys
 from pathlib import Path
 
-from bench.world import Child, free_port, held_by_sink, python_child, sink_count
+from bench.world import AppWorld, Child, free_port, python_child, sink_count
 from gateway.crypto.signing import generate_ed25519_key
 
+WORKER = [
+    *("-m", "celery", "-A", "bench.peer", "worker"),
+    *("--pool", "prefork", "--concurrency", "2", "--loglevel", "WARNING"),
+    *("--without-gossip", "--without-mingle", "--without-heartbeat"),
+]
 
-class PeerWorld:
-    """The peer on loopback; quacks like World for the latency benchmark."""
+
+class PeerWorld(AppWorld):
+    """The peer on loopback: its intake and its Celery worker (whose pool processes are
+    counted as the worker's children)."""
 
     def __init__(self, workdir: Path) -> None:
         self.sink = python_child("bench.sink", free_port(), workdir / "peer-sink.log")
@@ -22,47 +29,9 @@ class PeerWorld:
             "BENCH_PEER_QUEUE": f"lianxin-peer-{os.getpid()}",
         }
         self.gateway = python_child("bench.peer", free_port(), workdir / "peer.log", self.env)
-        worker = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "bench.peer",
-            "worker",
-            "--pool",
-            "prefork",
-            "--concurrency",
-            "2",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ]
-        self.worker = Child(worker, 0, workdir / "celery.log", self.env)
-
-    def __enter__(self) -> PeerWorld:
-        self.sink.wait_ready("/counts")
-        self.gateway.wait_ready("/docs")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for child in (self.gateway, self.worker, self.sink):
-            child.stop()
+        worker = Child([sys.executable, *WORKER], 0, workdir / "celery.log", self.env)
+        self.helpers = (worker,)
 
     def delivered(self) -> int:
         """Orders the agency has acknowledged."""
         return sink_count(self.sink.url)
-
-    @property
-    def ports(self) -> list[int]:
-        """The intake's port."""
-        return [self.gateway.port]
-
-    def server_pids(self) -> list[int]:
-        """Intake and the Celery worker (its pool processes are counted as children)."""
-        return [self.gateway.pid, self.worker.pid]
-
-    def arrivals(self, flow_ids: list[str]) -> dict[str, float]:
-        """flow_id → wall-clock time the agency first held it, for those of `flow_ids` it holds."""
-        return held_by_sink(self.sink.url, flow_ids)

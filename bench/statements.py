@@ -30,10 +30,8 @@ from bench.loadgen import closed_loop
 from bench.orders import consult_request
 from bench.sink import Sink
 from bench.sql_tally import SqlTally, Tally
-from bench.world import database
+from bench.world import database, gateway_settings
 from connectors.simulators.server import ServerThread
-from gateway.crypto.sealing import generate_data_key
-from gateway.crypto.signing import generate_ed25519_key
 from gateway.settings import Settings
 
 WARM_UP = 5
@@ -52,19 +50,13 @@ class PerOrder:
 
 
 def _gateway(stack: ExitStack, url: str) -> ServerThread:
-    """Lianxin with the bench's settings (bench/world.gateway_env), agency = loopback sink."""
+    """Lianxin with the bench's settings (`bench.world.gateway_settings`), its agencies
+    and hotline the loopback sink."""
     from gateway.api.app import create_app
 
     sink = stack.enter_context(ServerThread(Sink()))
-    settings = Settings(
-        database_url=url,
-        hotline_callback_url=f"{sink.url}/callbacks",
-        agency_endpoints={"tax-12366": f"{sink.url}/orders", "alert-channel": f"{sink.url}/a"},
-        signing_keys=[generate_ed25519_key()],
-        data_keys=[generate_data_key()],
-        log_level="WARNING",
-        open_api=True,
-    )
+    endpoints = {"tax-12366": f"{sink.url}/orders", "alert-channel": f"{sink.url}/a"}
+    settings = Settings(**gateway_settings(url, sink.url, endpoints))
     return stack.enter_context(ServerThread(create_app(settings)))
 
 

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import psutil
@@ -141,26 +141,40 @@ def database(store: str, workdir: Path) -> Iterator[str]:
         admin.dispose()
 
 
-def gateway_env(
-    database_url: str, sink_url: str, extra: dict[str, Any] | None = None
-) -> dict[str, str]:
-    """LIANXIN_* settings for a gateway whose agencies and hotline are the loopback sink."""
-    settings: dict[str, Any] = {
+def gateway_settings(
+    database_url: str,
+    sink_url: str,
+    endpoints: dict[str, str],
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The benchmark gateway's settings, by `Settings` field: its database, the hotline's
+    callbacks at the loopback sink `sink_url`, the agencies' `endpoints`, fresh keys, quiet
+    logs and no API tokens. The one copy: served (`gateway_env`) and in process
+    (`bench.hot_path`, `bench.statements`) gateways start from it."""
+    return {
         "database_url": database_url,
         "hotline_callback_url": f"{sink_url}/callbacks",
-        "agency_endpoints": {
-            "tax-12366": f"{sink_url}/orders",
-            "fire-119": f"{sink_url}/incidents",
-            "alert-channel": f"{sink_url}/alerts",
-            # the mayor's mailbox is a pull board: the sink answers its polls with no letters
-            "portal-mayor-mailbox": f"{sink_url}/board",
-        },
+        "agency_endpoints": endpoints,
         "signing_keys": [generate_ed25519_key()],
         "data_keys": [generate_data_key()],
         "log_level": "WARNING",
         "open_api": True,  # loopback benchmarks without tokens (serve refuses otherwise)
         **(extra or {}),
     }
+
+
+def gateway_env(
+    database_url: str, sink_url: str, extra: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """LIANXIN_* settings for a gateway whose agencies and hotline are the loopback sink."""
+    endpoints = {
+        "tax-12366": f"{sink_url}/orders",
+        "fire-119": f"{sink_url}/incidents",
+        "alert-channel": f"{sink_url}/alerts",
+        # the mayor's mailbox is a pull board: the sink answers its polls with no letters
+        "portal-mayor-mailbox": f"{sink_url}/board",
+    }
+    settings = gateway_settings(database_url, sink_url, endpoints, extra)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIANXIN_")}
     for name, value in settings.items():
         env[f"LIANXIN_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
@@ -225,6 +239,38 @@ class World:
     def sink_control(self, verb: str) -> None:
         """`down`, `up` or `reset` the loopback agency."""
         httpx.post(f"{self.sink.url}/{verb}", timeout=10).raise_for_status()
+
+
+class AppWorld:
+    """Another pipeline's intake in a child process and the loopback agency it delivers
+    to (the reference and the Celery peer): quacks like World. A subclass starts `sink`,
+    then `gateway` and any `helpers` (stopped after the intake, before the sink)."""
+
+    sink: Child
+    gateway: Child
+    helpers: tuple[Child, ...] = ()
+
+    def __enter__(self) -> Self:
+        self.sink.wait_ready("/counts")
+        self.gateway.wait_ready("/docs")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for child in (self.gateway, *self.helpers, self.sink):
+            child.stop()
+
+    @property
+    def ports(self) -> list[int]:
+        """The intake's port."""
+        return [self.gateway.port]
+
+    def server_pids(self) -> list[int]:
+        """The processes whose CPU the benchmark charges: the intake and its helpers."""
+        return [child.pid for child in (self.gateway, *self.helpers)]
+
+    def arrivals(self, flow_ids: list[str]) -> dict[str, float]:
+        """flow_id → wall-clock time the agency first held it, for those of `flow_ids` it holds."""
+        return held_by_sink(self.sink.url, flow_ids)
 
 
 class RssSampler:

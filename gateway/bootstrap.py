@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -55,7 +56,14 @@ from gateway.service.ports.crypto import DataCipher, SigningKey
 from gateway.service.ports.evidence import CheckpointStore, Witness
 from gateway.service.ports.store import RunningStore
 from gateway.service.ports.telemetry import Tracing
-from gateway.service.ports.transport import BoardState, Connector, Listener, Poller
+from gateway.service.ports.transport import (
+    BoardState,
+    Connector,
+    InboundHandler,
+    Listener,
+    Poller,
+)
+from gateway.service.tracing import NoTracing
 from gateway.settings import Settings
 from gateway.store.boards import SqlBoardState
 from gateway.store.checkpoints import SqlCheckpoints
@@ -90,6 +98,7 @@ class Gateway:
     checkpointer: Checkpointer
     evidence: EvidenceExporter
     tracer_provider: TracerProvider | None = None  # None: tracing is off
+    tracing: Tracing = field(default_factory=NoTracing)  # spans of `tracer_provider`
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
     _listeners: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
     _watch_task: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -111,8 +120,9 @@ class Gateway:
         self._listeners.append(asyncio.create_task(summaries, name="lianxin-refusal-summary"))
         for name, connector in self.connectors.items():
             if isinstance(connector, Listener):
+                handler = continuing(self.sync.receive, self.tracing)
                 task = asyncio.create_task(
-                    connector.listen(self.sync.receive, self.dispatcher.signers[name].headers),
+                    connector.listen(handler, self.dispatcher.signers[name].headers),
                     name=f"listen-{name}",
                 )
                 self._listeners.append(task)
@@ -270,7 +280,22 @@ def bootstrap(
             settings, checkpoints, checkpointer, profiles, public_keys, clock
         ),
         tracer_provider=provider,
+        tracing=tracing,
     )
+
+
+def continuing(handler: InboundHandler, tracing: Tracing) -> InboundHandler:
+    """`handler` for a listener (MQTT): each message is handled in its sender's trace, named
+    by the W3C headers it carries (MQTT 5 user properties), as an HTTP request is; the
+    handler as it is when nothing is traced."""
+    if not tracing.active:
+        return handler
+
+    async def handle(agency: str, headers: Mapping[str, str], body: bytes) -> Any:
+        with tracing.continued(headers):
+            return await handler(agency, headers, body)
+
+    return handle
 
 
 def open_sql_store(

@@ -12,8 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 
 from gateway.domain.errors import DeliveryError, PermanentDelivery, TransientDelivery
+
+if TYPE_CHECKING:  # the client raises the errors made here: a type only, no cycle
+    from connectors.http.client import Answer
 
 RETRYABLE_4XX = frozenset({408, 409, 425, 429})
 
@@ -28,6 +32,16 @@ def answer_error(status: int, headers: Mapping[str, str], text: str) -> Delivery
         slow_down = status == 429 or (status == 503 and wait is not None)
         return TransientDelivery(message, status_code=status, throttled=slow_down, retry_after=wait)
     return PermanentDelivery(message, status_code=status, disable=status == 410)
+
+
+def checked(answer: Answer) -> Answer:
+    """A 2xx answer as it is; for any other, the typed delivery error it stands for is
+    raised. The body is decoded only to explain a refusal."""
+    if not 200 <= answer.status < 300:
+        error = answer_error(answer.status, answer.headers, answer.text)
+        if error is not None:
+            raise error
+    return answer
 
 
 def retry_after(value: str | None) -> float | None:

@@ -17,7 +17,7 @@ import hashlib
 import json
 
 from connectors.http.client import Answer, Exchange, open_client
-from connectors.http.errors import answer_error
+from connectors.http.errors import checked
 from gateway.domain.messages import Delivery, Receipt
 from gateway.mapping.profiles import AgencyProfile
 from gateway.settings import Settings
@@ -34,13 +34,11 @@ class RestConnector:
     async def deliver(self, delivery: Delivery) -> Receipt:
         """POST the body; a 2xx is the receipt, anything else a typed delivery error."""
         headers = {**BASE_HEADERS, **delivery.headers}
-        answer = await self.exchange.send(
-            "POST", delivery.endpoint, delivery.body, headers, delivery.timeout
+        answer = checked(
+            await self.exchange.send(
+                "POST", delivery.endpoint, delivery.body, headers, delivery.timeout
+            )
         )
-        if not 200 <= answer.status < 300:  # the body is decoded only to explain a refusal
-            error = answer_error(answer.status, answer.headers, answer.text)
-            if error is not None:
-                raise error
         digest = hashlib.sha256(answer.content).hexdigest()
         return Receipt(answer.status, digest, agency_ref=_agency_ref(answer))
 

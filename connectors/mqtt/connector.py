@@ -16,9 +16,10 @@ be processed (e.g. the database is down) is left unacknowledged and the session 
 so the broker sends it again. Sessions are persistent (clean start off, a session expiry,
 a stable client id per process), so updates sent while Lianxin is down wait at the broker.
 Duplicates from QoS 1 redelivery are recognised by `webhook-id`.
-Trace context: with LIANXIN_TRACING on, each order carries the W3C `traceparent` (and
+Trace context: when tracing is on, each order carries the W3C `traceparent` (and
 `tracestate`) of its outbound call as user properties named like the HTTP headers, and an
-update's `traceparent` property is continued while it is handled (`trace_context.py`).
+update's are continued while it is handled (the handler `listen` is given does that:
+`gateway.bootstrap.continuing`, through the tracing port).
 Authentication: the signature; TLS with client certificates when configured.
 Transient: not connected, no PUBACK or no receipt in time, a PUBACK reason code of failure.
 """
@@ -41,7 +42,6 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from connectors.mqtt.options import MqttOptions, headers_of, oversized, resolve, user_properties
-from connectors.mqtt.trace_context import continued
 from gateway.domain.errors import LianxinError, TransientDelivery
 from gateway.domain.messages import Delivery, Receipt, Sign
 from gateway.mapping.profiles import AgencyProfile
@@ -249,8 +249,7 @@ class MqttConnector:
             return
         assert self._handler is not None
         try:
-            with continued(headers, self.options.tracing):
-                outcome = await self._handler(self.agency, headers, payload)
+            outcome = await self._handler(self.agency, headers, payload)
         except LianxinError as exc:  # refused and audited; the subscriber keeps running
             self.refused += 1
             log.warning(

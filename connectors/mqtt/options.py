@@ -50,7 +50,6 @@ class MqttOptions:
     keepalive: int
     max_message_bytes: int
     node_id: str
-    tracing: bool = False  # LIANXIN_TRACING: an update's handling continues its sender's trace
 
     @property
     def base(self) -> str:
@@ -114,7 +113,6 @@ def resolve(profile: AgencyProfile, settings: Settings) -> MqttOptions:
         keepalive=_pick(policy.keepalive, settings.mqtt_keepalive),
         max_message_bytes=_pick(policy.max_message_bytes, settings.mqtt_max_message_bytes),
         node_id=settings.node_id,
-        tracing=settings.tracing,
     )
 
 

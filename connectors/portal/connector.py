@@ -27,9 +27,9 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from connectors.http.client import Answer, Exchange, open_client
+from connectors.http.errors import checked
 from connectors.portal.messages import (
     board_id,
-    checked,
     page_of,
     reply_body,
     reply_id,

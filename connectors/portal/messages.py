@@ -1,4 +1,4 @@
-"""Pure translation for message boards: pages, board messages → TransferIn, replies, errors.
+"""Pure translation for message boards: pages, board messages → TransferIn, replies.
 
 No I/O here: `connectors/portal/connector.py` fetches and posts, this module decides what the bytes
 mean. Every problem is a typed error naming the board message, so a refusal in the audit
@@ -14,8 +14,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from connectors.http.client import Answer
-from connectors.http.errors import answer_error
 from gateway.domain.errors import InputError, MalformedMessage
 from gateway.domain.messages import TransferIn
 from gateway.mapping.payload import render_fields
@@ -90,14 +88,6 @@ def reply_body(profile: AgencyProfile, envelope: dict[str, Any]) -> dict[str, An
         return {"content": envelope.get("note") or "", "replied_at": envelope.get("occurred_at")}
     where = f"{profile.id}: portal.reply_fields"
     return render_fields(policy.reply_fields, profile.code_tables, envelope, where)
-
-
-def checked(answer: Answer) -> Answer:
-    """A 2xx answer as it is; a typed delivery error for anything else."""
-    error = answer_error(answer.status, answer.headers, answer.text)
-    if error is not None:
-        raise error
-    return answer
 
 
 def reply_id(content: bytes) -> str | None:

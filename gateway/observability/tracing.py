@@ -9,16 +9,17 @@ provider (with the SDK's in-memory exporter).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from opentelemetry import trace
+from opentelemetry import context, trace
 from opentelemetry.propagate import inject
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from gateway.domain.messages import TRACE_HEADERS
 from gateway.service.tracing import Attributes, NoTracing, Tracing
 from gateway.settings import Settings
 
@@ -55,6 +56,18 @@ class OtelTracing:
     def inject(self, headers: dict[str, str]) -> None:
         """Add `traceparent` (and `tracestate`) for the current span."""
         inject(headers)
+
+    @contextmanager
+    def continued(self, headers: Mapping[str, str]) -> Iterator[None]:
+        """The sender's span made the current parent inside the block."""
+        carrier = {name: headers[name] for name in TRACE_HEADERS if name in headers}
+        # extract never raises: a traceparent it cannot parse gives an empty context, that
+        # is no parent, so what is traced inside starts afresh
+        token = context.attach(_W3C.extract(carrier, context=context.Context()))
+        try:
+            yield
+        finally:
+            context.detach(token)
 
 
 def current_traceparent() -> str | None:

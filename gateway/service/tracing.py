@@ -8,7 +8,7 @@ and tests that export no metrics.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from gateway.service.ports.telemetry import Attributes as Attributes
@@ -34,6 +34,11 @@ class NoTracing:
 
     def inject(self, headers: dict[str, str]) -> None:
         """Nothing is added."""
+
+    @contextmanager
+    def continued(self, headers: Mapping[str, str]) -> Iterator[None]:
+        """Nothing of the sender is made current: a bare block."""
+        yield
 
 
 class NoMetrics:

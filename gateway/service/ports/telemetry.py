@@ -38,6 +38,13 @@ class Tracing(Protocol):
         """Add the current span's W3C `traceparent` (and `tracestate`) to `headers`."""
         ...
 
+    def continued(self, headers: Mapping[str, str]) -> AbstractContextManager[None]:
+        """The sender's trace named by the W3C `traceparent` (and `tracestate`) among
+        `headers` made current inside the block, with no span of its own: what is traced
+        inside belongs to that trace. A missing or malformed traceparent continues
+        nothing (the spans inside start a trace of their own)."""
+        ...
+
 
 class Metrics(Protocol):
     """What the dispatcher reports about each recorded attempt; an adapter exports it.

@@ -158,6 +158,16 @@ def test_an_update_is_handled_in_the_utilitys_trace_as_a_child_of_its_span(
     assert any(format_trace_id(s.context.trace_id) == UTILITY_TRACE for s in hotline_calls)
 
 
+def test_an_injected_provider_continues_the_utilitys_trace_with_the_setting_off(
+    make_stack: Callable[..., Stack], exporter: InMemorySpanExporter, utility: Utility
+) -> None:
+    stack = make_stack(mqtt=True, tracer_provider=recording_provider(exporter))
+    assert not stack.settings.tracing  # the provider alone switches tracing on
+    write = callback_write(exporter, update_sent_with(stack, utility, UTILITY_TRACEPARENT))
+    assert format_trace_id(write.context.trace_id) == UTILITY_TRACE
+    assert write.parent is not None and format_span_id(write.parent.span_id) == UTILITY_SPAN
+
+
 def test_a_malformed_traceparent_starts_a_new_trace_and_the_update_is_applied(
     traced_stack: Stack, exporter: InMemorySpanExporter, utility: Utility
 ) -> None:

@@ -1,28 +1,32 @@
-"""An MQTT update's trace context: continued while it is handled when tracing is on,
-ignored when it is malformed or tracing is off (no broker: the context manager alone)."""
+"""An MQTT update's trace context: continued through the tracing port while it is handled
+(`Tracing.continued`, wrapped around a listener's handler by `gateway.bootstrap.continuing`),
+ignored when it is malformed or nothing is traced (no broker: the port and the wrapper)."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import format_span_id, format_trace_id
 
-import connectors
-from connectors.mqtt.options import resolve, user_properties
-from connectors.mqtt.trace_context import continued
-from gateway.mapping.loader import load_mappings
-from gateway.settings import REPO_ROOT, Settings
+from connectors.mqtt.options import user_properties
+from gateway.bootstrap import continuing
+from gateway.observability.tracing import OtelTracing
+from gateway.service.tracing import NoTracing
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 SPAN = "b7ad6b7169203331"
 TRACEPARENT = f"00-{TRACE}-{SPAN}-01"
-TRACER = TracerProvider().get_tracer("test")
+PROVIDER = TracerProvider()  # an injected provider: LIANXIN_TRACING plays no part
+TRACING = OtelTracing(PROVIDER)
+TRACER = PROVIDER.get_tracer("test")
 
 
-def handled_span(headers: dict[str, str], enabled: bool = True) -> trace.Span:
+def handled_span(headers: dict[str, str]) -> trace.Span:
     """The span the handling of a message with `headers` would open."""
-    with continued(headers, enabled), TRACER.start_as_current_span("database write") as span:
+    with TRACING.continued(headers), TRACER.start_as_current_span("database write") as span:
         return span
 
 
@@ -54,23 +58,29 @@ def test_a_malformed_traceparent_starts_a_new_trace(traceparent: str) -> None:
 
 
 def test_without_tracing_nothing_of_the_sender_is_made_current() -> None:
-    with continued({"traceparent": TRACEPARENT}, enabled=False):
+    with NoTracing().continued({"traceparent": TRACEPARENT}):
         assert not trace.get_current_span().get_span_context().is_valid
 
 
 def test_the_senders_context_is_current_only_inside_the_block() -> None:
-    with continued({"traceparent": TRACEPARENT}, enabled=True):
+    with TRACING.continued({"traceparent": TRACEPARENT}):
         assert format_span_id(trace.get_current_span().get_span_context().span_id) == SPAN
     assert not trace.get_current_span().get_span_context().is_valid
 
 
-@pytest.mark.parametrize("tracing", [True, False])
-def test_the_options_follow_lianxin_tracing(tracing: bool) -> None:
-    settings = Settings(tracing=tracing)
-    mappings = load_mappings(
-        REPO_ROOT / "mappings", "routing/catalogue.toml", connectors.TRANSPORTS
-    )
-    assert resolve(mappings.agencies["water-utility"], settings).tracing is tracing
+async def current_span_id(agency: str, headers: Mapping[str, str], body: bytes) -> str:
+    """A handler answering the span id current while it runs."""
+    return format_span_id(trace.get_current_span().get_span_context().span_id)
+
+
+async def test_a_listeners_handler_runs_in_the_senders_trace() -> None:
+    handler = continuing(current_span_id, TRACING)
+    assert await handler("water-utility", {"traceparent": TRACEPARENT}, b"{}") == SPAN
+    assert not trace.get_current_span().get_span_context().is_valid
+
+
+def test_with_nothing_traced_the_handler_is_given_as_it_is() -> None:
+    assert continuing(current_span_id, NoTracing()) is current_span_id
 
 
 def test_trace_headers_become_user_properties_under_the_http_names() -> None:
