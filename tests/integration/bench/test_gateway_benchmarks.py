@@ -10,7 +10,7 @@ import pytest
 
 from bench.audit import audit_rate
 from bench.drain import drain, waiting
-from bench.suites import delivered_transfers, latency, throughput
+from bench.suites import delivered_transfers, latency, throughput, wait_idle
 from bench.world import World, database
 
 pytestmark = pytest.mark.slow
@@ -45,6 +45,9 @@ def test_a_queued_backlog_drains_and_emergencies_still_arrive(world: World) -> N
 
 def test_the_audit_chain_of_a_benchmark_run_verifies(world: World) -> None:
     throughput(world, 20, 4, lambda: delivered_transfers(world.database_url))
+    # each status callback is queued with its transfer's acknowledgement and delivered
+    # after it: counted only once no handoff is open
+    wait_idle(world.database_url, timeout=120)
     got = audit_rate(world.database_url)
     assert got.entries >= 70 * 4  # received, delivered (transfer), status_applied, delivered
     assert got.rate > 0
