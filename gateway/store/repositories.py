@@ -151,8 +151,10 @@ class SqlHandoffs:
     def __init__(self, conn: Connection, seal: PersonalSeal) -> None:
         self.conn = conn
         self.seal = seal
+        self.queued_lanes: list[Lane] = []
 
     def add(self, handoff: Handoff) -> None:
+        self.queued_lanes.append(handoff.lane)
         values = {
             "id": handoff.id,
             "order_id": handoff.order_id,

@@ -36,10 +36,12 @@ class MemoryHandoffs:
 
     def __init__(self, state: MemoryState) -> None:
         self.state = state
+        self.queued_lanes: list[Lane] = []
 
     def add(self, handoff: Handoff) -> None:
         if handoff.id in self.state.handoffs:
             raise DuplicateKey(f"handoff {handoff.id} is stored already")
+        self.queued_lanes.append(handoff.lane)
         self.state.last_handoff_seq += 1
         written = replace(handoff, last_error=None)  # the SQL store does not write it either
         self.state.handoffs[handoff.id] = HandoffRow(self.state.last_handoff_seq, written)

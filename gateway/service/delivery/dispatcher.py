@@ -35,7 +35,7 @@ from gateway.service.delivery.fencing import (
     record_stale,
     settle_failure,
 )
-from gateway.service.delivery.outbox import lane_for
+from gateway.service.delivery.outbox import lanes_queued
 from gateway.service.delivery.retry import next_delay
 from gateway.service.directory import Directory
 from gateway.service.log_context import bind
@@ -303,29 +303,26 @@ class Dispatcher:
         if not batch:
             return
         try:
-            created = await self.store.write(
-                lambda uow: self._record_batch(uow, batch), urgent=lane == Lane.emergency
+            _, queued = await self.store.write(
+                lambda uow: lanes_queued(uow, lambda uow: self._record_batch(uow, batch)),
+                urgent=lane == Lane.emergency,
             )
         except Exception:
             # The leases run out and the handoffs are claimed again: nothing is lost.
             log.exception("recording %d delivery outcomes failed", len(batch))
             return
-        if created:
-            self.wake(*created)
+        if queued:  # only the lanes that got new handoffs: a callback to the hotline of a
+            self.wake(*queued)  # normal order wakes no emergency claim
 
-    def _record_batch(self, uow: UnitOfWork, batch: list[Attempt]) -> set[Lane]:
-        """Record each outcome, then what they say about the agencies' health (alerts);
-        the lanes that got new handoffs (only they are woken: a callback to the hotline
-        of a normal order wakes no emergency claim)."""
+    def _record_batch(self, uow: UnitOfWork, batch: list[Attempt]) -> None:
+        """Record each outcome, then what they say about the agencies' health (alerts)."""
         tally = Tally()
-        created = {lane for attempt in batch if (lane := self._record(uow, attempt, tally))}
-        if record_standings(uow, self.directory, tally, self.clock()):
-            created.update(Lane)  # alerts: their lanes are the alert channel's business
-        return created
+        for attempt in batch:
+            self._record(uow, attempt, tally)
+        record_standings(uow, self.directory, tally, self.clock())
 
-    def _record(self, uow: UnitOfWork, attempt: Attempt, tally: Tally) -> Lane | None:
-        """Record one attempt: one audit entry names what was signed, sent and answered;
-        the lane of the status callback it queued, if it queued one."""
+    def _record(self, uow: UnitOfWork, attempt: Attempt, tally: Tally) -> None:
+        """Record one attempt: one audit entry names what was signed, sent and answered."""
         handoff = attempt.handoff
         seconds = attempt.finished - attempt.started
         if attempt.receipt is not None:
@@ -335,19 +332,18 @@ class Dispatcher:
             )
             self.metrics.attempt(handoff.agency, "delivered" if fenced else "stale", seconds)
             if not fenced:
-                record_stale(
-                    uow, handoff, attempt.receipt, None, sent_detail(attempt), attempt.signature
-                )
-                return None
+                record_stale(uow, attempt)
+                return
             tally.delivered(handoff.agency)
-            return self._acknowledged(uow, attempt, attempt.receipt)
+            self._acknowledged(uow, attempt, attempt.receipt)
+            return
         error = attempt.error
         assert error is not None
         outcome = self._failed(uow, attempt, error)
         # counted when recorded: a group commit that fails is counted again on the retry
         self.metrics.attempt(handoff.agency, outcome, seconds)
         if outcome == "stale":
-            return None
+            return
         gone = isinstance(error, PermanentDelivery) and error.disable
         tally.failed(
             handoff.agency,
@@ -356,9 +352,8 @@ class Dispatcher:
             gone=error.message if gone else None,
             circuit_opened=attempt.circuit_opened,
         )
-        return None
 
-    def _acknowledged(self, uow: UnitOfWork, attempt: Attempt, receipt: Receipt) -> Lane | None:
+    def _acknowledged(self, uow: UnitOfWork, attempt: Attempt, receipt: Receipt) -> None:
         handoff = attempt.handoff
         detail = {
             **sent_detail(attempt),
@@ -369,25 +364,21 @@ class Dispatcher:
         }
         uow.audit.append(delivery_entry(AuditKind.delivered, attempt, detail))
         if handoff.kind != HandoffKind.transfer:
-            return None
+            return
         stored = uow.orders.get(handoff.order_id)
         if stored is None:
-            return None
+            return
         order = _with_partner_id(assignments.with_assignments(stored.order), handoff, receipt)
         answered = _answered_assignment(order, handoff)
         if answered is None:  # answered since (签收, 退回) or replaced (改派, 重办): moves nothing
             if order is not stored.order:
                 uow.orders.replace(order)
-            return None
-        before = order.status
+            return
         detail = {"agency_ref": receipt.agency_ref, "handoff_id": handoff.id}
-        order, _ = self.updates.acknowledge(
+        # queues the status callback when the order moves (and the hotline sent it)
+        self.updates.acknowledge(
             uow, order, answered, detail, tell=True, agency_ref=receipt.agency_ref
         )
-        # a status callback was queued when the order moved (and the hotline sent it)
-        if order.status == before or order.origin != HOTLINE:
-            return None
-        return lane_for(order, self.directory.profile(HOTLINE))
 
     def _failed(self, uow: UnitOfWork, attempt: Attempt, error: DeliveryError) -> str:
         """Reschedule or dead-letter a failed attempt: `retry` or `dead`; `stale` (and
@@ -397,7 +388,7 @@ class Dispatcher:
         delay = next_delay(profile.retry, handoff.attempts, error)
         retry_at = None if delay is None else attempt.finished + delay
         if not settle_failure(uow, handoff, error, retry_at):
-            record_stale(uow, handoff, None, error, sent_detail(attempt), attempt.signature)
+            record_stale(uow, attempt)
             return "stale"
         detail = {
             **sent_detail(attempt),

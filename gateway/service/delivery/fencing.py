@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from gateway.domain.audit import AuditEvent, AuditKind
+from gateway.domain.audit import AuditKind
 from gateway.domain.errors import ConfigError, DeliveryError, TransientDelivery
-from gateway.domain.messages import Handoff, Receipt
+from gateway.domain.messages import Handoff
+from gateway.service.delivery.attempts import Attempt, delivery_entry, sent_detail
 from gateway.service.ports.store import UnitOfWork
 
 log = logging.getLogger("lianxin.dispatch")
@@ -60,19 +61,13 @@ def settle_failure(
     )
 
 
-def record_stale(
-    uow: UnitOfWork,
-    handoff: Handoff,
-    receipt: Receipt | None,
-    error: DeliveryError | None,
-    sent: dict[str, Any],
-    signature: str,
-) -> None:
-    """Put on record an outcome that came after its attempt lost the claim (the lease ran
+def record_stale(uow: UnitOfWork, attempt: Attempt) -> None:
+    """Put on record an attempt whose outcome came after it lost its claim (the lease ran
     out and the handoff was claimed again, or it was released): `stale_outcome`, naming
-    the attempt (`sent`: its number, endpoint and duration), the request's digest and
-    the signature sent with it, its claim and what it ended with."""
-    detail: dict[str, Any] = {**sent, "claim": handoff.claim}
+    the attempt (its number, endpoint and duration), the request's digest and the
+    signature sent with it, its claim and what it ended with."""
+    handoff, receipt, error = attempt.handoff, attempt.receipt, attempt.error
+    detail: dict[str, Any] = {**sent_detail(attempt), "claim": handoff.claim}
     if receipt is not None:
         detail |= {"outcome": "acknowledged", "status": receipt.status_code}
         detail["agency_ref"] = receipt.agency_ref
@@ -84,14 +79,4 @@ def record_stale(
         handoff.id,
         handoff.attempts,
     )
-    uow.audit.append(
-        AuditEvent(
-            AuditKind.stale_outcome,
-            order_id=handoff.order_id,
-            handoff_id=handoff.id,
-            party=handoff.agency,
-            payload_digest=handoff.body_digest,
-            signature=signature or None,
-            detail=detail,
-        )
-    )
+    uow.audit.append(delivery_entry(AuditKind.stale_outcome, attempt, detail))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.ids import new_id
@@ -12,6 +13,8 @@ from gateway.mapping.profiles import AgencyProfile
 from gateway.service.audit import digest
 from gateway.service.json_codec import compact_json
 from gateway.service.ports.store import UnitOfWork
+
+T = TypeVar("T")
 
 
 def encode(payload: dict[str, Any]) -> bytes:
@@ -82,6 +85,16 @@ def enqueue_about(
             )
         )
     return handoff
+
+
+def lanes_queued(uow: UnitOfWork, work: Callable[[UnitOfWork], T]) -> tuple[T, frozenset[Lane]]:
+    """`work(uow)`, and the lanes of the handoffs it queued: the lanes its caller wakes
+    once the unit has committed (only those: a lane woken for nothing runs a claim that
+    finds nothing, a transaction of its own). Read from a mark, since a group commit runs
+    several callers' work in one unit of work."""
+    mark = len(uow.handoffs.queued_lanes)
+    result = work(uow)
+    return result, frozenset(uow.handoffs.queued_lanes[mark:])
 
 
 def mapped_detail(handoff: Handoff) -> dict[str, Any]:

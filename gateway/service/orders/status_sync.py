@@ -38,14 +38,14 @@ from gateway.domain.workorder import WorkOrder
 from gateway.service.audit import canonical_json, digest
 from gateway.service.deadlines.setting import DeadlineSetter
 from gateway.service.delivery import envelopes
-from gateway.service.delivery.outbox import enqueue
+from gateway.service.delivery.outbox import enqueue, lanes_queued
 from gateway.service.directory import Directory
 from gateway.service.log_context import bind, log_context
 from gateway.service.operations.refusal_summary import UNKNOWN_PARTY, RefusalSummary
 from gateway.service.orders.agency_updates import AgencyUpdates
 from gateway.service.orders.hotline_events import HotlineEvents
 from gateway.service.ports.store import Store, UnitOfWork
-from gateway.service.ports.transport import Caller, Outcome
+from gateway.service.ports.transport import Caller, Outcome, WakeUp
 
 AgencyMessageType = StatusUpdate | TransferIn | DeliveryReceipt
 AgencyMessage: TypeAdapter[AgencyMessageType] = TypeAdapter(AgencyMessageType)
@@ -61,8 +61,6 @@ class Received:
     signed: dict[str, Any]
 
 
-#: outcomes of messages applied without queuing any handoff
-_QUEUED_NOTHING = frozenset({"duplicate", "receipt"})
 PULLED = "pulled by Lianxin from the agency's own API; the transport carries no message signature"
 
 
@@ -74,7 +72,7 @@ class StatusSync:
         store: Store,
         directory: Directory,
         verifiers: Mapping[str, MessageVerifier],
-        wake: Callable[[], None],
+        wake: WakeUp,
         clock: Callable[[], float],
         updates: AgencyUpdates,
         events: HotlineEvents,
@@ -131,8 +129,11 @@ class StatusSync:
                 body,
                 kept_signature(verified, body),
             )
-            outcome = await self.store.write(
-                lambda uow: self._apply_message(uow, agency, received, parsed), urgent
+            outcome, lanes = await self.store.write(
+                lambda uow: lanes_queued(
+                    uow, lambda uow: self._apply_message(uow, agency, received, parsed)
+                ),
+                urgent,
             )
         except LianxinError as exc:
             if verified is None:  # not signed by the agency: nothing permanent
@@ -143,7 +144,7 @@ class StatusSync:
             signed = kept_signature(verified, body)
             await self.record_refusal(agency, order_id, exc, digest(body), signed)
             raise
-        self._wake_for(outcome)
+        self._wake(lanes)
         return outcome
 
     async def admit(self, agency: str, caller: Caller | None, body: bytes) -> None:
@@ -194,13 +195,15 @@ class StatusSync:
             self.directory.profile(agency)
             message = parse(body)
             received = Received(msg_id, body, unsigned_block(PULLED, digest(body)))
-            outcome = await self.store.write(
-                lambda uow: self._apply_message(uow, agency, received, message)
+            outcome, lanes = await self.store.write(
+                lambda uow: lanes_queued(
+                    uow, lambda uow: self._apply_message(uow, agency, received, message)
+                )
             )
         except LianxinError as exc:
             await self.record_refusal(agency, None, exc, digest(body))
             raise
-        self._wake_for(outcome)
+        self._wake(lanes)
         return outcome
 
     async def hotline_event(self, order_id: str, event: HotlineEvent) -> Outcome:
@@ -210,19 +213,20 @@ class StatusSync:
 
     async def _hotline_event(self, order_id: str, event: HotlineEvent) -> Outcome:
         try:
-            outcome = await self.store.write(lambda uow: self.events.apply(uow, order_id, event))
+            outcome, lanes = await self.store.write(
+                lambda uow: lanes_queued(uow, lambda uow: self.events.apply(uow, order_id, event))
+            )
         except LianxinError as exc:
             await self.record_refusal(HOTLINE, order_id, exc, digest(event.model_dump_json()))
             raise
-        self._wake_for(outcome)
+        self._wake(lanes)
         return outcome
 
-    def _wake_for(self, outcome: Outcome) -> None:
-        """Wake the dispatcher after a commit that may have queued handoffs: one that
-        queued none (a duplicate, an agency's receipt) wakes nothing, since each lane
-        woken for nothing runs a claim that finds nothing (a transaction of its own)."""
-        if outcome.result not in _QUEUED_NOTHING:
-            self.wake()
+    def _wake(self, lanes: frozenset[Lane]) -> None:
+        """Wake the lanes a commit queued handoffs in, and no other: one that queued none
+        (a duplicate, an agency's receipt) wakes nothing (`outbox.lanes_queued`)."""
+        if lanes:  # wake() with no lane named wakes every lane
+            self.wake(*lanes)
 
     async def record_refusal(
         self,

@@ -40,6 +40,10 @@ class Orders(Protocol):
 class Handoffs(Protocol):
     """The outbox: handoffs written with their order, claimed by workers, their outcomes."""
 
+    #: the lane of each handoff added through this repository, in the order added: the
+    #: lanes a unit of work's caller wakes after its commit (`outbox.lanes_queued`)
+    queued_lanes: list[Lane]
+
     def add(self, handoff: Handoff) -> None: ...
     def claim(
         self,

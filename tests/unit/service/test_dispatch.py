@@ -159,14 +159,21 @@ async def test_transient_failures_to_the_end_of_the_schedule_dead_letter_the_han
 
 
 async def received(world: World, agency: str, lane: Lane) -> set[Lane]:
-    """Claim `agency`'s next handoff in `lane` and record a 200 for it; the lanes woken."""
+    """Claim `agency`'s next handoff in `lane` and record a 200 for it as the recorder
+    does; the lanes woken."""
     now = world.clock()
     (handoff,) = await world.store.write(
         lambda uow: uow.handoffs.claim(now, {agency: 1}, lane, now + 60, "unit-test")
     )
     receipt = Receipt(200, "0" * 64, agency_ref="CASE-1")
-    attempt = Attempt(handoff, "memory:", "v1a,x", now, now, receipt=receipt)
-    return await world.store.write(lambda uow: world.dispatcher._record_batch(uow, [attempt]))
+    dispatcher = world.dispatcher
+    for wake in dispatcher._wake.values():
+        wake.clear()
+    dispatcher._outcomes[lane].put_nowait(
+        Attempt(handoff, "memory:", "v1a,x", now, now, receipt=receipt)
+    )
+    await dispatcher._flush_outcomes(lane)
+    return {lane for lane, wake in dispatcher._wake.items() if wake.is_set()}
 
 
 async def test_a_receipt_wakes_only_the_lane_of_the_callback_it_queued() -> None:

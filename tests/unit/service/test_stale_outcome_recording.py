@@ -15,6 +15,7 @@ from gateway.domain.messages import Handoff, HandoffKind, Lane, Receipt
 from gateway.mapping.profiles import AgencyProfile, Catalogue, Rule
 from gateway.service.delivery.attempts import Attempt
 from gateway.service.delivery.dispatcher import Dispatcher, DispatchSettings
+from gateway.service.delivery.outbox import lanes_queued
 from gateway.service.directory import Directory
 from gateway.service.orders.agency_updates import AgencyUpdates
 from gateway.service.orders.transitions import OrderSteps
@@ -28,6 +29,7 @@ class FencedOutbox:
 
     holders: dict[str, str]
     written: list[tuple[str, str]] = field(default_factory=list)
+    queued_lanes: list[Lane] = field(default_factory=list)  # none: it has no `add`
 
     def _write(self, what: str, handoff_id: str, claim: str | None) -> bool:
         if claim is None or self.holders.get(handoff_id) != claim:
@@ -130,8 +132,10 @@ def test_an_outcome_whose_claim_was_taken_over_writes_nothing_but_its_audit(
 ) -> None:
     metrics = CountedMetrics()
     uow = FakeUnitOfWork(FencedOutbox({"msg_1": "newer-claim"}))
-    created = dispatcher(metrics)._record_batch(uow, [attempt("older-claim", *late)])  # type: ignore[arg-type]
-    assert created == set()  # no callback queued, no alert raised: no lane to wake
+    late_attempt = attempt("older-claim", *late)
+    recorder = dispatcher(metrics)
+    _, lanes = lanes_queued(uow, lambda uow: recorder._record_batch(uow, [late_attempt]))  # type: ignore[arg-type]
+    assert lanes == frozenset()  # no callback queued, no alert raised: no lane to wake
     assert uow.handoffs.written == [] and uow.handoffs.holders == {"msg_1": "newer-claim"}
     (stale,) = uow.audit_entries
     assert stale.event == "stale_outcome"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.domain.errors import NotAddressed, OrderClosed, Superseded, UnknownOrder
-from gateway.domain.messages import HOTLINE, HandoffKind
+from gateway.domain.messages import HOTLINE, HandoffKind, Lane
 from gateway.domain.states import Status
 from gateway.service.audit import verify_chain
 from gateway.service.ports.transport import Outcome
@@ -30,6 +30,18 @@ async def test_a_lead_agency_update_is_applied_and_reported_to_the_hotline() -> 
     assert world.audit_events(order_id).count("status_applied") == 2
     assert world.wake_ups == 1
     assert verify_chain(world.store.audit_records(), world.store.audit_head()).ok
+
+
+@pytest.mark.parametrize("urgency", ["normal", "emergency"])
+async def test_an_applied_update_wakes_only_the_lane_of_the_callback_it_queued(
+    urgency: str,
+) -> None:
+    world = World()
+    result = await world.accept(submitted(urgency=urgency))
+    world.lanes_woken.clear()  # intake's own wake-up
+    await world.send(CITY, "m-1", update(result.order.id, "accepted", world.clock.now))
+    # the hotline's callbacks go in the order's lane: the other lane runs no claim for them
+    assert world.lanes_woken == [(Lane(urgency),)]
 
 
 async def test_signing_for_an_order_settles_its_sign_for_cards() -> None:
