@@ -75,8 +75,12 @@ def _floats_as_json_writes(raw: bytes) -> bool:
     and orjson's digits read back as the very float it was given). Both write the shortest
     digits that read back; they differ only in where they switch to an exponent (orjson's
     `1e16`, `0.00001`; json's `1e+16`, `1e-05`), and those go the json way."""
-    first = _first_float_tail(raw)
-    if first is None:
+    fraction = _FRACTION.search(raw)
+    first = len(raw) if fraction is None else fraction.start()
+    exponent = _EXPONENT.search(raw, 0, first)  # only one before the first fraction matters
+    if exponent is not None:
+        first = exponent.start()
+    elif fraction is None:
         return True
     # a float's digits hold no `:`, `,` nor `[`: the nearest before its tail opens it
     opened = max(raw.rfind(b":", 0, first), raw.rfind(b",", 0, first), raw.rfind(b"[", 0, first))
@@ -85,12 +89,6 @@ def _floats_as_json_writes(raw: bytes) -> bool:
         if repr(float(number)).encode() != number:
             return False
     return True
-
-
-def _first_float_tail(raw: bytes) -> int | None:
-    """Where the first fraction or exponent ending a value begins in `raw`, if anywhere."""
-    starts = [found.start() for found in (_FRACTION.search(raw), _EXPONENT.search(raw)) if found]
-    return min(starts, default=None)
 
 
 def reference_canonical_json(value: Any) -> str:
