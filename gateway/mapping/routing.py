@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from gateway.domain.errors import NoRoute, UnknownAgency
@@ -25,7 +26,7 @@ class Route:
         return self.agencies[0]
 
 
-def route(order: WorkOrderIn, catalogue: Catalogue, known: set[str]) -> Route:
+def route(order: WorkOrderIn, catalogue: Catalogue, known: Collection[str]) -> Route:
     """The operator's explicit choice if given, else the first catalogue rule that matches."""
     if order.route_to:
         for agency in order.route_to:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from gateway.domain.errors import UnknownAgency
 from gateway.domain.messages import HOTLINE
@@ -57,12 +58,14 @@ class Directory:
         """The field cipher of an agency whose profile requires field encryption."""
         return self.ciphers.get(agency)
 
-    @property
-    def agency_ids(self) -> set[str]:
-        """Every agency an order may be routed to (not the hotline, not an alert channel)."""
-        return {
+    @cached_property
+    def agency_ids(self) -> frozenset[str]:
+        """Every agency an order may be routed to (not the hotline, not an alert channel).
+        Made once, on the first intake: a directory's profiles are never changed (another
+        set of profiles is another directory: `dataclasses.replace`)."""
+        return frozenset(
             name for name, p in self.profiles.items() if name != HOTLINE and not p.alert_channel
-        }
+        )
 
     @property
     def alert_channels(self) -> list[AgencyProfile]:

@@ -43,6 +43,13 @@ _PASSTHROUGH = (
 #: ":1.5," still matches: a needless fallback, never a wrong one). NaN and the
 #: infinities are written as null: `_NULL` (a literal: searching for it is quick).
 _FLOAT = re.compile(rb"[:,\[](-?[0-9]+(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+))(?![^,\]}])")
+#: the tail of every float orjson writes (a fraction, or an exponent: orjson's `e` is lower
+#: case), where a value ends: looked for first, from a literal `.` or `e` (quick), so that
+#: `_FLOAT`, which tries every byte, scans only from the first float on, and a text with
+#: no float (an order: its timestamps' fractions end in `Z` or an offset) not at all.
+#: An `E` can only be in a string, whose text is json's anyway.
+_FRACTION = re.compile(rb"\.[0-9]+(?:[eE][-+]?[0-9]+)?(?![^,\]}])")
+_EXPONENT = re.compile(rb"e[-+]?[0-9]+(?![^,\]}])")
 _NULL = re.compile(rb"null")
 
 
@@ -68,7 +75,16 @@ def _floats_as_json_writes(raw: bytes) -> bool:
     and orjson's digits read back as the very float it was given). Both write the shortest
     digits that read back; they differ only in where they switch to an exponent (orjson's
     `1e16`, `0.00001`; json's `1e+16`, `1e-05`), and those go the json way."""
-    for match in _FLOAT.finditer(raw):
+    fraction = _FRACTION.search(raw)
+    first = len(raw) if fraction is None else fraction.start()
+    exponent = _EXPONENT.search(raw, 0, first)  # only one before the first fraction matters
+    if exponent is not None:
+        first = exponent.start()
+    elif fraction is None:
+        return True
+    # a float's digits hold no `:`, `,` nor `[`: the nearest before its tail opens it
+    opened = max(raw.rfind(b":", 0, first), raw.rfind(b",", 0, first), raw.rfind(b"[", 0, first))
+    for match in _FLOAT.finditer(raw, max(opened, 0)):
         number = match.group(1)
         if repr(float(number)).encode() != number:
             return False

@@ -107,12 +107,11 @@ class Intake:
     def _create(self, uow: UnitOfWork, submitted: WorkOrderIn) -> IntakeResult:
         now = self.clock()
         chosen = route(submitted, self.directory.catalogue, self.directory.agency_ids)
-        order = _new_order(submitted, chosen)
+        ids = [new_id("msg") for _ in chosen.agencies]
+        order = _new_order(submitted, chosen, _opened(chosen, ids, now))
         policy = self.deadlines.policy_for(order)
         bind(order_id=order.id)
         order, deadlines_entry = self.deadlines.fill(order, policy)
-        ids = [new_id("msg") for _ in chosen.agencies]
-        order = order.model_copy(update={"assignments": _opened(chosen, ids, now)})
         # dumped once: the stored document, the transfers and the digest are all made of it
         document = order.model_dump(mode="json")
         uow.orders.add(order, now, document)
@@ -226,12 +225,13 @@ def _received_detail(
     }
 
 
-def _new_order(submitted: WorkOrderIn, chosen: Route) -> WorkOrder:
+def _new_order(submitted: WorkOrderIn, chosen: Route, opened: list[Assignment]) -> WorkOrder:
     """The order to store, routed: the submission, a new id, the hotline's flow id among
-    the partner ids, the lead and the assisting agencies. Its values are handed over as
-    they are, nested models included, which pydantic takes without validating them again
-    (a dump made them dicts to validate anew: twice the cost). `model_construct` would
-    cost as much here: pydantic 2.14 inspects a default factory on every call."""
+    the partner ids, the lead and the assisting agencies and their `opened` assignments
+    (given here, not copied in after: a copy of the order costs). Its values are handed over
+    as they are, nested models included, which pydantic takes without validating them
+    again (a dump made them dicts to validate anew: twice the cost). `model_construct`
+    would cost as much here: pydantic 2.14 inspects a default factory on every call."""
     return WorkOrder(
         **{
             **vars(submitted),
@@ -240,6 +240,7 @@ def _new_order(submitted: WorkOrderIn, chosen: Route) -> WorkOrder:
         id=new_id("wo"),
         lead_agency=chosen.lead,
         assisting_agencies=list(chosen.agencies[1:]),
+        assignments=opened,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from gateway.domain.assignments import Assignment, Role
 from gateway.domain.messages import HOTLINE, HandoffKind
 from gateway.domain.workorder import Coordinates, WorkOrder
 from gateway.mapping.routing import Route
@@ -112,13 +113,18 @@ def test_a_new_order_is_the_one_validated_from_the_submissions_dump(
     """Its values are handed over as they are (nested models not validated again)."""
     given = submitted(**changes)
     chosen = Route(("city-management", "tax-12366"), "r1", "2026.1")
-    order = _new_order(given, chosen)
+    opened = [
+        Assignment(agency="city-management", role=Role.lead, generation=1, transfer_id="msg_1"),
+        Assignment(agency="tax-12366", role=Role.assisting, generation=1, transfer_id="msg_2"),
+    ]
+    order = _new_order(given, chosen, opened)
     dumped = WorkOrder(
         **given.model_dump(exclude={"partner_ids"}),
         partner_ids={**given.partner_ids, HOTLINE: given.flow_id},
         id=order.id,
         lead_agency="city-management",
         assisting_agencies=["tax-12366"],
+        assignments=[assignment.model_dump() for assignment in opened],
     )
     assert order == dumped
     assert order.model_dump(mode="json") == dumped.model_dump(mode="json")

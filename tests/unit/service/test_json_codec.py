@@ -12,6 +12,7 @@ import json
 import math
 from typing import Any
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -154,6 +155,33 @@ def test_a_delivery_detail_with_its_milliseconds_is_answered_by_orjson(monkeypat
     assert canonical_json(detail) == (
         '{"at":[-0.5,0.0001,1000000000000000.0,113.2665],"attempt":1,"ms":12.3,"status":200}'
     )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": "2026-11-24T08:05:40.25Z", "b": "x.5,", "c": [1, 2, 1e-05]},  # a float last
+        {"a": [1e-7, 0.5], "b": "T08:05:40.25+08:00"},  # an exponent before any fraction
+        {"z": 12345678901234.5, "a": {"b": "y"}, "n": [1e-7]},  # one json writes as orjson
+    ],
+)
+def test_a_float_after_fractions_in_strings_is_still_checked(value: Any) -> None:
+    """The float check starts at the first fraction or exponent ending a value (one in a
+    string counts too): a float anywhere after it is checked."""
+    assert canonical_json(value) == reference_canonical_json(value)
+    assert canonical_json(value, finite=True) == reference_canonical_json(value)
+
+
+def test_a_text_without_floats_is_not_scanned_for_them(monkeypatch: Any) -> None:
+    """An order's text (fractions of seconds only in its timestamps) skips the slow scan."""
+
+    class Unscannable:
+        def finditer(self, *args: Any) -> Any:
+            raise AssertionError("scanned every byte")
+
+    monkeypatch.setattr("gateway.service.json_codec._FLOAT", Unscannable())
+    value = {"received_at": "2026-11-24T08:05:40.123456+08:00", "revision": 3, "e": "e1"}
+    assert canonical_json(value) == reference_canonical_json(value)
 
 
 #: where json switches to an exponent (below 1e-4, from 1e16) and orjson does elsewhere
