@@ -119,9 +119,7 @@ def create_store_engine(url: str, *, writers: int = POSTGRES_WRITERS) -> Engine:
     # no pool_pre_ping (a round trip per transaction): `defer_writes` checks a connection's
     # socket at checkout, and a unit of work whose connection is lost before its COMMIT
     # was asked for runs again on a fresh one (`_Transaction`)
-    # each writer and the urgent one hold theirs (`gateway.store.held`); 3 more stay
-    # pooled for reads (an overflow connection is opened and closed for each use)
-    engine = create_engine(url, pool_size=writers + 1 + 3, max_overflow=4)
+    engine = create_engine(url, pool_size=writers + 3, max_overflow=4)
     defer_writes(engine)
     cache_long_statements()
     return engine
