@@ -21,17 +21,9 @@ from gateway.store.migrate import upgrade
 from gateway.store.plain import PlainWrite
 from gateway.store.schema import audit_head, poll_cursors
 from gateway.store.sql import SqlStore
+from tests.integration.store.units import noting
 
 pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
-
-
-def _note(name: str) -> Callable[[UnitOfWork], str]:
-    def work(uow: UnitOfWork) -> str:
-        uow.audit.append(AuditEvent("noted", order_id=name, party="system"))
-        uow.cursors.save(name, "1", 1.0)
-        return name
-
-    return work
 
 
 def _fails_after_writing(uow: UnitOfWork) -> None:
@@ -98,7 +90,7 @@ def test_queued_units_of_work_commit_together(database_url: str) -> None:
     store = open_sql_store(database_url, group_budget=5.0, writers=1)  # a slow machine groups all
     commits = _commits(store)
     names = [f"board-{n}" for n in range(20)]
-    results = asyncio.run(_queue_behind_a_blocker(store, [_note(n) for n in names]))
+    results = asyncio.run(_queue_behind_a_blocker(store, [noting(n) for n in names]))
     assert results == names
     assert len(commits) == 1  # the blocker's group took the twenty queued meanwhile
     saved = store.run_sync(lambda uow: [uow.cursors.get(n) for n in names], writes=False)
@@ -125,7 +117,7 @@ def test_a_failing_unit_of_work_is_rolled_back_alone(
     statement aborts a PostgreSQL transaction until its savepoint is rolled back)."""
     upgrade(database_url)
     store = open_sql_store(database_url, writers=1)  # one writer: the three run as a group
-    works = [_note("before"), failing, _note("after")]
+    works = [noting("before"), failing, noting("after")]
     results = asyncio.run(_queue_behind_a_blocker(store, works))
     assert results[0] == "before" and results[2] == "after"
     assert isinstance(results[1], error) if error else _integrity_error(results[1])
@@ -145,7 +137,7 @@ def test_a_failing_first_unit_of_work_leaves_nothing(database_url: str) -> None:
     store = open_sql_store(database_url)
     with pytest.raises(ValueError, match="fails"):
         asyncio.run(store.write(_fails_after_writing))
-    assert asyncio.run(store.write(_note("next"))) == "next"
+    assert asyncio.run(store.write(noting("next"))) == "next"
     with store.audit_snapshot() as (head, records):
         entries = list(records)
         assert verify_chain(entries, head).ok
@@ -177,7 +169,7 @@ def test_work_that_is_not_audited_does_not_wait_for_the_chain(postgres_url: str)
             store.write(lambda uow: uow.cursors.save("claim", "1", 1.0) or "done", audited=False),
             5,
         )
-        audited = asyncio.ensure_future(store.write(_note("audited")))
+        audited = asyncio.ensure_future(store.write(noting("audited")))
         await asyncio.sleep(0.5)
         waited = not audited.done()
         holder.rollback()
@@ -207,7 +199,7 @@ def test_a_failure_between_units_of_work_reaches_every_caller(
         gate = threading.Event()
         blocker = asyncio.ensure_future(store.write(lambda uow: gate.wait(10)))
         await asyncio.sleep(0.05)
-        queued = [asyncio.ensure_future(store.write(_note(n))) for n in ("one", "two")]
+        queued = [asyncio.ensure_future(store.write(noting(n))) for n in ("one", "two")]
         await asyncio.sleep(0.05)
         gate.set()
         every = asyncio.gather(blocker, *queued, return_exceptions=True)
@@ -234,7 +226,7 @@ def test_a_first_unit_whose_queued_writes_fail_fails_alone(database_url: str) ->
     async def run() -> list[Any]:
         first = asyncio.ensure_future(store.write(fails_when_sent))
         await asyncio.sleep(0.05)
-        second = asyncio.ensure_future(store.write(_note("after")))
+        second = asyncio.ensure_future(store.write(noting("after")))
         await asyncio.sleep(0.05)
         gate.set()
         both = asyncio.gather(first, second, return_exceptions=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,23 +16,14 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from gateway.bootstrap import open_sql_store
-from gateway.domain.audit import AuditEvent
 from gateway.service.ports.store import UnitOfWork
 from gateway.store.migrate import upgrade
 from gateway.store.sql import SqlStore
+from tests.integration.store.units import noting
 
 pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
 
 UNITS = 5
-
-
-def _note(name: str) -> Callable[[UnitOfWork], str]:
-    def work(uow: UnitOfWork) -> str:
-        uow.audit.append(AuditEvent("noted", order_id=name, party="system"))
-        uow.cursors.save(name, "1", 1.0)
-        return name
-
-    return work
 
 
 def _fails(uow: UnitOfWork) -> None:
@@ -49,7 +39,7 @@ def _count(store: SqlStore, name: str) -> list[Any]:
 
 async def _one_by_one(store: SqlStore, count: int) -> None:
     for n in range(count):  # awaited in turn: one transaction each, no group commit
-        assert await store.write(_note(f"o-{n}")) == f"o-{n}"
+        assert await store.write(noting(f"o-{n}")) == f"o-{n}"
 
 
 def test_a_writer_checks_out_one_connection_for_all_its_transactions(database_url: str) -> None:
@@ -98,8 +88,8 @@ def test_closing_the_postgres_store_ends_every_backend_it_opened(postgres_url: s
     store = open_sql_store(postgres_url, writers=2)
 
     async def scenario() -> None:
-        await asyncio.gather(*(store.write(_note(f"u-{n}"), urgent=n == 0) for n in range(8)))
-        await store.write(_note("last"))
+        await asyncio.gather(*(store.write(noting(f"u-{n}"), urgent=n == 0) for n in range(8)))
+        await store.write(noting("last"))
 
     before = _backends(postgres_url)
     asyncio.run(scenario())
