@@ -13,6 +13,11 @@ one that SQLAlchemy invalidated (it saw the connection lost), or whose server en
 (`alive`: its socket, no round trip), is closed and a fresh one checked out. A
 transaction that lost its connection thus costs no later one, and the lost one runs
 again on the fresh connection when it may (`gateway.store.retry`).
+
+A held connection is never checked in between transactions, so whatever the pool's
+check-in would undo stays: a unit of work on a writer thread must not give its connection
+an isolation level or other execution options (`audit_snapshot`, which does, opens a
+connection of its own).
 """
 
 from __future__ import annotations

@@ -258,9 +258,11 @@ class SqlStore:
                 self._answer(job, after=error)
 
     def _answer(self, job: Job, after: BaseException | None = None) -> None:
-        """Run a job already taken from the queue alone, in a transaction of its own (again
-        after the error of its run in a group, if that error allows: `_retried`); its
-        caller hears the outcome."""
+        """Run a taken job alone, in a transaction of its own (again after the error of its
+        run in a group, if that error allows); its caller hears the outcome."""
+        if after is not None and not should_retry(after):
+            job.future.set_exception(after)  # raised once, not again for each job of a group
+            return
         try:
             result = self._retried(_unit(job), writes=True, after=after, on_writer=True)
         except BaseException as exc:  # handed to the awaiting caller

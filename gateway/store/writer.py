@@ -25,6 +25,7 @@ job with `more` while its budget lasts, so a queued urgent job still comes next.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -71,7 +72,9 @@ class LoopOutcome(Generic[T]):
         self._settle(None, exception)
 
     def _settle(self, result: T | None, error: BaseException | None) -> None:
-        if not self.loop.is_closed():  # closed, nobody is left to hear it
+        if isinstance(error, StopIteration):  # an asyncio future refuses it (TypeError)
+            error = RuntimeError(f"a unit of work raised StopIteration: {error!r}")
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody is left to hear it
             self.loop.call_soon_threadsafe(_settle, self.future, result, error)
 
 

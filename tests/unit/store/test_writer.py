@@ -159,3 +159,42 @@ def test_a_caller_that_stops_waiting_skips_its_queued_job_not_a_running_one() ->
     asyncio.run(main())
     writer.shutdown()
     assert ran == ["running"]  # the queued job never ran; the running one ended
+
+
+def test_a_unit_raising_stop_iteration_reaches_its_caller_as_an_error() -> None:
+    writer = PriorityWriter("t", urgent_lane=False)
+
+    def stops() -> None:
+        raise StopIteration("an iterator ran dry")
+
+    async def main() -> None:
+        with pytest.raises(RuntimeError, match="StopIteration"):
+            await asyncio.wait_for(writer.run(stops), 5)
+
+    asyncio.run(main())
+    writer.shutdown()
+
+
+def test_a_job_ending_after_its_loop_closed_leaves_the_thread_working() -> None:
+    writer = PriorityWriter("t", urgent_lane=False)
+    started, gate = threading.Event(), threading.Event()
+
+    def hold() -> str:
+        started.set()
+        gate.wait(5)
+        return "late"
+
+    async def leave_early() -> None:
+        abandoned = asyncio.ensure_future(writer.run(hold))
+        await asyncio.to_thread(started.wait, 5)
+        assert not abandoned.done()
+
+    asyncio.run(leave_early())  # the loop closes while `hold` still runs
+    gate.set()
+    writer.wait_idle()
+
+    async def later() -> str:
+        return await asyncio.wait_for(writer.run(str.upper, "still here"), 5)
+
+    assert asyncio.run(later()) == "STILL HERE"
+    writer.shutdown()
