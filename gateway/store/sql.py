@@ -19,7 +19,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
-from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
+from contextlib import closing, contextmanager, nullcontext
 from contextvars import Context, copy_context
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -34,7 +34,6 @@ from gateway.service.ports.telemetry import Tracing
 from gateway.store.activity import SqlActivity
 from gateway.store.audit_log import SqlAuditLog
 from gateway.store.db_errors import WriteHealth, translated
-from gateway.store.held import HeldConnections
 from gateway.store.keys import SqlKeys
 from gateway.store.plain import (
     Deferred,
@@ -167,7 +166,6 @@ class SqlStore:
         self.is_sqlite = self.url.startswith("sqlite")
         self.writers = 1 if self.is_sqlite else writers or POSTGRES_WRITERS
         self.engine = create_store_engine(self.url, writers=self.writers)
-        self._held = HeldConnections(self.engine)  # the writer threads' (see gateway.store.held)
         self._writer = PriorityWriter(
             "lianxin-db",
             writers=self.writers,
@@ -230,7 +228,7 @@ class SqlStore:
         alone = not self.is_sqlite and not _unit(first).audited
         waiting: list[Job] = []  # the second job, taken while the first's writes are sent
         try:
-            with _Transaction(self._held.begin()) as conn:
+            with _Transaction(self.engine) as conn:
                 uow = SqlUnitOfWork(conn, self.seal, self.chain, locking=not self.is_sqlite)
                 outcomes.append((_unit(first)(uow), None))
                 while not alone and (job := self._next_in_group(more, len(taken), started)):
@@ -264,23 +262,18 @@ class SqlStore:
             job.future.set_exception(after)  # raised once, not again for each job of a group
             return
         try:
-            result = self._retried(_unit(job), writes=True, after=after, on_writer=True)
+            result = self._retried(_unit(job), writes=True, after=after)
         except BaseException as exc:  # handed to the awaiting caller
             job.future.set_exception(exc)
         else:
             job.future.set_result(result)
 
     def _retried(
-        self,
-        work: Callable[[UnitOfWork], T],
-        writes: bool,
-        after: BaseException | None = None,
-        on_writer: bool = False,
+        self, work: Callable[[UnitOfWork], T], writes: bool, after: BaseException | None = None
     ) -> T:
         """`work` in one transaction; run again if PostgreSQL aborts it (see
         `gateway.store.retry`; a read, only if its connection was lost in time), a few
-        times at most. `after`: the error of a run already made, which counts as the first.
-        `on_writer`: on a writer thread, whose connection is held across transactions."""
+        times at most. `after`: the error of a run already made, which counts as the first."""
         may_retry = should_retry if writes else lost_in_time
         error, run = after, 1 if after is None else 2
         while True:
@@ -292,7 +285,7 @@ class SqlStore:
                 )
                 time.sleep(wait_before(run))
             try:
-                return self._transaction(work, writes, on_writer)
+                return self._transaction(work, writes)
             except Exception as exc:
                 error, run = exc, run + 1
 
@@ -324,11 +317,10 @@ class SqlStore:
         """
         return self._retried(_Unit(work), writes)  # in a copy of this context
 
-    def _transaction(self, work: Callable[[UnitOfWork], T], writes: bool, on_writer: bool) -> T:
+    def _transaction(self, work: Callable[[UnitOfWork], T], writes: bool) -> T:
         """`work` in one transaction, its audit entries linked and the head moved last."""
         started = time.perf_counter()
-        begin = self._held.begin() if on_writer else self.engine.begin()
-        with _Transaction(begin) as conn:
+        with _Transaction(self.engine) as conn:
             uow = SqlUnitOfWork(conn, self.seal, self.chain, locking=writes and not self.is_sqlite)
             result = work(uow)
             uow.audit.flush()
@@ -379,7 +371,6 @@ class SqlStore:
     async def aclose(self) -> None:
         """Finish running work and release connections."""
         await asyncio.to_thread(self._writer.shutdown)
-        self._held.close()  # the writer threads have ended: nobody uses them now
         self.engine.dispose()
 
 
@@ -435,14 +426,13 @@ def in_savepoint(conn: Connection, work: Callable[[], T]) -> T:
 
 
 class _Transaction:
-    """`begin` (`engine.begin()`, or a writer's held connection's), which marks an error
-    as lost in time (`gateway.store.retry`) when the connection was lost before this
-    transaction's COMMIT was asked for: nothing of it can have been committed, so it may
-    run again on a fresh connection. Lost during or after the COMMIT, its outcome is
-    unknown and the error is left as it is."""
+    """`engine.begin()`, which marks an error as lost in time (`gateway.store.retry`) when
+    the connection was lost before this transaction's COMMIT was asked for: nothing of it
+    can have been committed, so it may run again on a fresh connection. Lost during or
+    after the COMMIT, its outcome is unknown and the error is left as it is."""
 
-    def __init__(self, begin: AbstractContextManager[Connection]) -> None:
-        self._begin = begin
+    def __init__(self, engine: Engine) -> None:
+        self._begin = engine.begin()
         self._queue: Deferred | None = None  # PostgreSQL's: knows whether COMMIT was asked
         self._driver: Any = None
 
