@@ -9,9 +9,9 @@ the server sent is one round trip (a pipeline of several statements counts once)
 
 Phases let a run count only what it measures: `phase("orders")` starts one; every
 statement belongs to the phase current when it ran (SQLite) or when its connection was
-last taken from the pool (PostgreSQL: the trace moves to a new file at checkout, which is
-the connection's own thread; a connection held out of the pool across phases counts in
-the phase it was taken in).
+last taken from the pool or began a transaction (PostgreSQL: the trace moves to a new file
+then, on the connection's own thread; a store's writer holds its connection out of the
+pool across transactions, so its statements count by the phase of their transaction).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from psycopg import pq
-from sqlalchemy import event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.pool import Pool
 
 TRANSACTION_VERBS = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
@@ -86,12 +86,14 @@ class SqlTally:
         """Listen on every pool's connect, checkout and close."""
         event.listen(Pool, "connect", self._connect)
         event.listen(Pool, "checkout", self._checkout)
+        event.listen(Engine, "begin", self._begin)
         event.listen(Pool, "close", self._close)
 
     def remove(self) -> None:
         """Stop listening (connections still open keep their hooks until closed)."""
         event.remove(Pool, "connect", self._connect)
         event.remove(Pool, "checkout", self._checkout)
+        event.remove(Engine, "begin", self._begin)
         event.remove(Pool, "close", self._close)
 
     def phase(self, name: str) -> None:
@@ -113,6 +115,9 @@ class SqlTally:
         if traced is not None and traced[0] != self.current:
             self._untrace(dbapi.pgconn)
             self._trace(dbapi.pgconn)
+
+    def _begin(self, conn: Connection) -> None:
+        self._checkout(conn.connection.driver_connection, None, None)
 
     def _close(self, dbapi: Any, _record: Any) -> None:
         if id(getattr(dbapi, "pgconn", None)) in self._traced:

@@ -288,8 +288,10 @@ def defer_writes(engine: Engine) -> None:
     round trip per transaction). A connection given an isolation level for one
     transaction (`audit_snapshot`) leaves autocommit mode: psycopg then begins it itself,
     with that level, and the connection is put back in autocommit mode at its next
-    checkout. Checking out a connection looks at its socket instead of sending a ping
-    (`alive`): a connection whose server closed it is replaced before it is used.
+    checkout (a writer thread's held connection has none: no unit of work there sets an
+    isolation level, see `gateway.store.held`). Checking out a connection looks at its
+    socket instead of sending a ping (`alive`): a connection whose server closed it is
+    replaced before it is used.
     """
 
     @event.listens_for(engine, "checkout")

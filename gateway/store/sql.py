@@ -19,7 +19,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
-from contextlib import closing, contextmanager, nullcontext
+from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
 from contextvars import Context, copy_context
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -34,6 +34,7 @@ from gateway.service.ports.telemetry import Tracing
 from gateway.store.activity import SqlActivity
 from gateway.store.audit_log import SqlAuditLog
 from gateway.store.db_errors import WriteHealth, translated
+from gateway.store.held import HeldConnections
 from gateway.store.keys import SqlKeys
 from gateway.store.plain import (
     Deferred,
@@ -125,9 +126,13 @@ def create_store_engine(url: str, *, writers: int = POSTGRES_WRITERS) -> Engine:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    """Writers take the lock at BEGIN; a read snapshot (audit verify) must not block them."""
+    """Writers take the lock at BEGIN; a read snapshot (audit verify) must not block them.
+
+    Sent on the driver: through `exec_driver_sql`, SQLAlchemy's execution context made
+    this statement cost more than most of a unit of work's own (a driver error here is
+    the driver's class, which `translated` reads as it reads SQLAlchemy's)."""
     snapshot = conn.get_execution_options().get(READ_SNAPSHOT, False)
-    conn.exec_driver_sql("BEGIN" if snapshot else "BEGIN IMMEDIATE")
+    conn.connection.driver_connection.execute("BEGIN" if snapshot else "BEGIN IMMEDIATE")
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -166,6 +171,7 @@ class SqlStore:
         self.is_sqlite = self.url.startswith("sqlite")
         self.writers = 1 if self.is_sqlite else writers or POSTGRES_WRITERS
         self.engine = create_store_engine(self.url, writers=self.writers)
+        self._held = HeldConnections(self.engine)  # the writer threads' (see gateway.store.held)
         self._writer = PriorityWriter(
             "lianxin-db",
             writers=self.writers,
@@ -228,7 +234,7 @@ class SqlStore:
         alone = not self.is_sqlite and not _unit(first).audited
         waiting: list[Job] = []  # the second job, taken while the first's writes are sent
         try:
-            with _Transaction(self.engine) as conn:
+            with _Transaction(self._held.begin()) as conn:
                 uow = SqlUnitOfWork(conn, self.seal, self.chain, locking=not self.is_sqlite)
                 outcomes.append((_unit(first)(uow), None))
                 while not alone and (job := self._next_in_group(more, len(taken), started)):
@@ -262,18 +268,23 @@ class SqlStore:
             job.future.set_exception(after)  # raised once, not again for each job of a group
             return
         try:
-            result = self._retried(_unit(job), writes=True, after=after)
+            result = self._retried(_unit(job), writes=True, after=after, on_writer=True)
         except BaseException as exc:  # handed to the awaiting caller
             job.future.set_exception(exc)
         else:
             job.future.set_result(result)
 
     def _retried(
-        self, work: Callable[[UnitOfWork], T], writes: bool, after: BaseException | None = None
+        self,
+        work: Callable[[UnitOfWork], T],
+        writes: bool,
+        after: BaseException | None = None,
+        on_writer: bool = False,
     ) -> T:
         """`work` in one transaction; run again if PostgreSQL aborts it (see
         `gateway.store.retry`; a read, only if its connection was lost in time), a few
-        times at most. `after`: the error of a run already made, which counts as the first."""
+        times at most. `after`: the error of a run already made, which counts as the first.
+        `on_writer`: on a writer thread, whose connection is held across transactions."""
         may_retry = should_retry if writes else lost_in_time
         error, run = after, 1 if after is None else 2
         while True:
@@ -285,7 +296,7 @@ class SqlStore:
                 )
                 time.sleep(wait_before(run))
             try:
-                return self._transaction(work, writes)
+                return self._transaction(work, writes, on_writer)
             except Exception as exc:
                 error, run = exc, run + 1
 
@@ -317,10 +328,11 @@ class SqlStore:
         """
         return self._retried(_Unit(work), writes)  # in a copy of this context
 
-    def _transaction(self, work: Callable[[UnitOfWork], T], writes: bool) -> T:
+    def _transaction(self, work: Callable[[UnitOfWork], T], writes: bool, on_writer: bool) -> T:
         """`work` in one transaction, its audit entries linked and the head moved last."""
         started = time.perf_counter()
-        with _Transaction(self.engine) as conn:
+        begin = self._held.begin() if on_writer else self.engine.begin()
+        with _Transaction(begin) as conn:
             uow = SqlUnitOfWork(conn, self.seal, self.chain, locking=writes and not self.is_sqlite)
             result = work(uow)
             uow.audit.flush()
@@ -371,6 +383,7 @@ class SqlStore:
     async def aclose(self) -> None:
         """Finish running work and release connections."""
         await asyncio.to_thread(self._writer.shutdown)
+        self._held.close()  # the writer threads have ended: nobody uses them now
         self.engine.dispose()
 
 
@@ -426,13 +439,14 @@ def in_savepoint(conn: Connection, work: Callable[[], T]) -> T:
 
 
 class _Transaction:
-    """`engine.begin()`, which marks an error as lost in time (`gateway.store.retry`) when
-    the connection was lost before this transaction's COMMIT was asked for: nothing of it
-    can have been committed, so it may run again on a fresh connection. Lost during or
-    after the COMMIT, its outcome is unknown and the error is left as it is."""
+    """`begin` (`engine.begin()`, or a writer's held connection's), which marks an error
+    as lost in time (`gateway.store.retry`) when the connection was lost before this
+    transaction's COMMIT was asked for: nothing of it can have been committed, so it may
+    run again on a fresh connection. Lost during or after the COMMIT, its outcome is
+    unknown and the error is left as it is."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._begin = engine.begin()
+    def __init__(self, begin: AbstractContextManager[Connection]) -> None:
+        self._begin = begin
         self._queue: Deferred | None = None  # PostgreSQL's: knows whether COMMIT was asked
         self._driver: Any = None
 

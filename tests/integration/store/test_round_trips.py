@@ -51,7 +51,8 @@ def traced(postgres_url: str, tmp_path: Path) -> Iterator[tuple[SqlStore, SqlTal
 
 
 def _round_trips(store: SqlStore, tally: SqlTally, phase: str) -> int:
-    store.engine.dispose()  # closing its connections writes out their traces
+    asyncio.run(store.aclose())  # closing its connections (the writer's held one too)
+    # writes out their traces
     trips = tally.tally(phase).round_trips
     assert trips is not None
     return trips
