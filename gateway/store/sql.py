@@ -132,7 +132,8 @@ def _sqlite_begin(conn: Connection) -> None:
     this statement cost more than most of a unit of work's own (a driver error here is
     the driver's class, which `translated` reads as it reads SQLAlchemy's)."""
     snapshot = conn.get_execution_options().get(READ_SNAPSHOT, False)
-    conn.connection.driver_connection.execute("BEGIN" if snapshot else "BEGIN IMMEDIATE")
+    driver: Any = conn.connection.driver_connection  # sqlite3's, open while conn is
+    driver.execute("BEGIN" if snapshot else "BEGIN IMMEDIATE")
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
