@@ -9,10 +9,12 @@ Guarantee: each board message becomes exactly one work order (de-duplicated by t
 board's id, in the same transaction as the order); the cursor advances only after the
 orders before it are committed, so a crash re-reads a page, never skips one. Replies
 are at-least-once; the board de-duplicates on `webhook-id` (the handoff id).
-Authentication: every request we make carries Standard Webhooks headers (over the reply
-body; over `GET <path>?<query>` for polls); the board is trusted by its endpoint (use
-https), so pulled messages carry no signature; our client certificate where the board
-demands mutual TLS. HTTP goes through the one outbound client (`connectors.http.client`).
+Authentication: every request we make carries Standard Webhooks headers: over the reply
+body (signed here with `Delivery.sign`, the one signature of the delivery and the one its
+audit entry names), and over `GET <path>?<query>` for polls. The board is trusted by its
+endpoint (use https), so pulled messages carry no signature; our client certificate where
+the board demands mutual TLS. HTTP goes through the one outbound client
+(`connectors.http.client`).
 Transient: connection errors, timeouts, oversized answers, 5xx, 408, 409, 425, 429
 (`connectors.http.errors`; Retry-After honoured by the poller and the retry policy).
 """
@@ -53,6 +55,8 @@ log = logging.getLogger("lianxin.portal")
 
 class PortalConnector:
     """Polls one board for new messages and posts the hotline's replies back to it."""
+
+    signs_what_it_sends = True  # the reply, not the handoff's JSON
 
     def __init__(self, profile: AgencyProfile, exchange: Exchange | None = None) -> None:
         if profile.portal is None:
@@ -125,7 +129,9 @@ class PortalConnector:
                 reply_id=quote(earlier), message_id=quote(message_id)
             )
             method = "PUT"
-        signed = (delivery.sign or _unsigned(delivery))(delivery.handoff_id, body)
+        if delivery.sign is None:
+            raise PermanentDelivery(f"board {self.board}: a reply must be signed; no signer given")
+        signed = delivery.sign(delivery.handoff_id, body)
         headers = {**delivery.trace_headers(), **signed}
         answer = await self._send(method, delivery.endpoint + path, body, headers, delivery)
         ref = reply_id(answer.content) or earlier
@@ -188,10 +194,6 @@ def _path_of(url: str) -> str:
 
 def _digest(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
-
-
-def _unsigned(delivery: Delivery) -> Sign:
-    return lambda _id, _content: dict(delivery.headers)
 
 
 def build(profile: AgencyProfile, settings: Settings | None = None) -> PortalConnector:

@@ -6,7 +6,8 @@ gateway's key; repeated webhook-ids are answered without processing again.
 TransferCase gets a 接警单编号 (JJDBH); shortly after, the simulator calls Lianxin's
 hosted service to 签收 (Confirm) and then either 反馈 (Feedback) or, for matters it
 does not take, 退回 (Return) with a reason. ConfirmCase and Callback (DYYY 1/2/3) from
-the hotline are recorded. `push_case` sends a 双非 case to Lianxin (TransferIn).
+the hotline are recorded, as is the signature each call carried. `push_case` sends a
+双非 case to Lianxin (TransferIn).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class Police110Simulator:
     confirmations: list[dict[str, str]] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     traceparents: list[str | None] = field(default_factory=list)  # each call's, in order
+    signatures: dict[str, str] = field(default_factory=dict)  # webhook-id → the last signature
     down_until: float = 0.0
     outage_refusals: int = 0
     log: list[tuple[str, str, str]] = field(default_factory=list)
@@ -90,6 +92,7 @@ class Police110Simulator:
             return refusal(exc.message)
         operation, fields, msg_id = call.operation, call.fields, call.msg_id
         with self._lock:
+            self.signatures[msg_id] = call.signature
             first = msg_id not in self.received
             self.received[msg_id] += 1
         if not first:

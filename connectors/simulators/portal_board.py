@@ -3,8 +3,9 @@
 It numbers its own messages, serves them with cursor pagination
 (`GET /messages?after=<cursor>&limit=N`, answer `{"messages": […], "next_cursor": …}`),
 takes replies (`POST /messages/{id}/replies` → `{"id": "R-…"}`) and corrections
-(`PUT /replies/{id}`), de-duplicates both on `webhook-id`, and verifies the gateway's
-signature on every request when it knows the gateway's keys. Tests add messages, read
+(`PUT /replies/{id}`), de-duplicates both on `webhook-id`, keeps the signature each
+carried, and verifies the gateway's signature on every request when it knows the
+gateway's keys. Tests add messages, read
 the replies, and make it misbehave: overlapping pages, garbage pages, a rate limit that
 answers 429 with Retry-After. Every request is logged with its time and answer.
 """
@@ -68,6 +69,8 @@ class PortalBoardSimulator:
     reply_retry_after: int = 1  # … with this Retry-After (seconds)
     items: list[Any] = field(default_factory=list)
     replies: dict[str, Reply] = field(default_factory=dict)
+    #: webhook-id → the signature its last reply or correction request carried
+    signatures: dict[str, str] = field(default_factory=dict)
     log: list[Logged] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -142,6 +145,7 @@ class PortalBoardSimulator:
 
     async def _reply(self, request: Request) -> Response:
         body = await request.body()
+        self._note_signature(request)
         refused = self._gate(request, body) or self._throttle(request)
         if refused is not None:
             return refused
@@ -159,6 +163,7 @@ class PortalBoardSimulator:
 
     async def _correct(self, request: Request) -> Response:
         body = await request.body()
+        self._note_signature(request)
         refused = self._gate(request, body) or self._throttle(request)
         if refused is not None:
             return refused
@@ -172,6 +177,11 @@ class PortalBoardSimulator:
                 answer = {"id": reply.id, "version": len(reply.versions)}
                 self._seen[request.headers.get("webhook-id", "")] = answer
         return self._answer(request, JSONResponse(answer))
+
+    def _note_signature(self, request: Request) -> None:
+        with self._lock:
+            message_id = request.headers.get("webhook-id", "")
+            self.signatures[message_id] = request.headers.get("webhook-signature", "")
 
     def _gate(self, request: Request, content: bytes) -> Response | None:
         """401 for a bad signature, 429 over the rate limit; None to go on."""

@@ -20,6 +20,7 @@ class Call:
     operation: str
     fields: dict[str, str]
     msg_id: str
+    signature: str  # the webhook-signature as received
 
 
 def read_call(raw: bytes, schema: Any, verifier: MessageVerifier) -> Call:
@@ -28,7 +29,8 @@ def read_call(raw: bytes, schema: Any, verifier: MessageVerifier) -> Call:
     payload = soap_xml.payload_of(envelope)
     soap_xml.validate(schema, payload)
     verified = verifier.verify(soap_xml.signature_of(envelope), soap_xml.canonical_body(envelope))
-    return Call(soap_xml.local_name(payload), soap_xml.fields_of(payload), verified.msg_id)
+    name, fields = soap_xml.local_name(payload), soap_xml.fields_of(payload)
+    return Call(name, fields, verified.msg_id, verified.signature)
 
 
 def result(namespace: str, operation: str, values: dict[str, Any]) -> Response:

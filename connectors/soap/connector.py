@@ -4,11 +4,12 @@ Protocol: SOAP 1.1 document/literal over HTTP, the agency's own WSDL (`[soap] ws
 profile), the endpoint from the profile. Direction: outbound (the agency's answers come
 back to the service Lianxin hosts at `/soap/{agency}`). Guarantee: at-least-once; the
 receiver de-duplicates by the `webhook-id` in the signature header. Authentication: the
-Standard Webhooks fields in `<lx:Signature>` over the exclusive canonical Body; our client
-certificate where the agency demands mutual TLS. HTTP goes through the one outbound client
-(`connectors.http.client`, via `connectors.soap.transport`). Transient: connection errors,
-timeouts, HTTP 5xx/408/409/425/429 (`connectors.http.errors`), SOAP `Server` faults,
-result code 9 (busy).
+Standard Webhooks fields in `<lx:Signature>` over the exclusive canonical Body, signed here
+with `Delivery.sign` (the one signature of the delivery, which its audit entry names with
+the Body's digest); our client certificate where the agency demands mutual TLS. HTTP goes
+through the one outbound client (`connectors.http.client`, via `connectors.soap.transport`).
+Transient: connection errors, timeouts, HTTP 5xx/408/409/425/429 (`connectors.http.errors`),
+SOAP `Server` faults, result code 9 (busy).
 Permanent: SOAP `Client` faults, other HTTP 4xx, arguments the WSDL refuses, other result
 codes. Result code 1 (already received) counts as delivered.
 """
@@ -44,28 +45,25 @@ ZEEP_SETTINGS = zeep.Settings(
 
 @dataclass
 class _Call:
-    """What the signing plugin needs for one call, and what it saw on the wire."""
+    """What the signing plugin needs for one call, and what it saw come back."""
 
     message_id: str
     sign: Sign | None
     trace: dict[str, str] = field(default_factory=dict)  # traceparent, sent as HTTP headers
-    wire: dict[str, str] = field(default_factory=dict)
+    wire: dict[str, str] = field(default_factory=dict)  # response_digest
 
 
 _CALL: contextvars.ContextVar[_Call | None] = contextvars.ContextVar("soap_call", default=None)
 
 
 class SigningPlugin(zeep.Plugin):
-    """Signs each outgoing Body and records digests of both directions."""
+    """Signs each outgoing Body and records the digest of each answer."""
 
     def egress(self, envelope: Any, http_headers: Any, operation: Any, binding_options: Any) -> Any:
         call = _CALL.get()
         if call is not None and call.sign is not None:
             content = soap_xml.canonical_body(envelope)
-            headers = call.sign(call.message_id, content)
-            soap_xml.add_signature(envelope, headers)
-            call.wire["wire_digest"] = hashlib.sha256(content).hexdigest()
-            call.wire["wire_signature"] = headers["webhook-signature"]
+            soap_xml.add_signature(envelope, call.sign(call.message_id, content))
         if call is not None:
             http_headers.update(call.trace)
         return envelope, http_headers
@@ -106,7 +104,7 @@ class SignedSoapClient:
         trace: dict[str, str] | None = None,
     ) -> tuple[Any, dict[str, str]]:
         """Call `operation` signed as `message_id` (with `trace` headers); the result and
-        what went over the wire."""
+        what came back over the wire (`response_digest`)."""
         call = _Call(message_id, sign, dict(trace or {}))
         token = _CALL.set(call)
         try:
@@ -122,6 +120,8 @@ class SignedSoapClient:
 
 class SoapConnector:
     """Delivers transfers and events to one SOAP agency as its WSDL says."""
+
+    signs_what_it_sends = True  # the canonical Body, not the handoff's JSON
 
     def __init__(self, profile: AgencyProfile, settings: Settings) -> None:
         assert profile.soap is not None, f"agency '{profile.id}' has no [soap] table"
@@ -180,8 +180,7 @@ def _receipt(operation: str, result: Any, wire: dict[str, str]) -> Receipt:
         None,
     )
     digest = wire.get("response_digest", hashlib.sha256(text.encode()).hexdigest())
-    details = {k: v for k, v in wire.items() if k != "response_digest"}
-    return Receipt(200, digest, agency_ref=ref, details={**details, "operation": operation})
+    return Receipt(200, digest, agency_ref=ref, details={"operation": operation})
 
 
 def _delivery_error(exc: Exception) -> Exception:

@@ -102,7 +102,8 @@ class Delivery:
     """What a connector sends for one attempt: the fixed body plus fresh signature headers.
 
     `sign(message_id, content)` signs another wire form of the same message (e.g. the
-    canonical SOAP Body) for transports that do not send `body` as it is.
+    canonical SOAP Body) for transports that do not send `body` as it is; their `headers`
+    carry no signature of `body` (only trace context, when traced).
     """
 
     handoff_id: str

@@ -4,10 +4,12 @@ Each lane (emergency, normal) has its own claim loop, so a backlog of normal han
 never delays an emergency one. Claims take a lease: a process that dies mid-delivery
 leaves rows whose lease runs out, and any process claims them again with the same
 idempotency id. Each attempt ends well inside its lease, and its outcome counts only
-while its claim holds the handoff (`gateway.service.delivery.fencing`). Outcomes are written in
-batches by one recorder (group commit), each with its audit entries; a transfer
-acknowledged by the lead agency marks the order dispatched and tells the hotline
-platform.
+while its claim holds the handoff (`gateway.service.delivery.fencing`). Each attempt is
+signed once: here, over the JSON body, or by a connector that signs what it really
+sends (a SOAP call, a board reply: see `Connector`). Outcomes are written in batches by
+one recorder (group commit), each with its audit entries, which name the signature that
+went out; a transfer acknowledged by the lead agency marks the order dispatched and
+tells the hotline platform.
 """
 
 from __future__ import annotations
@@ -24,10 +26,16 @@ from gateway.crypto.signing import MessageSigner
 from gateway.domain.assignments import Assignment, Step
 from gateway.domain.audit import AuditKind
 from gateway.domain.errors import DeliveryError, PermanentDelivery, TransientDelivery
-from gateway.domain.messages import HOTLINE, Delivery, Handoff, HandoffKind, Lane, Receipt
+from gateway.domain.messages import HOTLINE, Delivery, Handoff, HandoffKind, Lane, Receipt, Sign
 from gateway.domain.workorder import WorkOrder
 from gateway.mapping.profiles import AgencyProfile
-from gateway.service.delivery.attempts import Attempt, delivery_entry, handoff_entry, sent_detail
+from gateway.service.delivery.attempts import (
+    Attempt,
+    SentSignature,
+    delivery_entry,
+    handoff_entry,
+    sent_detail,
+)
 from gateway.service.delivery.circuit import Breakers
 from gateway.service.delivery.fencing import (
     attempt_deadline,
@@ -45,7 +53,7 @@ from gateway.service.orders import assignments
 from gateway.service.orders.agency_updates import AgencyUpdates
 from gateway.service.ports.store import Store, UnitOfWork
 from gateway.service.ports.telemetry import Metrics
-from gateway.service.ports.transport import Connector
+from gateway.service.ports.transport import Connector, signs_what_it_sends
 from gateway.service.tracing import Attributes, NoMetrics, NoTracing, Tracing
 
 log = logging.getLogger("lianxin.dispatch")
@@ -226,12 +234,12 @@ class Dispatcher:
 
     async def _attempt_traced(self, handoff: Handoff, deadline: float) -> None:
         profile = self.directory.profile(handoff.agency)
-        headers: dict[str, str] = {}  # filled when the attempt is signed
+        sent = SentSignature()  # filled as the attempt is signed
         started = self.clock()
         receipt: Receipt | None = None
         error: DeliveryError | None = None
         try:
-            receipt = await self._deliver(handoff, profile, headers, deadline)
+            receipt = await self._deliver(handoff, profile, sent, deadline)
         except DeliveryError as exc:
             error = exc
         except Exception as exc:  # a connector bug must not lose the handoff
@@ -246,34 +254,33 @@ class Dispatcher:
                 self._wake[handoff.lane].set()
         if error is not None:  # logged here, in the attempt's context (ids, trace)
             log.warning("delivery attempt %d failed: %s", handoff.attempts, error.message)
-        signature = headers.get("webhook-signature", "")
         attempt = Attempt(
-            handoff, profile.endpoint, signature, started, self.clock(), receipt, error
+            handoff,
+            profile.endpoint,
+            sent.signature,
+            started,
+            self.clock(),
+            receipt,
+            error,
+            wire_digest=sent.wire_digest,
         )
         if self.breakers.record(handoff.agency, attempt.error is not None, attempt.finished):
             attempt = replace(attempt, circuit_opened=True)
         self._outcomes[handoff.lane].put_nowait(attempt)
 
     async def _deliver(
-        self, handoff: Handoff, profile: AgencyProfile, headers: dict[str, str], deadline: float
+        self, handoff: Handoff, profile: AgencyProfile, sent: SentSignature, deadline: float
     ) -> Receipt:
         """Wait for a slot, sign and deliver, all before `deadline` (loop time): an attempt
         never outlives its lease, whatever its connector does with its own timeouts."""
         window = asyncio.timeout_at(deadline)
+        reached = False  # whether it got a slot and reached its connector
         try:
             async with window, self._limits[handoff.agency, handoff.lane]:
-                signer = self.signers[handoff.agency]
-                headers.update(signer.headers(handoff.id, handoff.body))
-                delivery = Delivery(
-                    handoff.id,
-                    handoff.agency,
-                    profile.endpoint,
-                    handoff.body,
-                    dict(headers),
-                    profile.timeout,
-                    sign=signer.headers,
-                )
+                reached = True
                 connector = self.connectors[handoff.agency]
+                signer = self.signers[handoff.agency]
+                delivery = _delivery(handoff, profile, connector, signer.headers, sent)
                 if not self.tracing.active:
                     return await connector.deliver(delivery)
                 call = {"agency": handoff.agency, "handoff_id": handoff.id}
@@ -285,7 +292,7 @@ class Dispatcher:
                 raise  # the connector's own, not the deadline: handled as unexpected
             limits = self.settings
             raise deadline_passed(
-                limits.attempt_deadline, limits.lease_seconds, sent=bool(headers)
+                limits.attempt_deadline, limits.lease_seconds, sent=reached
             ) from exc
 
     async def _record_loop(self, lane: Lane) -> None:
@@ -445,6 +452,26 @@ class Dispatcher:
                 agency=handoff.agency,
                 detail=detail,
             )
+
+
+def _delivery(
+    handoff: Handoff, profile: AgencyProfile, connector: Connector, sign: Sign, sent: SentSignature
+) -> Delivery:
+    """What `connector` is handed: the JSON body signed here, unless the connector signs
+    what it really sends; either way signed once, and `sent` keeps the signature."""
+    if signs_what_it_sends(connector):
+        headers = {}
+    else:
+        headers = sent.signed_body(sign, handoff.id, handoff.body)
+    return Delivery(
+        handoff.id,
+        handoff.agency,
+        profile.endpoint,
+        handoff.body,
+        headers,
+        profile.timeout,
+        sign=sent.wire_signer(sign),
+    )
 
 
 def _with_partner_id(order: WorkOrder, handoff: Handoff, receipt: Receipt) -> WorkOrder:

@@ -8,6 +8,7 @@ import httpx
 
 from gateway.crypto.signing import generate_ed25519_key
 from tests.integration.api.helpers import wait_until
+from tests.integration.deliveries import delivered
 from tests.integration.portals.conftest import MAYOR, NETIZEN, Boards
 from tests.integration.portals.helpers import (
     event,
@@ -60,6 +61,24 @@ def test_feedback_is_the_reply_and_a_later_feedback_corrects_it(boards: Boards) 
     assert list(boards.mayor.replies) == [reply.id]  # corrected, not replied twice
     assert [r.method for r in boards.mayor.requests() if r.path != "/messages"] == ["POST", "PUT"]
     assert both
+
+
+def test_each_delivery_entry_names_the_signature_the_board_received(boards: Boards) -> None:
+    message_id = boards.mayor.add(**letter())
+    order_id = board_order(boards, message_id)
+    with httpx.Client(base_url=boards.stack.url) as client:
+        post(client, order_id, event("accept", "e-1", flow_id="GZ-1"))
+        post(client, order_id, event("feedback", "e-2", note="已责令工地夜间停工。"))
+        reply = wait_until(lambda: boards.mayor.reply_for(message_id), what="the reply")
+        wait_until(lambda: reply.id in reply_refs(client, order_id, MAYOR), what="its receipt")
+    received = boards.mayor.signatures  # webhook-id (our handoff id) → the signature it got
+    recorded = delivered(boards.stack.database_url, MAYOR)
+    (replied,) = [entry for entry in recorded if entry.detail["board_call"] == "reply"]
+    assert replied.handoff_id in received
+    # an event that needs no call to the board sent nothing, so names no signature
+    assert {e.handoff_id: e.signature for e in recorded} == {
+        e.handoff_id: received.get(e.handoff_id) for e in recorded
+    }
 
 
 def test_a_push_board_message_becomes_one_order_and_gets_its_reply(boards: Boards) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import Stack
 from tests.integration.api.helpers import order, wait_until
+from tests.integration.deliveries import delivered
 
 
 def police_order(flow_id: str = "GZ-P1", **changes: Any) -> dict[str, Any]:
@@ -54,6 +55,19 @@ def test_a_police_matter_goes_to_110_and_its_confirm_and_feedback_come_back(stac
     assert delivered["detail"]["operation"] == "TransferCase"
     assert len(delivered["detail"]["wire_digest"]) == 64
     assert delivered["payload_digest"] == transfer["payload_digest"]
+
+
+def test_each_delivery_entry_names_the_signature_110_received(stack: Stack) -> None:
+    with httpx.Client(base_url=stack.url) as client:
+        order_id = client.post("/v1/work-orders", json=police_order("GZ-P2")).json()["id"]
+        wait_until(lambda: view(client, order_id)["status"] == "replied", what="110 feedback")
+    assert stack.police is not None
+    received = stack.police.signatures  # webhook-id (our handoff id) → the signature it got
+    recorded = delivered(stack.database_url, "police-110")
+    assert any(entry.handoff_id in received for entry in recorded), "no call reached 110"
+    assert {e.handoff_id: e.signature for e in recorded} == {
+        e.handoff_id: received.get(e.handoff_id) for e in recorded
+    }
 
 
 def test_a_matter_110_does_not_take_comes_back_returned_with_its_reason(stack: Stack) -> None:

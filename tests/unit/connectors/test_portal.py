@@ -4,6 +4,7 @@ import hashlib
 import json
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from gateway.domain.errors import (
     InputError,
     MalformedMessage,
     MappingError,
+    PermanentDelivery,
     TransientDelivery,
     Unmappable,
 )
@@ -200,6 +202,26 @@ async def test_the_first_feedback_is_posted_as_the_reply() -> None:
     assert json.loads(seen[0].content)["hfnr"] == "已责令工地夜间停工。"
     assert seen[0].headers["webhook-id"] == "msg_1"
     assert (receipt.agency_ref, receipt.details) == ("R-000001", {"board_call": "reply"})
+
+
+async def test_a_reply_goes_out_with_the_signature_of_its_own_body() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(201, json={"id": "R-000001", "version": 1})
+
+    poller = connector_answering(answer)
+    poller.state = FakeState()
+    await poller.deliver(feedback())
+    assert seen[0].headers["x-signed"] == hashlib.sha256(seen[0].content).hexdigest()
+
+
+async def test_a_reply_without_a_signer_is_refused_not_sent_unsigned() -> None:
+    poller = connector_answering(lambda _: pytest.fail("the board must not be called"))
+    poller.state = FakeState()
+    with pytest.raises(PermanentDelivery, match="must be signed"):
+        await poller.deliver(replace(feedback(), sign=None))
 
 
 async def test_a_later_feedback_corrects_the_earlier_reply() -> None:
