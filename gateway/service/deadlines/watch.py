@@ -24,10 +24,12 @@ from gateway.domain.states import Status
 from gateway.domain.workorder import WorkOrder
 from gateway.mapping.profiles import CardTier, DeadlinePolicy
 from gateway.service.deadlines.cards import plan_cards, tier_named
+from gateway.service.delivery.outbox import noting_lanes
 from gateway.service.directory import Directory
 from gateway.service.operations.alerts import raise_alert
 from gateway.service.ports.calendar import WorkdayCalendar
 from gateway.service.ports.store import Store, UnitOfWork, Watch
+from gateway.service.ports.transport import WakeUp
 
 log = logging.getLogger("lianxin.watch")
 
@@ -86,7 +88,7 @@ class DeadlineWatch:
         self,
         store: Store,
         directory: Directory,
-        wake: Callable[[], None],
+        wake: WakeUp,
         clock: Callable[[], float],
         interval: float = 1.0,
         supervise: Supervision | None = None,
@@ -108,11 +110,14 @@ class DeadlineWatch:
             await asyncio.sleep(self.interval)
 
     async def tick(self) -> int:
-        """Fire every watch due now; the number fired."""
+        """Fire every watch due now, then wake the lanes their alerts (and any 督办) were
+        queued in, and no other; the number fired."""
         now = self.clock()
-        fired = await self.store.write(lambda uow: self._fire_due(uow, now), urgent=True)
-        if fired:
-            self.wake()
+        fired, lanes = await self.store.write(
+            noting_lanes(lambda uow: self._fire_due(uow, now)), urgent=True
+        )
+        if lanes:  # wake() with no lane named wakes every lane
+            self.wake(*lanes)
         return fired
 
     def _fire_due(self, uow: UnitOfWork, now: float) -> int:

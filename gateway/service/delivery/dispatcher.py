@@ -43,7 +43,7 @@ from gateway.service.delivery.fencing import (
     record_stale,
     settle_failure,
 )
-from gateway.service.delivery.outbox import lanes_queued
+from gateway.service.delivery.outbox import noting_lanes
 from gateway.service.delivery.retry import next_delay
 from gateway.service.directory import Directory
 from gateway.service.log_context import bind
@@ -311,7 +311,7 @@ class Dispatcher:
             return
         try:
             _, queued = await self.store.write(
-                lambda uow: lanes_queued(uow, lambda uow: self._record_batch(uow, batch)),
+                noting_lanes(lambda uow: self._record_batch(uow, batch)),
                 urgent=lane == Lane.emergency,
             )
         except Exception:

@@ -97,6 +97,14 @@ def lanes_queued(uow: UnitOfWork, work: Callable[[UnitOfWork], T]) -> tuple[T, f
     return result, frozenset(uow.handoffs.queued_lanes[mark:])
 
 
+def noting_lanes(
+    work: Callable[[UnitOfWork], T],
+) -> Callable[[UnitOfWork], tuple[T, frozenset[Lane]]]:
+    """`work` as a unit of work that also answers the lanes it queued handoffs in (what
+    `lanes_queued` answers), to hand to `Store.write`."""
+    return lambda uow: lanes_queued(uow, work)
+
+
 def mapped_detail(handoff: Handoff) -> dict[str, Any]:
     """What an entry that queued `handoff` says of it (a `mapped` entry's content): its id,
     party, kind, lane, size and the digest of its body."""

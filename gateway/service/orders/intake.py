@@ -16,7 +16,7 @@ from gateway.domain.assignments import Assignment, Role
 from gateway.domain.audit import AuditEvent, AuditKind
 from gateway.domain.errors import IllegalTransition, OrderClosed, RevisionConflict
 from gateway.domain.ids import new_id
-from gateway.domain.messages import HOTLINE, Handoff, HandoffKind, HotlineEvent, Lane
+from gateway.domain.messages import HOTLINE, Handoff, HandoffKind, HotlineEvent
 from gateway.domain.states import TERMINAL
 from gateway.domain.workorder import Urgency, WorkOrder, WorkOrderIn
 from gateway.mapping.routing import Route, route
@@ -24,7 +24,7 @@ from gateway.service.audit import canonical_json, digest
 from gateway.service.deadlines.setting import DeadlineSetter
 from gateway.service.deadlines.watch import emergency_watch
 from gateway.service.delivery import envelopes
-from gateway.service.delivery.outbox import enqueue, mapped_detail
+from gateway.service.delivery.outbox import enqueue, mapped_detail, noting_lanes
 from gateway.service.directory import Directory
 from gateway.service.log_context import bind
 from gateway.service.orders import assignments
@@ -42,7 +42,6 @@ class IntakeResult:
     order: WorkOrder
     created: bool
     handoff_ids: tuple[str, ...] = ()
-    lanes: frozenset[Lane] = frozenset()  # the lanes of the handoffs queued
 
 
 class Intake:
@@ -64,12 +63,15 @@ class Intake:
 
     async def submit(self, submitted: WorkOrderIn) -> IntakeResult:
         """Store, route and queue `submitted` in one unit of work (an emergency ahead of
-        any backlog), then wake the dispatcher when handoffs were queued. A refusal (a
-        LianxinError) leaves nothing written and reaches the caller, which answers it."""
+        any backlog), then wake the lanes it queued handoffs in, and no other (transfers,
+        supplements, a calendar alert: `outbox.lanes_queued`). A refusal (a LianxinError)
+        leaves nothing written and reaches the caller, which answers it."""
         urgent = submitted.urgency == Urgency.emergency
-        result = await self.store.write(lambda uow: self.accept(uow, submitted), urgent=urgent)
-        if result.handoff_ids:
-            self.wake(*result.lanes)
+        result, lanes = await self.store.write(
+            noting_lanes(lambda uow: self.accept(uow, submitted)), urgent=urgent
+        )
+        if lanes:  # wake() with no lane named wakes every lane
+            self.wake(*lanes)
         return result
 
     def accept(self, uow: UnitOfWork, submitted: WorkOrderIn) -> IntakeResult:
@@ -257,10 +259,9 @@ def _opened(chosen: Route, ids: list[str], now: float) -> list[Assignment]:
 
 
 def _queued(order: WorkOrder, queued: list[Handoff]) -> IntakeResult:
-    """What an intake that changed `order` and queued `queued` answers: the handoffs' ids
-    (in the order queued) and lanes (the dispatcher wakes only those)."""
-    ids = tuple(handoff.id for handoff in queued)
-    return IntakeResult(order, True, ids, frozenset(handoff.lane for handoff in queued))
+    """What an intake that changed `order` and queued `queued` answers: the handoffs' ids,
+    in the order queued."""
+    return IntakeResult(order, True, tuple(handoff.id for handoff in queued))
 
 
 def _role(agency: str, lead: str | None) -> Role:

@@ -38,7 +38,7 @@ from gateway.domain.workorder import WorkOrder
 from gateway.service.audit import canonical_json, digest
 from gateway.service.deadlines.setting import DeadlineSetter
 from gateway.service.delivery import envelopes
-from gateway.service.delivery.outbox import enqueue, lanes_queued
+from gateway.service.delivery.outbox import enqueue, noting_lanes
 from gateway.service.directory import Directory
 from gateway.service.log_context import bind, log_context
 from gateway.service.operations.refusal_summary import UNKNOWN_PARTY, RefusalSummary
@@ -130,9 +130,7 @@ class StatusSync:
                 kept_signature(verified, body),
             )
             outcome, lanes = await self.store.write(
-                lambda uow: lanes_queued(
-                    uow, lambda uow: self._apply_message(uow, agency, received, parsed)
-                ),
+                noting_lanes(lambda uow: self._apply_message(uow, agency, received, parsed)),
                 urgent,
             )
         except LianxinError as exc:
@@ -196,9 +194,7 @@ class StatusSync:
             message = parse(body)
             received = Received(msg_id, body, unsigned_block(PULLED, digest(body)))
             outcome, lanes = await self.store.write(
-                lambda uow: lanes_queued(
-                    uow, lambda uow: self._apply_message(uow, agency, received, message)
-                )
+                noting_lanes(lambda uow: self._apply_message(uow, agency, received, message))
             )
         except LianxinError as exc:
             await self.record_refusal(agency, None, exc, digest(body))
@@ -214,7 +210,7 @@ class StatusSync:
     async def _hotline_event(self, order_id: str, event: HotlineEvent) -> Outcome:
         try:
             outcome, lanes = await self.store.write(
-                lambda uow: lanes_queued(uow, lambda uow: self.events.apply(uow, order_id, event))
+                noting_lanes(lambda uow: self.events.apply(uow, order_id, event))
             )
         except LianxinError as exc:
             await self.record_refusal(HOTLINE, order_id, exc, digest(event.model_dump_json()))

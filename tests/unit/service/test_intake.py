@@ -123,6 +123,18 @@ async def test_submit_wakes_only_the_lanes_of_the_handoffs_it_queued() -> None:
     assert world.lanes_woken == [(Lane.normal,), (Lane.emergency,)]
 
 
+async def test_submit_wakes_the_lane_of_a_calendar_alert_it_queued_beside_its_transfers() -> None:
+    """A normal order for 119 alone has its transfer in the emergency lane; a deadline in a
+    year the calendar does not know queues alerts in the order's own, normal lane, which
+    is woken too (not left to the next poll)."""
+    world = World()
+    due = {"resolve_by": "2099-01-05T18:00:00+08:00"}  # a year no calendar knows
+    result = await world.intake.submit(submitted(route_to=["fire-119"], due=due))
+    queued = {(v.handoff.kind, v.handoff.lane) for v in await world.handoffs(result.order.id)}
+    assert queued == {(HandoffKind.transfer, Lane.emergency), (HandoffKind.alert, Lane.normal)}
+    assert [set(lanes) for lanes in world.lanes_woken] == [{Lane.emergency, Lane.normal}]
+
+
 async def test_submit_refuses_an_older_revision_and_writes_nothing() -> None:
     world = World()
     await world.intake.submit(submitted(revision=2))

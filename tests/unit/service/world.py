@@ -25,6 +25,8 @@ from gateway.domain.workorder import WorkOrderIn
 from gateway.mapping.calendars import ChineseWorkdays
 from gateway.mapping.loader import load_mappings
 from gateway.service.deadlines.setting import DeadlineSetter
+from gateway.service.deadlines.supervision import AutoSupervision
+from gateway.service.deadlines.watch import DeadlineWatch
 from gateway.service.delivery.dispatcher import Dispatcher, DispatchSettings
 from gateway.service.directory import Directory
 from gateway.service.orders.agency_updates import AgencyUpdates
@@ -78,7 +80,8 @@ def update(order_id: str, status: str, at: float, reason: str | None = None) -> 
 
 @dataclass
 class World:
-    """Intake, status sync and the dispatcher over one MemoryStore and one FixedClock."""
+    """Intake, status sync, the deadline watch and the dispatcher over one MemoryStore and
+    one FixedClock."""
 
     clock: FixedClock = field(default_factory=FixedClock)
     lanes_woken: list[tuple[Lane, ...]] = field(default_factory=list)  # () = every lane
@@ -108,6 +111,10 @@ class World:
             updates,
             events,
             deadlines,
+        )
+        supervise = AutoSupervision(steps)
+        self.watch = DeadlineWatch(
+            self.store, self.directory, self._woken, self.clock, supervise=supervise
         )
         self.connectors = {name: MemoryConnector(name) for name in self.directory.profiles}
         signer = MessageSigner([parse_signing_key(GATEWAY_KEY)])
