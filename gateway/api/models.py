@@ -183,7 +183,11 @@ class HandoffView(Answer):
     agency_ref: str | None = Field(description="the agency's own id for the order")
     created_at: IsoTime | None
     delivered_at: IsoTime | None
-    payload_digest: str | None = Field(description="SHA-256 of the body sent, hex")
+    payload_digest: str | None = Field(
+        description="SHA-256 of the handoff's JSON body, hex (a SOAP or message-board delivery"
+        " sends another form of it: its delivery entry's detail names that form's digest as"
+        " wire_digest, docs/evidence.md)"
+    )
 
 
 class AuditEntryView(Answer):
