@@ -38,13 +38,19 @@ def reply_refs(client: httpx.Client, order_id: str, board: str) -> list[str | No
     return [h["agency_ref"] for h in handoffs if h["agency"] == board and h["kind"] == "event"]
 
 
-def test_feedback_is_the_reply_and_a_later_feedback_corrects_it(boards: Boards) -> None:
+def replied_letter(boards: Boards, client: httpx.Client) -> tuple[str, Any]:
+    """A new letter to the mayor's mailbox, accepted and answered with feedback: its
+    order's id and the reply the board got."""
     message_id = boards.mayor.add(**letter())
     order_id = board_order(boards, message_id)
+    post(client, order_id, event("accept", "e-1", flow_id="GZ-1"))
+    post(client, order_id, event("feedback", "e-2", note="已责令工地夜间停工。"))
+    return order_id, wait_until(lambda: boards.mayor.reply_for(message_id), what="the reply")
+
+
+def test_feedback_is_the_reply_and_a_later_feedback_corrects_it(boards: Boards) -> None:
     with httpx.Client(base_url=boards.stack.url) as client:
-        post(client, order_id, event("accept", "e-1", flow_id="GZ-1"))
-        post(client, order_id, event("feedback", "e-2", note="已责令工地夜间停工。"))
-        reply = wait_until(lambda: boards.mayor.reply_for(message_id), what="the reply")
+        order_id, reply = replied_letter(boards, client)
         assert reply.versions[0]["hfnr"] == "已责令工地夜间停工。"
         assert reply.versions[0]["hfdw"] == "12345政务服务便民热线"
         wait_until(lambda: reply.id in reply_refs(client, order_id, MAYOR), what="reply id kept")
@@ -64,12 +70,8 @@ def test_feedback_is_the_reply_and_a_later_feedback_corrects_it(boards: Boards) 
 
 
 def test_each_delivery_entry_names_the_signature_the_board_received(boards: Boards) -> None:
-    message_id = boards.mayor.add(**letter())
-    order_id = board_order(boards, message_id)
     with httpx.Client(base_url=boards.stack.url) as client:
-        post(client, order_id, event("accept", "e-1", flow_id="GZ-1"))
-        post(client, order_id, event("feedback", "e-2", note="已责令工地夜间停工。"))
-        reply = wait_until(lambda: boards.mayor.reply_for(message_id), what="the reply")
+        order_id, reply = replied_letter(boards, client)
         wait_until(lambda: reply.id in reply_refs(client, order_id, MAYOR), what="its receipt")
     received = boards.mayor.signatures  # webhook-id (our handoff id) → the signature it got
     recorded = delivered(boards.stack.database_url, MAYOR)
