@@ -127,7 +127,7 @@ class Gateway:
                 )
                 self._listeners.append(task)
         self._start_pollers()
-        self.dispatcher.wake()
+        self.dispatcher.wake_all()
 
     def _start_pollers(self) -> None:
         for name, connector in self.connectors.items():

@@ -92,7 +92,7 @@ async def run(url: str, orders: int, concurrency: int, work: Path) -> float:
         while queue:
             submitted = queue.pop()
             await gw.store.write(lambda uow, s=submitted: gw.intake.accept(uow, s))
-            gw.dispatcher.wake()
+            gw.dispatcher.wake_all()
 
     started = time.perf_counter()
     with counting():

@@ -131,7 +131,7 @@ async def resume(gw: GatewayDep, form: Actor, agency: Id) -> Response:
     now = gw.dispatcher.clock()
     by = form.session.name
     await gw.store.write(lambda uow: pausing.resume(uow, gw.directory, agency, by, now))
-    gw.dispatcher.wake()
+    gw.dispatcher.wake_all()
     return RedirectResponse("/admin/agencies?notice=resumed", 303)
 
 
@@ -149,7 +149,7 @@ async def _replay(
             by=form.session.name,
             clock=gw.dispatcher.clock,
             cancel=cancel,
-            progress=lambda _state: gw.dispatcher.wake(),
+            progress=lambda _state: gw.dispatcher.wake_all(),
         )
     finally:
         running.discard(cancel)

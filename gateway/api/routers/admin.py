@@ -134,7 +134,7 @@ async def replay_dead(
             by=who.name,
             clock=gw.dispatcher.clock,
             cancel=cancel,
-            progress=lambda _state: gw.dispatcher.wake(),
+            progress=lambda _state: gw.dispatcher.wake_all(),
         )
     finally:
         running.discard(cancel)
@@ -230,7 +230,7 @@ async def resume_agency(agency: str, gw: GatewayDep, who: Operator) -> dict[str,
     state = await gw.store.write(
         lambda uow: pausing.resume(uow, gw.directory, agency, who.name, now)
     )
-    gw.dispatcher.wake()
+    gw.dispatcher.wake_all()
     return _state(state)
 
 

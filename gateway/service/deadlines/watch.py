@@ -116,8 +116,7 @@ class DeadlineWatch:
         fired, lanes = await self.store.write(
             noting_lanes(lambda uow: self._fire_due(uow, now)), urgent=True
         )
-        if lanes:  # wake() with no lane named wakes every lane
-            self.wake(*lanes)
+        self.wake(*lanes)
         return fired
 
     def _fire_due(self, uow: UnitOfWork, now: float) -> int:

@@ -122,11 +122,16 @@ class Dispatcher:
         self.updates = updates  # what a receipt implies (a dispatch) moves orders as agencies do
 
     def wake(self, *lanes: Lane) -> None:
-        """Tell `lanes` (every lane when none is named) that new handoffs are waiting
-        (called after each commit). A lane woken for nothing runs a claim that finds
-        nothing: a transaction of its own."""
-        for lane in lanes or Lane:
+        """Tell `lanes`, and no other, that new handoffs are waiting (called after each
+        commit that queued some; none named wakes none). A lane woken for nothing runs a
+        claim that finds nothing: a transaction of its own."""
+        for lane in lanes:
             self._wake[lane].set()
+
+    def wake_all(self) -> None:
+        """Tell every lane to claim now: after start-up, a replay, a revived dead letter
+        or an agency resumed, whose handoffs may stand in any lane."""
+        self.wake(*Lane)
 
     async def run(self) -> None:
         """Run both lanes and the recorder until cancelled."""
@@ -318,8 +323,8 @@ class Dispatcher:
             # The leases run out and the handoffs are claimed again: nothing is lost.
             log.exception("recording %d delivery outcomes failed", len(batch))
             return
-        if queued:  # only the lanes that got new handoffs: a callback to the hotline of a
-            self.wake(*queued)  # normal order wakes no emergency claim
+        self.wake(*queued)  # only the lanes that got new handoffs: a callback to the
+        # hotline of a normal order wakes no emergency claim
 
     def _record_batch(self, uow: UnitOfWork, batch: list[Attempt]) -> None:
         """Record each outcome, then what they say about the agencies' health (alerts)."""

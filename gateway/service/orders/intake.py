@@ -70,8 +70,7 @@ class Intake:
         result, lanes = await self.store.write(
             noting_lanes(lambda uow: self.accept(uow, submitted)), urgent=urgent
         )
-        if lanes:  # wake() with no lane named wakes every lane
-            self.wake(*lanes)
+        self.wake(*lanes)
         return result
 
     def accept(self, uow: UnitOfWork, submitted: WorkOrderIn) -> IntakeResult:

@@ -142,7 +142,7 @@ class StatusSync:
             signed = kept_signature(verified, body)
             await self.record_refusal(agency, order_id, exc, digest(body), signed)
             raise
-        self._wake(lanes)
+        self.wake(*lanes)
         return outcome
 
     async def admit(self, agency: str, caller: Caller | None, body: bytes) -> None:
@@ -199,7 +199,7 @@ class StatusSync:
         except LianxinError as exc:
             await self.record_refusal(agency, None, exc, digest(body))
             raise
-        self._wake(lanes)
+        self.wake(*lanes)
         return outcome
 
     async def hotline_event(self, order_id: str, event: HotlineEvent) -> Outcome:
@@ -215,14 +215,8 @@ class StatusSync:
         except LianxinError as exc:
             await self.record_refusal(HOTLINE, order_id, exc, digest(event.model_dump_json()))
             raise
-        self._wake(lanes)
+        self.wake(*lanes)
         return outcome
-
-    def _wake(self, lanes: frozenset[Lane]) -> None:
-        """Wake the lanes a commit queued handoffs in, and no other: one that queued none
-        (a duplicate, an agency's receipt) wakes nothing (`outbox.lanes_queued`)."""
-        if lanes:  # wake() with no lane named wakes every lane
-            self.wake(*lanes)
 
     async def record_refusal(
         self,

@@ -124,8 +124,9 @@ class Poller(Protocol):
 
 
 class WakeUp(Protocol):
-    """Tells the dispatcher's `lanes` that new handoffs are waiting, after a commit (every
-    lane when none is named: a lane woken for nothing runs a claim that finds nothing)."""
+    """Tells the dispatcher's `lanes`, and no other, that new handoffs are waiting, after a
+    commit (none named wakes none: a lane woken for nothing runs a claim that finds
+    nothing)."""
 
     def __call__(self, *lanes: Lane) -> None: ...
 

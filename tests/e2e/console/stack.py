@@ -46,7 +46,7 @@ class ConsoleStack:
         gw = self.app.state.gateway
         submitted = WorkOrderIn.model_validate(order)
         result = gw.store.run_sync(lambda uow: gw.intake.accept(uow, submitted))
-        gw.dispatcher.wake()
+        gw.dispatcher.wake_all()
         return str(result.order.id)
 
     def dead(self, agency: str) -> int:

@@ -38,7 +38,7 @@ def filled(url: str) -> None:
         for n in range(3):
             submitted = WorkOrderIn.model_validate(order(f"GZ-{n}"))
             await gw.store.write(lambda uow, s=submitted: gw.intake.accept(uow, s))
-        gw.dispatcher.wake()
+        gw.dispatcher.wake_all()
         while len(fakes["hotline"].delivered) < 3:
             await asyncio.sleep(0.02)
         await gw.aclose()

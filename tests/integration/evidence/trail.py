@@ -48,7 +48,7 @@ async def run_orders(gw: Gateway, fakes: dict[str, MemoryConnector], orders: int
     for n in range(orders):
         submitted = WorkOrderIn.model_validate(order(f"GZ-{n}"))
         await gw.store.write(lambda uow, s=submitted: gw.intake.accept(uow, s))
-        gw.dispatcher.wake()
+        gw.dispatcher.wake_all()
         while len(fakes["hotline"].delivered) < n + 1:
             await asyncio.sleep(0.02)
         await asyncio.sleep(0.1)

@@ -95,7 +95,7 @@ async def submit(gw: Gateway, *flow_ids: str) -> list[str]:
     """Accept orders in one transaction (so one claim leases them all); their ids."""
     submitted = [WorkOrderIn.model_validate(order(f, route_to=[TAX])) for f in flow_ids]
     accepted = await gw.store.write(lambda uow: [gw.intake.accept(uow, s) for s in submitted])
-    gw.dispatcher.wake()
+    gw.dispatcher.wake_all()
     return [a.order.id for a in accepted]
 
 

@@ -113,7 +113,7 @@ async def submit(world: World) -> str:
     submitted = WorkOrderIn.model_validate(order("GZ-STALE", route_to=[TAX]))
     gateway = world.gateway
     accepted = await gateway.store.write(lambda uow: gateway.intake.accept(uow, submitted))
-    gateway.dispatcher.wake()
+    gateway.dispatcher.wake_all()
     return accepted.order.id
 
 
@@ -144,7 +144,7 @@ async def second_attempt_recorded(world: World, order_id: str, state: str) -> No
 
     await until(first_hanging, "the first attempt")
     world.clock.now += LEASE + 1
-    world.gateway.dispatcher.wake()
+    world.gateway.dispatcher.wake_all()
     await until(recorded, f"the second attempt's outcome ({state})")
 
 

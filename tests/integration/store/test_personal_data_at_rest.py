@@ -62,7 +62,7 @@ def filled(url: str, key: str, orders: int = 2) -> list[str]:
             )
             result = await gw.store.write(lambda uow, s=submitted: gw.intake.accept(uow, s))
             ids.append(result.order.id)
-        gw.dispatcher.wake()
+        gw.dispatcher.wake_all()
         while not await settled(gw.store):
             await asyncio.sleep(0.02)
         await gw.aclose()

@@ -190,3 +190,21 @@ async def test_a_callbacks_receipt_wakes_no_lane() -> None:
     await world.accept(submitted("GZ-1"))
     await received(world, CITY, Lane.normal)  # queues the callback
     assert await received(world, HOTLINE, Lane.normal) == set()
+
+
+def test_waking_names_the_lanes_it_wakes_and_wake_all_wakes_every_lane() -> None:
+    dispatcher = World().dispatcher
+
+    def woken() -> set[Lane]:
+        found = {lane for lane, wake in dispatcher._wake.items() if wake.is_set()}
+        for wake in dispatcher._wake.values():
+            wake.clear()
+        return found
+
+    woken()
+    dispatcher.wake()  # a commit that queued nothing
+    assert woken() == set()
+    dispatcher.wake(Lane.emergency)
+    assert woken() == {Lane.emergency}
+    dispatcher.wake_all()  # start-up, a replay, an agency resumed
+    assert woken() == set(Lane)

@@ -84,7 +84,7 @@ class World:
     one FixedClock."""
 
     clock: FixedClock = field(default_factory=FixedClock)
-    lanes_woken: list[tuple[Lane, ...]] = field(default_factory=list)  # () = every lane
+    lanes_woken: list[tuple[Lane, ...]] = field(default_factory=list)  # each wake-up's lanes
     events_sent: int = 0
 
     def __post_init__(self) -> None:
@@ -166,7 +166,8 @@ class World:
         return len(self.lanes_woken)
 
     def _woken(self, *lanes: Lane) -> None:
-        self.lanes_woken.append(lanes)
+        if lanes:  # as the dispatcher's: naming no lane wakes none
+            self.lanes_woken.append(lanes)
 
     async def accept(self, order: WorkOrderIn) -> IntakeResult:
         """Run intake in one unit of work, as the API does."""
