@@ -110,7 +110,7 @@ class CustomsSimulator:
             "SJ": datetime.now(UTC).isoformat(),
         }
         try:
-            result, _wire = await client.call("ReplyCase", msg_id, self._signer.headers, arguments)
+            result, _ = await client.call("ReplyCase", msg_id, self._signer.headers, arguments)
             return result
         except Exception as exc:  # a simulator records what failed; tests read it
             self.answers_failed.append(f"ReplyCase {state}: {exc}")

@@ -171,7 +171,7 @@ class Police110Simulator:
             self._sent += 1
             msg_id = f"jcj-{self._sent:08d}"
         try:
-            result, _wire = await client.call(operation, msg_id, self._signer.headers, arguments)
+            result, _digest = await client.call(operation, msg_id, self._signer.headers, arguments)
             return result
         except Exception as exc:  # a simulator records what failed; tests read it
             self.answers_failed.append(f"{operation}: {exc}")

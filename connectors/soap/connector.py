@@ -50,7 +50,7 @@ class _Call:
     message_id: str
     sign: Sign | None
     trace: dict[str, str] = field(default_factory=dict)  # traceparent, sent as HTTP headers
-    wire: dict[str, str] = field(default_factory=dict)  # response_digest
+    response_digest: str | None = None  # SHA-256 of the answer's envelope, once it came
 
 
 _CALL: contextvars.ContextVar[_Call | None] = contextvars.ContextVar("soap_call", default=None)
@@ -71,7 +71,7 @@ class SigningPlugin(zeep.Plugin):
     def ingress(self, envelope: Any, http_headers: Any, operation: Any) -> Any:
         call = _CALL.get()
         if call is not None:
-            call.wire["response_digest"] = hashlib.sha256(etree.tostring(envelope)).hexdigest()
+            call.response_digest = hashlib.sha256(etree.tostring(envelope)).hexdigest()
         return envelope, http_headers
 
 
@@ -102,16 +102,16 @@ class SignedSoapClient:
         sign: Sign | None,
         arguments: dict[str, Any],
         trace: dict[str, str] | None = None,
-    ) -> tuple[Any, dict[str, str]]:
+    ) -> tuple[Any, str | None]:
         """Call `operation` signed as `message_id` (with `trace` headers); the result and
-        what came back over the wire (`response_digest`)."""
+        the SHA-256 of the answer's envelope as it came over the wire."""
         call = _Call(message_id, sign, dict(trace or {}))
         token = _CALL.set(call)
         try:
             result = await getattr(self.service, operation)(**arguments)
         finally:
             _CALL.reset(token)
-        return result, call.wire
+        return result, call.response_digest
 
     async def aclose(self) -> None:
         """Close the outbound client."""
@@ -141,12 +141,12 @@ class SoapConnector:
             digest = hashlib.sha256(b"").hexdigest()
             return Receipt(204, digest, details={"skipped": f"no operation for {message['event']}"})
         try:
-            result, wire = await self.client.call(
+            result, response_digest = await self.client.call(
                 operation, delivery.handoff_id, delivery.sign, arguments, delivery.trace_headers()
             )
         except Exception as exc:
             raise _delivery_error(exc) from exc
-        return _receipt(operation, result, wire)
+        return _receipt(operation, result, response_digest)
 
     def _operation_for(self, message: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
         if message["type"] == "work_order.transfer":
@@ -164,7 +164,7 @@ class SoapConnector:
         await self.client.aclose()
 
 
-def _receipt(operation: str, result: Any, wire: dict[str, str]) -> Receipt:
+def _receipt(operation: str, result: Any, response_digest: str | None) -> Receipt:
     outcome = result if hasattr(result, "Code") else result.Result
     code, text = int(outcome.Code), str(outcome.Message)
     if code == 9:
@@ -179,7 +179,7 @@ def _receipt(operation: str, result: Any, wire: dict[str, str]) -> Receipt:
         ),
         None,
     )
-    digest = wire.get("response_digest", hashlib.sha256(text.encode()).hexdigest())
+    digest = response_digest or hashlib.sha256(text.encode()).hexdigest()
     return Receipt(200, digest, agency_ref=ref, details={"operation": operation})
 
 

@@ -42,19 +42,19 @@ def test_a_410_disables_the_agency() -> None:
 
 
 def test_result_code_zero_is_a_receipt_with_the_case_number() -> None:
-    receipt = _receipt("TransferCase", Outcome(0, "ok", JJDBH="J1"), {"wire_digest": "d"})
+    receipt = _receipt("TransferCase", Outcome(0, "ok", JJDBH="J1"), "d" * 64)
     assert (receipt.agency_ref, receipt.details["operation"]) == ("J1", "TransferCase")
 
 
 def test_result_code_one_already_received_counts_as_delivered() -> None:
-    assert _receipt("Callback", Outcome(1, "重复"), {}).status_code == 200
+    assert _receipt("Callback", Outcome(1, "重复"), None).status_code == 200
 
 
 def test_result_code_nine_is_busy_and_retried() -> None:
     with pytest.raises(TransientDelivery, match="busy"):
-        _receipt("Callback", Outcome(9, "忙"), {})
+        _receipt("Callback", Outcome(9, "忙"), None)
 
 
 def test_another_result_code_is_a_refusal() -> None:
     with pytest.raises(PermanentDelivery, match="code 3"):
-        _receipt("TransferCase", Outcome(3, "字段不合法"), {})
+        _receipt("TransferCase", Outcome(3, "字段不合法"), None)
