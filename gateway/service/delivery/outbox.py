@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import wraps
 from typing import Any, TypeVar
 
 from gateway.domain.audit import AuditEvent, AuditKind
@@ -101,8 +102,14 @@ def noting_lanes(
     work: Callable[[UnitOfWork], T],
 ) -> Callable[[UnitOfWork], tuple[T, frozenset[Lane]]]:
     """`work` as a unit of work that also answers the lanes it queued handoffs in (what
-    `lanes_queued` answers), to hand to `Store.write`."""
-    return lambda uow: lanes_queued(uow, work)
+    `lanes_queued` answers), to hand to `Store.write`. It keeps `work`'s name, which the
+    store's spans (`code.function`) and slow-transaction lines give."""
+
+    @wraps(work)
+    def noted(uow: UnitOfWork) -> tuple[T, frozenset[Lane]]:
+        return lanes_queued(uow, work)
+
+    return noted
 
 
 def mapped_detail(handoff: Handoff) -> dict[str, Any]:

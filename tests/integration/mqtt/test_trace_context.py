@@ -127,11 +127,16 @@ def update_sent_with(stack: Stack, utility: Utility, traceparent: str) -> int:
 
 def callback_write(exporter: InMemorySpanExporter, since: int) -> ReadableSpan:
     """The database write, begun after `since`, that queued a hotline callback (the parent
-    of that callback's delivery attempt): the one the update made."""
+    of that callback's delivery attempt): the one the update made (status sync's; not the
+    deadline watch's, whose alerts on a slow machine go to the hotline too)."""
 
     def found() -> list[ReadableSpan]:
         spans = exporter.get_finished_spans()
-        writes = {s.context.span_id: s for s in named(spans, "database write")}
+        writes = {
+            s.context.span_id: s
+            for s in named(spans, "database write")
+            if str((s.attributes or {}).get("code.function", "")).startswith("StatusSync.")
+        }
         return [
             writes[attempt.parent.span_id]
             for attempt in named(spans, "delivery attempt")
