@@ -24,7 +24,11 @@ from sqlalchemy.engine import make_url
 
 from connectors.simulators.agency import Script
 from gateway.api.app import create_app
+from gateway.domain.workorder import WorkOrder
+from gateway.store.documents import read_document
 from gateway.store.migrate import upgrade
+from gateway.store.opened_orders import Opened
+from gateway.store.repositories import SqlOrders
 from gateway.world.simulated import World, build_world
 
 POSTGRES_URL = os.environ.get(
@@ -172,3 +176,22 @@ def make_stack(database_url: str, migrated_sqlite: Path) -> Iterator[Callable[..
 def exporter() -> InMemorySpanExporter:
     """Finished spans, kept in memory (see tests/integration/spans.py)."""
     return InMemorySpanExporter()
+
+
+@pytest.fixture(autouse=True)
+def kept_orders_match_their_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every order the store hands out from its kept orders (gateway.store.opened_orders)
+    is checked, in every test, against its stored text read in full: a kept order that
+    differs from what a fresh read gives fails the test that read it."""
+    kept_or_read = SqlOrders._opened
+
+    def checked(orders: SqlOrders, order_id: str, text: str) -> Opened:
+        opened = kept_or_read(orders, order_id, text)
+        fresh = orders.seal.open_document(read_document(text))
+        assert opened.order == WorkOrder.model_validate(fresh), f"kept order {order_id} differs"
+        assert orders.seal.kept_seals(opened.sealed, opened.plain) == orders.seal.kept_seals(
+            read_document(text), fresh
+        ), f"kept seals of order {order_id} differ"
+        return opened
+
+    monkeypatch.setattr(SqlOrders, "_opened", checked)

@@ -31,6 +31,7 @@ from gateway.service.ports.store import AgencyState, StoredOrder
 from gateway.store import claims, fence
 from gateway.store import failures as failed_handoffs
 from gateway.store.documents import document_text, read_document
+from gateway.store.opened_orders import Opened, OpenedOrders
 from gateway.store.plain import PlainRead, PlainWrite
 from gateway.store.schema import (
     agency_state,
@@ -64,24 +65,30 @@ class SqlOrders:
     write it back would otherwise lose one's change. The second now waits for the first
     to commit and reads what it wrote. (SQLite has one writer: nothing to lock.)"""
 
-    def __init__(self, conn: Connection, seal: PersonalSeal, locking: bool = False) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        seal: PersonalSeal,
+        locking: bool = False,
+        opened: OpenedOrders | None = None,
+    ) -> None:
         self.conn = conn
         self.seal = seal
+        self.opened = OpenedOrders() if opened is None else opened  # shared by the store
         self._seals: dict[str, Seals] = {}  # order id → field → (value, its stored seal)
         self._find, self._get = (
             (_FIND_ORDER_LOCKED, _GET_ORDER_LOCKED) if locking else (_FIND_ORDER, _GET_ORDER)
         )
 
     def find(self, origin: str, flow_id: str) -> StoredOrder | None:
-        row = self._find.first(self.conn, {"origin": origin, "flow_id": flow_id})
-        return _stored(row, self.seal, self._seals)
+        return self._stored(self._find.first(self.conn, {"origin": origin, "flow_id": flow_id}))
 
     def get(self, order_id: str) -> StoredOrder | None:
-        return _stored(self._get.first(self.conn, {"b_id": order_id}), self.seal, self._seals)
+        return self._stored(self._get.first(self.conn, {"b_id": order_id}))
 
     def add(self, order: WorkOrder, now: float, document: dict[str, Any] | None = None) -> None:
         values = {
-            **_columns(order, self.seal, {}, document),
+            **self._columns(order, {}, document),
             "origin": order.origin,
             "flow_id": order.flow_id,
             "id": order.id,
@@ -91,14 +98,57 @@ class SqlOrders:
         _ADD_ORDER.send(self.conn, values)
 
     def replace(self, order: WorkOrder) -> None:
-        columns = _columns(order, self.seal, self._seals.get(order.id, {}))
+        columns = self._columns(order, self._seals.get(order.id, {}))
         _UPDATE_ORDER.send(self.conn, {**columns, "b_id": order.id})
+
+    def _columns(
+        self, order: WorkOrder, kept: Seals, dumped: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The columns of `order`, its personal fields sealed (the `kept` seals of the
+        fields whose value did not change reused); `dumped` is its JSON dump if the caller
+        made it (left as it was: the caller reads it on). The order is kept opened."""
+        plain = order.model_dump(mode="json") if dumped is None else dumped
+        sealed = self.seal.seal_document(dict(plain), kept)
+        text = document_text(sealed)
+        self.opened.keep(Opened(text, sealed, plain, order))
+        return {
+            "revision": order.revision,
+            "status": order.status.value,
+            "lead_agency": order.lead_agency,
+            "document": text,
+        }
+
+    def _stored(self, row: tuple[Any, ...] | None) -> StoredOrder | None:
+        """The order from a row of `_STORED` columns (the kept one if the row holds the
+        text kept for it); the seals a write may keep in `_seals`."""
+        if row is None:
+            return None
+        order_id, text, last_update_at, created_at = row
+        opened = self._opened(order_id, text)
+        order = opened.order
+        self._seals[order.id] = self.seal.kept_seals(opened.sealed, opened.plain)
+        return StoredOrder(order=order, last_update_at=last_update_at, created_at=created_at)
+
+    def _opened(self, order_id: str, text: str) -> Opened:
+        kept = self.opened.holding(order_id, text)
+        if kept is not None:
+            return kept
+        sealed = read_document(text)
+        plain = self.seal.open_document(sealed)
+        opened = Opened(text, sealed, plain, WorkOrder.model_validate(plain))
+        self.opened.keep(opened)
+        return opened
 
 
 # Statements built once and run with parameters: building one per call (`.values(...)`)
 # cost more Python than running it. An UPDATE run with a dict sets the columns it names.
 # The writes run on the driver (see `gateway.store.plain`).
-_STORED = (work_orders.c.document, work_orders.c.last_update_at, work_orders.c.created_at)
+_STORED = (
+    work_orders.c.id,
+    work_orders.c.document,
+    work_orders.c.last_update_at,
+    work_orders.c.created_at,
+)
 _FIND_ORDER = PlainRead(
     select(*_STORED).where(
         work_orders.c.origin == bindparam("origin"),
@@ -110,36 +160,6 @@ _FIND_ORDER_LOCKED = PlainRead(_FIND_ORDER.select, for_update=True)
 _GET_ORDER_LOCKED = PlainRead(_GET_ORDER.select, for_update=True)
 _ADD_ORDER = PlainWrite(insert(work_orders))
 _UPDATE_ORDER = PlainWrite(update(work_orders).where(work_orders.c.id == bindparam("b_id")))
-
-
-def _columns(
-    order: WorkOrder, seal: PersonalSeal, kept: Seals, dumped: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The columns of `order`, its personal fields sealed (the `kept` seals of the fields
-    whose value did not change reused); `dumped` is its JSON dump if the caller made it
-    (copied before sealing: the caller reads it on)."""
-    fresh = order.model_dump(mode="json") if dumped is None else dict(dumped)
-    document = seal.seal_document(fresh, kept)
-    return {
-        "revision": order.revision,
-        "status": order.status.value,
-        "lead_agency": order.lead_agency,
-        "document": document_text(document),
-    }
-
-
-def _stored(
-    row: tuple[Any, ...] | None, seal: PersonalSeal, seals: dict[str, Seals]
-) -> StoredOrder | None:
-    """The order from a row of `_STORED` columns; the seals a write may keep in `seals`."""
-    if row is None:
-        return None
-    document, last_update_at, created_at = row
-    stored = read_document(document)
-    opened = seal.open_document(stored)
-    order = WorkOrder.model_validate(opened)
-    seals[order.id] = seal.kept_seals(stored, opened)
-    return StoredOrder(order=order, last_update_at=last_update_at, created_at=created_at)
 
 
 class SqlHandoffs:

@@ -12,6 +12,7 @@ from gateway.domain.audit import AuditKind
 from gateway.domain.messages import HandoffState
 from gateway.service.ports.crypto import PersonalSeal
 from gateway.store.documents import document_text, read_document
+from gateway.store.opened_orders import OpenedOrders
 from gateway.store.schema import audit_log, handoffs, inbound_messages, work_orders
 
 QUEUED = (HandoffState.pending.value, HandoffState.in_flight.value)
@@ -20,9 +21,12 @@ QUEUED = (HandoffState.pending.value, HandoffState.in_flight.value)
 class SqlRetention:
     """Orders past retention, and the erasing of their personal data."""
 
-    def __init__(self, conn: Connection, seal: PersonalSeal) -> None:
+    def __init__(
+        self, conn: Connection, seal: PersonalSeal, opened: OpenedOrders | None = None
+    ) -> None:
         self.conn = conn
         self.seal = seal  # knows which fields are personal
+        self.opened = opened  # the orders kept opened: an erased one is dropped
 
     def due_for_purge(self, created_before: float, limit: int) -> list[str]:
         """Ids of orders created before then, not yet purged, with no handoff still queued."""
@@ -48,6 +52,8 @@ class SqlRetention:
         query = select(work_orders.c.document).where(work_orders.c.id == order_id)
         document = read_document(self.conn.execute(query.with_for_update()).scalar_one())
         erased = self.seal.erase_document(document)
+        if self.opened is not None:
+            self.opened.forget(order_id)
         if erased:
             change = update(work_orders).where(work_orders.c.id == order_id)
             self.conn.execute(change.values(document=document_text(document)))

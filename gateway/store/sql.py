@@ -36,6 +36,7 @@ from gateway.store.audit_log import SqlAuditLog
 from gateway.store.db_errors import WriteHealth, translated
 from gateway.store.held import HeldConnections
 from gateway.store.keys import SqlKeys
+from gateway.store.opened_orders import OpenedOrders
 from gateway.store.plain import (
     Deferred,
     cache_long_statements,
@@ -81,10 +82,16 @@ class SqlUnitOfWork:
     """The repositories of one open transaction."""
 
     def __init__(
-        self, conn: Connection, seal: PersonalSeal, chain: AuditChain, locking: bool = False
+        self,
+        conn: Connection,
+        seal: PersonalSeal,
+        chain: AuditChain,
+        locking: bool = False,
+        opened: OpenedOrders | None = None,
     ) -> None:
         self.conn = conn  # for store adapters outside the UnitOfWork port (checkpoints)
-        self.orders = SqlOrders(conn, seal, locking)
+        opened = OpenedOrders() if opened is None else opened
+        self.orders = SqlOrders(conn, seal, locking, opened)
         self.handoffs = SqlHandoffs(conn, seal)
         self.handoff_queries = self.handoffs  # one table, two ports
         self.inbound = SqlInbound(conn, seal)
@@ -94,7 +101,7 @@ class SqlUnitOfWork:
         self.cursors = SqlCursors(conn, locking)
         self.watches = SqlWatches(conn)
         self.keys = SqlKeys(conn)
-        self.retention = SqlRetention(conn, seal)
+        self.retention = SqlRetention(conn, seal, opened)
         self.activity = SqlActivity(conn)
         self.security = SqlSecurity(conn, seal)
 
@@ -168,6 +175,7 @@ class SqlStore:
         self.write_health = WriteHealth()  # readiness and the alert log read it
         self.seal = seal
         self.chain = chain
+        self.opened_orders = OpenedOrders()  # every unit of work's (gateway.store.opened_orders)
         self.url = normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         self.writers = 1 if self.is_sqlite else writers or POSTGRES_WRITERS
@@ -179,6 +187,9 @@ class SqlStore:
             urgent_lane=not self.is_sqlite,
             runner=self._run_group,
         )
+
+    def _unit_of_work(self, conn: Connection, locking: bool) -> SqlUnitOfWork:
+        return SqlUnitOfWork(conn, self.seal, self.chain, locking, self.opened_orders)
 
     async def write(
         self, work: Callable[[UnitOfWork], T], urgent: bool = False, audited: bool = True
@@ -236,7 +247,7 @@ class SqlStore:
         waiting: list[Job] = []  # the second job, taken while the first's writes are sent
         try:
             with _Transaction(self._held.begin()) as conn:
-                uow = SqlUnitOfWork(conn, self.seal, self.chain, locking=not self.is_sqlite)
+                uow = self._unit_of_work(conn, locking=not self.is_sqlite)
                 outcomes.append((_unit(first)(uow), None))
                 while not alone and (job := self._next_in_group(more, len(taken), started)):
                     if len(taken) == 1:
@@ -334,7 +345,7 @@ class SqlStore:
         started = time.perf_counter()
         begin = self._held.begin() if on_writer else self.engine.begin()
         with _Transaction(begin) as conn:
-            uow = SqlUnitOfWork(conn, self.seal, self.chain, locking=writes and not self.is_sqlite)
+            uow = self._unit_of_work(conn, locking=writes and not self.is_sqlite)
             result = work(uow)
             uow.audit.flush()
         _log_if_slow(work, time.perf_counter() - started, 1)

@@ -1,0 +1,115 @@
+"""Orders kept opened (gateway.store.opened_orders), on real SQLite and PostgreSQL: a read
+of the text this process stored takes the kept order; any other text is read in full."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from gateway.bootstrap import open_sql_store
+from gateway.domain.states import Status
+from gateway.domain.workorder import WorkOrder
+from gateway.service.personal_data import SEALED
+from gateway.service.ports.store import UnitOfWork
+from gateway.store.documents import read_document
+from gateway.store.migrate import upgrade
+from gateway.store.opened_orders import Opened, OpenedOrders
+from gateway.store.schema import work_orders
+from gateway.store.sql import SqlStore
+from tests.integration.store.contract.builders import work_order
+
+pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
+
+
+def read(store: SqlStore, order_id: str) -> WorkOrder:
+    stored = store.run_sync(lambda uow: uow.orders.get(order_id), writes=False)
+    assert stored is not None
+    return stored.order
+
+
+def stored_with(url: str, order: WorkOrder) -> SqlStore:
+    upgrade(url)
+    store = open_sql_store(url)
+    store.run_sync(lambda uow: uow.orders.add(order, 1.0))
+    return store
+
+
+def test_an_order_read_after_this_process_wrote_it_is_the_one_it_wrote(database_url: str) -> None:
+    order = work_order()
+    store = stored_with(database_url, order)
+    assert read(store, order.id) is order  # nothing parsed, opened or validated again
+    moved = order.model_copy(update={"status": Status.dispatched})
+    store.run_sync(lambda uow: uow.orders.replace(moved))
+    assert read(store, order.id) is moved
+
+
+def test_a_write_by_another_process_is_read_in_full(database_url: str) -> None:
+    order = work_order()
+    ours = stored_with(database_url, order)
+    theirs = open_sql_store(database_url, cipher=ours.seal.cipher)  # another gateway process
+    assert read(theirs, order.id) == order
+    theirs.run_sync(
+        lambda uow: uow.orders.replace(order.model_copy(update={"status": Status.dispatched}))
+    )
+    seen = read(ours, order.id)
+    assert seen.status == Status.dispatched
+    assert seen.caller == order.caller  # its sealed fields opened with the shared key
+
+
+def test_a_write_rolled_back_leaves_the_order_as_stored(database_url: str) -> None:
+    order = work_order()
+    store = stored_with(database_url, order)
+
+    def replace_then_fail(uow: UnitOfWork) -> None:
+        uow.orders.replace(order.model_copy(update={"status": Status.dispatched}))
+        raise RuntimeError("the unit of work fails after its write")
+
+    with pytest.raises(RuntimeError):
+        store.run_sync(replace_then_fail)
+    assert read(store, order.id).status == Status.received
+
+
+def test_an_erased_order_is_dropped_with_its_personal_fields(database_url: str) -> None:
+    order = work_order()
+    store = stored_with(database_url, order)
+    read(store, order.id)
+    assert store.run_sync(lambda uow: uow.retention.erase_order(order.id)) == ["name", "phone"]
+    assert store.opened_orders.holding(order.id, _text(store, order.id)) is None
+    again = read(store, order.id)
+    assert again.caller is not None and again.caller.phone is again.caller.name is None
+
+
+def test_a_status_change_keeps_the_seal_it_read_and_re_seals_nothing(database_url: str) -> None:
+    order = work_order()
+    store = stored_with(database_url, order)
+    before = _text(store, order.id)
+
+    def dispatch(uow: UnitOfWork) -> None:
+        stored = uow.orders.get(order.id)
+        assert stored is not None
+        uow.orders.replace(stored.order.model_copy(update={"status": Status.dispatched}))
+
+    store.run_sync(dispatch)
+    after = _text(store, order.id)
+    phone_seal = read_document(before)["caller"]["phone"]
+    assert phone_seal.startswith(SEALED)
+    assert (
+        read_document(after)["caller"]["phone"] == phone_seal
+    )  # the phone's seal kept: the same bytes, no new encryption
+
+
+def _text(store: SqlStore, order_id: str) -> str:
+    with store.engine.connect() as conn:
+        query = select(work_orders.c.document).where(work_orders.c.id == order_id)
+        return str(conn.execute(query).scalar_one())
+
+
+def test_the_kept_orders_are_bounded_oldest_out() -> None:
+    kept = OpenedOrders(size=2)
+    orders = [work_order(flow_id=f"GZ-{n}") for n in range(3)]
+    for n, order in enumerate(orders):
+        kept.keep(Opened(f"text-{n}", {}, {}, order))
+    assert len(kept) == 2
+    assert kept.holding(orders[0].id, "text-0") is None
+    assert kept.holding(orders[2].id, "text-2") is not None
+    assert kept.holding(orders[2].id, "another text") is None
