@@ -15,12 +15,15 @@ row until the outcome is committed.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
+from contextlib import closing
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, update
 
 from gateway.domain.messages import HandoffState
-from gateway.store.plain import PlainWrite
+from gateway.service.ports.store import Delivered
+from gateway.store.plain import PlainWrite, sending
 from gateway.store.schema import handoffs
 
 _RECORD = PlainWrite(
@@ -35,6 +38,54 @@ _RECORD = PlainWrite(
 def new_claim() -> str:
     """A token for one claim of one handoff (64 random bits)."""
     return secrets.token_hex(8)
+
+
+#: every receipt of a batch in one UPDATE (PostgreSQL): the rows come as arrays, so the
+#: text is the same for any batch and psycopg prepares it once
+_DELIVERED_ALL = (
+    "UPDATE handoffs AS h SET state = 'delivered', delivered_at = r.at,"
+    " last_status = r.status, agency_ref = r.ref, last_error = NULL, lease_until = NULL"
+    " FROM unnest(%s::text[], %s::text[], %s::float8[], %s::int[], %s::text[])"
+    " AS r(id, claim, at, status, ref)"
+    " WHERE h.id = r.id AND h.claim = r.claim AND h.state = 'in_flight'"
+    " RETURNING h.id, h.claim"
+)
+
+
+def record_delivered(conn: Connection, receipts: Sequence[Delivered]) -> set[tuple[str, str]]:
+    """Write each receipt whose claim still holds its handoff; the (id, claim) of each
+    written. One statement on PostgreSQL; on SQLite, which has no round trips to save,
+    one per receipt. A receipt with no claim (a copy never claimed) holds nothing."""
+    held = [(r, r.claim) for r in receipts if r.claim is not None]
+    if not held:
+        return set()
+    if conn.dialect.name != "postgresql":
+        return {(r.handoff_id, claim) for r, claim in held if _record_one_delivered(conn, r)}
+    columns = (
+        [r.handoff_id for r, _ in held],
+        [claim for _, claim in held],
+        [r.at for r, _ in held],
+        [r.receipt.status_code for r, _ in held],
+        [r.receipt.agency_ref for r, _ in held],
+    )
+    with sending(conn) as cursor:
+        cursor.execute(_DELIVERED_ALL, columns)
+    with closing(cursor):
+        return {(row[0], row[1]) for row in cursor.fetchall()}
+
+
+def _record_one_delivered(conn: Connection, receipt: Delivered) -> bool:
+    return record(
+        conn,
+        receipt.handoff_id,
+        receipt.claim,
+        state=HandoffState.delivered.value,
+        delivered_at=receipt.at,
+        last_status=receipt.receipt.status_code,
+        agency_ref=receipt.receipt.agency_ref,
+        last_error=None,
+        lease_until=None,
+    )
 
 
 def record(conn: Connection, handoff_id: str, claim: str | None, **values: Any) -> bool:

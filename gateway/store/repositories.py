@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import closing
 from typing import Any
 
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -27,12 +29,12 @@ from gateway.service.ports.queries import (
     FailureQuery,
     HandoffView,
 )
-from gateway.service.ports.store import AgencyState, StoredOrder
+from gateway.service.ports.store import AgencyState, Delivered, StoredOrder
 from gateway.store import claims, fence
 from gateway.store import failures as failed_handoffs
 from gateway.store.documents import document_text, read_document
 from gateway.store.opened_orders import Opened, OpenedOrders
-from gateway.store.plain import PlainRead, PlainWrite
+from gateway.store.plain import PlainRead, PlainWrite, sending
 from gateway.store.schema import (
     agency_state,
     handoffs,
@@ -76,6 +78,8 @@ class SqlOrders:
         self.seal = seal
         self.opened = OpenedOrders() if opened is None else opened  # shared by the store
         self._seals: dict[str, Seals] = {}  # order id → field → (value, its stored seal)
+        self._read_ahead: dict[str, tuple[Any, ...]] = {}  # order id → its row, not yet got
+        self._locking = locking
         self._find, self._get = (
             (_FIND_ORDER_LOCKED, _GET_ORDER_LOCKED) if locking else (_FIND_ORDER, _GET_ORDER)
         )
@@ -84,7 +88,16 @@ class SqlOrders:
         return self._stored(self._find.first(self.conn, {"origin": origin, "flow_id": flow_id}))
 
     def get(self, order_id: str) -> StoredOrder | None:
-        return self._stored(self._get.first(self.conn, {"b_id": order_id}))
+        row = self._read_ahead.pop(order_id, None)
+        if row is None:
+            row = self._get.first(self.conn, {"b_id": order_id})
+        return self._stored(row)
+
+    def read_ahead(self, order_ids: Iterable[str]) -> None:
+        wanted = sorted(set(order_ids) - self._read_ahead.keys())
+        if wanted:  # sorted: writers that lock several orders lock them in one order
+            rows = read_orders(self.conn, wanted, self._locking)
+            self._read_ahead.update((row[0], row) for row in rows)
 
     def add(self, order: WorkOrder, now: float, document: dict[str, Any] | None = None) -> None:
         values = {
@@ -98,6 +111,7 @@ class SqlOrders:
         _ADD_ORDER.send(self.conn, values)
 
     def replace(self, order: WorkOrder) -> None:
+        self._read_ahead.pop(order.id, None)  # read before this write: stale now
         columns = self._columns(order, self._seals.get(order.id, {}))
         _UPDATE_ORDER.send(self.conn, {**columns, "b_id": order.id})
 
@@ -159,6 +173,27 @@ _GET_ORDER = PlainRead(select(*_STORED).where(work_orders.c.id == bindparam("b_i
 _FIND_ORDER_LOCKED = PlainRead(_FIND_ORDER.select, for_update=True)
 _GET_ORDER_LOCKED = PlainRead(_GET_ORDER.select, for_update=True)
 _ADD_ORDER = PlainWrite(insert(work_orders))
+_COLUMNS_TEXT = ", ".join(column.name for column in _STORED)
+#: many orders by id in one SELECT; the ids as one parameter, so one text for any number
+_READ_MANY = {
+    "postgresql": f"SELECT {_COLUMNS_TEXT} FROM work_orders WHERE id = ANY(%s) ORDER BY id",
+    "sqlite": f"SELECT {_COLUMNS_TEXT} FROM work_orders"
+    " WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+}
+
+
+def read_orders(conn: Connection, order_ids: list[str], locking: bool) -> list[tuple[Any, ...]]:
+    """The `_STORED` rows of these orders, in id order (locked: FOR UPDATE, PostgreSQL)."""
+    postgres = conn.dialect.name == "postgresql"
+    sql = _READ_MANY["postgresql" if postgres else "sqlite"]
+    if locking and postgres:
+        sql += " FOR UPDATE"
+    with sending(conn) as cursor:
+        cursor.execute(sql, (order_ids if postgres else json.dumps(order_ids),))
+    with closing(cursor):
+        return [tuple(row) for row in cursor.fetchall()]
+
+
 _UPDATE_ORDER = PlainWrite(update(work_orders).where(work_orders.c.id == bindparam("b_id")))
 
 
@@ -227,17 +262,10 @@ class SqlHandoffs:
 
     def delivered(self, handoff_id: str, claim: str | None, now: float, receipt: Receipt) -> bool:
         """Record a receipt if `claim` still holds the handoff (see `fence`); whether it did."""
-        return fence.record(
-            self.conn,
-            handoff_id,
-            claim,
-            state=HandoffState.delivered.value,
-            delivered_at=now,
-            last_status=receipt.status_code,
-            agency_ref=receipt.agency_ref,
-            last_error=None,
-            lease_until=None,
-        )
+        return bool(self.delivered_all([Delivered(handoff_id, claim, now, receipt)]))
+
+    def delivered_all(self, receipts: Sequence[Delivered]) -> set[tuple[str, str]]:
+        return fence.record_delivered(self.conn, receipts)
 
     def reschedule(
         self, handoff_id: str, claim: str | None, at: float, error: str, status: int | None

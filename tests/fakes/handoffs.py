@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -17,6 +17,7 @@ from gateway.service.ports.queries import (
     FailureQuery,
     HandoffView,
 )
+from gateway.service.ports.store import Delivered
 from tests.fakes.state import DuplicateKey, HandoffRow, MemoryState
 
 _FAILURE_STATES = {
@@ -92,6 +93,13 @@ class MemoryHandoffs:
             agency_ref=receipt.agency_ref,
             lease_until=None,
         )
+
+    def delivered_all(self, receipts: Sequence[Delivered]) -> set[tuple[str, str]]:
+        return {
+            (r.handoff_id, r.claim)
+            for r in receipts
+            if r.claim is not None and self.delivered(r.handoff_id, r.claim, r.at, r.receipt)
+        }
 
     def reschedule(
         self, handoff_id: str, claim: str | None, at: float, error: str, status: int | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -45,6 +46,9 @@ class MemoryOrders:
             order.id, order.origin, order.flow_id, to_document(order), 0.0, now
         )
         self.state.order_keys[key] = order.id
+
+    def read_ahead(self, order_ids: Iterable[str]) -> None:
+        """Nothing to save in memory: each `get` reads the current row anyway."""
 
     def replace(self, order: WorkOrder) -> None:
         """Store the order's new content; its origin, flow id and timestamps stay."""

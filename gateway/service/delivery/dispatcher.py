@@ -51,7 +51,7 @@ from gateway.service.operations.agency_alerts import Tally, record_standings
 from gateway.service.operations.alerts import raise_alert
 from gateway.service.orders import assignments
 from gateway.service.orders.agency_updates import AgencyUpdates
-from gateway.service.ports.store import Store, UnitOfWork
+from gateway.service.ports.store import Delivered, Store, UnitOfWork
 from gateway.service.ports.telemetry import Metrics
 from gateway.service.ports.transport import Connector, signs_what_it_sends
 from gateway.service.tracing import Attributes, NoMetrics, NoTracing, Tracing
@@ -327,21 +327,36 @@ class Dispatcher:
         # hotline of a normal order wakes no emergency claim
 
     def _record_batch(self, uow: UnitOfWork, batch: list[Attempt]) -> None:
-        """Record each outcome, then what they say about the agencies' health (alerts)."""
+        """Record each outcome, then what they say about the agencies' health (alerts).
+
+        The receipts go first, all in one statement, and the orders their transfers move
+        are read in one more: a batch costs a few statements, not a few per outcome."""
         tally = Tally()
-        for attempt in batch:
-            self._record(uow, attempt, tally)
+        recorded = uow.handoffs.delivered_all(
+            [
+                Delivered(a.handoff.id, a.handoff.claim, a.finished, a.receipt)
+                for a in batch
+                if a.receipt is not None
+            ]
+        )
+        fenced = [(a.handoff.id, a.handoff.claim) in recorded for a in batch]
+        moving = [
+            a.handoff.order_id
+            for a, held in zip(batch, fenced, strict=True)
+            if held and a.handoff.kind == HandoffKind.transfer
+        ]
+        if moving:
+            uow.orders.read_ahead(moving)
+        for attempt, held in zip(batch, fenced, strict=True):
+            self._record(uow, attempt, tally, held)
         record_standings(uow, self.directory, tally, self.clock())
 
-    def _record(self, uow: UnitOfWork, attempt: Attempt, tally: Tally) -> None:
-        """Record one attempt: one audit entry names what was signed, sent and answered."""
+    def _record(self, uow: UnitOfWork, attempt: Attempt, tally: Tally, fenced: bool) -> None:
+        """Record one attempt: one audit entry names what was signed, sent and answered.
+        `fenced`: its receipt, if it had one, was recorded (its claim still held)."""
         handoff = attempt.handoff
         seconds = attempt.finished - attempt.started
         if attempt.receipt is not None:
-            # the fence: recorded only if this attempt's claim still holds the handoff
-            fenced = uow.handoffs.delivered(
-                handoff.id, handoff.claim, attempt.finished, attempt.receipt
-            )
             self.metrics.attempt(handoff.agency, "delivered" if fenced else "stale", seconds)
             if not fenced:
                 record_stale(uow, attempt)

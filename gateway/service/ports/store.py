@@ -6,7 +6,7 @@ entries, de-duplication marks) commits together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -35,6 +35,21 @@ class Orders(Protocol):
     # not changed), so the store need not dump the order again
     def add(self, order: WorkOrder, now: float, document: dict[str, Any] | None = None) -> None: ...
     def replace(self, order: WorkOrder) -> None: ...
+    def read_ahead(self, order_ids: Iterable[str]) -> None:
+        """Read (and lock, where readers lock) the orders this unit of work is about to
+        `get`, in one statement: each one's next `get` takes what this read, unless the
+        unit wrote it since. Only fewer statements: `get` answers the same either way."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """A receipt to record on its handoff, if the attempt's `claim` still holds it."""
+
+    handoff_id: str
+    claim: str | None
+    at: float
+    receipt: Receipt
 
 
 class Handoffs(Protocol):
@@ -64,6 +79,12 @@ class Handoffs(Protocol):
     def delivered(
         self, handoff_id: str, claim: str | None, now: float, receipt: Receipt
     ) -> bool: ...
+    def delivered_all(self, receipts: Sequence[Delivered]) -> set[tuple[str, str]]:
+        """Record each receipt whose claim still holds its handoff, all in one statement
+        (a batch of outcomes: one round trip on PostgreSQL); the (handoff id, claim) of
+        each recorded (a batch may hold a stale attempt beside the one that holds)."""
+        ...
+
     def reschedule(
         self, handoff_id: str, claim: str | None, at: float, error: str, status: int | None
     ) -> bool: ...

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from gateway.domain.messages import Handoff, Lane, Receipt
+from gateway.service.ports.store import Delivered
 from gateway.store.repositories import SqlHandoffs
 from gateway.store.schema import handoffs
 from gateway.store.sql import SqlStore
@@ -147,3 +148,37 @@ def test_on_postgresql_a_late_outcome_waits_for_a_concurrent_claim_then_matches_
     late.join(10)
     assert result == [False]
     assert row(store)["state"] == "in_flight" and row(store)["attempts"] == 2
+
+
+def test_a_batch_of_receipts_records_those_whose_claim_holds_in_one_go(database_url: str) -> None:
+    """One call for a batch's receipts (one statement on PostgreSQL): a stale attempt
+    beside the one that holds, and a copy never claimed, record nothing."""
+    store = store_with(database_url, handoff(1), handoff(2, order="wo_2"))
+    stale = lease(store, now=10.0)  # msg_1, whose lease runs out
+    claimed = store.run_sync(
+        lambda uow: uow.handoffs.claim(41.0, {"tax": 2}, Lane.normal, 71.0, "node-b")
+    )
+    current = {one.id: one for one in claimed}
+    assert set(current) == {"msg_1", "msg_2"}
+
+    def receipt(held: Handoff, ref: str) -> Delivered:
+        return Delivered(held.id, held.claim, 50.0, Receipt(201, "0" * 64, agency_ref=ref))
+
+    batch = [
+        receipt(stale, "STALE"),
+        receipt(current["msg_1"], "CASE-1"),
+        receipt(current["msg_2"], None),
+        Delivered("msg_2", None, 50.0, Receipt(200, "0" * 64)),
+    ]
+    recorded = store.run_sync(lambda uow: uow.handoffs.delivered_all(batch))
+    assert recorded == {("msg_1", current["msg_1"].claim), ("msg_2", current["msg_2"].claim)}
+    assert row(store, "msg_1")["agency_ref"] == "CASE-1"
+    assert row(store, "msg_2") | {"attempts": 0} == {
+        "state": "delivered",
+        "attempts": 0,
+        "next_attempt_at": 0.0,
+        "last_error": None,
+        "last_status": 201,
+        "agency_ref": None,
+    }
+    assert store.run_sync(lambda uow: uow.handoffs.delivered_all([])) == set()

@@ -113,3 +113,20 @@ def test_the_kept_orders_are_bounded_oldest_out() -> None:
     assert kept.holding(orders[0].id, "text-0") is None
     assert kept.holding(orders[2].id, "text-2") is not None
     assert kept.holding(orders[2].id, "another text") is None
+
+
+def test_orders_read_ahead_are_what_get_gives_until_the_unit_writes_them(
+    database_url: str,
+) -> None:
+    first, second = work_order("GZ-1"), work_order("GZ-2", id="wo_GZ-2")
+    store = stored_with(database_url, first)
+    store.run_sync(lambda uow: uow.orders.add(second, 1.0))
+    moved = first.model_copy(update={"status": Status.dispatched})
+
+    def read_ahead_then_write(uow: UnitOfWork) -> list[WorkOrder | None]:
+        uow.orders.read_ahead(["wo_GZ-2", "wo_GZ-1", "wo_missing", "wo_GZ-1"])
+        uow.orders.replace(moved)  # after the read ahead: its row for wo_GZ-1 is stale
+        got = [uow.orders.get(n) for n in ("wo_GZ-1", "wo_GZ-2", "wo_GZ-2", "wo_missing")]
+        return [None if one is None else one.order for one in got]
+
+    assert store.run_sync(read_ahead_then_write) == [moved, second, second, None]

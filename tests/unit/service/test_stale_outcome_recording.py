@@ -4,6 +4,7 @@ is put on record as `stale_outcome` and writes nothing else, whatever it says.""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from gateway.service.delivery.outbox import lanes_queued
 from gateway.service.directory import Directory
 from gateway.service.orders.agency_updates import AgencyUpdates
 from gateway.service.orders.transitions import OrderSteps
+from gateway.service.ports.store import Delivered
 
 TAX = "tax"
 
@@ -40,6 +42,13 @@ class FencedOutbox:
 
     def delivered(self, handoff_id: str, claim: str | None, now: float, receipt: Receipt) -> bool:
         return self._write("delivered", handoff_id, claim)
+
+    def delivered_all(self, receipts: Sequence[Delivered]) -> set[tuple[str, str]]:
+        return {
+            (r.handoff_id, r.claim)
+            for r in receipts
+            if r.claim is not None and self._write("delivered", r.handoff_id, r.claim)
+        }
 
     def reschedule(
         self, handoff_id: str, claim: str | None, at: float, error: str, status: int | None
