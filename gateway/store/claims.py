@@ -65,18 +65,6 @@ _HELD = (
     "SELECT 1 FROM agency_state AS s WHERE s.agency = :agency_{agency} AND (s.disabled OR s.paused)"
 )
 _GENERIC_PLAN = "SET LOCAL plan_cache_mode = force_generic_plan"
-#: the lease of what a claim returned, each row with its own claim token, in one UPDATE
-#: on PostgreSQL (the rows as arrays: one text for any number, prepared once) ...
-_LEASE_ALL = (
-    "UPDATE handoffs AS h SET state = 'in_flight', lease_until = %s, lease_owner = %s,"
-    " claim = l.claim, attempts = h.attempts + 1"
-    " FROM unnest(%s::text[], %s::text[]) AS l(id, claim) WHERE h.id = l.id"
-)
-#: ... and one per row on SQLite, whose statements cost no round trip
-_LEASE_ONE = (
-    "UPDATE handoffs SET state = 'in_flight', lease_until = ?, lease_owner = ?,"
-    " claim = ?, attempts = attempts + 1 WHERE id = ?"
-)
 
 
 def _member(part: int, agency: int, state: HandoffState, postgres: bool) -> str:
@@ -137,18 +125,6 @@ def claimable(
     with closing(cursor):
         rows = [ClaimRow._make(row) for row in cursor.fetchall()]
     return within_quotas(rows, quotas, limit)
-
-
-def lease(
-    conn: Connection, ids: Sequence[str], tokens: Sequence[str], until: float, owner: str
-) -> None:
-    """Lease the handoffs `ids` to `owner` until then, each under its claim token, its
-    attempt counted (queued on PostgreSQL: it goes with the COMMIT)."""
-    if conn.dialect.name == "postgresql":
-        send_later(conn, _LEASE_ALL, (until, owner, list(ids), list(tokens)))
-        return
-    rows = [(until, owner, token, id_) for id_, token in zip(ids, tokens, strict=True)]
-    send_later(conn, _LEASE_ONE, rows, many=True)
 
 
 @lru_cache(maxsize=64)

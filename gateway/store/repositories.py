@@ -246,8 +246,15 @@ class SqlHandoffs:
         rows = claims.claimable(self.conn, now, quotas, lane, limit)
         if not rows:
             return []
+        lease = {"state": HandoffState.in_flight.value, "lease_until": lease_until}
         tokens = [fence.new_claim() for _ in rows]
-        claims.lease(self.conn, [row.id for row in rows], tokens, lease_until, owner)
+        _LEASE.run_many(
+            self.conn,
+            [
+                {**lease, "lease_owner": owner, "claim": token, "b_id": row.id}
+                for row, token in zip(rows, tokens, strict=True)
+            ],
+        )
         return [
             _handoff(row, self.seal, attempts=row.attempts + 1, claim=token)
             for row, token in zip(rows, tokens, strict=True)
@@ -362,6 +369,13 @@ class SqlHandoffs:
 
 
 _ADD_HANDOFF = PlainWrite(insert(handoffs))
+_LEASE = PlainWrite(
+    update(handoffs)
+    .where(handoffs.c.id == bindparam("b_id"))
+    .values(attempts=handoffs.c.attempts + 1)
+)
+
+
 _DEAD_COLUMNS = [
     handoffs.c[name]
     for name in (
