@@ -66,6 +66,13 @@ def translate(exc: BaseException) -> LianxinError | None:
     return None
 
 
+def from_the_database(exc: BaseException) -> bool:
+    """Whether `exc` is a PEP 249 error: SQLAlchemy's wrapper or the driver's own (a
+    statement the database refused, or a connection that failed)."""
+    kinds = {cls.__name__ for cls in type(exc).__mro__}
+    return not kinds.isdisjoint({"DBAPIError", "DatabaseError", "InterfaceError"})
+
+
 @contextmanager
 def translated(health: WriteHealth | None = None) -> Iterator[None]:
     """Raise database refusals as typed errors; keep `health` up to date."""

@@ -33,7 +33,7 @@ from gateway.service.ports.store import AuditChain, UnitOfWork
 from gateway.service.ports.telemetry import Tracing
 from gateway.store.activity import SqlActivity
 from gateway.store.audit_log import SqlAuditLog
-from gateway.store.db_errors import WriteHealth, translated
+from gateway.store.db_errors import WriteHealth, from_the_database, translated
 from gateway.store.held import HeldConnections
 from gateway.store.keys import SqlKeys
 from gateway.store.opened_orders import OpenedOrders
@@ -244,27 +244,25 @@ class SqlStore:
         outcomes: list[tuple[Any, Exception | None]] = []
         started = time.perf_counter()
         alone = not self.is_sqlite and not _unit(first).audited
-        waiting: list[Job] = []  # the second job, taken while the first's writes are sent
+        transaction = _Transaction(self._held.begin())
         try:
-            with _Transaction(self._held.begin()) as conn:
+            with transaction as conn:
                 uow = self._unit_of_work(conn, locking=not self.is_sqlite)
                 outcomes.append((_unit(first)(uow), None))
                 while not alone and (job := self._next_in_group(more, len(taken), started)):
-                    if len(taken) == 1:
-                        # the first's queued writes go before a second job runs, so that
-                        # they fail the first, not it; a group of one sends them with the
-                        # audit head's lock or the COMMIT (one round trip less)
-                        waiting.append(job)
-                        flush_deferred(conn)
-                        waiting.clear()
                     taken.append(job)
                     outcomes.append(self._run_in_savepoint(conn, uow, job))
                 uow.audit.flush()
         except BaseException as exc:  # handed to the awaiting callers
+            if len(taken) > 1 and transaction.refused(exc):
+                # the units' queued writes went together: whose the server refused is not
+                # known, and nothing was committed; each runs again alone, where its own
+                # error is its own
+                for job in taken:
+                    self._answer(job)
+                return
             for job in taken:
                 self._answer(job, after=exc)
-            for job in waiting:  # it never ran: the first's writes failed the transaction
-                self._answer(job)
             return
         _log_if_slow(_unit(first).work, time.perf_counter() - started, len(taken))
         for job, (result, error) in zip(taken, outcomes, strict=True):
@@ -327,6 +325,8 @@ class SqlStore:
         try:
             return in_savepoint(conn, lambda: _unit(job)(uow)), None
         except Exception as exc:
+            if deferred(conn) is not None and from_the_database(exc):
+                raise  # the whole group runs again, each unit alone (see `_run_group`)
             uow.audit.restore(mark)
             return None, exc
 
@@ -429,15 +429,20 @@ def in_savepoint(conn: Connection, work: Callable[[], T]) -> T:
 
     Plain driver statements: SQLAlchemy's nested-transaction objects cost about 40 µs a
     unit of work, these about 1 µs, and a group commit runs one per unit. On PostgreSQL
-    the SAVEPOINT and RELEASE wait in the queue (see `gateway.store.plain`), and what the
-    unit queued is sent before it ends, so a write of its own that fails fails it alone."""
+    the SAVEPOINT and RELEASE wait in the queue (see `gateway.store.plain`) with the
+    unit's writes, which go with the next statement that needs an answer, whoever's: a
+    database error there may be an earlier unit's, so it is not undone here but given up
+    with the whole transaction (`SqlStore._run_group` runs each unit again alone). What
+    `work` raises itself undoes its own writes only: those still queued are dropped, and
+    if some were sent, the savepoint is rolled back."""
     queue = deferred(conn)
     send_later(conn, "SAVEPOINT lianxin_unit")
     mark = (len(queue.statements) - 1, queue.sent) if queue is not None else None
     try:
         result = work()
-        flush_deferred(conn)
-    except BaseException:
+    except BaseException as exc:
+        if queue is not None and from_the_database(exc):
+            raise  # the transaction is aborted: nothing to roll back to
         if mark is not None and queue is not None and queue.sent == mark[1]:
             discard_deferred(conn, keep=mark[0])  # nothing of it reached the server
             raise
@@ -474,6 +479,19 @@ class _Transaction:
         except BaseException as error:  # the one raised in the block, or the commit's
             self._judge(error)
             raise
+
+    def refused(self, error: BaseException) -> bool:
+        """Whether `error` is PostgreSQL refusing a statement of this transaction, over a
+        connection still open: a refused statement aborts the transaction, whose COMMIT
+        (if it was sent behind it) then commits nothing. A connection lost is not this:
+        see `_judge`."""
+        driver = self._driver
+        return (
+            self._queue is not None
+            and driver is not None
+            and not (driver.closed or driver.broken)
+            and from_the_database(error)
+        )
 
     def _judge(self, error: BaseException) -> None:
         queue, driver = self._queue, self._driver

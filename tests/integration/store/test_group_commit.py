@@ -21,6 +21,7 @@ from gateway.store.migrate import upgrade
 from gateway.store.plain import PlainWrite
 from gateway.store.schema import audit_head, poll_cursors
 from gateway.store.sql import SqlStore
+from tests.e2e.round_trips import COUNTS, STATEMENTS, counting
 from tests.integration.store.units import noting
 
 pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
@@ -45,8 +46,9 @@ _ADD_CURSOR = PlainWrite(insert(poll_cursors))
 
 
 def _fails_in_a_queued_write(uow: UnitOfWork) -> None:
-    """A duplicate key in writes queued for the pipeline (PostgreSQL): the unit's own
-    writes are sent before it ends, so it fails, not the unit after it."""
+    """A duplicate key in writes queued for the pipeline (PostgreSQL): they go with the
+    group's next statement that needs an answer, whoever's; the group then runs again,
+    each unit alone, so it fails, not the units beside it."""
     uow.audit.append(AuditEvent("noted", order_id="doomed", party="system"))
     conn = uow.cursors.conn  # type: ignore[attr-defined]
     row = {"party": "doomed", "cursor": "1", "updated_at": 1.0}
@@ -212,9 +214,9 @@ def test_a_failure_between_units_of_work_reaches_every_caller(
 
 
 def test_a_first_unit_whose_queued_writes_fail_fails_alone(database_url: str) -> None:
-    """Its writes are sent once a second unit has been taken into its group: the database
-    refuses them, the first unit gets the error and the second runs in a transaction of
-    its own (PostgreSQL; on SQLite the write fails at once, inside the first unit)."""
+    """Its writes go with the group's (PostgreSQL): the database refuses them, the group
+    runs again unit by unit, the first unit gets the error and the second commits (on
+    SQLite the write fails at once, inside the first unit)."""
     upgrade(database_url)
     store = open_sql_store(database_url, group_budget=5.0, writers=1)
     gate = threading.Event()
@@ -243,3 +245,33 @@ def test_a_first_unit_whose_queued_writes_fail_fails_alone(database_url: str) ->
         entries = list(records)
         assert verify_chain(entries, head).ok
     assert [e.order_id for e in entries] == ["after"]
+
+
+def _queues_only(name: str) -> Callable[[UnitOfWork], str]:
+    """A unit whose writes all wait in the queue: an audit entry and a cursor."""
+
+    def work(uow: UnitOfWork) -> str:
+        uow.audit.append(AuditEvent("noted", order_id=name, party="system"))
+        row = {"party": name, "cursor": "1", "updated_at": 1.0}
+        _ADD_CURSOR.send(uow.cursors.conn, row)  # type: ignore[attr-defined]
+        return name
+
+    return work
+
+
+def test_a_group_sends_its_units_writes_together(postgres_url: str) -> None:
+    """Twenty units that only write commit in a few round trips, not one or more each:
+    their writes go together with the audit head's lock and the COMMIT."""
+    upgrade(postgres_url)
+    store = open_sql_store(postgres_url, group_budget=5.0, writers=1)
+    names = [f"board-{n}" for n in range(20)]
+    asyncio.run(store.write(lambda uow: None))  # connected: the driver's set-up is not counted
+    COUNTS.clear()
+    with counting():
+        results = asyncio.run(_queue_behind_a_blocker(store, [_queues_only(n) for n in names]))
+    assert results == names
+    assert sum(COUNTS.values()) <= 3, (COUNTS, STATEMENTS)  # before: 22 pipelines
+    saved = store.run_sync(lambda uow: [uow.cursors.get(n) for n in names], writes=False)
+    assert saved == ["1"] * 20
+    with store.audit_snapshot() as (head, records):
+        assert verify_chain(list(records), head).entries == 20
