@@ -120,11 +120,11 @@ class SqlOrders:
     ) -> dict[str, Any]:
         """The columns of `order`, its personal fields sealed (the `kept` seals of the
         fields whose value did not change reused); `dumped` is its JSON dump if the caller
-        made it (left as it was: the caller reads it on). The order is kept opened."""
+        made it (left as it was: the caller reads it on). Its dump is kept opened."""
         plain = order.model_dump(mode="json") if dumped is None else dumped
         sealed = self.seal.seal_document(dict(plain), kept)
         text = document_text(sealed)
-        self.opened.keep(Opened(text, sealed, plain, order))
+        self.opened.keep(order.id, Opened(text, sealed, plain))
         return {
             "revision": order.revision,
             "status": order.status.value,
@@ -140,18 +140,25 @@ class SqlOrders:
         order_id, text, last_update_at, created_at = row
         opened = self._opened(order_id, text)
         order = opened.order
+        assert order is not None  # `_opened` validates
         self._seals[order.id] = self.seal.kept_seals(opened.sealed, opened.plain)
         return StoredOrder(order=order, last_update_at=last_update_at, created_at=created_at)
 
     def _opened(self, order_id: str, text: str) -> Opened:
         kept = self.opened.holding(order_id, text)
-        if kept is not None:
+        if kept is None:
+            sealed = read_document(text)
+            kept = Opened(text, sealed, self.seal.open_document(sealed))
+        elif kept.order is not None:
             return kept
-        sealed = read_document(text)
-        plain = self.seal.open_document(sealed)
-        opened = Opened(text, sealed, plain, WorkOrder.model_validate(plain))
-        self.opened.keep(opened)
-        return opened
+        validated = kept.validated()
+        self.opened.keep(order_id, validated)
+        return validated
+
+    def drop_read_ahead(self) -> None:
+        """Forget the rows read ahead and not got: a unit of work ends (its locks may be
+        gone with its savepoint, and the next unit reads for itself)."""
+        self._read_ahead.clear()
 
 
 # Statements built once and run with parameters: building one per call (`.values(...)`)

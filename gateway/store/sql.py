@@ -251,7 +251,7 @@ class SqlStore:
                 outcomes.append((_unit(first)(uow), None))
                 while not alone and (job := self._next_in_group(more, len(taken), started)):
                     taken.append(job)
-                    outcomes.append(self._run_in_savepoint(conn, uow, job))
+                    outcomes.append(self._run_in_savepoint(conn, uow, job, len(taken)))
                 uow.audit.flush()
         except BaseException as exc:  # handed to the awaiting callers
             if len(taken) > 1 and transaction.refused(exc):
@@ -319,11 +319,13 @@ class SqlStore:
 
     @staticmethod
     def _run_in_savepoint(
-        conn: Connection, uow: SqlUnitOfWork, job: Job
+        conn: Connection, uow: SqlUnitOfWork, job: Job, n: int
     ) -> tuple[Any, Exception | None]:
+        """The `n`th unit of a group, in a savepoint of its own name."""
+        uow.orders.drop_read_ahead()  # the unit before read them: they are not this one's
         mark = uow.audit.checkpoint()
         try:
-            return in_savepoint(conn, lambda: _unit(job)(uow)), None
+            return in_savepoint(conn, lambda: _unit(job)(uow), f"lianxin_unit_{n}"), None
         except Exception as exc:
             if deferred(conn) is not None and from_the_database(exc):
                 raise  # the whole group runs again, each unit alone (see `_run_group`)
@@ -424,7 +426,7 @@ def _chain_rows(conn: Connection, batch: int) -> Generator[ChainRow, None, None]
         cursor.close()
 
 
-def in_savepoint(conn: Connection, work: Callable[[], T]) -> T:
+def in_savepoint(conn: Connection, work: Callable[[], T], name: str = "lianxin_unit") -> T:
     """`work()` inside a savepoint of the open transaction: undone alone if it raises.
 
     Plain driver statements: SQLAlchemy's nested-transaction objects cost about 40 µs a
@@ -434,9 +436,12 @@ def in_savepoint(conn: Connection, work: Callable[[], T]) -> T:
     database error there may be an earlier unit's, so it is not undone here but given up
     with the whole transaction (`SqlStore._run_group` runs each unit again alone). What
     `work` raises itself undoes its own writes only: those still queued are dropped, and
-    if some were sent, the savepoint is rolled back."""
+    if some were sent, the savepoint is rolled back. Each unit of a group names its own
+    savepoint: after a pipeline in which an earlier unit's write was refused (and so this
+    unit's SAVEPOINT never ran), its ROLLBACK TO fails, a database error, instead of going
+    back to an earlier unit's savepoint and undoing units already counted as done."""
     queue = deferred(conn)
-    send_later(conn, "SAVEPOINT lianxin_unit")
+    send_later(conn, f"SAVEPOINT {name}")
     mark = (len(queue.statements) - 1, queue.sent) if queue is not None else None
     try:
         result = work()
@@ -448,10 +453,10 @@ def in_savepoint(conn: Connection, work: Callable[[], T]) -> T:
             raise
         discard_deferred(conn)
         with closing(driver_cursor(conn)) as cursor:
-            cursor.execute("ROLLBACK TO SAVEPOINT lianxin_unit")
-            cursor.execute("RELEASE SAVEPOINT lianxin_unit")
+            cursor.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            cursor.execute(f"RELEASE SAVEPOINT {name}")
         raise
-    send_later(conn, "RELEASE SAVEPOINT lianxin_unit")
+    send_later(conn, f"RELEASE SAVEPOINT {name}")
     return result
 
 

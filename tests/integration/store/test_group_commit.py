@@ -22,7 +22,7 @@ from gateway.store.plain import PlainWrite
 from gateway.store.schema import audit_head, poll_cursors
 from gateway.store.sql import SqlStore
 from tests.e2e.round_trips import COUNTS, STATEMENTS, counting
-from tests.integration.store.units import noting
+from tests.integration.store.units import noting, queue_behind_a_blocker
 
 pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
 
@@ -69,18 +69,6 @@ def _integrity_error(exc: object) -> bool:
     return "IntegrityError" in {cls.__name__ for cls in type(exc).__mro__}
 
 
-async def _queue_behind_a_blocker(store: SqlStore, works: list[Any]) -> list[Any]:
-    """Hold the writer with one job, queue `works`, release: they run as one group."""
-    gate = threading.Event()
-    blocker = asyncio.ensure_future(store.write(lambda uow: gate.wait(10)))
-    await asyncio.sleep(0.05)
-    queued = [asyncio.ensure_future(store.write(work)) for work in works]
-    await asyncio.sleep(0.05)
-    gate.set()
-    await blocker
-    return await asyncio.gather(*queued, return_exceptions=True)
-
-
 def _commits(store: SqlStore) -> list[int]:
     commits: list[int] = []
     event.listen(store.engine, "commit", lambda _conn: commits.append(1))
@@ -92,7 +80,7 @@ def test_queued_units_of_work_commit_together(database_url: str) -> None:
     store = open_sql_store(database_url, group_budget=5.0, writers=1)  # a slow machine groups all
     commits = _commits(store)
     names = [f"board-{n}" for n in range(20)]
-    results = asyncio.run(_queue_behind_a_blocker(store, [noting(n) for n in names]))
+    results = asyncio.run(queue_behind_a_blocker(store, [noting(n) for n in names]))
     assert results == names
     assert len(commits) == 1  # the blocker's group took the twenty queued meanwhile
     saved = store.run_sync(lambda uow: [uow.cursors.get(n) for n in names], writes=False)
@@ -120,7 +108,7 @@ def test_a_failing_unit_of_work_is_rolled_back_alone(
     upgrade(database_url)
     store = open_sql_store(database_url, writers=1)  # one writer: the three run as a group
     works = [noting("before"), failing, noting("after")]
-    results = asyncio.run(_queue_behind_a_blocker(store, works))
+    results = asyncio.run(queue_behind_a_blocker(store, works))
     assert results[0] == "before" and results[2] == "after"
     assert isinstance(results[1], error) if error else _integrity_error(results[1])
     cursors = store.run_sync(
@@ -268,7 +256,7 @@ def test_a_group_sends_its_units_writes_together(postgres_url: str) -> None:
     asyncio.run(store.write(lambda uow: None))  # connected: the driver's set-up is not counted
     COUNTS.clear()
     with counting():
-        results = asyncio.run(_queue_behind_a_blocker(store, [_queues_only(n) for n in names]))
+        results = asyncio.run(queue_behind_a_blocker(store, [_queues_only(n) for n in names]))
     assert results == names
     assert sum(COUNTS.values()) <= 3, (COUNTS, STATEMENTS)  # before: 22 pipelines
     saved = store.run_sync(lambda uow: [uow.cursors.get(n) for n in names], writes=False)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Callable
+from typing import Any
 
 from gateway.domain.audit import AuditEvent
-from gateway.service.ports.store import UnitOfWork
+from gateway.service.ports.store import Store, UnitOfWork
 
 
 def noting(name: str) -> Callable[[UnitOfWork], str]:
@@ -18,3 +21,15 @@ def noting(name: str) -> Callable[[UnitOfWork], str]:
         return name
 
     return work
+
+
+async def queue_behind_a_blocker(store: Store, works: list[Any]) -> list[Any]:
+    """Hold the writer with one job, queue `works`, release: they run as one group."""
+    gate = threading.Event()
+    blocker = asyncio.ensure_future(store.write(lambda uow: gate.wait(10)))
+    await asyncio.sleep(0.05)
+    queued = [asyncio.ensure_future(store.write(work)) for work in works]
+    await asyncio.sleep(0.05)
+    gate.set()
+    await blocker
+    return await asyncio.gather(*queued, return_exceptions=True)
