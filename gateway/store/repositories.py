@@ -71,12 +71,12 @@ class SqlOrders:
         self,
         conn: Connection,
         seal: PersonalSeal,
-        locking: bool = False,
-        opened: OpenedOrders | None = None,
+        locking: bool,
+        opened: OpenedOrders,
     ) -> None:
         self.conn = conn
         self.seal = seal
-        self.opened = OpenedOrders() if opened is None else opened  # shared by the store
+        self.opened = opened  # the store's, shared by every unit of work
         self._seals: dict[str, Seals] = {}  # order id → field → (value, its stored seal)
         self._read_ahead: dict[str, tuple[Any, ...]] = {}  # order id → its row, not yet got
         self._locking = locking

@@ -21,9 +21,7 @@ QUEUED = (HandoffState.pending.value, HandoffState.in_flight.value)
 class SqlRetention:
     """Orders past retention, and the erasing of their personal data."""
 
-    def __init__(
-        self, conn: Connection, seal: PersonalSeal, opened: OpenedOrders | None = None
-    ) -> None:
+    def __init__(self, conn: Connection, seal: PersonalSeal, opened: OpenedOrders) -> None:
         self.conn = conn
         self.seal = seal  # knows which fields are personal
         self.opened = opened  # the orders kept opened: an erased one is dropped
@@ -52,8 +50,7 @@ class SqlRetention:
         query = select(work_orders.c.document).where(work_orders.c.id == order_id)
         document = read_document(self.conn.execute(query.with_for_update()).scalar_one())
         erased = self.seal.erase_document(document)
-        if self.opened is not None:
-            self.opened.forget(order_id)
+        self.opened.forget(order_id)
         if erased:
             change = update(work_orders).where(work_orders.c.id == order_id)
             self.conn.execute(change.values(document=document_text(document)))

@@ -86,11 +86,10 @@ class SqlUnitOfWork:
         conn: Connection,
         seal: PersonalSeal,
         chain: AuditChain,
-        locking: bool = False,
-        opened: OpenedOrders | None = None,
+        locking: bool,
+        opened: OpenedOrders,
     ) -> None:
         self.conn = conn  # for store adapters outside the UnitOfWork port (checkpoints)
-        opened = OpenedOrders() if opened is None else opened
         self.orders = SqlOrders(conn, seal, locking, opened)
         self.handoffs = SqlHandoffs(conn, seal)
         self.handoff_queries = self.handoffs  # one table, two ports
@@ -426,7 +425,7 @@ def _chain_rows(conn: Connection, batch: int) -> Generator[ChainRow, None, None]
         cursor.close()
 
 
-def in_savepoint(conn: Connection, work: Callable[[], T], name: str = "lianxin_unit") -> T:
+def in_savepoint(conn: Connection, work: Callable[[], T], name: str) -> T:
     """`work()` inside a savepoint of the open transaction: undone alone if it raises.
 
     Plain driver statements: SQLAlchemy's nested-transaction objects cost about 40 µs a
