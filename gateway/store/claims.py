@@ -120,7 +120,7 @@ def claimable(
     if conn.dialect.name == "postgresql":
         # queued: it goes with the SELECT, in one round trip (it was one of its own)
         send_later(conn, _GENERIC_PLAN)
-    with sending(conn) as cursor:  # with what is queued: one round trip
+    with sending(conn, writes=False) as cursor:  # with what is queued: one round trip
         cursor.execute(claim.sql, claim.parameters(params))
     with closing(cursor):
         rows = [ClaimRow._make(row) for row in cursor.fetchall()]

@@ -143,7 +143,7 @@ class PlainRead(_Plain):
     def first(self, conn: Connection, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row, or None."""
         compiled = self._for(conn.dialect, tuple(values))
-        with sending(conn) as cursor:
+        with sending(conn, writes=False) as cursor:
             cursor.execute(compiled.sql, compiled.parameters(values))
         with closing(cursor):
             row = cursor.fetchone()
@@ -152,7 +152,7 @@ class PlainRead(_Plain):
     def all(self, conn: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row."""
         compiled = self._for(conn.dialect, tuple(values))
-        with sending(conn) as cursor:
+        with sending(conn, writes=False) as cursor:
             cursor.execute(compiled.sql, compiled.parameters(values))
         with closing(cursor):
             return [tuple(row) for row in cursor.fetchall()]
@@ -186,7 +186,11 @@ def compile_plain(
 
 
 def driver_cursor(conn: Connection) -> Any:
-    """A DBAPI cursor in the transaction `conn` has open, once what is queued is sent."""
+    """A DBAPI cursor in the transaction `conn` has open, once what is queued is sent
+    (with the running unit's savepoint: what the cursor runs may write)."""
+    queue = deferred(conn)
+    if queue is not None:
+        queue.unit_written()
     flush_deferred(conn)
     return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
 
@@ -199,11 +203,38 @@ BEGIN = ("BEGIN", None, False)  # queued by the engine's begin hook: see `defer_
 class Deferred:
     """Statements queued on one connection, how many times the queue was sent, and
     whether the open transaction's COMMIT has been asked for (its outcome is then
-    unknown if the connection is lost: see `gateway.store.retry`)."""
+    unknown if the connection is lost: see `gateway.store.retry`).
+
+    A unit of work of a group that has a savepoint to undo it (`open_unit`) gets its
+    SAVEPOINT statement only when the first of its writes is sent (`unit_written`):
+    most units' writes are all still queued when they end, and need none."""
 
     statements: list[tuple[str, Any, bool]] = field(default_factory=list)  # sql, params, many
     sent: int = 0
     committing: bool = False
+    savepoint: str | None = None  # the running unit's savepoint's name
+    unit_from: int = 0  # where the running unit's statements start in `statements`
+    placed: bool = False  # whether its SAVEPOINT is sent (or in `statements`)
+
+    def open_unit(self, name: str) -> None:
+        """A unit of work starts: what it queues from now on is undone by savepoint `name`,
+        made before the first of its writes the server is sent."""
+        self.savepoint, self.unit_from, self.placed = name, len(self.statements), False
+
+    def close_unit(self) -> bool:
+        """The running unit ends; whether its savepoint was made (so is on the server)."""
+        placed, self.savepoint, self.placed = self.placed, None, False
+        return placed
+
+    def unit_written(self) -> None:
+        """A write of the running unit is about to be sent: its SAVEPOINT goes first."""
+        if self.savepoint is not None and not self.placed:
+            self.statements.insert(self.unit_from, (f"SAVEPOINT {self.savepoint}", None, False))
+            self.placed = True
+
+    def unit_queued(self) -> bool:
+        """Whether statements of the running unit wait in the queue (all writes)."""
+        return len(self.statements) > self.unit_from
 
 
 def deferred(conn: Connection) -> Deferred | None:
@@ -222,15 +253,18 @@ def send_later(conn: Connection, sql: str, params: Any = None, many: bool = Fals
 
 
 @contextmanager
-def sending(conn: Connection) -> Iterator[Any]:
+def sending(conn: Connection, writes: bool = True) -> Iterator[Any]:
     """A driver cursor whose statement goes with what is queued: one pipeline, one round
     trip. Execute in the block; read its rows and rowcount after it (in a pipeline they
-    arrive as it ends, and fetching inside would cost a second round trip), then close it."""
+    arrive as it ends, and fetching inside would cost a second round trip), then close it.
+    `writes`: whether the statement may write (a read sends no unit's savepoint)."""
     driver = conn.connection.driver_connection
     cursor = driver.cursor()  # type: ignore[union-attr]
     # not closed here: a closed cursor forgets its rowcount, which a pipeline's cursor
     # gets only as the pipeline ends
     queue = deferred(conn)
+    if queue is not None and writes:
+        queue.unit_written()
     if queue is None or not queue.statements:
         yield cursor
         return
@@ -257,8 +291,11 @@ def pipeline_after(queue: Deferred, driver: Any) -> Iterator[None]:
 
 
 def _send(cursor: Any, queue: Deferred) -> None:
+    if queue.unit_queued():
+        queue.unit_written()
     statements, queue.statements = queue.statements, []
     queue.sent += 1
+    queue.unit_from = 0
     for sql, params, many in statements:
         _execute(cursor, sql, params, many)
 
@@ -316,7 +353,10 @@ def defer_writes(engine: Engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _send_first(conn: Connection, *args: Any) -> None:
-        if args[-1]:  # an executemany: the queue goes first, on its own
+        if args[-1]:  # an executemany (a write): the queue goes first, on its own
+            queue = deferred(conn)
+            if queue is not None:
+                queue.unit_written()
             flush_deferred(conn)
 
     @event.listens_for(engine, "do_execute")
@@ -344,12 +384,16 @@ def defer_writes(engine: Engine) -> None:
     @event.listens_for(engine, "rollback")
     def _drop(conn: Connection) -> None:
         discard_deferred(conn)
+        queue = deferred(conn)
+        if queue is not None:
+            queue.close_unit()
 
     @event.listens_for(engine, "checkin")
     def _drop_on_return(_dbapi_connection: Any, record: Any) -> None:
         queue = record.info.get(DEFERRED)  # a connection goes back to the pool empty
         if queue is not None:
             queue.statements.clear()
+            queue.close_unit()
 
 
 def execute_with_queue(conn: Connection, cursor: Any, sql: str, params: Any) -> bool:
@@ -362,7 +406,11 @@ def execute_with_queue(conn: Connection, cursor: Any, sql: str, params: Any) -> 
         # not a stub: the one connection SQLAlchemy sets its dialect up on (on the engine's
         # first connect) raises this for `.info`; nothing can be queued on it
         return False
-    if queue is None or not queue.statements:
+    if queue is None:
+        return False
+    if sql.lstrip()[:6].upper() != "SELECT":  # it may write: after the unit's savepoint
+        queue.unit_written()
+    if not queue.statements:
         return False
     with pipeline_after(queue, cursor.connection):
         _execute(cursor, sql, params, many=False)

@@ -195,7 +195,7 @@ def read_orders(conn: Connection, order_ids: list[str], locking: bool) -> list[t
     sql = _READ_MANY["postgresql" if postgres else "sqlite"]
     if locking and postgres:
         sql += " FOR UPDATE"
-    with sending(conn) as cursor:
+    with sending(conn, writes=False) as cursor:
         cursor.execute(sql, (order_ids if postgres else json.dumps(order_ids),))
     with closing(cursor):
         return [tuple(row) for row in cursor.fetchall()]

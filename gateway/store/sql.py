@@ -429,34 +429,55 @@ def in_savepoint(conn: Connection, work: Callable[[], T], name: str) -> T:
     """`work()` inside a savepoint of the open transaction: undone alone if it raises.
 
     Plain driver statements: SQLAlchemy's nested-transaction objects cost about 40 µs a
-    unit of work, these about 1 µs, and a group commit runs one per unit. On PostgreSQL
-    the SAVEPOINT and RELEASE wait in the queue (see `gateway.store.plain`) with the
-    unit's writes, which go with the next statement that needs an answer, whoever's: a
-    database error there may be an earlier unit's, so it is not undone here but given up
-    with the whole transaction (`SqlStore._run_group` runs each unit again alone). What
-    `work` raises itself undoes its own writes only: those still queued are dropped, and
-    if some were sent, the savepoint is rolled back. Each unit of a group names its own
-    savepoint: after a pipeline in which an earlier unit's write was refused (and so this
-    unit's SAVEPOINT never ran), its ROLLBACK TO fails, a database error, instead of going
-    back to an earlier unit's savepoint and undoing units already counted as done."""
+    unit of work, these about 1 µs, and a group commit runs one per unit.
+
+    On PostgreSQL the unit's writes wait in the queue (see `gateway.store.plain`) and go
+    with the next statement that needs an answer, whoever's; the SAVEPOINT is made only
+    when the first of them is sent (`Deferred.unit_written`), so a unit whose writes are
+    all still queued when it ends (an intake) has none. A database error there may be an
+    earlier unit's, so it is not undone here but given up with the whole transaction
+    (`SqlStore._run_group` runs each unit again alone). What `work` raises itself undoes
+    its own writes only: with no savepoint made, none reached the server, and those
+    queued are dropped; else the savepoint is rolled back. Each unit of a group names its
+    own savepoint: after a pipeline in which an earlier unit's write was refused (and so
+    this unit's SAVEPOINT never ran), its ROLLBACK TO fails, a database error, instead of
+    going back to an earlier unit's savepoint and undoing units already counted as done."""
     queue = deferred(conn)
-    send_later(conn, f"SAVEPOINT {name}")
-    mark = (len(queue.statements) - 1, queue.sent) if queue is not None else None
+    if queue is None:  # SQLite: every statement runs at once
+        return _in_sqlite_savepoint(conn, work, name)
+    queue.open_unit(name)
     try:
         result = work()
     except BaseException as exc:
-        if queue is not None and from_the_database(exc):
+        made = queue.close_unit()
+        if from_the_database(exc):
             raise  # the transaction is aborted: nothing to roll back to
-        if mark is not None and queue is not None and queue.sent == mark[1]:
-            discard_deferred(conn, keep=mark[0])  # nothing of it reached the server
+        if not made:
+            discard_deferred(conn, keep=queue.unit_from)  # nothing of it reached the server
             raise
         discard_deferred(conn)
-        with closing(driver_cursor(conn)) as cursor:
-            cursor.execute(f"ROLLBACK TO SAVEPOINT {name}")
-            cursor.execute(f"RELEASE SAVEPOINT {name}")
+        _roll_back_to(conn, name)
+        raise
+    if queue.close_unit():
+        send_later(conn, f"RELEASE SAVEPOINT {name}")
+    return result
+
+
+def _in_sqlite_savepoint(conn: Connection, work: Callable[[], T], name: str) -> T:
+    send_later(conn, f"SAVEPOINT {name}")  # run at once
+    try:
+        result = work()
+    except BaseException:
+        _roll_back_to(conn, name)
         raise
     send_later(conn, f"RELEASE SAVEPOINT {name}")
     return result
+
+
+def _roll_back_to(conn: Connection, name: str) -> None:
+    with closing(driver_cursor(conn)) as cursor:
+        cursor.execute(f"ROLLBACK TO SAVEPOINT {name}")
+        cursor.execute(f"RELEASE SAVEPOINT {name}")
 
 
 class _Transaction:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import event, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -64,6 +66,24 @@ def _fails_before_sending(uow: UnitOfWork) -> None:
     raise ValueError("this unit of work fails before it sends anything")
 
 
+def _fails_after_its_writes_were_sent(uow: UnitOfWork) -> None:
+    """Raises once a read has sent its queued write (PostgreSQL: its savepoint went first)."""
+    uow.audit.append(AuditEvent("noted", order_id="doomed", party="system"))
+    row = {"party": "doomed", "cursor": "1", "updated_at": 1.0}
+    _ADD_CURSOR.send(uow.cursors.conn, row)  # type: ignore[attr-defined]
+    assert uow.cursors.get("doomed") == "1"  # the read sends the write before it
+    raise ValueError("this unit of work fails after its write reached the server")
+
+
+def _fails_after_reading(uow: UnitOfWork) -> None:
+    """Reads (sent at once), queues a write, raises: no savepoint was needed."""
+    uow.audit.append(AuditEvent("noted", order_id="doomed", party="system"))
+    assert uow.cursors.get("before") == "1"
+    row = {"party": "doomed", "cursor": "1", "updated_at": 1.0}
+    _ADD_CURSOR.send(uow.cursors.conn, row)  # type: ignore[attr-defined]
+    raise ValueError("this unit of work fails after a read")
+
+
 def _integrity_error(exc: object) -> bool:
     """SQLAlchemy's IntegrityError or the driver's (psycopg UniqueViolation, sqlite3)."""
     return "IntegrityError" in {cls.__name__ for cls in type(exc).__mro__}
@@ -97,8 +117,17 @@ def test_queued_units_of_work_commit_together(database_url: str) -> None:
         (_fails_in_the_database, IntegrityError),
         (_fails_in_a_queued_write, None),
         (_fails_before_sending, ValueError),
+        (_fails_after_its_writes_were_sent, ValueError),
+        (_fails_after_reading, ValueError),
     ],
-    ids=["raises", "refused-by-the-database", "refused-queued-write", "raises-before-sending"],
+    ids=[
+        "raises",
+        "refused-by-the-database",
+        "refused-queued-write",
+        "raises-before-sending",
+        "raises-after-its-writes-were-sent",
+        "raises-after-reading",
+    ],
 )
 def test_a_failing_unit_of_work_is_rolled_back_alone(
     database_url: str, failing: Callable[[UnitOfWork], None], error: type[Exception] | None
@@ -263,3 +292,39 @@ def test_a_group_sends_its_units_writes_together(postgres_url: str) -> None:
     assert saved == ["1"] * 20
     with store.audit_snapshot() as (head, records):
         assert verify_chain(list(records), head).entries == 20
+
+
+@contextmanager
+def savepoints_sent() -> Iterator[list[str]]:
+    """The SAVEPOINT statements the driver is given meanwhile (in pipelines or not)."""
+    made: list[str] = []
+    saved = psycopg.Cursor.execute
+
+    def execute(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(query).startswith("SAVEPOINT"):
+            made.append(str(query))
+        return saved(self, query, *args, **kwargs)
+
+    psycopg.Cursor.execute = execute  # type: ignore[method-assign]
+    try:
+        yield made
+    finally:
+        psycopg.Cursor.execute = saved  # type: ignore[method-assign]
+
+
+def test_only_a_unit_whose_writes_were_sent_makes_a_savepoint(postgres_url: str) -> None:
+    """A unit whose writes are all still queued when it ends needs no savepoint (they are
+    dropped if it fails); one whose write was sent while it ran gets one, before it."""
+    upgrade(postgres_url)
+    store = open_sql_store(postgres_url, group_budget=5.0, writers=1)
+    asyncio.run(store.write(lambda uow: None))  # connected
+
+    def reads_its_write(uow: UnitOfWork) -> str | None:
+        _queues_only("sent")(uow)
+        return uow.cursors.get("sent")  # the read sends the write, after a savepoint
+
+    works = [_queues_only(f"queued-{n}") for n in range(10)] + [reads_its_write]
+    with savepoints_sent() as made:
+        results = asyncio.run(queue_behind_a_blocker(store, works))
+    assert results == [f"queued-{n}" for n in range(10)] + ["1"]
+    assert made == ["SAVEPOINT lianxin_unit_12"]  # the blocker, ten units, then this one
