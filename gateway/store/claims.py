@@ -26,14 +26,13 @@ from __future__ import annotations
 import itertools
 from collections import Counter, namedtuple
 from collections.abc import Mapping, Sequence
-from contextlib import closing
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, TextClause, text
 
 from gateway.domain.messages import HandoffState, Lane, in_turns
-from gateway.store.plain import DriverStatement, compile_plain, send_later, sending
+from gateway.store.plain import DriverStatement, ask, compile_plain, send_later
 
 #: the columns a claim reads (what `Handoff` is built from), plus `seq` for ordering
 COLUMNS = (
@@ -120,10 +119,9 @@ def claimable(
     if conn.dialect.name == "postgresql":
         # queued: it goes with the SELECT, in one round trip (it was one of its own)
         send_later(conn, _GENERIC_PLAN)
-    with sending(conn, writes=False) as cursor:  # with what is queued: one round trip
-        cursor.execute(claim.sql, claim.parameters(params))
-    with closing(cursor):
-        rows = [ClaimRow._make(row) for row in cursor.fetchall()]
+    # with what is queued: one round trip
+    answer = ask(conn, claim.sql, claim.parameters(params), writes=False)
+    rows = [ClaimRow._make(row) for row in answer.rows]
     return within_quotas(rows, quotas, limit)
 
 

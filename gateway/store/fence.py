@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from contextlib import closing
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, update
 
 from gateway.domain.messages import HandoffState
 from gateway.service.ports.store import Delivered
-from gateway.store.plain import PlainWrite, sending
+from gateway.store.plain import PlainWrite, ask
 from gateway.store.schema import handoffs
 
 _RECORD = PlainWrite(
@@ -68,10 +67,7 @@ def record_delivered(conn: Connection, receipts: Sequence[Delivered]) -> set[tup
         [r.receipt.status_code for r, _ in held],
         [r.receipt.agency_ref for r, _ in held],
     )
-    with sending(conn) as cursor:
-        cursor.execute(_DELIVERED_ALL, columns)
-    with closing(cursor):
-        return {(row[0], row[1]) for row in cursor.fetchall()}
+    return {(row[0], row[1]) for row in ask(conn, _DELIVERED_ALL, columns).rows}
 
 
 def _record_one_delivered(conn: Connection, receipt: Delivered) -> bool:

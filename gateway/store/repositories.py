@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import closing
 from typing import Any
 
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -34,7 +33,7 @@ from gateway.store import claims, fence
 from gateway.store import failures as failed_handoffs
 from gateway.store.documents import document_text, read_document
 from gateway.store.opened_orders import Opened, OpenedOrders
-from gateway.store.plain import PlainRead, PlainWrite, sending
+from gateway.store.plain import PlainRead, PlainWrite, ask
 from gateway.store.schema import (
     agency_state,
     handoffs,
@@ -195,10 +194,8 @@ def read_orders(conn: Connection, order_ids: list[str], locking: bool) -> list[t
     sql = _READ_MANY["postgresql" if postgres else "sqlite"]
     if locking and postgres:
         sql += " FOR UPDATE"
-    with sending(conn, writes=False) as cursor:
-        cursor.execute(sql, (order_ids if postgres else json.dumps(order_ids),))
-    with closing(cursor):
-        return [tuple(row) for row in cursor.fetchall()]
+    answer = ask(conn, sql, (order_ids if postgres else json.dumps(order_ids),), writes=False)
+    return [tuple(row) for row in answer.rows]
 
 
 _UPDATE_ORDER = PlainWrite(update(work_orders).where(work_orders.c.id == bindparam("b_id")))

@@ -22,11 +22,10 @@ level, agency), new keys are appended, and `next_due` is the soonest of the new 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from contextlib import closing
 
 from sqlalchemy import Connection
 
-from gateway.store.plain import send_later, sending
+from gateway.store.plain import ask, send_later
 
 SETTLE = """
 WITH old AS (
@@ -97,8 +96,5 @@ def settle_on_postgresql(
 ) -> int:
     """Disarm the order's armed watches of `kinds` (of one agency when given); how many."""
     values = {"order_id": order_id, "kinds": list(kinds), "agency": agency}
-    with sending(conn) as cursor:  # with what is queued: one round trip
-        cursor.execute(SETTLE, values)
-    with closing(cursor):
-        row = cursor.fetchone()
-    return int(row[0]) if row else 0
+    rows = ask(conn, SETTLE, values, fetch=1).rows  # with what is queued: one round trip
+    return int(rows[0][0]) if rows else 0
