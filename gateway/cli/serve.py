@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from gateway.settings import Settings
 
 GIL_SWITCH_INTERVAL = 0.001  # seconds; see run_serve
+#: a young collection once this many more container objects live than after the last
+#: one (Python's default is 700); see `settle_collector`
+YOUNG_COLLECTION_AFTER = 10_000
 
 
 def add_verbs(verbs: Any) -> None:
@@ -56,8 +59,7 @@ def run_serve(args: argparse.Namespace, invocation: Invocation) -> int:
     # back from the event loop: at the default 5 ms switch interval it queued for it
     # (measured on the e2e benchmark: 73–82 handoffs/s at 5 ms, 89–92 at 1 ms).
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
-    gc.collect()
-    gc.freeze()  # what start-up made lives as long as the process: full collections skip it
+    settle_collector()
     uvicorn.run(  # log_config=None: uvicorn's own lines go through ours (JSON, masked)
         app,
         host=args.host,
@@ -68,6 +70,21 @@ def run_serve(args: argparse.Namespace, invocation: Invocation) -> int:
         **tls,
     )
     return 0
+
+
+def settle_collector() -> None:
+    """Set the garbage collector up for serving, once start-up is done.
+
+    What start-up made lives as long as the process: frozen, full collections skip it.
+    And a young collection waits for 10,000 new container objects, not 700: an order's
+    work makes and drops thousands at a time (a JSON body parsed, a model dumped), so at
+    700 the collector ran a few hundred times a second under load, each time walking
+    objects about to be dropped anyway. Measured on the e2e benchmark (SQLite, 3,000
+    orders, `gc.callbacks`): 0.28–0.29 s of collections at 700, 0.008–0.018 s at 10,000,
+    longest pause 14–15 ms against 4–11 ms. Cycles still go, a little later."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION_AFTER, *gc.get_threshold()[1:])
 
 
 def closed_by_default(settings: Settings, host: str) -> None:
