@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     Connection,
@@ -112,7 +112,7 @@ class PlainWrite(_Plain):
     def run(self, conn: Connection, values: Mapping[str, Any]) -> int:
         """Execute once now (with what is queued); the number of rows it wrote."""
         compiled = self._for(conn.dialect, tuple(values))
-        return ask(conn, compiled.sql, compiled.parameters(values), fetch=None).rowcount
+        return ask(conn, compiled.sql, compiled.parameters(values), fetch="none").rowcount
 
     def send(self, conn: Connection, values: Mapping[str, Any]) -> None:
         """Execute once, queued on PostgreSQL: a write whose answer nobody reads."""
@@ -140,7 +140,9 @@ class PlainRead(_Plain):
     def first(self, conn: Connection, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row, or None."""
         compiled = self._for(conn.dialect, tuple(values))
-        rows = ask(conn, compiled.sql, compiled.parameters(values), writes=False, fetch=1).rows
+        rows = ask(
+            conn, compiled.sql, compiled.parameters(values), writes=False, fetch="first"
+        ).rows
         return tuple(rows[0]) if rows else None
 
     def all(self, conn: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -193,16 +195,15 @@ BEGIN = ("BEGIN", None, False)  # queued by the engine's begin hook: see `defer_
 
 @dataclass
 class Deferred:
-    """Statements queued on one connection, how many times the queue was sent, and
-    whether the open transaction's COMMIT has been asked for (its outcome is then
-    unknown if the connection is lost: see `gateway.store.retry`).
+    """Statements queued on one connection, and whether the open transaction's COMMIT
+    has been asked for (its outcome is then unknown if the connection is lost: see
+    `gateway.store.retry`).
 
     A unit of work of a group that has a savepoint to undo it (`open_unit`) gets its
     SAVEPOINT statement only when the first of its writes is sent (`unit_written`):
     most units' writes are all still queued when they end, and need none."""
 
     statements: list[tuple[str, Any, bool]] = field(default_factory=list)  # sql, params, many
-    sent: int = 0
     committing: bool = False
     savepoint: str | None = None  # the running unit's savepoint's name
     unit_from: int = 0  # where the running unit's statements start in `statements`
@@ -234,7 +235,8 @@ class Deferred:
         return kept
 
     def unit_queued(self) -> bool:
-        """Whether statements of the running unit wait in the queue (all writes)."""
+        """Whether statements of the running unit wait in the queue (writes, or a SET
+        LOCAL: only what needs no answer is queued)."""
         return len(self.statements) > self.unit_from
 
 
@@ -253,6 +255,9 @@ def send_later(conn: Connection, sql: str, params: Any = None, many: bool = Fals
         _execute(cursor, sql, params, many)
 
 
+Fetch = Literal["all", "first", "none"]
+
+
 @dataclass(frozen=True)
 class Answer:
     """What a statement run by `ask` answered: its rows (as fetched) and rowcount."""
@@ -267,10 +272,10 @@ def ask(
     params: Any,
     *,
     writes: bool = True,
-    fetch: int | None = -1,
+    fetch: Fetch = "all",
 ) -> Answer:
     """Run a statement whose answer is read, with what is queued: one pipeline, one round
-    trip. `fetch`: how many rows to read (-1 all, None none); `writes`: whether the
+    trip. `fetch`: which rows to read ("all", the "first", or "none"); `writes`: whether the
     statement may write (a read sends no unit's savepoint).
 
     On PostgreSQL the statement and the queue each go on a cursor the connection keeps
@@ -293,10 +298,10 @@ def ask(
     return _answer(cursor, fetch)  # in a pipeline, the rows arrive as it ends
 
 
-def _answer(cursor: Any, fetch: int | None) -> Answer:
-    if fetch is None:
+def _answer(cursor: Any, fetch: Fetch) -> Answer:
+    if fetch == "none":
         rows = []
-    elif fetch == 1:
+    elif fetch == "first":
         row = cursor.fetchone()
         rows = [] if row is None else [row]
     else:
@@ -326,7 +331,6 @@ def _send(cursor: Any, queue: Deferred) -> None:
     if queue.unit_queued():
         queue.unit_written()
     statements, queue.statements = queue.statements, []
-    queue.sent += 1
     queue.unit_from = 0
     for sql, params, many in statements:
         _execute(cursor, sql, params, many)

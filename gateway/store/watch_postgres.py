@@ -96,5 +96,5 @@ def settle_on_postgresql(
 ) -> int:
     """Disarm the order's armed watches of `kinds` (of one agency when given); how many."""
     values = {"order_id": order_id, "kinds": list(kinds), "agency": agency}
-    rows = ask(conn, SETTLE, values, fetch=1).rows  # with what is queued: one round trip
+    rows = ask(conn, SETTLE, values, fetch="first").rows  # with what is queued: one round trip
     return int(rows[0][0]) if rows else 0

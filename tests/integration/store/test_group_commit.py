@@ -84,6 +84,18 @@ def _fails_after_reading(uow: UnitOfWork) -> None:
     raise ValueError("this unit of work fails after a read")
 
 
+def _queues_only(name: str) -> Callable[[UnitOfWork], str]:
+    """A unit whose writes all wait in the queue: an audit entry and a cursor."""
+
+    def work(uow: UnitOfWork) -> str:
+        uow.audit.append(AuditEvent("noted", order_id=name, party="system"))
+        row = {"party": name, "cursor": "1", "updated_at": 1.0}
+        _ADD_CURSOR.send(uow.cursors.conn, row)  # type: ignore[attr-defined]
+        return name
+
+    return work
+
+
 def _integrity_error(exc: object) -> bool:
     """SQLAlchemy's IntegrityError or the driver's (psycopg UniqueViolation, sqlite3)."""
     return "IntegrityError" in {cls.__name__ for cls in type(exc).__mro__}
@@ -149,6 +161,48 @@ def test_a_failing_unit_of_work_is_rolled_back_alone(
         report = verify_chain(entries, head)
     assert report.ok, report.problem
     assert [e.order_id for e in entries] == ["before", "after"]
+
+
+def _reads_only(uow: UnitOfWork) -> None:
+    """A read, sent at once: nothing of the group is left queued after it (PostgreSQL)."""
+    assert uow.cursors.get("nobody") is None
+
+
+@pytest.mark.parametrize(
+    ("before", "failing"),
+    [
+        (_queues_only("before"), _fails_before_sending),
+        (_queues_only("before"), _fails_after_its_writes_were_sent),
+        (_reads_only, _fails_after_writing),
+    ],
+    ids=["queued-then-queued", "queued-then-sent", "nothing-queued-then-sent-at-once"],
+)
+def test_a_failing_unit_undoes_its_own_writes_only_and_the_group_commits_once(
+    database_url: str,
+    before: Callable[[UnitOfWork], Any],
+    failing: Callable[[UnitOfWork], None],
+) -> None:
+    """Whatever the unit before it left queued stays; the failing unit's own writes go,
+    whether they were still queued or sent (after its savepoint); and the group is not run
+    again to get there (one commit: a misplaced savepoint would show as a database error,
+    then a rerun)."""
+    upgrade(database_url)
+    store = open_sql_store(database_url, group_budget=5.0, writers=1)  # all in one group
+    asyncio.run(store.write(lambda uow: None))  # connected
+    commits = _commits(store)
+    works = [before, failing, noting("after")]
+    results = asyncio.run(queue_behind_a_blocker(store, works))
+    assert isinstance(results[1], ValueError)
+    assert results[2] == "after"
+    assert len(commits) == 1
+    cursors = store.run_sync(
+        lambda uow: [uow.cursors.get(n) for n in ("before", "doomed", "after")], writes=False
+    )
+    assert cursors == ["1" if before is not _reads_only else None, None, "1"]
+    with store.audit_snapshot() as (head, records):
+        entries = list(records)
+        assert verify_chain(entries, head).ok
+    assert "doomed" not in [e.order_id for e in entries]
 
 
 def test_a_failing_first_unit_of_work_leaves_nothing(database_url: str) -> None:
@@ -262,18 +316,6 @@ def test_a_first_unit_whose_queued_writes_fail_fails_alone(database_url: str) ->
         entries = list(records)
         assert verify_chain(entries, head).ok
     assert [e.order_id for e in entries] == ["after"]
-
-
-def _queues_only(name: str) -> Callable[[UnitOfWork], str]:
-    """A unit whose writes all wait in the queue: an audit entry and a cursor."""
-
-    def work(uow: UnitOfWork) -> str:
-        uow.audit.append(AuditEvent("noted", order_id=name, party="system"))
-        row = {"party": name, "cursor": "1", "updated_at": 1.0}
-        _ADD_CURSOR.send(uow.cursors.conn, row)  # type: ignore[attr-defined]
-        return name
-
-    return work
 
 
 def test_a_group_sends_its_units_writes_together(postgres_url: str) -> None:
