@@ -182,10 +182,7 @@ def compile_plain(
 def driver_cursor(conn: Connection) -> Any:
     """A DBAPI cursor in the transaction `conn` has open, once what is queued is sent
     (with the running unit's savepoint: what the cursor runs may write)."""
-    queue = deferred(conn)
-    if queue is not None:
-        queue.unit_written()
-    flush_deferred(conn)
+    flush_before_a_write(conn)
     return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
 
 
@@ -290,12 +287,12 @@ def ask(
     if writes:
         queue.unit_written()
     cursor = queue.cursor(driver, "answer")
-    if not queue.statements:
+    if queue.statements:
+        with pipeline_after(queue, driver):  # the rows arrive as it ends
+            _execute(cursor, sql, params, many=False)
+    else:
         _execute(cursor, sql, params, many=False)
-        return _answer(cursor, fetch)
-    with pipeline_after(queue, driver):
-        _execute(cursor, sql, params, many=False)
-    return _answer(cursor, fetch)  # in a pipeline, the rows arrive as it ends
+    return _answer(cursor, fetch)
 
 
 def _answer(cursor: Any, fetch: Fetch) -> Answer:
@@ -307,6 +304,14 @@ def _answer(cursor: Any, fetch: Fetch) -> Answer:
     else:
         rows = cursor.fetchall()
     return Answer(rows, int(cursor.rowcount))
+
+
+def flush_before_a_write(conn: Connection) -> None:
+    """Send what is queued, with the running unit's savepoint: a write follows."""
+    queue = deferred(conn)
+    if queue is not None:
+        queue.unit_written()
+    flush_deferred(conn)
 
 
 def flush_deferred(conn: Connection) -> None:
@@ -390,10 +395,7 @@ def defer_writes(engine: Engine) -> None:
     @event.listens_for(engine, "before_cursor_execute")
     def _send_first(conn: Connection, *args: Any) -> None:
         if args[-1]:  # an executemany (a write): the queue goes first, on its own
-            queue = deferred(conn)
-            if queue is not None:
-                queue.unit_written()
-            flush_deferred(conn)
+            flush_before_a_write(conn)
 
     @event.listens_for(engine, "do_execute")
     def _execute_with_queue(cursor: Any, sql: str, params: Any, context: Any) -> bool:
@@ -438,9 +440,8 @@ def execute_with_queue(conn: Connection, cursor: Any, sql: str, params: Any) -> 
     before SQLAlchemy reads the statement's result, which is then on its cursor."""
     try:
         queue = deferred(conn)
-    except NotImplementedError:
-        # not a stub: the one connection SQLAlchemy sets its dialect up on (on the engine's
-        # first connect) raises this for `.info`; nothing can be queued on it
+    except NotImplementedError:  # not a stub: SQLAlchemy's dialect set-up connection
+        # (on the engine's first connect) raises this for `.info`; nothing is queued on it
         return False
     if queue is None:
         return False
