@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 
 from gateway.domain.audit import GENESIS, AuditRecord, ChainRow, StoredEntries
 from gateway.service.ports.crypto import PersonalSeal
-from gateway.service.ports.store import AuditChain, UnitOfWork
+from gateway.service.ports.store import AuditChain, OrderKey, UnitOfWork
 from gateway.service.ports.telemetry import Tracing
 from gateway.store.activity import SqlActivity
 from gateway.store.audit_log import SqlAuditLog
@@ -191,16 +191,22 @@ class SqlStore:
         return SqlUnitOfWork(conn, self.seal, self.chain, locking, self.opened_orders)
 
     async def write(
-        self, work: Callable[[UnitOfWork], T], urgent: bool = False, audited: bool = True
+        self,
+        work: Callable[[UnitOfWork], T],
+        urgent: bool = False,
+        audited: bool = True,
+        looks_up: OrderKey | None = None,
     ) -> T:
         """Run `work` in a transaction and return its result once committed.
 
         `urgent` work (emergency handoffs) goes ahead of everything queued that is not.
         Work queued together is committed together (see `_run_group`). Work that is not
-        `audited` (appends no audit entry: a claim) skips the audit head's lock.
+        `audited` (appends no audit entry: a claim) skips the audit head's lock. The flow
+        `work` `looks_up` first is looked up with those of the work queued behind it.
         """
         with self._span("write", work, urgent=urgent), translated(self.write_health):
-            unit = _Unit(work, audited)  # made in the span: the thread's log lines name it
+            # made in the span: the thread's log lines name it
+            unit = _Unit(work, audited, looks_up)
             return await self._writer.run(unit, urgent=urgent)
 
     async def read(self, work: Callable[[UnitOfWork], T]) -> T:
@@ -247,7 +253,7 @@ class SqlStore:
         try:
             with transaction as conn:
                 uow = self._unit_of_work(conn, locking=not self.is_sqlite)
-                outcomes.append((_unit(first)(uow), None))
+                outcomes.append((self._run_unit(uow, first), None))
                 while not alone and (job := self._next_in_group(more, len(taken), started)):
                     taken.append(job)
                     outcomes.append(self._run_in_savepoint(conn, uow, job, len(taken)))
@@ -316,15 +322,24 @@ class SqlStore:
                 return job
         return None
 
-    @staticmethod
+    def _run_unit(self, uow: SqlUnitOfWork, job: Job) -> Any:
+        """Run a job's unit of work in the group's transaction. One that looks an order up
+        by its flow first has that flow looked up with those of the units queued behind
+        it, unless an earlier unit's look-up ahead took it in."""
+        unit = _unit(job)
+        if unit.looks_up is not None and not uow.orders.looked_ahead(unit.looks_up):
+            queued = (getattr(work, "looks_up", None) for work in self._writer.queued(GROUP_MAX))
+            uow.orders.find_ahead([unit.looks_up, *(key for key in queued if key is not None)])
+        return unit(uow)
+
     def _run_in_savepoint(
-        conn: Connection, uow: SqlUnitOfWork, job: Job, n: int
+        self, conn: Connection, uow: SqlUnitOfWork, job: Job, n: int
     ) -> tuple[Any, Exception | None]:
         """The `n`th unit of a group, in a savepoint of its own name."""
         uow.orders.drop_read_ahead()  # the unit before read them: they are not this one's
         mark = uow.audit.checkpoint()
         try:
-            return in_savepoint(conn, lambda: _unit(job)(uow), f"lianxin_unit_{n}"), None
+            return in_savepoint(conn, lambda: self._run_unit(uow, job), f"lianxin_unit_{n}"), None
         except Exception as exc:
             if deferred(conn) is not None and from_the_database(exc):
                 raise  # the whole group runs again, each unit alone (see `_run_group`)
@@ -531,6 +546,7 @@ class _Unit(Generic[T]):
 
     work: Callable[[UnitOfWork], T]
     audited: bool = True
+    looks_up: OrderKey | None = None  # the flow whose order `work` finds first, if any
     context: Context = field(default_factory=copy_context)  # the caller's: log ids, trace
 
     def __call__(self, uow: UnitOfWork) -> T:

@@ -30,6 +30,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
+from itertools import chain, islice
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -158,6 +159,13 @@ class PriorityWriter:
         with self._lock:
             while self._busy():
                 self._idle.wait()
+
+    def queued(self, most: int) -> list[Callable[..., Any]]:
+        """The work of up to `most` jobs queued now (urgent first), left in the queue: a
+        runner may prepare for them (read ahead what they will read) before it takes them.
+        Another thread may take any of them."""
+        with self._lock:
+            return [job.work for job in islice(chain(self._urgent, self._normal), most)]
 
     def _busy(self) -> bool:
         return bool(self._urgent or self._normal or self._running)

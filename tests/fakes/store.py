@@ -14,7 +14,7 @@ from contextvars import copy_context
 from typing import TypeVar
 
 from gateway.domain.audit import AuditRecord
-from gateway.service.ports.store import Store, UnitOfWork
+from gateway.service.ports.store import OrderKey, Store, UnitOfWork
 from tests.fakes.agencies import MemoryAgencies, MemoryStandings
 from tests.fakes.audit import MemoryActivity, MemoryAuditLog
 from tests.fakes.handoffs import MemoryHandoffs
@@ -57,9 +57,14 @@ class MemoryStore:
         self.closed = False
 
     async def write(
-        self, work: Callable[[UnitOfWork], T], urgent: bool = False, audited: bool = True
+        self,
+        work: Callable[[UnitOfWork], T],
+        urgent: bool = False,
+        audited: bool = True,
+        looks_up: OrderKey | None = None,
     ) -> T:
-        """Run `work` in one unit of work and keep what it wrote if it returns."""
+        """Run `work` in one unit of work and keep what it wrote if it returns (each
+        alone: `looks_up` leaves nothing to look up together)."""
         await asyncio.sleep(0)
         return self.run_sync(work)
 

@@ -68,7 +68,9 @@ class Intake:
         leaves nothing written and reaches the caller, which answers it."""
         urgent = submitted.urgency == Urgency.emergency
         result, lanes = await self.store.write(
-            noting_lanes(lambda uow: self.accept(uow, submitted)), urgent=urgent
+            noting_lanes(lambda uow: self.accept(uow, submitted)),
+            urgent=urgent,
+            looks_up=(HOTLINE, submitted.flow_id),  # what `accept` finds first
         )
         self.wake(*lanes)
         return result

@@ -28,6 +28,9 @@ class StoredOrder:
     created_at: float
 
 
+OrderKey = tuple[str, str]  # (origin, flow id): an order as the system it came from knows it
+
+
 class Orders(Protocol):
     def find(self, origin: str, flow_id: str) -> StoredOrder | None: ...
     def get(self, order_id: str) -> StoredOrder | None: ...
@@ -285,8 +288,19 @@ class Store(Protocol):
     """Runs a function inside one transaction, off the event loop."""
 
     async def write(
-        self, work: Callable[[UnitOfWork], T], urgent: bool = False, audited: bool = True
-    ) -> T: ...
+        self,
+        work: Callable[[UnitOfWork], T],
+        urgent: bool = False,
+        audited: bool = True,
+        looks_up: OrderKey | None = None,
+    ) -> T:
+        """Run `work` in one transaction; its result once committed. `urgent` goes ahead
+        of what is not; work not `audited` appends no audit entry. `looks_up`: the flow
+        whose order `work` will `find` first (an intake's), which the store may look up
+        together with those of other work queued beside it: fewer statements, the same
+        answers."""
+        ...
+
     async def read(self, work: Callable[[UnitOfWork], T]) -> T: ...
     def audit_records(self) -> Iterator[AuditRecord]: ...
     def audit_head(self) -> tuple[int, str]: ...

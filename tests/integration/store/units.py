@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gateway.domain.audit import AuditEvent
-from gateway.service.ports.store import Store, UnitOfWork
+from gateway.service.ports.store import OrderKey, Store, UnitOfWork
 
 
 def noting(name: str) -> Callable[[UnitOfWork], str]:
@@ -23,12 +23,19 @@ def noting(name: str) -> Callable[[UnitOfWork], str]:
     return work
 
 
-async def queue_behind_a_blocker(store: Store, works: list[Any]) -> list[Any]:
-    """Hold the writer with one job, queue `works`, release: they run as one group."""
+async def queue_behind_a_blocker(
+    store: Store, works: list[Any], looking_up: Sequence[OrderKey | None] = ()
+) -> list[Any]:
+    """Hold the writer with one job, queue `works`, release: they run as one group.
+    `looking_up`: for each work in turn, the flow it says it `looks_up` (None: none)."""
     gate = threading.Event()
     blocker = asyncio.ensure_future(store.write(lambda uow: gate.wait(10)))
     await asyncio.sleep(0.05)
-    queued = [asyncio.ensure_future(store.write(work)) for work in works]
+    keys = [*looking_up, *[None] * (len(works) - len(looking_up))]
+    queued = [
+        asyncio.ensure_future(store.write(work, looks_up=key))
+        for work, key in zip(works, keys, strict=True)
+    ]
     await asyncio.sleep(0.05)
     gate.set()
     await blocker
