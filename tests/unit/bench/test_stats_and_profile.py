@@ -1,4 +1,5 @@
-"""The benchmark's arithmetic: percentiles, the table, reading py-spy's collapsed stacks."""
+"""The benchmark's arithmetic: percentiles, the table, reading py-spy's collapsed stacks,
+waiting for a count."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from bench.__main__ import main
 from bench.profile import top_costs
 from bench.stats import Row, percentile, ratio, table
+from bench.suites import wait_for
 
 
 def test_percentile_is_the_nearest_rank() -> None:
@@ -65,3 +67,38 @@ def test_an_e2e_row_shows_its_rate_against_the_reference_and_cpu_per_order() -> 
     assert row.cpu_ms == "3.60"  # 0.9 s of CPU per second / 250 orders per second
     assert _throughput_row("ref", "sqlite", reference, ceiling).cpu_ms == "0.60"
     assert "| vs reference | CPU ms/order |" in table([row])
+
+
+class _Clock:
+    """Time that passes only when slept: polls timed without a real wait."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_wait_for_times_the_end_of_a_short_run_closely() -> None:
+    """A count that reaches its target 0.32 s in: the time returned is within a fine
+    poll (5 ms) of that, not rounded up to the next 0.1 s poll (0.4 s)."""
+    clock = _Clock()
+    done = wait_for(lambda: int(clock.now * 1000), 320, 5, lambda: clock.now, clock.sleep)
+    assert 0.32 <= done < 0.326
+
+
+def test_wait_for_polls_slowly_while_the_end_is_far() -> None:
+    clock, polls = _Clock(), []
+
+    def count() -> int:
+        polls.append(clock.now)
+        return int(clock.now * 100)  # 100 a second: 1,000 takes 10 s
+
+    wait_for(count, 1000, 60, lambda: clock.now, clock.sleep)
+    assert len(polls) < 150  # 0.1 s polls for 9.75 s, then 5 ms ones for the last 0.25 s
+
+
+def test_wait_for_gives_up_after_its_timeout() -> None:
+    clock = _Clock()
+    with pytest.raises(TimeoutError, match="only 3 of 10 after 2"):
+        wait_for(lambda: 3, 10, 2, lambda: clock.now, clock.sleep)
