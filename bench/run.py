@@ -85,8 +85,10 @@ def _throughput_row(
     reference: Throughput | None = None,
 ) -> Row:
     server = f"server {got.server_cpu:.0%}, " if got.server_cpu else ""
+    machine = f"; machine {got.machine_busy:.0%} busy" if got.machine_busy else ""
     note = (
-        f"intake {got.intake_rate:.0f}/s; CPU: {server}generator {got.generator_cpu:.0%} of a core"
+        f"intake {got.intake_rate:.0f}/s; CPU: {server}generator {got.generator_cpu:.0%} "
+        f"of a core{machine}"
     )
     return Row(
         name,

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import psutil
 from sqlalchemy import func, select
@@ -30,6 +30,7 @@ class Throughput:
     intake_rate: float
     generator_cpu: float
     server_cpu: float = 0.0  # the server processes' CPU seconds per second of the run
+    machine_busy: float = 0.0  # the whole machine's: the share of all its cores' time in use
 
     @property
     def cpu_ms_per_order(self) -> float:
@@ -133,6 +134,14 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def machine_busy(before: Any, after: Any) -> float:
+    """The share of all cores' time in use between two `psutil.cpu_times()` (idle and
+    waiting on I/O count as free): how near the machine was to its own ceiling."""
+    free = (after.idle - before.idle) + (getattr(after, "iowait", 0) - getattr(before, "iowait", 0))
+    total = sum(after) - sum(before)
+    return 1 - free / total if total > 0 else 0.0
+
+
 def throughput(
     target: Target, orders: int, concurrency: int, delivered: Callable[[], int]
 ) -> Throughput:
@@ -141,13 +150,14 @@ def throughput(
     _warm_up(target, delivered, tag)
     before, cpu = delivered(), cpu_seconds(target.server_pids())
     requests = (consult_request(target.gateway.port, f"{tag}-{n}") for n in range(orders))
-    started = time.perf_counter()
+    machine, started = psutil.cpu_times(), time.perf_counter()
     load = asyncio.run(closed_loop(target.ports, requests, concurrency))
     if len(load.ok) != orders:
         raise RuntimeError(f"intake accepted {len(load.ok)} of {orders}")
     done = wait_for(lambda: delivered() - before, orders, timeout=600)
+    busy = machine_busy(machine, psutil.cpu_times())
     server = (cpu_seconds(target.server_pids()) - cpu) / (done - started)
-    return Throughput(orders / (done - started), load.rate, load.cpu_share, server)
+    return Throughput(orders / (done - started), load.rate, load.cpu_share, server, busy)
 
 
 def _warm_up(target: Target, delivered: Callable[[], int], tag: str, count: int = 50) -> None:

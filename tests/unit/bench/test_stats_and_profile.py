@@ -4,6 +4,7 @@ waiting for a count."""
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from bench.__main__ import main
 from bench.profile import top_costs
 from bench.stats import Row, percentile, ratio, table
-from bench.suites import wait_for
+from bench.suites import machine_busy, wait_for
 
 
 def test_percentile_is_the_nearest_rank() -> None:
@@ -102,3 +103,10 @@ def test_wait_for_gives_up_after_its_timeout() -> None:
     clock = _Clock()
     with pytest.raises(TimeoutError, match="only 3 of 10 after 2"):
         wait_for(lambda: 3, 10, 2, lambda: clock.now, clock.sleep)
+
+
+def test_machine_busy_counts_idle_and_io_wait_as_free() -> None:
+    times = namedtuple("times", "user system idle iowait")
+    before, after = times(10, 5, 100, 1), times(40, 15, 150, 11)  # 100 s: 40 busy, 60 free
+    assert machine_busy(before, after) == pytest.approx(0.4)
+    assert machine_busy(before, before) == 0.0
