@@ -120,6 +120,9 @@ class PriorityWriter:
             )
             for n, urgent_only in enumerate(roles)
         ]
+        self._urgent_only = {  # the threads that take only urgent jobs (`queued` asks)
+            thread for thread, urgent_only in zip(self._threads, roles, strict=True) if urgent_only
+        }
         for thread in self._threads:
             thread.start()
 
@@ -161,11 +164,13 @@ class PriorityWriter:
                 self._idle.wait()
 
     def queued(self, most: int) -> list[Callable[..., Any]]:
-        """The work of up to `most` jobs queued now (urgent first), left in the queue: a
-        runner may prepare for them (read ahead what they will read) before it takes them.
-        Another thread may take any of them."""
+        """The work of up to `most` jobs queued now that the calling thread may take
+        (urgent first), left in the queue: a runner may prepare for them (read ahead what
+        they will read) before it takes them. Another thread may take any of them."""
+        urgent_only = threading.current_thread() in self._urgent_only
         with self._lock:
-            return [job.work for job in islice(chain(self._urgent, self._normal), most)]
+            jobs = self._urgent if urgent_only else chain(self._urgent, self._normal)
+            return [job.work for job in islice(jobs, most)]
 
     def _busy(self) -> bool:
         return bool(self._urgent or self._normal or self._running)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -197,4 +198,30 @@ def test_a_job_ending_after_its_loop_closed_leaves_the_thread_working() -> None:
         return await asyncio.wait_for(writer.run(str.upper, "still here"), 5)
 
     assert asyncio.run(later()) == "STILL HERE"
+    writer.shutdown()
+
+
+def test_queued_shows_each_thread_only_the_jobs_it_may_take() -> None:
+    """The urgent-only thread is shown urgent jobs alone (a look-up ahead for jobs it will
+    never run would be wasted); a thread that takes any job is shown the normal ones too,
+    and looking takes nothing from the queue."""
+    writer = PriorityWriter("t", urgent_lane=True, writers=1)
+    started, gate = threading.Event(), threading.Event()
+
+    def normal_work() -> str:
+        return "normal"
+
+    def hold_the_thread_that_takes_any() -> list[Any]:
+        started.set()
+        gate.wait(5)
+        return writer.queued(10)
+
+    blocker = writer.submit(hold_the_thread_that_takes_any)
+    assert started.wait(5)  # taken: the urgent job below can only go to the other thread
+    normal = writer.submit(normal_work)
+    seen_by_urgent_thread = writer.submit(lambda: writer.queued(10), urgent=True).result(5)
+    assert seen_by_urgent_thread == []  # the normal job is not its to take
+    gate.set()
+    assert blocker.result(5) == [normal_work]  # still queued: looking took nothing
+    assert normal.result(5) == "normal"
     writer.shutdown()
