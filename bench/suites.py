@@ -96,12 +96,14 @@ def wait_for(
     Counts every `POLL` seconds (each count is a query the machine under test serves
     too), then every `POLL_NEAR` once the end is near: the end of a short run is not
     rounded up by most of a poll."""
-    count, at, rate = check(), clock(), 0.0
+    count, at, rate = check(), clock(), None
     deadline = at + timeout
     while count < target:
         if at > deadline:
             raise TimeoutError(f"only {count} of {target} after {timeout}s")
-        near = rate > 0 and (target - count) / rate < NEAR
+        # the first poll is a near one: a run whose end is within one slow poll is
+        # still timed closely (no rate is known before a second count)
+        near = rate is None or (rate > 0 and (target - count) / rate < NEAR)
         sleep(POLL_NEAR if near else POLL)
         before, since = count, at
         count, at = check(), clock()
@@ -138,8 +140,15 @@ def machine_busy(before: Any, after: Any) -> float:
     """The share of all cores' time in use between two `psutil.cpu_times()` (idle and
     waiting on I/O count as free): how near the machine was to its own ceiling."""
     free = (after.idle - before.idle) + (getattr(after, "iowait", 0) - getattr(before, "iowait", 0))
-    total = sum(after) - sum(before)
+    total = _all_time(after) - _all_time(before)
     return 1 - free / total if total > 0 else 0.0
+
+
+def _all_time(times: Any) -> float:
+    """All the cores' time in `psutil.cpu_times()`: Linux counts its guest time in user
+    (and nice) already, so it is left out."""
+    counted = times._asdict()
+    return float(sum(v for name, v in counted.items() if name not in ("guest", "guest_nice")))
 
 
 def throughput(

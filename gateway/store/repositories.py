@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -69,10 +70,12 @@ class SqlOrders:
     A group commit looks up the flows its queued intakes will `find` together
     (`find_ahead`): one statement for them all instead of one each (a round trip each on
     PostgreSQL). Only the flows it does not find are kept, as absent, for the rest of the
-    transaction: no other write of this transaction can make one appear but `add`, which
-    strikes its own off, and a flow found is read again, locked, by its own `find`. (An
-    order of that flow committed meanwhile by another process meets the unique key at
-    `add`, as it would after a `find` of its own: the group runs again, each unit alone.)"""
+    transaction, and only the unit that declared a flow (`declared`) is answered from
+    them: no other write of this transaction can make one appear but `add`, which strikes
+    its own off, and a flow found is read again, locked, by its own `find`. An order of
+    that flow committed by another transaction after the look-up (PostgreSQL: another
+    process or writer thread) meets the unique key at the intake's `add`: the group is
+    refused and runs again, each unit alone, where the intake finds it."""
 
     def __init__(
         self,
@@ -89,18 +92,32 @@ class SqlOrders:
         self._locking = locking
         self._looked_ahead: set[OrderKey] = set()  # flows `find_ahead` looked up
         self._absent: set[OrderKey] = set()  # of those, the ones not found, none added since
+        self._declared: OrderKey | None = None  # the flow the running unit said it looks up
         self._find, self._get = (
             (_FIND_ORDER_LOCKED, _GET_ORDER_LOCKED) if locking else (_FIND_ORDER, _GET_ORDER)
         )
 
     def find(self, origin: str, flow_id: str) -> StoredOrder | None:
-        if (origin, flow_id) in self._absent:
+        key = (origin, flow_id)
+        if key == self._declared and key in self._absent:
             return None
         return self._stored(self._find.first(self.conn, {"origin": origin, "flow_id": flow_id}))
 
     def looked_ahead(self, key: OrderKey) -> bool:
         """Whether `find_ahead` looked up this flow in this transaction."""
         return key in self._looked_ahead
+
+    @contextmanager
+    def declared(self, key: OrderKey | None) -> Iterator[None]:
+        """While a unit that said it looks up `key` runs: its `find` of that flow may be
+        answered by `find_ahead`. Any other `find` reads: the flows looked up ahead for
+        jobs that then ran elsewhere (another writer thread) or not at all may have had
+        an order committed since."""
+        self._declared = key
+        try:
+            yield
+        finally:
+            self._declared = None
 
     def find_ahead(self, keys: Iterable[OrderKey]) -> None:
         """Look up these flows (those not looked up yet) in one statement per origin; their

@@ -325,12 +325,16 @@ class SqlStore:
     def _run_unit(self, uow: SqlUnitOfWork, job: Job) -> Any:
         """Run a job's unit of work in the group's transaction. One that looks an order up
         by its flow first has that flow looked up with those of the units queued behind
-        it, unless an earlier unit's look-up ahead took it in."""
-        unit = _unit(job)
-        if unit.looks_up is not None and not uow.orders.looked_ahead(unit.looks_up):
-            queued = (getattr(work, "looks_up", None) for work in self._writer.queued(GROUP_MAX))
-            uow.orders.find_ahead([unit.looks_up, *(key for key in queued if key is not None)])
-        return unit(uow)
+        it, unless an earlier unit's look-up ahead took it in. Alone in the queue it is
+        looked up by its own `find` (ahead, it would cost a second read if it is there)."""
+        unit, key = _unit(job), _unit(job).looks_up
+        if key is not None and not uow.orders.looked_ahead(key):
+            queued = [_looks_up(work) for work in self._writer.queued(GROUP_MAX)]
+            others = [other for other in queued if other is not None and other != key]
+            if others:
+                uow.orders.find_ahead([key, *others])
+        with uow.orders.declared(key):
+            return unit(uow)
 
     def _run_in_savepoint(
         self, conn: Connection, uow: SqlUnitOfWork, job: Job, n: int
@@ -557,6 +561,11 @@ def _unit(job: Job) -> _Unit[Any]:
     """The unit of work a writer job carries (the store queues nothing else)."""
     assert isinstance(job.work, _Unit), job.work
     return job.work
+
+
+def _looks_up(work: Callable[..., Any]) -> OrderKey | None:
+    """The flow a queued job's unit of work said it looks up, if any."""
+    return work.looks_up if isinstance(work, _Unit) else None
 
 
 def _name(work: Callable[..., Any]) -> str:

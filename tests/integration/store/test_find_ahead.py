@@ -106,6 +106,18 @@ def test_work_that_names_no_flow_looks_up_nothing_ahead(database_url: str) -> No
     assert len(sent) == 3  # each its own find
 
 
+def test_an_intake_alone_in_the_queue_is_looked_up_by_its_own_find(database_url: str) -> None:
+    """Ahead, a flow that is there would be read twice (ahead, then locked by its find)."""
+    upgrade(database_url)
+    store = open_sql_store(database_url, group_budget=5.0, writers=1)
+    with _flow_look_ups(store) as sent:  # before the first connection: SQLite's trace
+        assert store.run_sync(_intake("STORED")) == "created"
+        sent.clear()
+        results = asyncio.run(queue_behind_a_blocker(store, [_intake("STORED")], [_key("STORED")]))
+    assert results == ["found"]
+    assert len(sent) == 1, sent
+
+
 def test_an_order_added_earlier_in_the_group_is_found(database_url: str) -> None:
     upgrade(database_url)
     store = open_sql_store(database_url, group_budget=5.0, writers=1)
@@ -170,4 +182,35 @@ def test_an_order_another_process_adds_after_the_look_up_is_found_on_the_rerun(
     assert runs == ["created", "found"]  # the group was refused, and ran again unit by unit
     assert results == ["created", "found", "found"]
     assert (_orders_of(store, "FIRST"), _orders_of(store, "RACED")) == (1, 1)
+    asyncio.run(elsewhere.aclose())
+
+
+def test_only_the_unit_that_named_a_flow_is_answered_from_the_look_up(postgres_url: str) -> None:
+    """A flow looked up ahead for a unit that then did not add it (refused here; on
+    PostgreSQL also a job another writer thread took) may get an order from another
+    transaction: a later unit of the group that finds it without having named it reads
+    it (PostgreSQL: SQLite has one writer)."""
+    upgrade(postgres_url)
+    keys = ephemeral_keyring()
+    store = open_sql_store(postgres_url, cipher=keys, group_budget=5.0, writers=1)
+    elsewhere = open_sql_store(postgres_url, cipher=keys, writers=1)
+
+    def refused_before_adding(uow: UnitOfWork) -> str:
+        assert uow.orders.find(ORIGIN, "LATE") is None
+        raise ValueError("refused before adding its order")
+
+    def finds_it_without_naming_it(uow: UnitOfWork) -> str:
+        return "found" if uow.orders.find(ORIGIN, "LATE") is not None else "absent"
+
+    works = [
+        _intake("FIRST"),
+        refused_before_adding,
+        lambda uow: elsewhere.run_sync(_intake("LATE")),
+        finds_it_without_naming_it,
+    ]
+    flows = [_key("FIRST"), _key("LATE"), None, None]
+    results = asyncio.run(queue_behind_a_blocker(store, works, flows))
+    assert results[0] == "created"
+    assert isinstance(results[1], ValueError)
+    assert results[2:] == ["created", "found"]
     asyncio.run(elsewhere.aclose())

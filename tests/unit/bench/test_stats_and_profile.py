@@ -110,3 +110,15 @@ def test_machine_busy_counts_idle_and_io_wait_as_free() -> None:
     before, after = times(10, 5, 100, 1), times(40, 15, 150, 11)  # 100 s: 40 busy, 60 free
     assert machine_busy(before, after) == pytest.approx(0.4)
     assert machine_busy(before, before) == 0.0
+
+
+def test_machine_busy_leaves_out_guest_time_which_user_time_holds_already() -> None:
+    times = namedtuple("times", "user system idle iowait guest guest_nice")
+    before, after = times(0, 0, 0, 0, 0, 0), times(40, 0, 60, 0, 30, 0)  # guest within user
+    assert machine_busy(before, after) == pytest.approx(0.4)
+
+
+def test_wait_for_times_closely_a_run_that_ends_before_the_first_slow_poll() -> None:
+    clock = _Clock()
+    done = wait_for(lambda: int(clock.now * 1000), 50, 5, lambda: clock.now, clock.sleep)
+    assert 0.05 <= done < 0.056

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -142,3 +143,20 @@ async def test_submit_refuses_an_older_revision_and_writes_nothing() -> None:
     with pytest.raises(RevisionConflict):
         await world.intake.submit(submitted(revision=1))
     assert (len(list(world.store.audit_records())), world.wake_ups) == (records, wake_ups)
+
+
+async def test_submit_names_the_flow_its_unit_of_work_looks_up_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """So a group commit can look up the flows of several intakes in one statement."""
+    world = World()
+    named: list[object] = []
+    write = world.store.write
+
+    async def noting_write(work: Any, urgent: bool = False, **options: Any) -> Any:
+        named.append(options.get("looks_up"))
+        return await write(work, urgent, **options)
+
+    monkeypatch.setattr(world.store, "write", noting_write)
+    await world.intake.submit(submitted("GZ-7"))
+    assert named == [("hotline", "GZ-7")]
