@@ -8,9 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
-import psycopg
 import pytest
 from sqlalchemy import event, func, select
 
@@ -21,7 +19,7 @@ from gateway.store.migrate import upgrade
 from gateway.store.schema import work_orders
 from gateway.store.sql import SqlStore
 from tests.integration.store.contract.builders import work_order
-from tests.integration.store.units import queue_behind_a_blocker
+from tests.integration.store.units import psycopg_statements, queue_behind_a_blocker
 
 pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
 
@@ -64,17 +62,9 @@ def _flow_look_ups(store: SqlStore) -> Iterator[list[str]]:
         event.listen(store.engine, "connect", lambda dbapi, _record: dbapi.set_trace_callback(note))
         yield sent
         return
-    saved = psycopg.Cursor.execute
-
-    def execute(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
-        note(f"{query} {args!r}")  # with its parameters, as SQLite's trace gives them
-        return saved(self, query, *args, **kwargs)
-
-    psycopg.Cursor.execute = execute  # type: ignore[method-assign]
-    try:
+    # with its parameters, as SQLite's trace gives them
+    with psycopg_statements(lambda text, args: note(f"{text} {args!r}")):
         yield sent
-    finally:
-        psycopg.Cursor.execute = saved  # type: ignore[method-assign]
 
 
 def _orders_of(store: SqlStore, flow_id: str) -> int:

@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import psycopg
 import pytest
 from sqlalchemy import event, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +23,7 @@ from gateway.store.plain import PlainWrite
 from gateway.store.schema import audit_head, poll_cursors
 from gateway.store.sql import SqlStore
 from tests.e2e.round_trips import COUNTS, STATEMENTS, counting
-from tests.integration.store.units import noting, queue_behind_a_blocker
+from tests.integration.store.units import noting, psycopg_statements, queue_behind_a_blocker
 
 pytestmark = pytest.mark.both_databases  # the store is the subject: SQLite and PostgreSQL
 
@@ -340,18 +339,13 @@ def test_a_group_sends_its_units_writes_together(postgres_url: str) -> None:
 def savepoints_sent() -> Iterator[list[str]]:
     """The SAVEPOINT statements the driver is given meanwhile (in pipelines or not)."""
     made: list[str] = []
-    saved = psycopg.Cursor.execute
 
-    def execute(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
-        if str(query).startswith("SAVEPOINT"):
-            made.append(str(query))
-        return saved(self, query, *args, **kwargs)
+    def note(text: str, _args: tuple[Any, ...]) -> None:
+        if text.startswith("SAVEPOINT"):
+            made.append(text)
 
-    psycopg.Cursor.execute = execute  # type: ignore[method-assign]
-    try:
+    with psycopg_statements(note):
         yield made
-    finally:
-        psycopg.Cursor.execute = saved  # type: ignore[method-assign]
 
 
 def test_only_a_unit_whose_writes_were_sent_makes_a_savepoint(postgres_url: str) -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
+
+import psycopg
 
 from gateway.domain.audit import AuditEvent
 from gateway.service.ports.store import OrderKey, Store, UnitOfWork
@@ -40,3 +43,20 @@ async def queue_behind_a_blocker(
     gate.set()
     await blocker
     return await asyncio.gather(*queued, return_exceptions=True)
+
+
+@contextmanager
+def psycopg_statements(note: Callable[[str, tuple[Any, ...]], None]) -> Iterator[None]:
+    """Meanwhile, hand `note` each statement a psycopg cursor is given (in a pipeline or
+    not) and its arguments, on every connection of the process."""
+    saved = psycopg.Cursor.execute
+
+    def execute(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        note(str(query), args)
+        return saved(self, query, *args, **kwargs)
+
+    psycopg.Cursor.execute = execute  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        psycopg.Cursor.execute = saved  # type: ignore[method-assign]
