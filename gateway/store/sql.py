@@ -327,7 +327,8 @@ class SqlStore:
         by its flow first has that flow looked up with those of the units queued behind
         it, unless an earlier unit's look-up ahead took it in. Alone in the queue it is
         looked up by its own `find` (ahead, it would cost a second read if it is there)."""
-        unit, key = _unit(job), _unit(job).looks_up
+        unit = _unit(job)
+        key = unit.looks_up
         if key is not None and not uow.orders.looked_ahead(key):
             queued = [_looks_up(work) for work in self._writer.queued(GROUP_MAX)]
             others = [other for other in queued if other is not None and other != key]
