@@ -234,13 +234,21 @@ _READ_MANY = {
 }
 
 
+def _as_one_parameter(conn: Connection, values: list[str]) -> tuple[str, Any]:
+    """The dialect's name and `values` as one parameter: an array for PostgreSQL's
+    `= ANY(%s)`, JSON text for SQLite's `IN (SELECT value FROM json_each(?))`."""
+    if conn.dialect.name == "postgresql":
+        return "postgresql", values
+    return "sqlite", json.dumps(values)
+
+
 def read_orders(conn: Connection, order_ids: list[str], locking: bool) -> list[tuple[Any, ...]]:
     """The `_STORED` rows of these orders, in id order (locked: FOR UPDATE, PostgreSQL)."""
-    postgres = conn.dialect.name == "postgresql"
-    sql = _READ_MANY["postgresql" if postgres else "sqlite"]
-    if locking and postgres:
+    dialect, ids = _as_one_parameter(conn, order_ids)
+    sql = _READ_MANY[dialect]
+    if locking and dialect == "postgresql":
         sql += " FOR UPDATE"
-    answer = ask(conn, sql, (order_ids if postgres else json.dumps(order_ids),), writes=False)
+    answer = ask(conn, sql, (ids,), writes=False)
     return [tuple(row) for row in answer.rows]
 
 
@@ -254,10 +262,8 @@ _PRESENT_FLOWS = {
 
 def present_flows(conn: Connection, origin: str, flow_ids: list[str]) -> set[str]:
     """Which of `flow_ids` (of `origin`) have an order (nothing locked)."""
-    postgres = conn.dialect.name == "postgresql"
-    sql = _PRESENT_FLOWS["postgresql" if postgres else "sqlite"]
-    ids = flow_ids if postgres else json.dumps(flow_ids)
-    return {row[0] for row in ask(conn, sql, (origin, ids), writes=False).rows}
+    dialect, ids = _as_one_parameter(conn, flow_ids)
+    return {row[0] for row in ask(conn, _PRESENT_FLOWS[dialect], (origin, ids), writes=False).rows}
 
 
 _UPDATE_ORDER = PlainWrite(update(work_orders).where(work_orders.c.id == bindparam("b_id")))
