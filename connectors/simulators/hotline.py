@@ -66,6 +66,12 @@ class HotlineSimulator:
         """The alerts received about `order_id`, oldest first."""
         return [a["alert"] for a in self.alerts if a["order_id"] == order_id]
 
+    def statuses_told(self) -> int:
+        """How many statuses have been told, over every order (read under the lock: the
+        server's thread adds orders while a test counts)."""
+        with self._lock:
+            return sum(map(len, self.statuses.values()))
+
     def last_status(self, order_id: str) -> str | None:
         """The newest status reported for `order_id`."""
         seen = self.statuses.get(order_id)

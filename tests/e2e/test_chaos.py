@@ -102,7 +102,7 @@ def test_kills_and_outages_lose_nothing_and_apply_nothing_twice(
         submitted = time.monotonic() - started
         assert not chaos.errors, chaos.errors
         callbacks = world.hotline.statuses
-        settled = lambda: sum(map(len, callbacks.values())) >= 3 * ORDERS  # noqa: E731
+        settled = lambda: world.hotline.statuses_told() >= 3 * ORDERS  # noqa: E731
         wait_until(settled, timeout=SETTLE_SECONDS, what="every status callback")
         wait_for_outcomes(postgres_url, 4 * ORDERS, timeout=120)
         statuses, _states, owners = database_counts(postgres_url)

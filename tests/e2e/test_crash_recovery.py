@@ -83,7 +83,7 @@ def test_sigkill_mid_stream_loses_nothing_and_applies_nothing_twice(
     gateway.start()
     feeder.join(300)
     wait_until(lambda: tax.unique_deliveries() == ORDERS, timeout=180, what="every transfer")
-    callbacks = lambda: sum(map(len, hotline.statuses.values()))  # noqa: E731 (alerts aside)
+    callbacks = hotline.statuses_told  # alerts aside
     wait_until(lambda: callbacks() == ORDERS, timeout=180, what="every status callback")
 
     assert killed_at < ORDERS, "the kill came after the stream ended"
