@@ -125,6 +125,69 @@ def claimable(
     return within_quotas(rows, quotas, limit)
 
 
+def leased(
+    conn: Connection,
+    now: float,
+    quotas: Mapping[str, int],
+    lane: Lane,
+    lease: Mapping[str, Any],
+    limit: int | None = None,
+) -> list[Any]:
+    """PostgreSQL: pick the rows `claimable` would and lease them (`lease`: the columns
+    every leased row gets) in one statement; each row as read, with its new claim token
+    as `claim`. When the running unit is its transaction's only one (a claim, run alone:
+    `Deferred.alone`) the COMMIT goes in the same round trip: one round trip a claim,
+    where picking and then leasing took two.
+
+    The cut to `limit` is made in the statement, in turns as `within_quotas` makes it
+    (each agency's first row, then each one's second, from an agency one further on at
+    each claim that may be cut)."""
+    agencies = [agency for agency, quota in quotas.items() if quota > 0]
+    if not agencies:
+        return []
+    params: dict[str, Any] = {"now": now, "lane": lane.value, **lease}
+    for n, agency in enumerate(agencies):
+        params[f"agency_{n}"] = agency
+        params[f"quota_{n}"] = quotas[agency]
+    cut = limit is not None and sum(quotas[a] for a in agencies) > limit
+    params["first"] = next(_FIRST_IN_TURN) % len(agencies) if cut else 0
+    params["cut"] = limit if cut else None  # LIMIT NULL: no limit
+    lease_sql = _driver_lease(len(agencies), conn.dialect, tuple(lease))
+    send_later(conn, _GENERIC_PLAN)  # with the statement: one round trip
+    answer = ask(conn, lease_sql.sql, lease_sql.parameters(params), ends=True)
+    rows = [LeasedRow._make(row) for row in answer.rows]
+    return sorted(rows, key=_read_order)
+
+
+def _read_order(row: Any) -> tuple[int, float, int]:
+    return row.part, row.next_attempt_at, row.seq
+
+
+LeasedRow = namedtuple("LeasedRow", (*ClaimRow._fields, "claim"))  # type: ignore[misc]
+
+
+@lru_cache(maxsize=64)
+def _driver_lease(agencies: int, dialect: Dialect, columns: tuple[str, ...]) -> DriverStatement:
+    """The claim SELECT as a lease: the rows it reads, each agency's cut to its quota
+    (both parts together) and all of them to `:cut` in turns, updated with `columns`, a
+    fresh claim token and one attempt more, and returned as they were read."""
+    picked = statement(agencies, dialect.name).text
+    quota = " ".join(f"WHEN {n} THEN :quota_{n}" for n in range(agencies))
+    turn = f"mod(part / {len(_PASSES)} - :first + {agencies}, {agencies})"
+    values = ", ".join(f"{column} = :{column}" for column in columns)
+    returned = ", ".join(f"kept.{name}" for name in ("part", *COLUMNS))
+    sql = (
+        f"WITH picked AS ({picked}), ranked AS (SELECT picked.*, row_number() OVER"
+        f" (PARTITION BY part / {len(_PASSES)} ORDER BY part, next_attempt_at, seq)"
+        " AS within FROM picked), kept AS (SELECT * FROM ranked WHERE within <="
+        f" CASE part / {len(_PASSES)} {quota} END ORDER BY within, {turn} LIMIT :cut)"
+        f" UPDATE handoffs AS h SET {values}, attempts = h.attempts + 1,"
+        " claim = left(md5(gen_random_uuid()::text), 16)"
+        f" FROM kept WHERE h.id = kept.id RETURNING {returned}, h.claim"
+    )
+    return compile_plain(text(sql), dialect)
+
+
 @lru_cache(maxsize=64)
 def _driver_statement(agencies: int, dialect: Dialect) -> DriverStatement:
     """The claim SELECT as the driver takes it.

@@ -206,6 +206,8 @@ class Deferred:
     unit_from: int = 0  # where the running unit's statements start in `statements`
     placed: bool = False  # whether its SAVEPOINT is sent (or in `statements`)
     cursors: dict[str, Any] = field(default_factory=dict)  # kept driver cursors, by role
+    alone: bool = False  # the running unit is its transaction's only one (see `ask`)
+    ended: bool = False  # the COMMIT went with a statement's answer: nothing more may run
 
     def open_unit(self, name: str) -> None:
         """A unit of work starts: what it queues from now on is undone by savepoint `name`,
@@ -246,6 +248,8 @@ def send_later(conn: Connection, sql: str, params: Any = None, many: bool = Fals
     """Queue a statement whose answer nobody reads (run it now on SQLite)."""
     queue = deferred(conn)
     if queue is not None:
+        if queue.ended:
+            raise RuntimeError("a statement after its transaction's COMMIT")
         queue.statements.append((sql, params, many))
         return
     with closing(conn.connection.driver_connection.cursor()) as cursor:  # type: ignore[union-attr]
@@ -270,10 +274,13 @@ def ask(
     *,
     writes: bool = True,
     fetch: Fetch = "all",
+    ends: bool = False,
 ) -> Answer:
     """Run a statement whose answer is read, with what is queued: one pipeline, one round
     trip. `fetch`: which rows to read ("all", the "first", or "none"); `writes`: whether the
-    statement may write (a read sends no unit's savepoint).
+    statement may write (a read sends no unit's savepoint). `ends`: the unit runs nothing
+    after it; if the unit is its transaction's only one (`Deferred.alone`), the COMMIT
+    goes in the same pipeline, and the transaction is over when the answer is read.
 
     On PostgreSQL the statement and the queue each go on a cursor the connection keeps
     (`Deferred.cursor`): making a psycopg cursor cost about 20 µs of CPU, twice per
@@ -284,10 +291,17 @@ def ask(
         with closing(driver.cursor()) as cursor:  # type: ignore[union-attr]
             _execute(cursor, sql, params, many=False)
             return _answer(cursor, fetch)
+    if queue.ended:
+        raise RuntimeError("a statement after its transaction's COMMIT")
     if writes:
         queue.unit_written()
     cursor = queue.cursor(driver, "answer")
-    if queue.statements:
+    if ends and queue.alone:
+        queue.committing = queue.ended = True
+        with pipeline_after(queue, driver):
+            _execute(cursor, sql, params, many=False)
+            _execute(queue.cursor(driver, "queue"), "COMMIT", None, many=False)
+    elif queue.statements:
         with pipeline_after(queue, driver):  # the rows arrive as it ends
             _execute(cursor, sql, params, many=False)
     else:
@@ -386,7 +400,7 @@ def defer_writes(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin_with_the_first_statement(conn: Connection) -> None:
         queue = conn.info.setdefault(DEFERRED, Deferred())
-        queue.committing = False
+        queue.committing = queue.alone = queue.ended = False
         if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
             return  # asked for by the caller (VACUUM, CREATE INDEX CONCURRENTLY): no BEGIN
         if conn.connection.driver_connection.autocommit:  # type: ignore[union-attr]
@@ -445,6 +459,8 @@ def execute_with_queue(conn: Connection, cursor: Any, sql: str, params: Any) -> 
         return False
     if queue is None:
         return False
+    if queue.ended:
+        raise RuntimeError("a statement after its transaction's COMMIT")
     if sql.lstrip()[:6].upper() != "SELECT":  # it may write: after the unit's savepoint
         queue.unit_written()
     if not queue.statements:

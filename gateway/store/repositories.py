@@ -313,12 +313,22 @@ class SqlHandoffs:
         One SELECT (see `gateway.store.claims`) made of one index range scan per agency
         rather than one scan over the lane: under a backlog for one agency, a scan that
         skips it would read the whole backlog to find nothing (seconds per claim on
-        PostgreSQL with 100,000 rows). Then one UPDATE leases what it returned.
+        PostgreSQL with 100,000 rows). Then one UPDATE leases what it returned; on
+        PostgreSQL the SELECT is the UPDATE's (`claims.leased`): one statement, and with
+        its COMMIT one round trip when the claim is its transaction's only unit of work.
         """
+        lease = {"state": HandoffState.in_flight.value, "lease_until": lease_until}
+        if self.conn.dialect.name == "postgresql":
+            leased = claims.leased(
+                self.conn, now, quotas, lane, {**lease, "lease_owner": owner}, limit
+            )
+            return [
+                _handoff(row, self.seal, attempts=row.attempts + 1, claim=row.claim)
+                for row in leased
+            ]
         rows = claims.claimable(self.conn, now, quotas, lane, limit)
         if not rows:
             return []
-        lease = {"state": HandoffState.in_flight.value, "lease_until": lease_until}
         tokens = [fence.new_claim() for _ in rows]
         _LEASE.run_many(
             self.conn,

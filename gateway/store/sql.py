@@ -252,6 +252,8 @@ class SqlStore:
         transaction = _Transaction(self._held.begin())
         try:
             with transaction as conn:
+                if alone:  # its last statement may carry the COMMIT (`plain.ask`)
+                    transaction.alone()
                 uow = self._unit_of_work(conn, locking=not self.is_sqlite)
                 outcomes.append((self._run_unit(uow, first), None))
                 while not alone and (job := self._next_in_group(more, len(taken), started)):
@@ -524,6 +526,12 @@ class _Transaction:
         except BaseException as error:  # the one raised in the block, or the commit's
             self._judge(error)
             raise
+
+    def alone(self) -> None:
+        """Its one unit of work may end it: the COMMIT may go with the unit's last
+        statement (PostgreSQL)."""
+        if self._queue is not None:
+            self._queue.alone = True
 
     def refused(self, error: BaseException) -> bool:
         """Whether `error` is PostgreSQL refusing a statement of this transaction, over a
