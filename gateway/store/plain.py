@@ -151,6 +151,11 @@ class PlainRead(_Plain):
         rows = ask(conn, compiled.sql, compiled.parameters(values), writes=False).rows
         return [tuple(row) for row in rows]
 
+    def ahead(self, conn: Connection, values: Mapping[str, Any]) -> Ahead:
+        """Every row, read with the next statement sent (`read_ahead`)."""
+        compiled = self._for(conn.dialect, tuple(values))
+        return read_ahead(conn, compiled.sql, compiled.parameters(values))
+
 
 def _check_columns(statement: Select[Any]) -> None:
     """Refuse a column whose driver value Core might convert (booleans on SQLite...)."""
@@ -200,7 +205,8 @@ class Deferred:
     SAVEPOINT statement only when the first of its writes is sent (`unit_written`):
     most units' writes are all still queued when they end, and need none."""
 
-    statements: list[tuple[str, Any, bool]] = field(default_factory=list)  # sql, params, many
+    #: (sql, params, many) of each write, or a read queued ahead
+    statements: list[tuple[str, Any, bool] | Ahead] = field(default_factory=list)
     committing: bool = False
     savepoint: str | None = None  # the running unit's savepoint's name
     unit_from: int = 0  # where the running unit's statements start in `statements`
@@ -234,9 +240,47 @@ class Deferred:
         return kept
 
     def unit_queued(self) -> bool:
-        """Whether statements of the running unit wait in the queue (writes, or a SET
-        LOCAL: only what needs no answer is queued)."""
+        """Whether statements of the running unit wait in the queue (writes, a SET LOCAL,
+        or a read queued ahead: its answer is read once the queue is sent)."""
         return len(self.statements) > self.unit_from
+
+
+class Ahead:
+    """A read queued to go with the connection's next round trip (`read_ahead`): its rows
+    are fetched as that round trip ends, or, asked for before, by a round trip of its own."""
+
+    def __init__(self, conn: Connection, sql: str, params: Any) -> None:
+        self.conn, self.sql, self.params = conn, sql, params
+        self.cursor: Any = None  # the cursor it was sent on, until its rows are fetched
+        self._rows: list[Any] | None = None
+
+    def rows(self) -> list[Any]:
+        """Its rows, sending the queue now if it is still waiting there."""
+        if self._rows is None:
+            flush_deferred(self.conn)
+        if self._rows is None:  # never sent: its unit's savepoint dropped the queue
+            self._rows = ask(self.conn, self.sql, self.params, writes=False).rows
+        return self._rows
+
+    def fetch(self) -> None:
+        """Take its rows from the cursor it went on (its round trip has ended)."""
+        cursor, self.cursor = self.cursor, None
+        self._rows = cursor.fetchall()
+
+
+def read_ahead(conn: Connection, sql: str, params: Any) -> Ahead:
+    """A read whose rows are needed later in this transaction: on PostgreSQL it waits in
+    the queue and goes with the next statement sent (one round trip for both); on SQLite
+    it runs now."""
+    ahead = Ahead(conn, sql, params)
+    queue = deferred(conn)
+    if queue is None:
+        ahead.rows()
+    else:
+        if queue.ended:
+            raise RuntimeError("a statement after its transaction's COMMIT")
+        queue.statements.append(ahead)
+    return ahead
 
 
 def deferred(conn: Connection) -> Deferred | None:
@@ -342,17 +386,27 @@ def pipeline_after(queue: Deferred, driver: Any) -> Iterator[None]:
     block executes: one round trip, as the block ends. The queue goes on a cursor of its
     own, so that the caller's cursor holds the one result of its own statement."""
     with driver.pipeline():
-        _send(queue.cursor(driver, "queue"), queue)
+        reads = _send(queue.cursor(driver, "queue"), queue, driver)
         yield
+    for read in reads:  # the rows of the reads queued ahead have arrived
+        read.fetch()
 
 
-def _send(cursor: Any, queue: Deferred) -> None:
+def _send(cursor: Any, queue: Deferred, driver: Any) -> list[Ahead]:
+    """Execute what is queued, each read queued ahead on a cursor of its own; them."""
     if queue.unit_queued():
         queue.unit_written()
     statements, queue.statements = queue.statements, []
     queue.unit_from = 0
-    for sql, params, many in statements:
-        _execute(cursor, sql, params, many)
+    reads: list[Ahead] = []
+    for queued in statements:
+        if isinstance(queued, Ahead):
+            queued.cursor = queue.cursor(driver, f"ahead {len(reads)}")
+            _execute(queued.cursor, queued.sql, queued.params, many=False)
+            reads.append(queued)
+        else:
+            _execute(cursor, *queued)
+    return reads
 
 
 def _execute(cursor: Any, sql: str, params: Any, many: bool) -> None:

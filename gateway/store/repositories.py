@@ -34,7 +34,7 @@ from gateway.store import claims, fence
 from gateway.store import failures as failed_handoffs
 from gateway.store.documents import document_text, read_document
 from gateway.store.opened_orders import Opened, OpenedOrders
-from gateway.store.plain import PlainRead, PlainWrite, ask
+from gateway.store.plain import Ahead, PlainRead, PlainWrite, ask, read_ahead
 from gateway.store.schema import (
     agency_state,
     handoffs,
@@ -89,6 +89,8 @@ class SqlOrders:
         self.opened = opened  # the store's, shared by every unit of work
         self._seals: dict[str, Seals] = {}  # order id → field → (value, its stored seal)
         self._read_ahead: dict[str, tuple[Any, ...]] = {}  # order id → its row, not yet got
+        self._reads_ahead: list[Ahead] = []  # reads of orders queued, rows not yet taken
+        self._asked: set[str] = set()  # the orders those read
         self._locking = locking
         self._looked_ahead: set[OrderKey] = set()  # flows `find_ahead` looked up
         self._absent: set[OrderKey] = set()  # of those, the ones not found, none added since
@@ -132,16 +134,24 @@ class SqlOrders:
             self._absent.update((origin, flow_id) for flow_id in flow_ids if flow_id not in found)
 
     def get(self, order_id: str) -> StoredOrder | None:
+        if order_id in self._asked:
+            self._take_reads_ahead()
         row = self._read_ahead.pop(order_id, None)
         if row is None:
             row = self._get.first(self.conn, {"b_id": order_id})
         return self._stored(row)
 
     def read_ahead(self, order_ids: Iterable[str]) -> None:
-        wanted = sorted(set(order_ids) - self._read_ahead.keys())
+        wanted = sorted(set(order_ids) - self._read_ahead.keys() - self._asked)
         if wanted:  # sorted: writers that lock several orders lock them in one order
-            rows = read_orders(self.conn, wanted, self._locking)
-            self._read_ahead.update((row[0], row) for row in rows)
+            self._reads_ahead.append(read_orders_ahead(self.conn, wanted, self._locking))
+            self._asked.update(wanted)
+
+    def _take_reads_ahead(self) -> None:
+        """The rows of the reads ahead, kept for `get` (sending them now if they wait)."""
+        reads, self._reads_ahead, self._asked = self._reads_ahead, [], set()
+        for read in reads:
+            self._read_ahead.update((row[0], tuple(row)) for row in read.rows())
 
     def add(self, order: WorkOrder, now: float, document: dict[str, Any] | None = None) -> None:
         self._absent.discard((order.origin, order.flow_id))  # present from here on
@@ -156,6 +166,8 @@ class SqlOrders:
         _ADD_ORDER.send(self.conn, values)
 
     def replace(self, order: WorkOrder) -> None:
+        if order.id in self._asked:
+            self._take_reads_ahead()
         self._read_ahead.pop(order.id, None)  # read before this write: stale now
         columns = self._columns(order, self._seals.get(order.id, {}))
         _UPDATE_ORDER.send(self.conn, {**columns, "b_id": order.id})
@@ -204,6 +216,7 @@ class SqlOrders:
         """Forget the rows read ahead and not got: a unit of work ends (its locks may be
         gone with its savepoint, and the next unit reads for itself)."""
         self._read_ahead.clear()
+        self._reads_ahead, self._asked = [], set()
 
 
 # Statements built once and run with parameters: building one per call (`.values(...)`)
@@ -242,14 +255,14 @@ def _as_one_parameter(conn: Connection, values: list[str]) -> tuple[str, Any]:
     return "sqlite", json.dumps(values)
 
 
-def read_orders(conn: Connection, order_ids: list[str], locking: bool) -> list[tuple[Any, ...]]:
-    """The `_STORED` rows of these orders, in id order (locked: FOR UPDATE, PostgreSQL)."""
+def read_orders_ahead(conn: Connection, order_ids: list[str], locking: bool) -> Ahead:
+    """The `_STORED` rows of these orders, in id order (locked: FOR UPDATE, PostgreSQL),
+    read with the next statement sent (`plain.read_ahead`; at once on SQLite)."""
     dialect, ids = _as_one_parameter(conn, order_ids)
     sql = _READ_MANY[dialect]
     if locking and dialect == "postgresql":
         sql += " FOR UPDATE"
-    answer = ask(conn, sql, (ids,), writes=False)
-    return [tuple(row) for row in answer.rows]
+    return read_ahead(conn, sql, (ids,))
 
 
 #: which of these flows of one origin have an order; the flow ids as one parameter

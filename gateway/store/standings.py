@@ -13,7 +13,7 @@ from sqlalchemy import Connection, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.service.ports.store import Standing
-from gateway.store.plain import PlainRead
+from gateway.store.plain import Ahead, PlainRead
 from gateway.store.schema import agency_standing
 
 _c = agency_standing.c
@@ -40,9 +40,14 @@ class SqlStandings:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._ahead: Ahead | None = None  # `unsettled` read ahead, not yet answered
+
+    def read_ahead(self) -> None:
+        self._ahead = _UNSETTLED.ahead(self.conn, {})
 
     def unsettled(self) -> dict[str, Standing]:
-        rows = _UNSETTLED.all(self.conn, {})
+        ahead, self._ahead = self._ahead, None
+        rows = ahead.rows() if ahead is not None else _UNSETTLED.all(self.conn, {})
         return {row[0]: Standing(**dict(zip(_FIELDS, row, strict=True))) for row in rows}
 
     def failed(self, agency: str, n: int, first_at: float, now: float) -> Standing:

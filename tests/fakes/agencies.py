@@ -48,6 +48,9 @@ class MemoryStandings:
     def __init__(self, state: MemoryState) -> None:
         self.state = state
 
+    def read_ahead(self) -> None:
+        """Nothing to save in memory: `unsettled` reads the same."""
+
     def unsettled(self) -> dict[str, Standing]:
         return {
             name: standing

@@ -40,8 +40,10 @@ class Orders(Protocol):
     def replace(self, order: WorkOrder) -> None: ...
     def read_ahead(self, order_ids: Iterable[str]) -> None:
         """Read (and lock, where readers lock) the orders this unit of work is about to
-        `get`, in one statement: each one's next `get` takes what this read, unless the
-        unit wrote it since. Only fewer statements: `get` answers the same either way."""
+        `get`, in one statement, which may wait to go with the next statement sent (one
+        round trip for both, on PostgreSQL): each one's next `get` takes what this read,
+        unless the unit wrote it since. Only fewer statements: `get` answers the same
+        either way."""
         ...
 
 
@@ -152,6 +154,12 @@ class Standings(Protocol):
 
     def unsettled(self) -> dict[str, Standing]:
         """Agencies with failures on record or an alert other than `ok` standing."""
+        ...
+
+    def read_ahead(self) -> None:
+        """The next `unsettled` of this unit of work may be read with the next statement
+        sent (one round trip less on PostgreSQL). Only fewer round trips: `unsettled`
+        answers the same either way."""
         ...
 
     def failed(self, agency: str, n: int, first_at: float, now: float) -> Standing:

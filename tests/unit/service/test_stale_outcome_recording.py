@@ -66,6 +66,14 @@ class Untouchable:
         raise AssertionError(f"a stale outcome used {name}")
 
 
+class ReadAheadOnly(Untouchable):
+    """A port a stale outcome may only read ahead with (the batch reads before it knows
+    which receipts still hold their claims): it is never used after."""
+
+    def read_ahead(self, *ids: Any) -> None:
+        pass
+
+
 class FakeStandings:
     """Enough of the standings port for one failure of an agency without a circuit."""
 
@@ -80,9 +88,9 @@ class FakeStandings:
 class FakeUnitOfWork:
     handoffs: FencedOutbox
     audit_entries: list[AuditEvent] = field(default_factory=list)
-    orders: Any = field(default_factory=Untouchable)
+    orders: Any = field(default_factory=ReadAheadOnly)
     agencies: Any = field(default_factory=Untouchable)
-    standings: Any = field(default_factory=Untouchable)
+    standings: Any = field(default_factory=ReadAheadOnly)
 
     @property
     def audit(self) -> FakeUnitOfWork:
