@@ -205,7 +205,9 @@ def within_quotas(
 ) -> list[Any]:
     """The first `quotas[agency]` rows of each agency, `limit` in all (shared out in turns
     in the quotas' order, from an agency one further on at each cut claim: `in_turns`), in
-    the order read.
+    the order read. (SQLite's claims; PostgreSQL's cut in the statement, `leased`, moves
+    the first agency on at each claim that may be cut: one whose quotas add up to more
+    than its limit.)
 
     Both parts of an agency are limited to its whole quota (SQL cannot give the pending
     part what the expired part left over), so with expired leases an agency can return

@@ -344,6 +344,7 @@ class SqlStore:
     ) -> tuple[Any, Exception | None]:
         """The `n`th unit of a group, in a savepoint of its own name."""
         uow.orders.drop_read_ahead()  # the unit before read them: they are not this one's
+        uow.standings.drop_read_ahead()
         mark = uow.audit.checkpoint()
         try:
             return in_savepoint(conn, lambda: self._run_unit(uow, job), f"lianxin_unit_{n}"), None

@@ -45,6 +45,11 @@ class SqlStandings:
     def read_ahead(self) -> None:
         self._ahead = _UNSETTLED.ahead(self.conn, {})
 
+    def drop_read_ahead(self) -> None:
+        """Forget a read ahead not yet answered: a unit of work ends (the next reads for
+        itself)."""
+        self._ahead = None
+
     def unsettled(self) -> dict[str, Standing]:
         ahead, self._ahead = self._ahead, None
         rows = ahead.rows() if ahead is not None else _UNSETTLED.all(self.conn, {})
