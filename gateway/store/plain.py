@@ -247,7 +247,7 @@ class Deferred:
 
 class Ahead:
     """A read queued to go with the connection's next round trip (`read_ahead`): its rows
-    are fetched as that round trip ends, or, asked for before, by a round trip of its own."""
+    are fetched as that round trip ends (asked for before, it sends the queue then)."""
 
     def __init__(self, conn: Connection, sql: str, params: Any) -> None:
         self.conn, self.sql, self.params = conn, sql, params
