@@ -239,6 +239,12 @@ class Deferred:
             kept = self.cursors[role] = driver.cursor()
         return kept
 
+    def still_open(self) -> None:
+        """Refuse a statement once the COMMIT went with an answer (`ask`'s `ends`): it
+        would run outside any transaction."""
+        if self.ended:
+            raise RuntimeError("a statement after its transaction's COMMIT")
+
     def unit_queued(self) -> bool:
         """Whether statements of the running unit wait in the queue (writes, a SET LOCAL,
         or a read queued ahead: its answer is read once the queue is sent)."""
@@ -277,8 +283,7 @@ def read_ahead(conn: Connection, sql: str, params: Any) -> Ahead:
     if queue is None:
         ahead.rows()
     else:
-        if queue.ended:
-            raise RuntimeError("a statement after its transaction's COMMIT")
+        queue.still_open()
         queue.statements.append(ahead)
     return ahead
 
@@ -292,8 +297,7 @@ def send_later(conn: Connection, sql: str, params: Any = None, many: bool = Fals
     """Queue a statement whose answer nobody reads (run it now on SQLite)."""
     queue = deferred(conn)
     if queue is not None:
-        if queue.ended:
-            raise RuntimeError("a statement after its transaction's COMMIT")
+        queue.still_open()
         queue.statements.append((sql, params, many))
         return
     with closing(conn.connection.driver_connection.cursor()) as cursor:  # type: ignore[union-attr]
@@ -335,8 +339,7 @@ def ask(
         with closing(driver.cursor()) as cursor:  # type: ignore[union-attr]
             _execute(cursor, sql, params, many=False)
             return _answer(cursor, fetch)
-    if queue.ended:
-        raise RuntimeError("a statement after its transaction's COMMIT")
+    queue.still_open()
     if writes:
         queue.unit_written()
     cursor = queue.cursor(driver, "answer")
@@ -513,8 +516,7 @@ def execute_with_queue(conn: Connection, cursor: Any, sql: str, params: Any) -> 
         return False
     if queue is None:
         return False
-    if queue.ended:
-        raise RuntimeError("a statement after its transaction's COMMIT")
+    queue.still_open()
     if sql.lstrip()[:6].upper() != "SELECT":  # it may write: after the unit's savepoint
         queue.unit_written()
     if not queue.statements:
